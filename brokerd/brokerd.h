@@ -1,0 +1,51 @@
+/* State shared by the parts of the daemon. */
+#ifndef BROKERD_H
+#define BROKERD_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "policy.h"
+#include "token.h"
+#include "wire.h"
+#include "workers.h"
+
+#define BROKER_VERSION	PACKAGE_VERSION
+
+struct broker {
+	struct config		*conf;
+	struct policy		*policy;
+	struct token		*token;
+	const struct key_info	*keys;
+	size_t			 nkeys;
+	struct workers		*workers;
+	time_t			 started;
+};
+
+struct conn;
+
+/* server.c */
+int	server_run(struct broker *b, int listen_fd);
+/* Queue a response frame on a connection (sent at the end of the turn). */
+void	conn_reply(struct conn *c, const struct wire_response *resp);
+const struct peer_cred *conn_peer(const struct conn *c);
+/* Count a request handed to the workers / answered by them. */
+void	conn_hold(struct conn *c);
+/* Returns 0 when the connection is gone and the reply must be dropped. */
+int	conn_release(struct conn *c);
+/* Creating or inheriting the listening socket. */
+int	server_listen(const struct config *conf, char *errbuf, size_t errlen);
+
+/* dispatch.c */
+void	dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
+	    size_t len);
+void	dispatch_done(struct broker *b, struct work *work);
+/* An error answer for a frame that could not be read (id 0). */
+void	dispatch_error(struct conn *c, uint64_t id, int status,
+	    const char *message);
+
+#endif /* BROKERD_H */

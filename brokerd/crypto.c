@@ -1,0 +1,248 @@
+/*
+ * Algorithm helpers.  The algorithm is always the caller's choice, pinned
+ * by policy; this file only says whether it fits the key, and prepares
+ * what the token signs.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "crypto.h"
+
+/* DER DigestInfo prefixes (RFC 8017, section 9.2, note 1). */
+static const uint8_t di_sha256[] = {
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
+};
+static const uint8_t di_sha384[] = {
+	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30
+};
+static const uint8_t di_sha512[] = {
+	0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40
+};
+
+/* SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (32 bytes) } */
+static const uint8_t ed25519_spki_prefix[] = {
+	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
+};
+
+enum alg_family
+crypto_alg_family(enum p11b_alg alg)
+{
+	switch (alg) {
+	case P11B_ALG_ECDSA_P256_SHA256:
+	case P11B_ALG_ECDSA_P384_SHA384:
+	case P11B_ALG_ECDSA_P521_SHA512:
+		return ALG_FAMILY_ECDSA;
+	case P11B_ALG_RSA_PKCS1_SHA256:
+	case P11B_ALG_RSA_PKCS1_SHA384:
+	case P11B_ALG_RSA_PKCS1_SHA512:
+		return ALG_FAMILY_RSA_PKCS1;
+	case P11B_ALG_RSA_PSS_SHA256:
+	case P11B_ALG_RSA_PSS_SHA384:
+	case P11B_ALG_RSA_PSS_SHA512:
+		return ALG_FAMILY_RSA_PSS;
+	case P11B_ALG_ED25519:
+		return ALG_FAMILY_EDDSA;
+	case P11B_ALG_HMAC_SHA256:
+	case P11B_ALG_HMAC_SHA384:
+	case P11B_ALG_HMAC_SHA512:
+		return ALG_FAMILY_HMAC;
+	case P11B_ALG_NONE:
+		break;
+	}
+	return ALG_FAMILY_NONE;
+}
+
+int
+crypto_alg_fits_key(enum p11b_alg alg, enum p11b_key_type type)
+{
+	if ((unsigned int)alg >= P11B_ALG_COUNT)
+		return 0;
+	return (crypto_key_algs(type) & (1U << alg)) != 0;
+}
+
+uint32_t
+crypto_key_algs(enum p11b_key_type type)
+{
+	switch (type) {
+	case P11B_KEY_EC_P256:
+		return 1U << P11B_ALG_ECDSA_P256_SHA256;
+	case P11B_KEY_EC_P384:
+		return 1U << P11B_ALG_ECDSA_P384_SHA384;
+	case P11B_KEY_EC_P521:
+		return 1U << P11B_ALG_ECDSA_P521_SHA512;
+	case P11B_KEY_RSA:
+		return 1U << P11B_ALG_RSA_PKCS1_SHA256 |
+		    1U << P11B_ALG_RSA_PKCS1_SHA384 |
+		    1U << P11B_ALG_RSA_PKCS1_SHA512 |
+		    1U << P11B_ALG_RSA_PSS_SHA256 |
+		    1U << P11B_ALG_RSA_PSS_SHA384 |
+		    1U << P11B_ALG_RSA_PSS_SHA512;
+	case P11B_KEY_ED25519:
+		return 1U << P11B_ALG_ED25519;
+	case P11B_KEY_SECRET:
+		return 1U << P11B_ALG_HMAC_SHA256 |
+		    1U << P11B_ALG_HMAC_SHA384 |
+		    1U << P11B_ALG_HMAC_SHA512;
+	case P11B_KEY_DATA:
+	case P11B_KEY_NONE:
+		break;
+	}
+	return 0;
+}
+
+uint32_t
+crypto_key_ops(enum p11b_key_type type, int extractable)
+{
+	uint32_t secret = extractable ? 1U << P11B_OP_SECRET : 0;
+
+	switch (type) {
+	case P11B_KEY_EC_P256:
+	case P11B_KEY_EC_P384:
+	case P11B_KEY_EC_P521:
+	case P11B_KEY_RSA:
+	case P11B_KEY_ED25519:
+		return 1U << P11B_OP_SIGN | 1U << P11B_OP_PUBKEY;
+	case P11B_KEY_SECRET:
+		return 1U << P11B_OP_HMAC | 1U << P11B_OP_HMAC_VERIFY | secret;
+	case P11B_KEY_DATA:
+		return secret;
+	case P11B_KEY_NONE:
+		break;
+	}
+	return 0;
+}
+
+size_t
+crypto_ec_field_len(enum p11b_key_type type)
+{
+	switch (type) {
+	case P11B_KEY_EC_P256:
+		return 32;
+	case P11B_KEY_EC_P384:
+		return 48;
+	case P11B_KEY_EC_P521:
+		return 66;
+	default:
+		return 0;
+	}
+}
+
+static const EVP_MD *
+alg_md(enum p11b_alg alg)
+{
+	switch (p11b_alg_digest_len(alg)) {
+	case 32:
+		return EVP_sha256();
+	case 48:
+		return EVP_sha384();
+	case 64:
+		return EVP_sha512();
+	}
+	return NULL;
+}
+
+int
+crypto_digest(enum p11b_alg alg, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t *outlen)
+{
+	const EVP_MD *md;
+	unsigned int len;
+
+	if ((md = alg_md(alg)) == NULL)
+		return -1;
+	if (EVP_Digest(in, inlen, out, &len, md, NULL) != 1)
+		return -1;
+	*outlen = len;
+	return 0;
+}
+
+int
+crypto_digestinfo(enum p11b_alg alg, const uint8_t *digest, size_t dlen,
+    uint8_t *out, size_t *outlen)
+{
+	const uint8_t *prefix;
+	size_t plen;
+
+	switch (alg) {
+	case P11B_ALG_RSA_PKCS1_SHA256:
+		prefix = di_sha256;
+		plen = sizeof(di_sha256);
+		break;
+	case P11B_ALG_RSA_PKCS1_SHA384:
+		prefix = di_sha384;
+		plen = sizeof(di_sha384);
+		break;
+	case P11B_ALG_RSA_PKCS1_SHA512:
+		prefix = di_sha512;
+		plen = sizeof(di_sha512);
+		break;
+	default:
+		return -1;
+	}
+	if (dlen != p11b_alg_digest_len(alg))
+		return -1;
+	memcpy(out, prefix, plen);
+	memcpy(out + plen, digest, dlen);
+	*outlen = plen + dlen;
+	return 0;
+}
+
+/* One DER INTEGER from a big-endian unsigned number; returns its length. */
+static size_t
+der_uint(const uint8_t *num, size_t len, uint8_t *out)
+{
+	size_t n = 0;
+
+	while (len > 1 && num[0] == 0) {
+		num++;
+		len--;
+	}
+	out[n++] = 0x02;
+	out[n++] = (uint8_t)(len + (num[0] & 0x80 ? 1 : 0));
+	if (num[0] & 0x80)
+		out[n++] = 0x00;
+	memcpy(out + n, num, len);
+	return n + len;
+}
+
+int
+crypto_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t *out,
+    size_t outsize, size_t *outlen)
+{
+	uint8_t body[2 * (2 + 1 + 66)];
+	size_t half, blen, n = 0;
+
+	half = rawlen / 2;
+	if (rawlen == 0 || rawlen % 2 != 0 || half > 66)
+		return -1;
+	blen = der_uint(raw, half, body);
+	blen += der_uint(raw + half, half, body + blen);
+	if (outsize < blen + 3)
+		return -1;
+	out[n++] = 0x30;
+	if (blen >= 0x80)
+		out[n++] = 0x81;
+	out[n++] = (uint8_t)blen;
+	memcpy(out + n, body, blen);
+	*outlen = n + blen;
+	return 0;
+}
+
+void
+crypto_ed25519_spki(const uint8_t pub[32],
+    uint8_t out[CRYPTO_ED25519_SPKI_LEN])
+{
+	memcpy(out, ed25519_spki_prefix, sizeof(ed25519_spki_prefix));
+	memcpy(out + sizeof(ed25519_spki_prefix), pub, 32);
+}
+
+int
+crypto_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}

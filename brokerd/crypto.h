@@ -1,0 +1,54 @@
+/*
+ * Pure helpers around the algorithms: which algorithm fits which key,
+ * message digests, PKCS#1 DigestInfo, ECDSA signature encoding and
+ * SubjectPublicKeyInfo for Ed25519.  No PKCS#11 here.
+ */
+#ifndef CRYPTO_H
+#define CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p11broker.h"
+
+#define CRYPTO_MAX_DIGEST	64
+#define CRYPTO_MAX_DIGESTINFO	(19 + CRYPTO_MAX_DIGEST)
+#define CRYPTO_ED25519_SPKI_LEN	44
+
+enum alg_family {
+	ALG_FAMILY_NONE,
+	ALG_FAMILY_ECDSA,
+	ALG_FAMILY_RSA_PKCS1,
+	ALG_FAMILY_RSA_PSS,
+	ALG_FAMILY_EDDSA,
+	ALG_FAMILY_HMAC,
+};
+
+enum alg_family	crypto_alg_family(enum p11b_alg alg);
+/* Does the algorithm fit the key (curve, type)? */
+int		crypto_alg_fits_key(enum p11b_alg alg, enum p11b_key_type type);
+/* Bit masks (1 << alg) / (1 << op) of what a key type supports. */
+uint32_t	crypto_key_algs(enum p11b_key_type type);
+uint32_t	crypto_key_ops(enum p11b_key_type type, int extractable);
+/* Bytes in one ECDSA r or s for an EC key type, 0 for others. */
+size_t		crypto_ec_field_len(enum p11b_key_type type);
+
+/* Hash a message with the algorithm's digest; returns 0 or -1. */
+int	crypto_digest(enum p11b_alg alg, const uint8_t *in, size_t inlen,
+	    uint8_t *out, size_t *outlen);
+/* DigestInfo(alg, digest) for RSA PKCS#1 v1.5; returns 0 or -1. */
+int	crypto_digestinfo(enum p11b_alg alg, const uint8_t *digest,
+	    size_t dlen, uint8_t *out, size_t *outlen);
+/*
+ * ECDSA r||s (each half the input) to DER SEQUENCE { INTEGER r, INTEGER s }.
+ * out must hold rawlen + 9 bytes.  Returns 0 or -1.
+ */
+int	crypto_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen,
+	    uint8_t *out, size_t outsize, size_t *outlen);
+/* SPKI DER for a 32-byte Ed25519 public key. */
+void	crypto_ed25519_spki(const uint8_t pub[32],
+	    uint8_t out[CRYPTO_ED25519_SPKI_LEN]);
+/* Constant-time comparison: 1 when equal. */
+int	crypto_equal(const uint8_t *a, const uint8_t *b, size_t len);
+
+#endif /* CRYPTO_H */

@@ -1,0 +1,329 @@
+/*
+ * Dispatch: a decoded request is checked against the policy, then against
+ * the key (operation, algorithm, sizes), and only then turned into a
+ * token job.  Requests that need no token (pubkey, list, health) are
+ * answered here.  The caller-visible rule: a key the caller may not use
+ * at all looks exactly like a key that does not exist.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "brokerd.h"
+#include "crypto.h"
+#include "log.h"
+
+#define MSG_NO_SUCH_KEY	"no such key"
+
+struct pending {
+	struct work	 work;		/* first: work->arg points here too */
+	struct conn	*conn;
+	uint64_t	 id;
+};
+
+void
+dispatch_error(struct conn *c, uint64_t id, int status, const char *message)
+{
+	struct wire_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.id = id;
+	resp.status = status;
+	resp.message = message;
+	conn_reply(c, &resp);
+}
+
+/*
+ * Policy first, so that nothing about a key leaks to a caller who may
+ * not use it; then whether the key can do the operation at all.
+ */
+static int
+check_key(struct broker *b, struct conn *c, const struct wire_request *req,
+    int *keyp)
+{
+	const struct key_info *ki;
+	uint32_t ops;
+	int key;
+
+	key = config_key_index(b->conf, req->key);
+	ops = key < 0 ? 0 : policy_key_ops(b->policy, conn_peer(c), key);
+	if (ops == 0) {
+		dispatch_error(c, req->id, P11B_NO_SUCH_KEY, MSG_NO_SUCH_KEY);
+		return -1;
+	}
+	if (!(ops & (1U << req->op))) {
+		dispatch_error(c, req->id, P11B_DENIED, "operation not "
+		    "permitted on this key");
+		return -1;
+	}
+	ki = &b->keys[key];
+	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << req->op))) {
+		dispatch_error(c, req->id, P11B_UNSUPPORTED, req->op ==
+		    P11B_OP_SECRET ? "key value is not extractable" :
+		    "key type does not support this operation");
+		return -1;
+	}
+	*keyp = key;
+	return 0;
+}
+
+static int
+check_alg(struct broker *b, struct conn *c, const struct wire_request *req,
+    int key)
+{
+	const struct key_info *ki = &b->keys[key];
+	size_t dlen = p11b_alg_digest_len(req->alg);
+
+	if (!crypto_alg_fits_key(req->alg, ki->type)) {
+		dispatch_error(c, req->id, P11B_BAD_REQUEST, "algorithm does "
+		    "not fit the key");
+		return -1;
+	}
+	if (req->op == P11B_OP_SIGN && (req->flags & P11B_SIGN_DIGEST)) {
+		if (req->alg == P11B_ALG_ED25519) {
+			dispatch_error(c, req->id, P11B_BAD_REQUEST, "ed25519 "
+			    "signs the message, not a digest");
+			return -1;
+		}
+		if (req->datalen != dlen) {
+			dispatch_error(c, req->id, P11B_BAD_REQUEST, "digest "
+			    "length does not match the algorithm");
+			return -1;
+		}
+	}
+	if ((req->flags & P11B_SIGN_RAW) &&
+	    crypto_alg_family(req->alg) != ALG_FAMILY_ECDSA) {
+		dispatch_error(c, req->id, P11B_BAD_REQUEST, "raw format is "
+		    "for ECDSA only");
+		return -1;
+	}
+	if (req->op == P11B_OP_HMAC_VERIFY && req->maclen != dlen) {
+		dispatch_error(c, req->id, P11B_BAD_REQUEST, "MAC length does "
+		    "not match the algorithm");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+submit(struct broker *b, struct conn *c, const struct wire_request *req,
+    int key)
+{
+	struct pending *p;
+	struct token_job *job;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (req->datalen > 0 && (p->work.job.in = malloc(req->datalen)) ==
+	    NULL) ||
+	    (req->maclen > 0 && (p->work.job.mac = malloc(req->maclen)) ==
+	    NULL)) {
+		if (p != NULL) {
+			free(p->work.job.in);
+			free(p);
+		}
+		dispatch_error(c, req->id, P11B_INTERNAL, "out of memory");
+		return;
+	}
+	job = &p->work.job;
+	job->key = key;
+	job->op = req->op;
+	job->alg = req->alg;
+	job->flags = req->flags;
+	job->inlen = req->datalen;
+	if (req->datalen > 0)
+		memcpy(job->in, req->data, req->datalen);
+	job->maclen = req->maclen;
+	if (req->maclen > 0)
+		memcpy(job->mac, req->mac, req->maclen);
+	job->random_len = req->random_len;
+	p->work.arg = p;
+	p->conn = c;
+	p->id = req->id;
+	conn_hold(c);
+	workers_submit(b->workers, &p->work);
+}
+
+static void
+handle_keyed(struct broker *b, struct conn *c, const struct wire_request *req)
+{
+	int key;
+
+	if (check_key(b, c, req, &key) != 0)
+		return;
+	if (req->op != P11B_OP_SECRET && check_alg(b, c, req, key) != 0)
+		return;
+	submit(b, c, req, key);
+}
+
+static void
+handle_random(struct broker *b, struct conn *c, const struct wire_request *req)
+{
+	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_RANDOM, -1)) {
+		dispatch_error(c, req->id, P11B_DENIED, "not permitted");
+		return;
+	}
+	if (req->random_len == 0) {
+		dispatch_error(c, req->id, P11B_BAD_REQUEST, "length must be "
+		    "at least 1");
+		return;
+	}
+	if (req->random_len > P11B_RANDOM_MAX) {
+		dispatch_error(c, req->id, P11B_TOO_LARGE, "length over the "
+		    "limit of 4096 bytes");
+		return;
+	}
+	submit(b, c, req, -1);
+}
+
+static void
+handle_pubkey(struct broker *b, struct conn *c, const struct wire_request *req)
+{
+	struct wire_response resp;
+	const struct key_info *ki;
+	int key;
+
+	if (check_key(b, c, req, &key) != 0)
+		return;
+	ki = &b->keys[key];
+	if (ki->spki == NULL) {
+		dispatch_error(c, req->id, P11B_UNSUPPORTED, "the token has "
+		    "no public key for this key");
+		return;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req->id;
+	resp.status = P11B_OK;
+	resp.op = P11B_OP_PUBKEY;
+	resp.out = ki->spki;
+	resp.outlen = ki->spkilen;
+	resp.cert = ki->cert;
+	resp.certlen = ki->certlen;
+	conn_reply(c, &resp);
+}
+
+static void
+handle_list(struct broker *b, struct conn *c, const struct wire_request *req)
+{
+	struct wire_response resp;
+	struct p11b_key_info *out;
+	const struct key_info *ki;
+	uint32_t ops;
+	size_t i, n = 0;
+
+	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_LIST, -1)) {
+		dispatch_error(c, req->id, P11B_DENIED, "not permitted");
+		return;
+	}
+	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
+		dispatch_error(c, req->id, P11B_INTERNAL, "out of memory");
+		return;
+	}
+	for (i = 0; i < b->nkeys; i++) {
+		ki = &b->keys[i];
+		ops = policy_key_ops(b->policy, conn_peer(c), (int)i) &
+		    crypto_key_ops(ki->type, ki->extractable);
+		if (ops == 0)
+			continue;
+		strlcpy(out[n].name, ki->name, sizeof(out[n].name));
+		out[n].type = ki->type;
+		out[n].bits = ki->bits;
+		out[n].ops = ops;
+		if (ops & (1U << P11B_OP_SIGN | 1U << P11B_OP_HMAC |
+		    1U << P11B_OP_HMAC_VERIFY))
+			out[n].algs = crypto_key_algs(ki->type);
+		n++;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req->id;
+	resp.status = P11B_OK;
+	resp.op = P11B_OP_LIST;
+	resp.keys = out;
+	resp.nkeys = n;
+	conn_reply(c, &resp);
+	free(out);
+}
+
+static void
+handle_health(struct broker *b, struct conn *c, const struct wire_request *req)
+{
+	struct wire_response resp;
+
+	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_HEALTH, -1)) {
+		dispatch_error(c, req->id, P11B_DENIED, "not permitted");
+		return;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req->id;
+	resp.status = P11B_OK;
+	resp.op = P11B_OP_HEALTH;
+	strlcpy(resp.health.version, BROKER_VERSION,
+	    sizeof(resp.health.version));
+	resp.health.token_ready = token_ready(b->token);
+	resp.health.uptime_seconds = (uint64_t)(time(NULL) - b->started);
+	resp.health.workers = (unsigned int)b->conf->workers;
+	conn_reply(c, &resp);
+}
+
+void
+dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
+    size_t len)
+{
+	struct wire_request req;
+	int r;
+
+	if ((r = wire_request_decode(body, len, &req)) != 0) {
+		dispatch_error(c, req.id, P11B_BAD_REQUEST, r ==
+		    WIRE_ERR_DECODE ? "malformed message" :
+		    "invalid request fields");
+		wire_request_free(&req);
+		return;
+	}
+	switch (req.op) {
+	case P11B_OP_SIGN:
+	case P11B_OP_HMAC:
+	case P11B_OP_HMAC_VERIFY:
+	case P11B_OP_SECRET:
+		handle_keyed(b, c, &req);
+		break;
+	case P11B_OP_PUBKEY:
+		handle_pubkey(b, c, &req);
+		break;
+	case P11B_OP_RANDOM:
+		handle_random(b, c, &req);
+		break;
+	case P11B_OP_LIST:
+		handle_list(b, c, &req);
+		break;
+	case P11B_OP_HEALTH:
+		handle_health(b, c, &req);
+		break;
+	case P11B_OP_NONE:
+		dispatch_error(c, req.id, P11B_BAD_REQUEST, "no operation");
+		break;
+	}
+	wire_request_free(&req);
+}
+
+void
+dispatch_done(struct broker *b, struct work *work)
+{
+	struct pending *p = work->arg;
+	struct token_result *res = &work->res;
+	struct wire_response resp;
+
+	(void)b;
+	if (conn_release(p->conn)) {
+		memset(&resp, 0, sizeof(resp));
+		resp.id = p->id;
+		resp.status = res->status;
+		resp.message = res->message;
+		resp.op = work->job.op;
+		resp.out = res->out;
+		resp.outlen = res->outlen;
+		resp.valid = res->valid;
+		conn_reply(p->conn, &resp);
+	}
+	token_result_clear(res);
+	freezero(work->job.in, work->job.inlen);
+	free(work->job.mac);
+	free(p);
+}

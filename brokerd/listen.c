@@ -1,0 +1,87 @@
+/*
+ * The listening socket: created with the configured owner, group and mode
+ * (bound under a tight umask, so it is never reachable with looser
+ * permissions), replacing a stale socket but never another kind of file.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+
+#define LISTEN_BACKLOG	512
+
+static int
+remove_stale(const char *path, char *errbuf, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(errbuf, errlen, "socket %s: exists and is not a "
+		    "socket; not replacing it", path);
+		return -1;
+	}
+	if (unlink(path) == -1) {
+		snprintf(errbuf, errlen, "socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_listen(const struct config *conf, char *errbuf, size_t errlen)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, conf->socket_path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		snprintf(errbuf, errlen, "socket %s: path too long",
+		    conf->socket_path);
+		return -1;
+	}
+	if (remove_stale(conf->socket_path, errbuf, errlen) != 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		snprintf(errbuf, errlen, "socket %s: bind: %s",
+		    conf->socket_path, strerror(errno));
+		goto fail;
+	}
+	umask(old);
+	if ((conf->socket_owner != (uid_t)-1 ||
+	    conf->socket_group != (gid_t)-1) && chown(conf->socket_path,
+	    conf->socket_owner, conf->socket_group) == -1) {
+		snprintf(errbuf, errlen, "socket %s: chown: %s",
+		    conf->socket_path, strerror(errno));
+		goto fail;
+	}
+	if (chmod(conf->socket_path, conf->socket_mode) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(errbuf, errlen, "socket %s: %s", conf->socket_path,
+		    strerror(errno));
+		goto fail;
+	}
+	return fd;
+ fail:
+	close(fd);
+	unlink(conf->socket_path);
+	return -1;
+}

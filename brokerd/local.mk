@@ -1,0 +1,27 @@
+# brokerd/: the daemon.  brokerd/token/ is the only code that calls PKCS#11.
+sbin_PROGRAMS += brokerd/p11brokerd
+
+noinst_LTLIBRARIES += brokerd/libbroker.la
+brokerd_libbroker_la_SOURCES = \
+	brokerd/log.c brokerd/log.h \
+	brokerd/crypto.c brokerd/crypto.h \
+	brokerd/pin.c brokerd/pin.h \
+	brokerd/token/token.h brokerd/token/token_int.h \
+	brokerd/token/token_load.c brokerd/token/token_keys.c \
+	brokerd/token/token_ops.c brokerd/token/ckr.c \
+	brokerd/workers.c brokerd/workers.h \
+	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
+	brokerd/brokerd.h
+brokerd_libbroker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
+	-DSYSCONFDIR='"$(sysconfdir)"' $(LIBP11_CFLAGS) $(LIBCRYPTO_CFLAGS) \
+	$(P11KIT_CFLAGS) $(SODIUM_CFLAGS)
+brokerd_libbroker_la_LIBADD = policy/libpolicy.la sandbox/libsandbox.la \
+	proto/libwire.la $(LIBP11_LIBS) $(LIBCRYPTO_LIBS) $(SODIUM_LIBS) \
+	$(BSD_LIBS) $(PTHREAD_LIBS) $(LIBS)
+
+brokerd_p11brokerd_SOURCES = brokerd/main.c
+brokerd_p11brokerd_CPPFLAGS = $(brokerd_libbroker_la_CPPFLAGS)
+brokerd_p11brokerd_LDADD = brokerd/libbroker.la
+
+man_MANS += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5
+EXTRA_DIST += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5

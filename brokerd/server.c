@@ -1,0 +1,552 @@
+/*
+ * The event loop: one thread, epoll, non-blocking sockets.  Each
+ * connection has a read buffer that never holds more than one frame
+ * beyond what is being parsed (the length is checked before buffering),
+ * and a write buffer that is flushed once at the end of every loop turn.
+ * A connection that has too much in flight or too much unread output is
+ * not read from until it catches up.
+ */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+#include "log.h"
+
+#define READ_CHUNK	16384
+#define MAX_INFLIGHT	256		/* requests per connection */
+#define WBUF_HIGH	(1024 * 1024)	/* stop reading above this */
+#define MAX_EVENTS	64
+#define DRAIN_SECONDS	5
+
+#define TAG_LISTEN	1
+#define TAG_WORKERS	2
+#define TAG_SIGNAL	3
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 dirty_entry;
+	int			 fd;
+	struct peer_cred	 peer;
+	uint8_t			*rbuf;
+	size_t			 rlen;
+	size_t			 rcap;
+	uint8_t			*wbuf;
+	size_t			 wlen;
+	size_t			 woff;
+	size_t			 wcap;
+	int			 inflight;
+	int			 dirty;
+	int			 closing;	/* close once output is flushed */
+	int			 dead;		/* fd closed, awaiting results */
+	int			 reading;	/* EPOLLIN armed */
+	int			 writing;	/* EPOLLOUT armed */
+	time_t			 last_active;
+};
+
+TAILQ_HEAD(connlist, conn);
+
+struct server {
+	struct broker		*b;
+	int			 epfd;
+	int			 listen_fd;
+	int			 sig_fd;
+	struct connlist		 conns;
+	struct connlist		 dirty;
+	int			 nconns;
+	int			 stopping;
+	time_t			 stop_deadline;
+};
+
+static struct server *the_server;
+
+static void	conn_close(struct server *, struct conn *);
+
+static void
+conn_arm(struct server *s, struct conn *c)
+{
+	struct epoll_event ev;
+	int want_read, want_write;
+
+	if (c->dead)
+		return;
+	want_read = !c->closing && !s->stopping && c->inflight < MAX_INFLIGHT &&
+	    c->wlen - c->woff < WBUF_HIGH;
+	want_write = c->wlen > c->woff;
+	if (want_read == c->reading && want_write == c->writing)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0) |
+	    EPOLLRDHUP;
+	ev.data.ptr = c;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+		log_warn("epoll_ctl");
+	c->reading = want_read;
+	c->writing = want_write;
+}
+
+const struct peer_cred *
+conn_peer(const struct conn *c)
+{
+	return &c->peer;
+}
+
+void
+conn_hold(struct conn *c)
+{
+	c->inflight++;
+}
+
+int
+conn_release(struct conn *c)
+{
+	c->inflight--;
+	if (!c->dead)
+		return 1;
+	if (c->inflight == 0) {
+		free(c->rbuf);
+		freezero(c->wbuf, c->wcap);
+		free(c);
+	}
+	return 0;
+}
+
+void
+conn_reply(struct conn *c, const struct wire_response *resp)
+{
+	uint8_t *frame, *nbuf;
+	size_t len, ncap;
+	int r;
+
+	if (c->dead)
+		return;
+	if ((r = wire_response_encode(resp, &frame, &len)) != 0) {
+		log_warnx("response encode: %s", wire_strerror(r));
+		c->closing = 1;
+		return;
+	}
+	if (c->woff > 0 && c->woff == c->wlen)
+		c->woff = c->wlen = 0;
+	if (c->wlen + len > c->wcap) {
+		ncap = c->wcap == 0 ? 4096 : c->wcap;
+		while (ncap < c->wlen + len)
+			ncap *= 2;
+		if ((nbuf = malloc(ncap)) == NULL) {
+			freezero(frame, len);
+			c->closing = 1;
+			return;
+		}
+		memcpy(nbuf, c->wbuf, c->wlen);
+		freezero(c->wbuf, c->wcap);
+		c->wbuf = nbuf;
+		c->wcap = ncap;
+	}
+	memcpy(c->wbuf + c->wlen, frame, len);
+	c->wlen += len;
+	freezero(frame, len);		/* may hold a secret */
+	if (!c->dirty) {
+		c->dirty = 1;
+		TAILQ_INSERT_TAIL(&the_server->dirty, c, dirty_entry);
+	}
+}
+
+/* Write what we can; wipe what was sent (it may be a secret). */
+static void
+conn_flush(struct server *s, struct conn *c)
+{
+	ssize_t n;
+
+	while (c->woff < c->wlen) {
+		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			conn_close(s, c);
+			return;
+		}
+		explicit_bzero(c->wbuf + c->woff, n);
+		c->woff += n;
+		c->last_active = time(NULL);
+	}
+	if (c->woff == c->wlen) {
+		c->woff = c->wlen = 0;
+		if (c->closing) {
+			conn_close(s, c);
+			return;
+		}
+	}
+	conn_arm(s, c);
+}
+
+static void
+flush_dirty(struct server *s)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->dirty)) != NULL) {
+		TAILQ_REMOVE(&s->dirty, c, dirty_entry);
+		c->dirty = 0;
+		if (!c->dead)
+			conn_flush(s, c);
+	}
+}
+
+static void
+conn_close(struct server *s, struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->dirty) {
+		TAILQ_REMOVE(&s->dirty, c, dirty_entry);
+		c->dirty = 0;
+	}
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->dead = 1;
+	TAILQ_REMOVE(&s->conns, c, entry);
+	s->nconns--;
+	log_debug("connection from uid %u pid %d closed", (unsigned)
+	    c->peer.uid, (int)c->peer.pid);
+	if (c->inflight == 0) {
+		free(c->rbuf);
+		freezero(c->wbuf, c->wcap);
+		free(c);
+	}
+}
+
+/* A frame we cannot read: answer once with id 0, then hang up. */
+static void
+conn_fail(struct conn *c, int status, const char *message)
+{
+	dispatch_error(c, 0, status, message);
+	c->closing = 1;
+}
+
+/* Parse every complete frame in the read buffer. */
+static void
+conn_parse(struct server *s, struct conn *c)
+{
+	size_t off = 0;
+	long len;
+
+	while (!c->closing && c->inflight < MAX_INFLIGHT &&
+	    c->wlen - c->woff < WBUF_HIGH && c->rlen - off >= WIRE_HDR_LEN) {
+		len = wire_frame_len(c->rbuf + off, s->b->conf->max_frame);
+		if (len == WIRE_ERR_EMPTY) {
+			conn_fail(c, P11B_BAD_REQUEST, "empty frame");
+			break;
+		}
+		if (len == WIRE_ERR_TOO_LARGE) {
+			conn_fail(c, P11B_TOO_LARGE, "frame over the size "
+			    "limit");
+			break;
+		}
+		if (c->rlen - off - WIRE_HDR_LEN < (size_t)len)
+			break;
+		dispatch_frame(s->b, c, c->rbuf + off + WIRE_HDR_LEN, len);
+		off += WIRE_HDR_LEN + len;
+	}
+	if (off > 0) {
+		explicit_bzero(c->rbuf, off);
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+}
+
+/* Room for the frame that starts the buffer (its length is checked). */
+static int
+conn_rbuf_room(struct server *s, struct conn *c)
+{
+	size_t need = READ_CHUNK, ncap;
+	long len;
+	uint8_t *nbuf;
+
+	if (c->rlen >= WIRE_HDR_LEN) {
+		len = wire_frame_len(c->rbuf, s->b->conf->max_frame);
+		if (len > 0 && WIRE_HDR_LEN + (size_t)len > need)
+			need = WIRE_HDR_LEN + len;
+	}
+	if (need < c->rlen + 1)
+		need = c->rlen + READ_CHUNK;
+	if (c->rcap >= need)
+		return 0;
+	ncap = need;
+	if ((nbuf = realloc(c->rbuf, ncap)) == NULL)
+		return -1;
+	c->rbuf = nbuf;
+	c->rcap = ncap;
+	return 0;
+}
+
+static void
+conn_read(struct server *s, struct conn *c)
+{
+	ssize_t n;
+
+	if (conn_rbuf_room(s, c) != 0) {
+		conn_close(s, c);
+		return;
+	}
+	n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The peer is gone; results still in flight are dropped. */
+		conn_close(s, c);
+		return;
+	}
+	c->rlen += n;
+	c->last_active = time(NULL);
+	conn_parse(s, c);
+	conn_arm(s, c);
+}
+
+static int
+peer_cred(int fd, struct peer_cred *peer)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	gid_t groups[POLICY_MAX_GROUPS];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
+		return -1;
+	memset(peer, 0, sizeof(*peer));
+	peer->pid = uc.pid;
+	peer->uid = uc.uid;
+	peer->gid = uc.gid;
+#ifdef SO_PEERGROUPS
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		peer->ngroups = len / sizeof(gid_t);
+		memcpy(peer->groups, groups, len);
+	}
+#endif
+	return 0;
+}
+
+static void
+accept_one(struct server *s)
+{
+	struct epoll_event ev;
+	struct conn *c;
+	int fd;
+
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (s->nconns >= s->b->conf->max_clients || s->stopping) {
+		log_debug("connection refused: %d clients", s->nconns);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || peer_cred(fd, &c->peer)) {
+		log_warn("accept: peer credentials");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->last_active = time(NULL);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = c;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("epoll_ctl");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->reading = 1;
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	s->nconns++;
+	log_debug("connection from uid %u gid %u pid %d", (unsigned)
+	    c->peer.uid, (unsigned)c->peer.gid, (int)c->peer.pid);
+}
+
+static void
+collect_results(struct server *s)
+{
+	struct workq done = TAILQ_HEAD_INITIALIZER(done);
+	struct work *w;
+	struct conn *c;
+
+	workers_collect(s->b->workers, &done);
+	while ((w = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, w, entry);
+		dispatch_done(s->b, w);
+	}
+	/* Connections held back by MAX_INFLIGHT may parse again. */
+	TAILQ_FOREACH(c, &s->conns, entry) {
+		if (c->rlen >= WIRE_HDR_LEN && !c->reading) {
+			conn_parse(s, c);
+			conn_arm(s, c);
+		}
+	}
+}
+
+static void
+expire_idle(struct server *s)
+{
+	struct conn *c, *next;
+	time_t now = time(NULL);
+	int timeout = s->b->conf->idle_timeout;
+
+	if (timeout == 0)
+		return;
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->inflight == 0 && now - c->last_active >= timeout) {
+			log_debug("closing idle connection from pid %d",
+			    (int)c->peer.pid);
+			conn_close(s, c);
+		}
+	}
+}
+
+static int
+add_fd(struct server *s, int fd, uint64_t tag)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = tag;
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void
+handle_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_warnx("SIGHUP: reloading is not supported by this "
+			    "version; ignored");
+			continue;
+		}
+		if (!s->stopping) {
+			log_info("signal %u: stopping", si.ssi_signo);
+			s->stopping = 1;
+			s->stop_deadline = time(NULL) + DRAIN_SECONDS;
+			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd,
+			    NULL);
+		}
+	}
+}
+
+static void
+handle_event(struct server *s, struct epoll_event *ev)
+{
+	struct conn *c;
+
+	switch (ev->data.u64) {
+	case TAG_LISTEN:
+		accept_one(s);
+		return;
+	case TAG_WORKERS:
+		collect_results(s);
+		return;
+	case TAG_SIGNAL:
+		handle_signal(s);
+		return;
+	}
+	c = ev->data.ptr;
+	if (c->dead)
+		return;
+	if (ev->events & EPOLLOUT)
+		conn_flush(s, c);
+	if (!c->dead && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR |
+	    EPOLLRDHUP)))
+		conn_read(s, c);
+}
+
+static int
+inflight_total(struct server *s)
+{
+	struct conn *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &s->conns, entry)
+		n += c->inflight;
+	return n;
+}
+
+static int
+server_setup(struct server *s, struct broker *b, int listen_fd)
+{
+	sigset_t mask;
+
+	memset(s, 0, sizeof(*s));
+	s->b = b;
+	s->listen_fd = listen_fd;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->dirty);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if ((s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    add_fd(s, listen_fd, TAG_LISTEN) == -1 ||
+	    add_fd(s, workers_fd(b->workers), TAG_WORKERS) == -1 ||
+	    add_fd(s, s->sig_fd, TAG_SIGNAL) == -1) {
+		log_warn("event loop set-up");
+		return -1;
+	}
+	the_server = s;
+	return 0;
+}
+
+int
+server_run(struct broker *b, int listen_fd)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	static struct server s;	/* conn_reply reaches it */
+	struct conn *c;
+	time_t last_sweep = time(NULL);
+	int i, n;
+
+	if (server_setup(&s, b, listen_fd) != 0)
+		return -1;
+	log_info("serving %zu keys with %d workers", b->nkeys,
+	    b->conf->workers);
+	for (;;) {
+		n = epoll_wait(s.epfd, evs, MAX_EVENTS, 1000);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n; i++)
+			handle_event(&s, &evs[i]);
+		flush_dirty(&s);
+		if (time(NULL) != last_sweep) {
+			last_sweep = time(NULL);
+			expire_idle(&s);
+		}
+		if (s.stopping && (inflight_total(&s) == 0 ||
+		    time(NULL) >= s.stop_deadline))
+			break;
+	}
+	while ((c = TAILQ_FIRST(&s.conns)) != NULL)
+		conn_close(&s, c);
+	close(s.epfd);
+	close(s.sig_fd);
+	the_server = NULL;
+	return 0;
+}

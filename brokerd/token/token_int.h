@@ -1,0 +1,50 @@
+/* Internals shared by the files of the token layer. */
+#ifndef TOKEN_INT_H
+#define TOKEN_INT_H
+
+#include <p11-kit/pkcs11.h>
+#include <libp11.h>
+
+#include "token.h"
+
+struct key_handles {
+	CK_OBJECT_CLASS		 cls;
+	CK_OBJECT_HANDLE	 obj;		/* private, secret or data */
+	CK_OBJECT_HANDLE	 pub;		/* CK_INVALID_HANDLE if none */
+	uint8_t			 id[CONFIG_ID_MAX];
+	size_t			 idlen;
+};
+
+struct token {
+	PKCS11_CTX		*ctx;
+	PKCS11_SLOT		*slots;
+	unsigned int		 nslots;
+	PKCS11_SLOT		*slot;
+	void			*dl;
+	CK_FUNCTION_LIST	*f;
+	CK_SLOT_ID		 slotid;
+	CK_SESSION_HANDLE	 control;	/* keeps the login alive */
+	int			 have_control;
+	struct key_info		*info;
+	struct key_handles	*handles;
+	size_t			 nkeys;
+	volatile int		 ready;
+	char			 desc[256];
+};
+
+struct token_session {
+	struct token		*tok;
+	CK_SESSION_HANDLE	 h;
+	int			 open;
+};
+
+/* token_keys.c */
+int	token_inventory(struct token *tok, const struct config *conf,
+	    char *errbuf, size_t errlen);
+void	token_inventory_free(struct token *tok);
+/* Read one attribute into a malloc'd buffer. */
+CK_RV	token_get_attr(struct token *tok, CK_SESSION_HANDLE s,
+	    CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, uint8_t **valp,
+	    size_t *lenp);
+
+#endif /* TOKEN_INT_H */

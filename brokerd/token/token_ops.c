@@ -1,0 +1,361 @@
+/*
+ * Hot path: one job on one worker's session, straight through the
+ * module's function list on cached handles.  The job was validated by
+ * the dispatcher; the checks here repeat the ones that protect the token
+ * (key/algorithm fit, lengths), because this side must not trust the
+ * other once they are separate processes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "token_int.h"
+
+#define MAX_SIGNATURE	1024		/* RSA-8192 */
+
+static void
+result_set(struct token_result *res, int status, const char *msg)
+{
+	res->status = status;
+	res->message = msg;
+}
+
+/* Map a failed call to a status; session and device faults close the session. */
+static void
+result_ckr(struct token_session *sess, struct token_result *res,
+    const char *call, CK_RV rv)
+{
+	log_warnx("%s: %s", call, token_ckr_name(rv));
+	switch (rv) {
+	case CKR_DATA_INVALID:
+	case CKR_DATA_LEN_RANGE:
+		result_set(res, P11B_BAD_REQUEST, "input rejected by the token");
+		return;
+	case CKR_KEY_FUNCTION_NOT_PERMITTED:
+	case CKR_KEY_TYPE_INCONSISTENT:
+	case CKR_MECHANISM_INVALID:
+	case CKR_MECHANISM_PARAM_INVALID:
+	case CKR_ATTRIBUTE_SENSITIVE:
+		result_set(res, P11B_UNSUPPORTED, "operation not permitted by "
+		    "the token for this key");
+		return;
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_DEVICE_ERROR:
+	case CKR_DEVICE_REMOVED:
+	case CKR_DEVICE_MEMORY:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+		sess->open = 0;		/* reopened before the next job */
+		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
+		return;
+	}
+	result_set(res, P11B_INTERNAL, "token error");
+}
+
+static int
+session_ensure(struct token_session *sess, struct token_result *res)
+{
+	struct token *tok = sess->tok;
+	CK_RV rv;
+
+	if (sess->open)
+		return 0;
+	(void)tok->f->C_CloseSession(sess->h);
+	rv = tok->f->C_OpenSession(tok->slotid, CKF_SERIAL_SESSION, NULL,
+	    NULL, &sess->h);
+	if (rv != CKR_OK) {
+		log_warnx("%s: C_OpenSession: %s", tok->desc,
+		    token_ckr_name(rv));
+		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
+		return -1;
+	}
+	sess->open = 1;
+	return 0;
+}
+
+/* C_SignInit + C_Sign into a fresh buffer. */
+static int
+sign_raw(struct token_session *sess, CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE key, const uint8_t *in, size_t inlen,
+    struct token_result *res)
+{
+	CK_FUNCTION_LIST *f = sess->tok->f;
+	CK_ULONG outlen = MAX_SIGNATURE;
+	CK_RV rv;
+
+	if ((res->out = malloc(MAX_SIGNATURE)) == NULL) {
+		result_set(res, P11B_INTERNAL, "out of memory");
+		return -1;
+	}
+	if ((rv = f->C_SignInit(sess->h, mech, key)) != CKR_OK) {
+		result_ckr(sess, res, "C_SignInit", rv);
+		return -1;
+	}
+	if ((rv = f->C_Sign(sess->h, (CK_BYTE_PTR)in, inlen, res->out,
+	    &outlen)) != CKR_OK) {
+		result_ckr(sess, res, "C_Sign", rv);
+		return -1;
+	}
+	res->outlen = outlen;
+	return 0;
+}
+
+static CK_MECHANISM_TYPE
+hash_mech(enum p11b_alg alg, CK_RSA_PKCS_MGF_TYPE *mgf)
+{
+	switch (p11b_alg_digest_len(alg)) {
+	case 32:
+		*mgf = CKG_MGF1_SHA256;
+		return CKM_SHA256;
+	case 48:
+		*mgf = CKG_MGF1_SHA384;
+		return CKM_SHA384;
+	default:
+		*mgf = CKG_MGF1_SHA512;
+		return CKM_SHA512;
+	}
+}
+
+static int
+ecdsa_to_der(const struct key_info *ki, struct token_result *res)
+{
+	uint8_t der[2 * 66 + 9];
+	size_t len;
+
+	if (res->outlen != 2 * crypto_ec_field_len(ki->type) ||
+	    crypto_ecdsa_raw_to_der(res->out, res->outlen, der, sizeof(der),
+	    &len) != 0) {
+		log_warnx("key %s: token returned a %zu-byte ECDSA signature",
+		    ki->name, res->outlen);
+		result_set(res, P11B_INTERNAL, "malformed signature from token");
+		return -1;
+	}
+	memcpy(res->out, der, len);
+	res->outlen = len;
+	return 0;
+}
+
+static void
+do_sign(struct token_session *sess, const struct token_job *job,
+    struct token_result *res)
+{
+	const struct key_info *ki = &sess->tok->info[job->key];
+	CK_RSA_PKCS_PSS_PARAMS pss;
+	CK_MECHANISM mech = { 0, NULL, 0 };
+	uint8_t digest[CRYPTO_MAX_DIGEST], di[CRYPTO_MAX_DIGESTINFO];
+	const uint8_t *tbs = digest;
+	size_t dlen = p11b_alg_digest_len(job->alg), tbslen;
+	enum alg_family fam = crypto_alg_family(job->alg);
+
+	if (fam == ALG_FAMILY_EDDSA) {
+		if (job->flags & P11B_SIGN_DIGEST) {
+			result_set(res, P11B_BAD_REQUEST, "ed25519 signs the "
+			    "message, not a digest");
+			return;
+		}
+		tbs = job->in;
+		tbslen = job->inlen;
+	} else if (job->flags & P11B_SIGN_DIGEST) {
+		if (job->inlen != dlen) {
+			result_set(res, P11B_BAD_REQUEST, "digest length does "
+			    "not match the algorithm");
+			return;
+		}
+		memcpy(digest, job->in, dlen);
+		tbslen = dlen;
+	} else if (crypto_digest(job->alg, job->in, job->inlen, digest,
+	    &tbslen) != 0) {
+		result_set(res, P11B_INTERNAL, "digest failed");
+		return;
+	}
+	switch (fam) {
+	case ALG_FAMILY_ECDSA:
+		mech.mechanism = CKM_ECDSA;
+		break;
+	case ALG_FAMILY_RSA_PKCS1:
+		mech.mechanism = CKM_RSA_PKCS;
+		if (crypto_digestinfo(job->alg, digest, dlen, di,
+		    &tbslen) != 0) {
+			result_set(res, P11B_INTERNAL, "DigestInfo failed");
+			return;
+		}
+		tbs = di;
+		break;
+	case ALG_FAMILY_RSA_PSS:
+		mech.mechanism = CKM_RSA_PKCS_PSS;
+		pss.hashAlg = hash_mech(job->alg, &pss.mgf);
+		pss.sLen = dlen;
+		mech.pParameter = &pss;
+		mech.ulParameterLen = sizeof(pss);
+		break;
+	case ALG_FAMILY_EDDSA:
+		mech.mechanism = CKM_EDDSA;
+		break;
+	case ALG_FAMILY_HMAC:
+	case ALG_FAMILY_NONE:
+		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
+		return;
+	}
+	if (sign_raw(sess, &mech, sess->tok->handles[job->key].obj, tbs,
+	    tbslen, res) != 0)
+		return;
+	if (fam == ALG_FAMILY_ECDSA && !(job->flags & P11B_SIGN_RAW) &&
+	    ecdsa_to_der(ki, res) != 0)
+		return;
+	result_set(res, P11B_OK, "");
+}
+
+static CK_MECHANISM_TYPE
+hmac_mech(enum p11b_alg alg)
+{
+	switch (alg) {
+	case P11B_ALG_HMAC_SHA256:
+		return CKM_SHA256_HMAC;
+	case P11B_ALG_HMAC_SHA384:
+		return CKM_SHA384_HMAC;
+	default:
+		return CKM_SHA512_HMAC;
+	}
+}
+
+static void
+do_hmac(struct token_session *sess, const struct token_job *job,
+    struct token_result *res)
+{
+	CK_MECHANISM mech = { hmac_mech(job->alg), NULL, 0 };
+	uint8_t *mac;
+	size_t len = p11b_alg_digest_len(job->alg);
+
+	if (sign_raw(sess, &mech, sess->tok->handles[job->key].obj, job->in,
+	    job->inlen, res) != 0)
+		return;
+	if (res->outlen != len) {
+		result_set(res, P11B_INTERNAL, "token returned a MAC of the "
+		    "wrong length");
+		return;
+	}
+	if (job->op == P11B_OP_HMAC_VERIFY) {
+		mac = res->out;
+		res->valid = job->maclen == len &&
+		    crypto_equal(mac, job->mac, len);
+		explicit_bzero(mac, len);
+		free(mac);
+		res->out = NULL;
+		res->outlen = 0;
+	}
+	result_set(res, P11B_OK, "");
+}
+
+static void
+do_secret(struct token_session *sess, const struct token_job *job,
+    struct token_result *res)
+{
+	CK_RV rv;
+
+	res->secret = 1;
+	rv = token_get_attr(sess->tok, sess->h,
+	    sess->tok->handles[job->key].obj, CKA_VALUE, &res->out,
+	    &res->outlen);
+	if (rv != CKR_OK) {
+		result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
+		return;
+	}
+	result_set(res, P11B_OK, "");
+}
+
+static void
+do_random(struct token_session *sess, const struct token_job *job,
+    struct token_result *res)
+{
+	CK_RV rv;
+
+	if (job->random_len == 0 || job->random_len > P11B_RANDOM_MAX) {
+		result_set(res, P11B_BAD_REQUEST, "bad random length");
+		return;
+	}
+	if ((res->out = malloc(job->random_len)) == NULL) {
+		result_set(res, P11B_INTERNAL, "out of memory");
+		return;
+	}
+	rv = sess->tok->f->C_GenerateRandom(sess->h, res->out,
+	    job->random_len);
+	if (rv != CKR_OK) {
+		result_ckr(sess, res, "C_GenerateRandom", rv);
+		return;
+	}
+	res->outlen = job->random_len;
+	result_set(res, P11B_OK, "");
+}
+
+/* The checks that keep a confused caller from reaching the token. */
+static int
+job_valid(const struct token *tok, const struct token_job *job)
+{
+	const struct key_info *ki;
+
+	if (job->op == P11B_OP_RANDOM)
+		return job->key == -1;
+	if (job->key < 0 || (size_t)job->key >= tok->nkeys)
+		return 0;
+	ki = &tok->info[job->key];
+	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << job->op)))
+		return 0;
+	if (job->op == P11B_OP_SECRET)
+		return 1;
+	return crypto_alg_fits_key(job->alg, ki->type);
+}
+
+void
+token_execute(struct token_session *sess, const struct token_job *job,
+    struct token_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!job_valid(sess->tok, job)) {
+		result_set(res, P11B_BAD_REQUEST, "operation does not fit "
+		    "the key");
+		return;
+	}
+	if (session_ensure(sess, res) != 0)
+		return;
+	switch (job->op) {
+	case P11B_OP_SIGN:
+		do_sign(sess, job, res);
+		break;
+	case P11B_OP_HMAC:
+	case P11B_OP_HMAC_VERIFY:
+		do_hmac(sess, job, res);
+		break;
+	case P11B_OP_SECRET:
+		do_secret(sess, job, res);
+		break;
+	case P11B_OP_RANDOM:
+		do_random(sess, job, res);
+		break;
+	case P11B_OP_PUBKEY:
+	case P11B_OP_LIST:
+	case P11B_OP_HEALTH:
+	case P11B_OP_NONE:
+		result_set(res, P11B_BAD_REQUEST, "not a token operation");
+		break;
+	}
+	if (res->status != P11B_OK)
+		token_result_clear(res);
+}
+
+void
+token_result_clear(struct token_result *res)
+{
+	int status = res->status;
+	const char *msg = res->message;
+
+	if (res->out != NULL) {
+		explicit_bzero(res->out, res->outlen);
+		free(res->out);
+	}
+	memset(res, 0, sizeof(*res));
+	res->status = status;
+	res->message = msg;
+}

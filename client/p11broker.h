@@ -1,0 +1,157 @@
+/*
+ * libp11broker: client library for p11brokerd.
+ *
+ * A connection is a Unix stream socket to the broker.  Every call sends one
+ * request and waits for its response.  One connection may be shared by any
+ * number of threads: their requests are pipelined on the socket and each
+ * thread gets its own response, matched by request id.
+ *
+ * Functions return P11B_OK (0), a positive broker status (P11B_DENIED, ...)
+ * or a negative local error (P11B_ERR_*).  p11b_strerror() names either.
+ * Output buffers are allocated with malloc() and belong to the caller; for
+ * p11b_get_secret() use p11b_free_secret(), which wipes before freeing.
+ */
+#ifndef P11BROKER_H
+#define P11BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define P11B_DEFAULT_SOCKET	"/run/p11broker/p11broker.sock"
+#define P11B_KEY_NAME_MAX	64	/* bytes, [A-Za-z0-9._-] */
+#define P11B_RANDOM_MAX		4096	/* bytes per Random request */
+
+/* Broker statuses (the wire Status enum). */
+enum p11b_status {
+	P11B_OK = 0,
+	P11B_DENIED = 1,
+	P11B_NO_SUCH_KEY = 2,
+	P11B_BAD_REQUEST = 3,
+	P11B_UNSUPPORTED = 4,
+	P11B_TOO_LARGE = 5,
+	P11B_RATE_LIMITED = 6,
+	P11B_TOKEN_UNAVAILABLE = 7,
+	P11B_INTERNAL = 8,
+};
+#define P11B_STATUS_COUNT	9
+
+/* Local errors: the request did not get a broker answer. */
+#define P11B_ERR_CONNECT	(-1)	/* cannot reach the socket */
+#define P11B_ERR_IO		(-2)	/* connection lost */
+#define P11B_ERR_PROTOCOL	(-3)	/* malformed or unexpected response */
+#define P11B_ERR_NOMEM		(-4)
+#define P11B_ERR_INVALID	(-5)	/* bad argument, nothing was sent */
+
+enum p11b_alg {
+	P11B_ALG_NONE = 0,
+	P11B_ALG_ECDSA_P256_SHA256,
+	P11B_ALG_ECDSA_P384_SHA384,
+	P11B_ALG_ECDSA_P521_SHA512,
+	P11B_ALG_RSA_PKCS1_SHA256,
+	P11B_ALG_RSA_PKCS1_SHA384,
+	P11B_ALG_RSA_PKCS1_SHA512,
+	P11B_ALG_RSA_PSS_SHA256,
+	P11B_ALG_RSA_PSS_SHA384,
+	P11B_ALG_RSA_PSS_SHA512,
+	P11B_ALG_ED25519,
+	P11B_ALG_HMAC_SHA256,
+	P11B_ALG_HMAC_SHA384,
+	P11B_ALG_HMAC_SHA512,
+};
+#define P11B_ALG_COUNT		14
+
+enum p11b_op {
+	P11B_OP_NONE = 0,
+	P11B_OP_SIGN,
+	P11B_OP_HMAC,
+	P11B_OP_HMAC_VERIFY,
+	P11B_OP_SECRET,
+	P11B_OP_PUBKEY,
+	P11B_OP_RANDOM,
+	P11B_OP_LIST,
+	P11B_OP_HEALTH,
+};
+#define P11B_OP_COUNT		9
+
+enum p11b_key_type {
+	P11B_KEY_NONE = 0,
+	P11B_KEY_EC_P256,
+	P11B_KEY_EC_P384,
+	P11B_KEY_EC_P521,
+	P11B_KEY_RSA,
+	P11B_KEY_ED25519,
+	P11B_KEY_SECRET,
+	P11B_KEY_DATA,
+};
+#define P11B_KEY_TYPE_COUNT	8
+
+/* p11b_sign() flags */
+#define P11B_SIGN_DIGEST	0x01	/* input is a digest, not the message */
+#define P11B_SIGN_RAW		0x02	/* ECDSA r||s instead of DER */
+
+struct p11b_conn;
+
+struct p11b_key_info {
+	char			name[P11B_KEY_NAME_MAX + 1];
+	enum p11b_key_type	type;
+	unsigned int		bits;
+	uint32_t		ops;	/* bit (1 << enum p11b_op) */
+	uint32_t		algs;	/* bit (1 << enum p11b_alg) */
+};
+
+struct p11b_health {
+	char		version[32];
+	int		token_ready;
+	uint64_t	uptime_seconds;
+	unsigned int	workers;
+};
+
+/*
+ * Connect to the broker.  path NULL means $P11BROKER_SOCKET, else
+ * P11B_DEFAULT_SOCKET.
+ */
+int	p11b_connect(const char *path, struct p11b_conn **connp);
+void	p11b_close(struct p11b_conn *conn);
+
+int	p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+	    int flags, const uint8_t *in, size_t inlen,
+	    uint8_t **sigp, size_t *siglenp);
+int	p11b_hmac(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+	    const uint8_t *in, size_t inlen, uint8_t **macp, size_t *maclenp);
+/* *validp is 1 for a matching MAC, 0 otherwise. */
+int	p11b_hmac_verify(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, const uint8_t *in, size_t inlen,
+	    const uint8_t *mac, size_t maclen, int *validp);
+int	p11b_get_secret(struct p11b_conn *conn, const char *key,
+	    uint8_t **secretp, size_t *lenp);
+void	p11b_free_secret(uint8_t *secret, size_t len);
+/* *certp is NULL when the token has no certificate for the key. */
+int	p11b_get_public_key(struct p11b_conn *conn, const char *key,
+	    uint8_t **spkip, size_t *spkilenp, uint8_t **certp, size_t *certlenp);
+int	p11b_random(struct p11b_conn *conn, size_t len, uint8_t **outp);
+int	p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
+	    size_t *nkeysp);
+int	p11b_health(struct p11b_conn *conn, struct p11b_health *health);
+
+/* The broker's message for the last failed call on this thread, or "". */
+const char	*p11b_last_message(void);
+
+const char	*p11b_strerror(int rc);
+const char	*p11b_status_name(int rc);	/* "denied", "no-such-key", ... */
+const char	*p11b_alg_name(enum p11b_alg alg);
+enum p11b_alg	 p11b_alg_from_name(const char *name);
+const char	*p11b_op_name(enum p11b_op op);
+enum p11b_op	 p11b_op_from_name(const char *name);
+const char	*p11b_key_type_name(enum p11b_key_type type);
+/* Digest length of the algorithm's hash (Ed25519: 0). */
+size_t		 p11b_alg_digest_len(enum p11b_alg alg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* P11BROKER_H */

@@ -1,0 +1,508 @@
+/*
+ * Parser for p11brokerd.conf.  One statement per line; the token block
+ * spans lines.  The first error is reported as "file:line: message" and
+ * the whole file is rejected.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lex.h"
+#include "wire.h"
+
+#define DEFAULT_SOCKET_MODE	0660
+#define DEFAULT_MAX_CLIENTS	1024
+#define DEFAULT_IDLE_TIMEOUT	300
+#define MAX_WORKERS		64
+
+struct parser {
+	struct lex	 lx;
+	struct config	*conf;
+	char		*dir;		/* the config file's directory */
+	int		 seen_token;
+};
+
+static int	expect_eol(struct parser *);
+
+static char *
+resolve_path(struct parser *p, const char *path)
+{
+	char *out;
+
+	if (path[0] == '/' || p->dir == NULL)
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", p->dir, path) == -1)
+		return NULL;
+	return out;
+}
+
+static int
+next_value(struct parser *p, const char *what, struct lex_token *tok)
+{
+	if (lex_next(&p->lx, tok) != 0)
+		return -1;
+	if (tok->kind != LEX_WORD && tok->kind != LEX_STRING)
+		return lex_error(&p->lx, tok->line, "%s: expected a value, "
+		    "got %s", what, lex_kind_name(tok->kind));
+	return 0;
+}
+
+static int
+parse_number(struct parser *p, const char *what, long min, long max,
+    int base, long *out)
+{
+	struct lex_token tok;
+	char *end;
+	long v;
+
+	if (next_value(p, what, &tok) != 0)
+		return -1;
+	errno = 0;
+	v = strtol(tok.text, &end, base);
+	if (tok.text[0] == '\0' || *end != '\0' || errno != 0 || v < min ||
+	    v > max)
+		return lex_error(&p->lx, tok.line, "%s: expected a number "
+		    "from %ld to %ld, got \"%s\"", what, min, max, tok.text);
+	*out = v;
+	return 0;
+}
+
+static int
+parse_string(struct parser *p, const char *what, char **out, int is_path)
+{
+	struct lex_token tok;
+
+	if (next_value(p, what, &tok) != 0)
+		return -1;
+	if (tok.text[0] == '\0')
+		return lex_error(&p->lx, tok.line, "%s: empty value", what);
+	free(*out);
+	*out = is_path ? resolve_path(p, tok.text) : strdup(tok.text);
+	if (*out == NULL)
+		return lex_error(&p->lx, tok.line, "out of memory");
+	return 0;
+}
+
+static int
+parse_owner(struct parser *p, int group, struct lex_token *tok)
+{
+	struct config *c = p->conf;
+	struct passwd *pw;
+	struct group *gr;
+	char *end;
+	long v;
+
+	if (next_value(p, group ? "group" : "owner", tok) != 0)
+		return -1;
+	v = strtol(tok->text, &end, 10);
+	if (*end == '\0' && end != tok->text && v >= 0 && v < INT_MAX) {
+		if (group)
+			c->socket_group = (gid_t)v;
+		else
+			c->socket_owner = (uid_t)v;
+		return 0;
+	}
+	if (group) {
+		if ((gr = getgrnam(tok->text)) == NULL)
+			return lex_error(&p->lx, tok->line,
+			    "unknown group \"%s\"", tok->text);
+		c->socket_group = gr->gr_gid;
+	} else {
+		if ((pw = getpwnam(tok->text)) == NULL)
+			return lex_error(&p->lx, tok->line,
+			    "unknown user \"%s\"", tok->text);
+		c->socket_owner = pw->pw_uid;
+	}
+	return 0;
+}
+
+/* socket PATH [owner USER] [group GROUP] [mode OCTAL] */
+static int
+parse_socket(struct parser *p)
+{
+	struct lex_token tok;
+	long mode;
+
+	if (parse_string(p, "socket", &p->conf->socket_path, 1) != 0)
+		return -1;
+	for (;;) {
+		if (lex_peek(&p->lx, &tok) != 0)
+			return -1;
+		if (tok.kind != LEX_WORD)
+			return 0;
+		(void)lex_next(&p->lx, &tok);
+		if (strcmp(tok.text, "owner") == 0) {
+			if (parse_owner(p, 0, &tok) != 0)
+				return -1;
+		} else if (strcmp(tok.text, "group") == 0) {
+			if (parse_owner(p, 1, &tok) != 0)
+				return -1;
+		} else if (strcmp(tok.text, "mode") == 0) {
+			if (parse_number(p, "mode", 0, 0777, 8, &mode) != 0)
+				return -1;
+			p->conf->socket_mode = (mode_t)mode;
+		} else
+			return lex_error(&p->lx, tok.line, "socket: unknown "
+			    "option \"%s\" (expected owner, group or mode)",
+			    tok.text);
+	}
+}
+
+static int
+parse_hex_id(struct parser *p, struct key_ref *k)
+{
+	struct lex_token tok;
+	size_t i, n;
+	const char *s;
+
+	if (next_value(p, "id", &tok) != 0)
+		return -1;
+	s = tok.text;
+	if (strncmp(s, "0x", 2) == 0)
+		s += 2;
+	n = strlen(s);
+	if (n == 0 || n % 2 != 0 || n / 2 > sizeof(k->id))
+		return lex_error(&p->lx, tok.line, "id: expected an even "
+		    "number of hex digits (at most %zu bytes), got \"%s\"",
+		    sizeof(k->id), tok.text);
+	for (i = 0; i < n; i += 2) {
+		if (!isxdigit((unsigned char)s[i]) ||
+		    !isxdigit((unsigned char)s[i + 1]))
+			return lex_error(&p->lx, tok.line, "id: \"%s\" is not "
+			    "hexadecimal", tok.text);
+		sscanf(s + i, "%2hhx", &k->id[i / 2]);
+	}
+	k->idlen = n / 2;
+	return 0;
+}
+
+/* key NAME label "LABEL" | id HEX */
+static int
+parse_key(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+	struct key_ref *k;
+
+	if (next_value(p, "key", &tok) != 0)
+		return -1;
+	if (!wire_key_name_valid(tok.text, strlen(tok.text)))
+		return lex_error(&p->lx, tok.line, "key: invalid name \"%s\" "
+		    "(1-%d of A-Z a-z 0-9 . _ -)", tok.text,
+		    P11B_KEY_NAME_MAX);
+	if (config_key_index(c, tok.text) != -1)
+		return lex_error(&p->lx, tok.line, "key \"%s\" defined twice",
+		    tok.text);
+	if (c->nkeys >= CONFIG_MAX_KEYS)
+		return lex_error(&p->lx, tok.line, "too many keys (max %d)",
+		    CONFIG_MAX_KEYS);
+	k = &c->keys[c->nkeys];
+	memset(k, 0, sizeof(*k));
+	strlcpy(k->name, tok.text, sizeof(k->name));
+	k->line = tok.line;
+	if (lex_next(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "label") == 0) {
+		k->kind = KEY_REF_LABEL;
+		if (parse_string(p, "label", &k->label, 0) != 0)
+			return -1;
+	} else if (tok.kind == LEX_WORD && strcmp(tok.text, "id") == 0) {
+		k->kind = KEY_REF_ID;
+		if (parse_hex_id(p, k) != 0)
+			return -1;
+	} else
+		return lex_error(&p->lx, tok.line, "key %s: expected "
+		    "\"label\" or \"id\"", k->name);
+	c->nkeys++;
+	return 0;
+}
+
+static int
+parse_pin(struct parser *p, const char *kw, enum pin_source src)
+{
+	struct config *c = p->conf;
+
+	if (c->pin_source != PIN_NONE)
+		return lex_error(&p->lx, p->lx.line, "%s: the token already "
+		    "has a PIN source", kw);
+	c->pin_source = src;
+	return parse_string(p, kw, &c->pin_ref, src == PIN_FILE);
+}
+
+static int
+parse_token_stmt(struct parser *p, struct lex_token *kw)
+{
+	struct config *c = p->conf;
+	long slot;
+
+	if (strcmp(kw->text, "module") == 0)
+		return parse_string(p, "module", &c->module, 1);
+	if (strcmp(kw->text, "label") == 0) {
+		c->token_by = TOKEN_BY_LABEL;
+		return parse_string(p, "label", &c->token_label, 0);
+	}
+	if (strcmp(kw->text, "serial") == 0) {
+		c->token_by = TOKEN_BY_SERIAL;
+		return parse_string(p, "serial", &c->token_label, 0);
+	}
+	if (strcmp(kw->text, "slot") == 0) {
+		if (parse_number(p, "slot", 0, LONG_MAX, 0, &slot) != 0)
+			return -1;
+		c->token_by = TOKEN_BY_SLOT;
+		c->token_slot = (unsigned long)slot;
+		free(c->token_label);
+		c->token_label = NULL;
+		return 0;
+	}
+	if (strcmp(kw->text, "pin-env") == 0)
+		return parse_pin(p, kw->text, PIN_ENV);
+	if (strcmp(kw->text, "pin-file") == 0)
+		return parse_pin(p, kw->text, PIN_FILE);
+	if (strcmp(kw->text, "pin-credential") == 0)
+		return parse_pin(p, kw->text, PIN_CREDENTIAL);
+	if (strcmp(kw->text, "pin") == 0)
+		return parse_pin(p, kw->text, PIN_LITERAL);
+	return lex_error(&p->lx, kw->line, "token: unknown keyword \"%s\" "
+	    "(expected module, label, serial, slot, pin-env, pin-file, "
+	    "pin-credential or pin)", kw->text);
+}
+
+/* token { module ...; label|serial|slot ...; pin-* ... } */
+static int
+parse_token(struct parser *p, int line)
+{
+	struct lex_token tok;
+
+	if (p->seen_token++)
+		return lex_error(&p->lx, line, "only one token block allowed");
+	if (lex_next(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind != LEX_LBRACE)
+		return lex_error(&p->lx, tok.line, "token: expected '{'");
+	for (;;) {
+		if (lex_next(&p->lx, &tok) != 0)
+			return -1;
+		if (tok.kind == LEX_EOL)
+			continue;
+		if (tok.kind == LEX_RBRACE)
+			break;
+		if (tok.kind == LEX_EOF)
+			return lex_error(&p->lx, line, "token: missing '}'");
+		if (tok.kind != LEX_WORD)
+			return lex_error(&p->lx, tok.line, "token: expected "
+			    "a keyword, got %s", lex_kind_name(tok.kind));
+		if (parse_token_stmt(p, &tok) != 0 || expect_eol(p) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+expect_eol(struct parser *p)
+{
+	struct lex_token tok;
+
+	if (lex_peek(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_EOL) {
+		(void)lex_next(&p->lx, &tok);
+		return 0;
+	}
+	if (tok.kind == LEX_EOF || tok.kind == LEX_RBRACE)
+		return 0;
+	return lex_error(&p->lx, tok.line, "unexpected \"%s\" at end of "
+	    "statement", tok.kind == LEX_WORD || tok.kind == LEX_STRING ?
+	    tok.text : lex_kind_name(tok.kind));
+}
+
+static int
+parse_stmt(struct parser *p, struct lex_token *kw)
+{
+	struct config *c = p->conf;
+	long v;
+
+	if (strcmp(kw->text, "socket") == 0)
+		return parse_socket(p);
+	if (strcmp(kw->text, "workers") == 0) {
+		if (parse_number(p, "workers", 1, MAX_WORKERS, 10, &v) != 0)
+			return -1;
+		c->workers = (int)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "max-frame") == 0) {
+		if (parse_number(p, "max-frame", 1024, 16 * 1024 * 1024, 10,
+		    &v) != 0)
+			return -1;
+		c->max_frame = (size_t)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "max-clients") == 0) {
+		if (parse_number(p, "max-clients", 1, 65536, 10, &v) != 0)
+			return -1;
+		c->max_clients = (int)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "idle-timeout") == 0) {
+		if (parse_number(p, "idle-timeout", 0, 86400, 10, &v) != 0)
+			return -1;
+		c->idle_timeout = (int)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "policy") == 0)
+		return parse_string(p, "policy", &c->policy_path, 1);
+	if (strcmp(kw->text, "token") == 0)
+		return parse_token(p, kw->line);
+	if (strcmp(kw->text, "key") == 0)
+		return parse_key(p);
+	return lex_error(&p->lx, kw->line, "unknown keyword \"%s\"", kw->text);
+}
+
+static int
+check_complete(struct parser *p)
+{
+	struct config *c = p->conf;
+	int last = p->lx.line;
+
+	if (c->socket_path == NULL)
+		return lex_error(&p->lx, last, "no socket configured");
+	if (c->policy_path == NULL)
+		return lex_error(&p->lx, last, "no policy file configured");
+	if (!p->seen_token)
+		return lex_error(&p->lx, last, "no token block");
+	if (c->module == NULL)
+		return lex_error(&p->lx, last, "token: no module configured");
+	if (c->token_by != TOKEN_BY_SLOT && c->token_label == NULL)
+		return lex_error(&p->lx, last, "token: say which token "
+		    "(label, serial or slot)");
+	if (c->pin_source == PIN_NONE)
+		return lex_error(&p->lx, last, "token: no PIN source "
+		    "(pin-env, pin-file, pin-credential)");
+	return 0;
+}
+
+static struct config *
+config_new(void)
+{
+	struct config *c;
+	long n;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->keys = calloc(CONFIG_MAX_KEYS, sizeof(*c->keys))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->socket_owner = (uid_t)-1;
+	c->socket_group = (gid_t)-1;
+	c->socket_mode = DEFAULT_SOCKET_MODE;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	c->workers = n < 2 ? 2 : n > 8 ? 8 : (int)n;
+	c->max_frame = WIRE_DEFAULT_MAX_FRAME;
+	c->max_clients = DEFAULT_MAX_CLIENTS;
+	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	return c;
+}
+
+int
+config_parse(const char *file, const char *buf, size_t len,
+    struct config **confp, char *errbuf, size_t errlen)
+{
+	struct parser p;
+	struct lex_token tok;
+	char *slash;
+	int r = -1;
+
+	memset(&p, 0, sizeof(p));
+	lex_init(&p.lx, file, buf, len, errbuf, errlen);
+	if ((p.conf = config_new()) == NULL ||
+	    (p.conf->path = strdup(file)) == NULL) {
+		snprintf(errbuf, errlen, "%s: out of memory", file);
+		goto out;
+	}
+	if ((p.dir = strdup(file)) != NULL) {
+		if ((slash = strrchr(p.dir, '/')) != NULL)
+			*slash = '\0';
+		else {
+			free(p.dir);
+			p.dir = NULL;
+		}
+	}
+	while (lex_next(&p.lx, &tok) == 0 && tok.kind != LEX_EOF) {
+		if (tok.kind == LEX_EOL)
+			continue;
+		if (tok.kind != LEX_WORD) {
+			lex_error(&p.lx, tok.line, "expected a keyword, got %s",
+			    lex_kind_name(tok.kind));
+			break;
+		}
+		if (parse_stmt(&p, &tok) != 0 || expect_eol(&p) != 0)
+			break;
+	}
+	if (p.lx.failed || check_complete(&p) != 0)
+		goto out;
+	*confp = p.conf;
+	p.conf = NULL;
+	r = 0;
+ out:
+	config_free(p.conf);
+	free(p.dir);
+	return r;
+}
+
+int
+config_load(const char *path, struct config **confp, char *errbuf,
+    size_t errlen)
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	if (lex_read_file(path, CONFIG_FILE_MAX, &buf, &len, errbuf,
+	    errlen) != 0)
+		return -1;
+	r = config_parse(path, buf, len, confp, errbuf, errlen);
+	free(buf);
+	return r;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nkeys; i++)
+		free(c->keys[i].label);
+	free(c->keys);
+	free(c->path);
+	free(c->socket_path);
+	free(c->policy_path);
+	free(c->module);
+	free(c->token_label);
+	if (c->pin_ref != NULL) {
+		explicit_bzero(c->pin_ref, strlen(c->pin_ref));
+		free(c->pin_ref);
+	}
+	free(c);
+}
+
+int
+config_key_index(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkeys; i++)
+		if (strcmp(c->keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,83 @@
+/*
+ * p11brokerd.conf: the socket, limits, the token and the logical key
+ * names.  See p11brokerd.conf(5).
+ */
+#ifndef CONFIG_H_P11B
+#define CONFIG_H_P11B
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p11broker.h"
+
+#define CONFIG_MAX_KEYS		256
+#define CONFIG_ID_MAX		64
+#define CONFIG_FILE_MAX		(1024 * 1024)
+
+enum key_ref_kind {
+	KEY_REF_LABEL,
+	KEY_REF_ID,
+};
+
+struct key_ref {
+	char			 name[P11B_KEY_NAME_MAX + 1];
+	enum key_ref_kind	 kind;
+	char			*label;
+	uint8_t			 id[CONFIG_ID_MAX];
+	size_t			 idlen;
+	int			 line;
+};
+
+enum token_select {
+	TOKEN_BY_LABEL,
+	TOKEN_BY_SERIAL,
+	TOKEN_BY_SLOT,
+};
+
+enum pin_source {
+	PIN_NONE,
+	PIN_ENV,		/* ref: variable name */
+	PIN_FILE,		/* ref: path */
+	PIN_CREDENTIAL,		/* ref: credential name */
+	PIN_LITERAL,		/* ref: the PIN itself (warned about) */
+};
+
+struct config {
+	char			*path;
+	char			*socket_path;
+	uid_t			 socket_owner;	/* (uid_t)-1: unchanged */
+	gid_t			 socket_group;	/* (gid_t)-1: unchanged */
+	mode_t			 socket_mode;
+	int			 workers;
+	size_t			 max_frame;
+	int			 max_clients;
+	int			 idle_timeout;	/* seconds, 0: none */
+	char			*policy_path;
+
+	char			*module;
+	enum token_select	 token_by;
+	char			*token_label;	/* label or serial */
+	unsigned long		 token_slot;
+	enum pin_source		 pin_source;
+	char			*pin_ref;
+
+	struct key_ref		*keys;
+	size_t			 nkeys;
+};
+
+/*
+ * Parse a config file.  On error, returns -1 with "file:line: message"
+ * in errbuf and *confp untouched.
+ */
+int	config_load(const char *path, struct config **confp, char *errbuf,
+	    size_t errlen);
+/* The same from a buffer (used by the tests and the fuzzer). */
+int	config_parse(const char *file, const char *buf, size_t len,
+	    struct config **confp, char *errbuf, size_t errlen);
+void	config_free(struct config *conf);
+/* Index of a logical key name, or -1. */
+int	config_key_index(const struct config *conf, const char *name);
+
+#endif /* CONFIG_H_P11B */

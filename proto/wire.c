@@ -1,0 +1,552 @@
+/*
+ * Framing and conversion between protobuf-c messages and plain structs.
+ * Structural checks live here (one op set, key name syntax, enum ranges);
+ * whether a request makes sense for a key is the daemon's business.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11broker.pb-c.h"
+#include "wire.h"
+
+#define PB(x)	P11broker__V1__##x		/* types */
+#define PBF(x)	p11broker__v1__##x		/* functions */
+#define PBC(x)	P11BROKER__V1__##x		/* constants */
+
+long
+wire_frame_len(const uint8_t hdr[WIRE_HDR_LEN], size_t max_frame)
+{
+	uint32_t len;
+
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
+	if (len == 0)
+		return WIRE_ERR_EMPTY;
+	if (len > max_frame)
+		return WIRE_ERR_TOO_LARGE;
+	return (long)len;
+}
+
+void
+wire_put_len(uint8_t hdr[WIRE_HDR_LEN], uint32_t len)
+{
+	hdr[0] = len >> 24;
+	hdr[1] = len >> 16;
+	hdr[2] = len >> 8;
+	hdr[3] = len;
+}
+
+int
+wire_key_name_valid(const char *name, size_t len)
+{
+	size_t i;
+	char c;
+
+	if (len == 0 || len > P11B_KEY_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+wire_strerror(int err)
+{
+	switch (err) {
+	case WIRE_ERR_EMPTY:
+		return "empty frame";
+	case WIRE_ERR_TOO_LARGE:
+		return "frame too large";
+	case WIRE_ERR_DECODE:
+		return "undecodable message";
+	case WIRE_ERR_INVALID:
+		return "invalid message";
+	case WIRE_ERR_NOMEM:
+		return "out of memory";
+	}
+	return "unknown wire error";
+}
+
+static int
+set_key(struct wire_request *req, const char *key)
+{
+	size_t len;
+
+	len = key == NULL ? 0 : strlen(key);
+	if (!wire_key_name_valid(key, len))
+		return WIRE_ERR_INVALID;
+	memcpy(req->key, key, len + 1);
+	return 0;
+}
+
+static int
+set_alg(struct wire_request *req, int alg)
+{
+	if (alg <= 0 || alg >= P11B_ALG_COUNT)
+		return WIRE_ERR_INVALID;
+	req->alg = (enum p11b_alg)alg;
+	return 0;
+}
+
+int
+wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
+{
+	PB(Request) *m;
+	int r = WIRE_ERR_INVALID;
+
+	memset(req, 0, sizeof(*req));
+	if ((m = PBF(request__unpack)(NULL, len, body)) == NULL)
+		return WIRE_ERR_DECODE;
+	req->msg = m;
+	req->id = m->id;
+	switch (m->op_case) {
+	case PBC(REQUEST__OP_SIGN):
+		req->op = P11B_OP_SIGN;
+		if (set_key(req, m->sign->key) != 0 ||
+		    set_alg(req, m->sign->algorithm) != 0)
+			goto out;
+		if (m->sign->format == PBC(SIGNATURE_FORMAT__RAW))
+			req->flags |= P11B_SIGN_RAW;
+		else if (m->sign->format != PBC(SIGNATURE_FORMAT__DER))
+			goto out;
+		if (m->sign->is_digest)
+			req->flags |= P11B_SIGN_DIGEST;
+		req->data = m->sign->data.data;
+		req->datalen = m->sign->data.len;
+		break;
+	case PBC(REQUEST__OP_HMAC):
+		req->op = P11B_OP_HMAC;
+		if (set_key(req, m->hmac->key) != 0 ||
+		    set_alg(req, m->hmac->algorithm) != 0)
+			goto out;
+		req->data = m->hmac->data.data;
+		req->datalen = m->hmac->data.len;
+		break;
+	case PBC(REQUEST__OP_HMAC_VERIFY):
+		req->op = P11B_OP_HMAC_VERIFY;
+		if (set_key(req, m->hmac_verify->key) != 0 ||
+		    set_alg(req, m->hmac_verify->algorithm) != 0)
+			goto out;
+		req->data = m->hmac_verify->data.data;
+		req->datalen = m->hmac_verify->data.len;
+		req->mac = m->hmac_verify->mac.data;
+		req->maclen = m->hmac_verify->mac.len;
+		break;
+	case PBC(REQUEST__OP_GET_SECRET):
+		req->op = P11B_OP_SECRET;
+		if (set_key(req, m->get_secret->key) != 0)
+			goto out;
+		break;
+	case PBC(REQUEST__OP_GET_PUBLIC_KEY):
+		req->op = P11B_OP_PUBKEY;
+		if (set_key(req, m->get_public_key->key) != 0)
+			goto out;
+		break;
+	case PBC(REQUEST__OP_RANDOM):
+		req->op = P11B_OP_RANDOM;
+		req->random_len = m->random->length;
+		break;
+	case PBC(REQUEST__OP_LIST_KEYS):
+		req->op = P11B_OP_LIST;
+		break;
+	case PBC(REQUEST__OP_HEALTH):
+		req->op = P11B_OP_HEALTH;
+		break;
+	case PBC(REQUEST__OP__NOT_SET):
+	case _P11BROKER__V1__REQUEST__OP__CASE_IS_INT_SIZE:
+		goto out;
+	}
+	r = 0;
+ out:
+	return r;
+}
+
+void
+wire_request_free(struct wire_request *req)
+{
+	if (req->msg != NULL)
+		PBF(request__free_unpacked)(req->msg, NULL);
+	memset(req, 0, sizeof(*req));
+}
+
+static int
+pack_frame(const ProtobufCMessage *m, uint8_t **framep, size_t *lenp)
+{
+	size_t len;
+	uint8_t *frame;
+
+	len = protobuf_c_message_get_packed_size(m);
+	if (len > UINT32_MAX)
+		return WIRE_ERR_TOO_LARGE;
+	if ((frame = malloc(WIRE_HDR_LEN + len)) == NULL)
+		return WIRE_ERR_NOMEM;
+	wire_put_len(frame, (uint32_t)len);
+	if (protobuf_c_message_pack(m, frame + WIRE_HDR_LEN) != len) {
+		free(frame);
+		return WIRE_ERR_INVALID;
+	}
+	*framep = frame;
+	*lenp = WIRE_HDR_LEN + len;
+	return 0;
+}
+
+static ProtobufCBinaryData
+bin(const uint8_t *p, size_t len)
+{
+	ProtobufCBinaryData b;
+
+	b.data = (uint8_t *)p;
+	b.len = len;
+	return b;
+}
+
+int
+wire_request_encode(const struct wire_request *req, uint8_t **framep,
+    size_t *lenp)
+{
+	PB(Request) m = PBC(REQUEST__INIT);
+	PB(SignRequest) sign = PBC(SIGN_REQUEST__INIT);
+	PB(HmacRequest) hmac = PBC(HMAC_REQUEST__INIT);
+	PB(HmacVerifyRequest) hv = PBC(HMAC_VERIFY_REQUEST__INIT);
+	PB(GetSecretRequest) sec = PBC(GET_SECRET_REQUEST__INIT);
+	PB(GetPublicKeyRequest) pub = PBC(GET_PUBLIC_KEY_REQUEST__INIT);
+	PB(RandomRequest) rnd = PBC(RANDOM_REQUEST__INIT);
+	PB(ListKeysRequest) list = PBC(LIST_KEYS_REQUEST__INIT);
+	PB(HealthRequest) health = PBC(HEALTH_REQUEST__INIT);
+	char *key = (char *)req->key;
+
+	m.id = req->id;
+	switch (req->op) {
+	case P11B_OP_SIGN:
+		sign.key = key;
+		sign.algorithm = (PB(Algorithm))req->alg;
+		sign.data = bin(req->data, req->datalen);
+		sign.is_digest = (req->flags & P11B_SIGN_DIGEST) != 0;
+		sign.format = (req->flags & P11B_SIGN_RAW) ?
+		    PBC(SIGNATURE_FORMAT__RAW) : PBC(SIGNATURE_FORMAT__DER);
+		m.op_case = PBC(REQUEST__OP_SIGN);
+		m.sign = &sign;
+		break;
+	case P11B_OP_HMAC:
+		hmac.key = key;
+		hmac.algorithm = (PB(Algorithm))req->alg;
+		hmac.data = bin(req->data, req->datalen);
+		m.op_case = PBC(REQUEST__OP_HMAC);
+		m.hmac = &hmac;
+		break;
+	case P11B_OP_HMAC_VERIFY:
+		hv.key = key;
+		hv.algorithm = (PB(Algorithm))req->alg;
+		hv.data = bin(req->data, req->datalen);
+		hv.mac = bin(req->mac, req->maclen);
+		m.op_case = PBC(REQUEST__OP_HMAC_VERIFY);
+		m.hmac_verify = &hv;
+		break;
+	case P11B_OP_SECRET:
+		sec.key = key;
+		m.op_case = PBC(REQUEST__OP_GET_SECRET);
+		m.get_secret = &sec;
+		break;
+	case P11B_OP_PUBKEY:
+		pub.key = key;
+		m.op_case = PBC(REQUEST__OP_GET_PUBLIC_KEY);
+		m.get_public_key = &pub;
+		break;
+	case P11B_OP_RANDOM:
+		rnd.length = req->random_len;
+		m.op_case = PBC(REQUEST__OP_RANDOM);
+		m.random = &rnd;
+		break;
+	case P11B_OP_LIST:
+		m.op_case = PBC(REQUEST__OP_LIST_KEYS);
+		m.list_keys = &list;
+		break;
+	case P11B_OP_HEALTH:
+		m.op_case = PBC(REQUEST__OP_HEALTH);
+		m.health = &health;
+		break;
+	case P11B_OP_NONE:
+		return WIRE_ERR_INVALID;
+	}
+	return pack_frame(&m.base, framep, lenp);
+}
+
+/* Operations and algorithms as bit masks <-> repeated enums. */
+static size_t
+mask_to_enums(uint32_t mask, int count, int *out)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 1; i < count; i++)
+		if (mask & (1U << i))
+			out[n++] = i;
+	return n;
+}
+
+static uint32_t
+enums_to_mask(const int *in, size_t n, int count)
+{
+	uint32_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (in[i] > 0 && in[i] < count)
+			mask |= 1U << in[i];
+	return mask;
+}
+
+struct keyinfo_storage {
+	PB(KeyInfo)	 info;
+	int		 ops[P11B_OP_COUNT];
+	int		 algs[P11B_ALG_COUNT];
+};
+
+static int
+encode_keys(const struct wire_response *resp, PB(ListKeysResponse) *list,
+    struct keyinfo_storage **storep, PB(KeyInfo) ***ptrsp)
+{
+	struct keyinfo_storage *store;
+	PB(KeyInfo) **ptrs;
+	size_t i;
+
+	*storep = NULL;
+	*ptrsp = NULL;
+	if (resp->nkeys == 0)
+		return 0;
+	store = calloc(resp->nkeys, sizeof(*store));
+	ptrs = calloc(resp->nkeys, sizeof(*ptrs));
+	if (store == NULL || ptrs == NULL) {
+		free(store);
+		free(ptrs);
+		return WIRE_ERR_NOMEM;
+	}
+	for (i = 0; i < resp->nkeys; i++) {
+		PB(KeyInfo) *ki = &store[i].info;
+
+		PBF(key_info__init)(ki);
+		ki->name = (char *)resp->keys[i].name;
+		ki->type = (PB(KeyType))resp->keys[i].type;
+		ki->bits = resp->keys[i].bits;
+		ki->n_operations = mask_to_enums(resp->keys[i].ops,
+		    P11B_OP_COUNT, store[i].ops);
+		ki->operations = (PB(Operation) *)store[i].ops;
+		ki->n_algorithms = mask_to_enums(resp->keys[i].algs,
+		    P11B_ALG_COUNT, store[i].algs);
+		ki->algorithms = (PB(Algorithm) *)store[i].algs;
+		ptrs[i] = ki;
+	}
+	list->n_keys = resp->nkeys;
+	list->keys = ptrs;
+	*storep = store;
+	*ptrsp = ptrs;
+	return 0;
+}
+
+int
+wire_response_encode(const struct wire_response *resp, uint8_t **framep,
+    size_t *lenp)
+{
+	PB(Response) m = PBC(RESPONSE__INIT);
+	PB(SignResponse) sign = PBC(SIGN_RESPONSE__INIT);
+	PB(HmacResponse) hmac = PBC(HMAC_RESPONSE__INIT);
+	PB(HmacVerifyResponse) hv = PBC(HMAC_VERIFY_RESPONSE__INIT);
+	PB(GetSecretResponse) sec = PBC(GET_SECRET_RESPONSE__INIT);
+	PB(GetPublicKeyResponse) pub = PBC(GET_PUBLIC_KEY_RESPONSE__INIT);
+	PB(RandomResponse) rnd = PBC(RANDOM_RESPONSE__INIT);
+	PB(ListKeysResponse) list = PBC(LIST_KEYS_RESPONSE__INIT);
+	PB(HealthResponse) health = PBC(HEALTH_RESPONSE__INIT);
+	struct keyinfo_storage *store = NULL;
+	PB(KeyInfo) **ptrs = NULL;
+	int r;
+
+	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
+		return WIRE_ERR_INVALID;
+	m.id = resp->id;
+	m.status = (PB(Status))(resp->status + 1);
+	m.message = (char *)(resp->message != NULL ? resp->message : "");
+	switch (resp->status == P11B_OK ? resp->op : P11B_OP_NONE) {
+	case P11B_OP_SIGN:
+		sign.signature = bin(resp->out, resp->outlen);
+		m.result_case = PBC(RESPONSE__RESULT_SIGN);
+		m.sign = &sign;
+		break;
+	case P11B_OP_HMAC:
+		hmac.mac = bin(resp->out, resp->outlen);
+		m.result_case = PBC(RESPONSE__RESULT_HMAC);
+		m.hmac = &hmac;
+		break;
+	case P11B_OP_HMAC_VERIFY:
+		hv.valid = resp->valid != 0;
+		m.result_case = PBC(RESPONSE__RESULT_HMAC_VERIFY);
+		m.hmac_verify = &hv;
+		break;
+	case P11B_OP_SECRET:
+		sec.secret = bin(resp->out, resp->outlen);
+		m.result_case = PBC(RESPONSE__RESULT_GET_SECRET);
+		m.get_secret = &sec;
+		break;
+	case P11B_OP_PUBKEY:
+		pub.spki = bin(resp->out, resp->outlen);
+		pub.certificate = bin(resp->cert, resp->certlen);
+		m.result_case = PBC(RESPONSE__RESULT_GET_PUBLIC_KEY);
+		m.get_public_key = &pub;
+		break;
+	case P11B_OP_RANDOM:
+		rnd.data = bin(resp->out, resp->outlen);
+		m.result_case = PBC(RESPONSE__RESULT_RANDOM);
+		m.random = &rnd;
+		break;
+	case P11B_OP_LIST:
+		if ((r = encode_keys(resp, &list, &store, &ptrs)) != 0)
+			return r;
+		m.result_case = PBC(RESPONSE__RESULT_LIST_KEYS);
+		m.list_keys = &list;
+		break;
+	case P11B_OP_HEALTH:
+		health.version = (char *)resp->health.version;
+		health.token_state = resp->health.token_ready ?
+		    PBC(TOKEN_STATE__READY) : PBC(TOKEN_STATE__UNAVAILABLE);
+		health.uptime_seconds = resp->health.uptime_seconds;
+		health.workers = resp->health.workers;
+		m.result_case = PBC(RESPONSE__RESULT_HEALTH);
+		m.health = &health;
+		break;
+	case P11B_OP_NONE:
+		break;
+	}
+	r = pack_frame(&m.base, framep, lenp);
+	free(store);
+	free(ptrs);
+	return r;
+}
+
+static int
+copy_bin(const ProtobufCBinaryData *b, struct wire_response *resp)
+{
+	resp->out = b->data;
+	resp->outlen = b->len;
+	return 0;
+}
+
+static int
+decode_keys(const PB(ListKeysResponse) *list, struct wire_response *resp)
+{
+	struct p11b_key_info *keys;
+	size_t i, len;
+
+	if (list->n_keys == 0)
+		return 0;
+	if ((keys = calloc(list->n_keys, sizeof(*keys))) == NULL)
+		return WIRE_ERR_NOMEM;
+	resp->keys_owned = keys;
+	resp->keys = keys;
+	resp->nkeys = list->n_keys;
+	for (i = 0; i < list->n_keys; i++) {
+		const PB(KeyInfo) *ki = list->keys[i];
+
+		len = ki->name == NULL ? 0 : strlen(ki->name);
+		if (!wire_key_name_valid(ki->name, len))
+			return WIRE_ERR_INVALID;
+		memcpy(keys[i].name, ki->name, len + 1);
+		if (ki->type <= 0 || ki->type >= P11B_KEY_TYPE_COUNT)
+			return WIRE_ERR_INVALID;
+		keys[i].type = (enum p11b_key_type)ki->type;
+		keys[i].bits = ki->bits;
+		keys[i].ops = enums_to_mask((const int *)ki->operations,
+		    ki->n_operations, P11B_OP_COUNT);
+		keys[i].algs = enums_to_mask((const int *)ki->algorithms,
+		    ki->n_algorithms, P11B_ALG_COUNT);
+	}
+	return 0;
+}
+
+int
+wire_response_decode(const uint8_t *body, size_t len,
+    struct wire_response *resp)
+{
+	PB(Response) *m;
+	int r = WIRE_ERR_INVALID;
+
+	memset(resp, 0, sizeof(*resp));
+	if ((m = PBF(response__unpack)(NULL, len, body)) == NULL)
+		return WIRE_ERR_DECODE;
+	resp->msg = m;
+	resp->id = m->id;
+	if (m->status <= 0 || m->status > P11B_STATUS_COUNT)
+		goto out;
+	resp->status = (int)m->status - 1;
+	resp->message = m->message != NULL ? m->message : "";
+	switch (m->result_case) {
+	case PBC(RESPONSE__RESULT_SIGN):
+		resp->op = P11B_OP_SIGN;
+		copy_bin(&m->sign->signature, resp);
+		break;
+	case PBC(RESPONSE__RESULT_HMAC):
+		resp->op = P11B_OP_HMAC;
+		copy_bin(&m->hmac->mac, resp);
+		break;
+	case PBC(RESPONSE__RESULT_HMAC_VERIFY):
+		resp->op = P11B_OP_HMAC_VERIFY;
+		resp->valid = m->hmac_verify->valid;
+		break;
+	case PBC(RESPONSE__RESULT_GET_SECRET):
+		resp->op = P11B_OP_SECRET;
+		copy_bin(&m->get_secret->secret, resp);
+		break;
+	case PBC(RESPONSE__RESULT_GET_PUBLIC_KEY):
+		resp->op = P11B_OP_PUBKEY;
+		copy_bin(&m->get_public_key->spki, resp);
+		resp->cert = m->get_public_key->certificate.data;
+		resp->certlen = m->get_public_key->certificate.len;
+		break;
+	case PBC(RESPONSE__RESULT_RANDOM):
+		resp->op = P11B_OP_RANDOM;
+		copy_bin(&m->random->data, resp);
+		break;
+	case PBC(RESPONSE__RESULT_LIST_KEYS):
+		resp->op = P11B_OP_LIST;
+		if ((r = decode_keys(m->list_keys, resp)) != 0)
+			goto out;
+		break;
+	case PBC(RESPONSE__RESULT_HEALTH):
+		resp->op = P11B_OP_HEALTH;
+		if (m->health->version != NULL)
+			strlcpy(resp->health.version, m->health->version,
+			    sizeof(resp->health.version));
+		resp->health.token_ready =
+		    m->health->token_state == PBC(TOKEN_STATE__READY);
+		resp->health.uptime_seconds = m->health->uptime_seconds;
+		resp->health.workers = m->health->workers;
+		break;
+	case PBC(RESPONSE__RESULT__NOT_SET):
+		resp->op = P11B_OP_NONE;
+		break;
+	case _P11BROKER__V1__RESPONSE__RESULT__CASE_IS_INT_SIZE:
+		goto out;
+	}
+	/* A result only comes with OK, and OK always has one. */
+	if ((resp->status == P11B_OK) != (resp->op != P11B_OP_NONE))
+		goto out;
+	r = 0;
+ out:
+	return r;
+}
+
+void
+wire_response_free(struct wire_response *resp)
+{
+	/* A secret must not linger in freed heap memory. */
+	if (resp->op == P11B_OP_SECRET && resp->out != NULL)
+		explicit_bzero((void *)resp->out, resp->outlen);
+	if (resp->msg != NULL)
+		PBF(response__free_unpacked)(resp->msg, NULL);
+	free(resp->keys_owned);
+	memset(resp, 0, sizeof(*resp));
+}

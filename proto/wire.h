@@ -1,0 +1,87 @@
+/*
+ * The wire module: framing and the conversion between protobuf messages
+ * and plain structs.  Nothing outside proto/ sees a generated type.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p11broker.h"
+
+#define WIRE_HDR_LEN		4
+#define WIRE_DEFAULT_MAX_FRAME	(64 * 1024)
+/* Responses can carry a certificate chain or a key list; allow more. */
+#define WIRE_CLIENT_MAX_FRAME	(1024 * 1024)
+
+/* Wire module errors (negative), see wire_strerror(). */
+#define WIRE_ERR_EMPTY		(-1)	/* zero-length frame */
+#define WIRE_ERR_TOO_LARGE	(-2)	/* length over the limit */
+#define WIRE_ERR_DECODE		(-3)	/* not a valid protobuf message */
+#define WIRE_ERR_INVALID	(-4)	/* valid protobuf, invalid contents */
+#define WIRE_ERR_NOMEM		(-5)
+
+/* A decoded request.  Pointers point into the unpacked message in msg. */
+struct wire_request {
+	uint64_t	 id;
+	enum p11b_op	 op;
+	char		 key[P11B_KEY_NAME_MAX + 1];
+	enum p11b_alg	 alg;
+	int		 flags;		/* P11B_SIGN_* */
+	const uint8_t	*data;
+	size_t		 datalen;
+	const uint8_t	*mac;
+	size_t		 maclen;
+	uint32_t	 random_len;
+	void		*msg;		/* owned protobuf message */
+};
+
+/* A response to encode or a decoded one. */
+struct wire_response {
+	uint64_t		 id;
+	int			 status;	/* enum p11b_status */
+	const char		*message;
+	enum p11b_op		 op;		/* which result, NONE for none */
+	const uint8_t		*out;		/* signature, MAC, secret, SPKI, random */
+	size_t			 outlen;
+	const uint8_t		*cert;
+	size_t			 certlen;
+	int			 valid;		/* hmac-verify */
+	const struct p11b_key_info *keys;	/* list */
+	size_t			 nkeys;
+	struct p11b_health	 health;
+	void			*msg;		/* owned protobuf message (decode) */
+	struct p11b_key_info	*keys_owned;	/* decode */
+};
+
+/*
+ * Framing.  wire_frame_len() checks a 4-byte header against the limit
+ * before anything is buffered: it returns the body length, or
+ * WIRE_ERR_EMPTY / WIRE_ERR_TOO_LARGE.
+ */
+long	wire_frame_len(const uint8_t hdr[WIRE_HDR_LEN], size_t max_frame);
+void	wire_put_len(uint8_t hdr[WIRE_HDR_LEN], uint32_t len);
+
+/* Decode one frame body; on success the caller frees with _free(). */
+int	wire_request_decode(const uint8_t *body, size_t len,
+	    struct wire_request *req);
+void	wire_request_free(struct wire_request *req);
+int	wire_response_decode(const uint8_t *body, size_t len,
+	    struct wire_response *resp);
+void	wire_response_free(struct wire_response *resp);
+
+/*
+ * Encode a whole frame (header included) into a malloc'd buffer.  The
+ * caller frees it with freezero() when it may hold a secret.
+ */
+int	wire_request_encode(const struct wire_request *req, uint8_t **framep,
+	    size_t *lenp);
+int	wire_response_encode(const struct wire_response *resp,
+	    uint8_t **framep, size_t *lenp);
+
+/* Is this a valid logical key name? */
+int	wire_key_name_valid(const char *name, size_t len);
+const char *wire_strerror(int err);
+
+#endif /* WIRE_H */
