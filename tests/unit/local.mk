@@ -1,0 +1,19 @@
+# Unit tests, one per module.
+UNIT_LDADD = proto/libwire.la $(PROTOBUF_C_LIBS) $(BSD_LIBS)
+
+check_PROGRAMS += tests/unit/test_wire
+tests_unit_test_wire_SOURCES = tests/unit/test_wire.c tests/unit/tap.h
+tests_unit_test_wire_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_wire
+
+check_PROGRAMS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/tap.h
+tests_unit_test_config_LDADD = policy/libpolicy.la $(UNIT_LDADD)
+TESTS += tests/unit/test_config
+
+check_PROGRAMS += tests/unit/test_crypto
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h \
+	brokerd/crypto.c
+tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_unit_test_crypto_LDADD = $(UNIT_LDADD) $(LIBCRYPTO_LIBS)
+TESTS += tests/unit/test_crypto

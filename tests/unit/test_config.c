@@ -1,0 +1,243 @@
+/* Unit tests for policy/: the config and policy parsers and the evaluator. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "policy.h"
+#include "tap.h"
+
+static const char good_conf[] =
+    "# comment\n"
+    "socket \"/run/p11b.sock\" owner 0 group 0 mode 0640\n"
+    "workers 3\n"
+    "max-frame 4096\n"
+    "max-clients 10\n"
+    "idle-timeout 0\n"
+    "policy \"policy.conf\"\n"
+    "token {\n"
+    "\tmodule \"/usr/lib/softhsm/libsofthsm2.so\"\n"
+    "\tlabel \"runbound-prod\"   # trailing comment\n"
+    "\tpin-file \"/etc/p11broker/pin\"\n"
+    "}\n"
+    "key dns-zsk label \"zsk-2026\"\n"
+    "key ca-root id 0a1B\n"
+    "key api-token label \"runbound api key\"\n";
+
+static struct config *
+parse(const char *text, char *err, size_t errlen)
+{
+	struct config *c = NULL;
+
+	if (config_parse("/etc/p11broker/test.conf", text, strlen(text), &c,
+	    err, errlen) != 0)
+		return NULL;
+	return c;
+}
+
+static void
+expect_error(const char *text, const char *want, const char *what)
+{
+	char err[512];
+	struct config *c;
+
+	c = parse(text, err, sizeof(err));
+	ok(c == NULL && strstr(err, want) != NULL, "%s", what);
+	if (c != NULL || strstr(err, want) == NULL)
+		printf("#   error was \"%s\", want \"%s\"\n", err, want);
+	config_free(c);
+}
+
+static void
+test_good_config(void)
+{
+	char err[512];
+	struct config *c;
+
+	c = parse(good_conf, err, sizeof(err));
+	ok(c != NULL, "example config parses (%s)", c ? "" : err);
+	if (c == NULL)
+		return;
+	is_str(c->socket_path, "/run/p11b.sock", "socket path");
+	is_int(c->socket_mode, 0640, "socket mode is octal");
+	is_int(c->socket_owner, 0, "socket owner");
+	is_int(c->workers, 3, "workers");
+	is_int(c->max_frame, 4096, "max-frame");
+	is_int(c->max_clients, 10, "max-clients");
+	is_int(c->idle_timeout, 0, "idle-timeout 0 disables");
+	is_str(c->policy_path, "/etc/p11broker/policy.conf",
+	    "relative policy path is relative to the config file");
+	is_str(c->token_label, "runbound-prod", "token label");
+	is_int(c->pin_source, PIN_FILE, "pin-file");
+	is_int(c->nkeys, 3, "three keys");
+	is_int(config_key_index(c, "ca-root"), 1, "key index");
+	is_int(c->keys[1].kind, KEY_REF_ID, "id reference");
+	ok(c->keys[1].idlen == 2 && c->keys[1].id[0] == 0x0a &&
+	    c->keys[1].id[1] == 0x1b, "hex id decoded");
+	is_str(c->keys[2].label, "runbound api key", "quoted label");
+	is_int(config_key_index(c, "nope"), -1, "unknown key");
+	config_free(c);
+}
+
+static void
+test_config_errors(void)
+{
+	expect_error("socket \"/s\"\nfrobnicate 1\n", "test.conf:2: unknown "
+	    "keyword \"frobnicate\"", "unknown keyword, with file:line");
+	expect_error("socket \"/s\"\npolicy \"p\"\ntoken {\nmodule \"m\"\n"
+	    "label \"t\"\npin-env \"P\"\n", "test.conf:3: token: missing '}'",
+	    "missing closing brace");
+	expect_error("workers 0\n", "test.conf:1: workers: expected a number "
+	    "from 1 to 64", "workers out of range");
+	expect_error("workers 2x\n", "test.conf:1: workers", "trailing junk "
+	    "in a number");
+	expect_error("socket \"/s\" mode 0999\n", "test.conf:1: mode",
+	    "mode must be octal");
+	expect_error("socket \"/s\" colour red\n", "unknown option \"colour\"",
+	    "unknown socket option");
+	expect_error("key a label \"x\"\nkey a label \"y\"\n", "test.conf:2: "
+	    "key \"a\" defined twice", "duplicate key name");
+	expect_error("key bad/name label \"x\"\n", "invalid name",
+	    "key name syntax");
+	expect_error("key k id 0g\n", "not hexadecimal", "bad hex id");
+	expect_error("key k id 123\n", "even number of hex digits",
+	    "odd hex id");
+	expect_error("key k serial \"x\"\n", "expected \"label\" or \"id\"",
+	    "unknown key reference");
+	expect_error("socket \"/s\n", "test.conf:1: unterminated string",
+	    "unterminated string");
+	expect_error("workers 2 3\n", "test.conf:1: unexpected \"3\"",
+	    "extra word at end of statement");
+	expect_error("policy \"p\"\n", "no socket configured",
+	    "socket is required");
+	expect_error("socket \"/s\"\npolicy \"p\"\ntoken {\nmodule \"m\"\n"
+	    "label \"t\"\n}\n", "no PIN source", "PIN source is required");
+	expect_error("socket \"/s\"\npolicy \"p\"\ntoken {\nmodule \"m\"\n"
+	    "label \"t\"\npin-env \"A\"\npin-file \"B\"\n}\n",
+	    "already has a PIN source", "one PIN source only");
+	expect_error("socket \"/s\" owner no-such-user-here\n",
+	    "unknown user", "unknown socket owner");
+	expect_error("\x01\n", "test.conf:1: unexpected byte 0x01",
+	    "control byte");
+}
+
+static struct config *
+policy_config(void)
+{
+	char err[512];
+
+	return parse("socket \"/s\"\npolicy \"p\"\ntoken {\nmodule \"m\"\n"
+	    "label \"t\"\npin-env \"P\"\n}\nkey zsk label \"z\"\n"
+	    "key ca label \"c\"\nkey api label \"a\"\n", err, sizeof(err));
+}
+
+static struct policy *
+policy(const struct config *c, const char *text, char *err, size_t errlen)
+{
+	struct policy *p = NULL;
+
+	if (policy_parse("policy.conf", text, strlen(text), c, &p, err,
+	    errlen) != 0)
+		return NULL;
+	return p;
+}
+
+static void
+test_policy_eval(const struct config *c)
+{
+	struct peer_cred alice, bob, carol;
+	struct policy *p;
+	char err[512];
+
+	p = policy(c, "permit user 1000 sign zsk,ca\n"
+	    "permit group 2000 secret api\n"
+	    "permit user 1000 random\n"
+	    "permit group 0 health\n", err, sizeof(err));
+	ok(p != NULL, "policy parses (%s)", p ? "" : err);
+	if (p == NULL)
+		return;
+	memset(&alice, 0, sizeof(alice));
+	alice.uid = 1000;
+	alice.gid = 1000;
+	memset(&bob, 0, sizeof(bob));
+	bob.uid = 1001;
+	bob.gid = 2000;
+	memset(&carol, 0, sizeof(carol));
+	carol.uid = 1002;
+	carol.gid = 1002;
+	carol.groups[0] = 2000;
+	carol.ngroups = 1;
+
+	ok(policy_permits(p, &alice, P11B_OP_SIGN, 0), "alice signs zsk");
+	ok(policy_permits(p, &alice, P11B_OP_SIGN, 1), "alice signs ca");
+	ok(!policy_permits(p, &alice, P11B_OP_SECRET, 2), "alice: no secret");
+	ok(!policy_permits(p, &alice, P11B_OP_HMAC, 0), "alice: no hmac");
+	ok(policy_permits(p, &alice, P11B_OP_RANDOM, -1), "alice: random");
+	ok(!policy_permits(p, &bob, P11B_OP_RANDOM, -1), "bob: no random");
+	ok(policy_permits(p, &bob, P11B_OP_SECRET, 2),
+	    "bob: secret via primary group");
+	ok(policy_permits(p, &carol, P11B_OP_SECRET, 2),
+	    "carol: secret via supplementary group");
+	ok(!policy_permits(p, &carol, P11B_OP_SIGN, 0), "carol: no sign");
+	ok(!policy_permits(p, &bob, P11B_OP_HEALTH, -1), "default deny");
+	is_int(policy_key_ops(p, &alice, 0), 1U << P11B_OP_SIGN,
+	    "alice may only sign with zsk");
+	is_int(policy_key_ops(p, &alice, 2), 0, "api invisible to alice");
+	policy_free(p);
+}
+
+static void
+expect_policy_error(const struct config *c, const char *text,
+    const char *want, const char *what)
+{
+	struct policy *p;
+	char err[512];
+
+	p = policy(c, text, err, sizeof(err));
+	ok(p == NULL && strstr(err, want) != NULL, "%s", what);
+	if (p != NULL || strstr(err, want) == NULL)
+		printf("#   error was \"%s\", want \"%s\"\n", err, want);
+	policy_free(p);
+}
+
+static void
+test_policy_errors(const struct config *c)
+{
+	expect_policy_error(c, "permit user root sign nokey\n",
+	    "policy.conf:1: unknown key \"nokey\"", "unknown key is an error");
+	expect_policy_error(c, "\npermit user root frob zsk\n",
+	    "policy.conf:2: permit: expected an operation",
+	    "unknown operation");
+	expect_policy_error(c, "permit user root random zsk\n",
+	    "takes no key", "random takes no key");
+	expect_policy_error(c, "permit user root sign\n",
+	    "expected a key name", "sign needs a key");
+	expect_policy_error(c, "permit user no-such-user-here sign zsk\n",
+	    "unknown user", "unknown user");
+	expect_policy_error(c, "permit group no-such-group-here sign zsk\n",
+	    "unknown group", "unknown group");
+	expect_policy_error(c, "deny user root sign zsk\n",
+	    "expected \"permit\"", "only permit rules");
+	expect_policy_error(c, "permit user root sign zsk,zsk\n",
+	    "listed twice", "duplicate key in a rule");
+	expect_policy_error(c, "permit user root sign zsk extra\n",
+	    "unexpected \"extra\"", "trailing words");
+	expect_policy_error(c, "permit robot root sign zsk\n",
+	    "expected \"user\" or \"group\"", "user or group");
+}
+
+int
+main(void)
+{
+	struct config *c;
+
+	test_good_config();
+	test_config_errors();
+	if ((c = policy_config()) == NULL) {
+		ok(0, "policy test config");
+		return tap_done();
+	}
+	test_policy_eval(c);
+	test_policy_errors(c);
+	config_free(c);
+	return tap_done();
+}
