@@ -33,6 +33,8 @@ int	server_run(struct broker *b, int listen_fd);
 /* Queue a response frame on a connection (sent at the end of the turn). */
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
+/* Answer with id 0 and close once the answer is sent. */
+void	conn_fail(struct conn *c, int status, const char *message);
 /* Count a request handed to the workers / answered by them. */
 void	conn_hold(struct conn *c);
 /* Returns 0 when the connection is gone and the reply must be dropped. */

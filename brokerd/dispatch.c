@@ -271,9 +271,16 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	int r;
 
 	if ((r = wire_request_decode(body, len, &req)) != 0) {
-		dispatch_error(c, req.id, P11B_BAD_REQUEST, r ==
-		    WIRE_ERR_DECODE ? "malformed message" :
-		    "invalid request fields");
+		/*
+		 * Bytes that are not protobuf mean a broken client: answer
+		 * and hang up.  A well-formed request with bad fields (a
+		 * newer client's enum value, say) only fails itself.
+		 */
+		if (r == WIRE_ERR_DECODE)
+			conn_fail(c, P11B_BAD_REQUEST, "malformed message");
+		else
+			dispatch_error(c, req.id, P11B_BAD_REQUEST,
+			    "invalid request fields");
 		wire_request_free(&req);
 		return;
 	}

@@ -16,6 +16,23 @@
 
 #define LISTEN_BACKLOG	512
 
+/* Does something accept connections on this socket? */
+static int
+socket_is_live(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, live;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return live;
+}
+
 static int
 remove_stale(const char *path, char *errbuf, size_t errlen)
 {
@@ -26,6 +43,11 @@ remove_stale(const char *path, char *errbuf, size_t errlen)
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(errbuf, errlen, "socket %s: exists and is not a "
 		    "socket; not replacing it", path);
+		return -1;
+	}
+	if (socket_is_live(path)) {
+		snprintf(errbuf, errlen, "socket %s: another broker is "
+		    "listening on it", path);
 		return -1;
 	}
 	if (unlink(path) == -1) {

@@ -229,7 +229,7 @@ conn_close(struct server *s, struct conn *c)
 }
 
 /* A frame we cannot read: answer once with id 0, then hang up. */
-static void
+void
 conn_fail(struct conn *c, int status, const char *message)
 {
 	dispatch_error(c, 0, status, message);

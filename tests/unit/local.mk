@@ -17,3 +17,4 @@ tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h \
 tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
 tests_unit_test_crypto_LDADD = $(UNIT_LDADD) $(LIBCRYPTO_LIBS)
 TESTS += tests/unit/test_crypto
+include $(srcdir)/tests/unit/client.mk

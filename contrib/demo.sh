@@ -1,0 +1,72 @@
+#!/bin/sh
+# Quick start: install the Debian packages, build, create a demo SoftHSM2
+# token under ./demo, and run the broker in the foreground on
+# ./demo/p11broker.sock with a config and policy that let the current user
+# use every demo key.  Stop it with Ctrl-C.
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+demo=$top/demo
+build=$top/build
+"$top/contrib/install-deps.sh"
+cd "$top"
+[ -x configure ] || ./autogen.sh >/dev/null
+mkdir -p "$build"
+cd "$build"
+[ -f Makefile ] || "$top/configure" >configure.out
+make -j"$(nproc)" >make.out 2>&1 || { cat make.out; exit 1; }
+make tests/tools/mkobjects >>make.out 2>&1
+
+if [ ! -f "$demo/tok/softhsm2.conf" ]; then
+	rm -rf "$demo"
+	mkdir -p "$demo/tok"
+	top_builddir=$build bash "$top/tests/integration/mktoken.sh" "$demo/tok" \
+	    >"$demo/mktoken.log" 2>&1 ||
+	    { cat "$demo/mktoken.log"; exit 1; }
+fi
+export SOFTHSM2_CONF="$demo/tok/softhsm2.conf"
+umask 077
+printf '1234\n' >"$demo/pin"
+cat >"$demo/p11brokerd.conf" <<CONF
+socket "$demo/p11broker.sock" mode 0600
+policy "policy.conf"
+token {
+	module "/usr/lib/softhsm/libsofthsm2.so"
+	label "p11b-test"
+	pin-file "pin"
+}
+key zsk        label "ec256"
+key ca-rsa     label "rsa2048"
+key ca-p384    id 02
+key ed         label "ed25519"
+key store-mac  label "hmac32"
+key api-token  label "api-token"
+CONF
+me=$(id -u)
+cat >"$demo/policy.conf" <<CONF
+permit user $me sign zsk,ca-rsa,ca-p384,ed
+permit user $me pubkey zsk,ca-rsa,ca-p384,ed
+permit user $me hmac store-mac
+permit user $me hmac-verify store-mac
+permit user $me secret api-token
+permit user $me random
+permit user $me list
+permit user $me health
+CONF
+"$build/brokerd/p11brokerd" -n -f "$demo/p11brokerd.conf"
+cli="$build/client/p11broker -s $demo/p11broker.sock"
+cat <<TXT
+
+The broker is starting on $demo/p11broker.sock. In another terminal:
+
+  $cli health
+  $cli list
+  echo hello | $cli sign zsk -a ecdsa-p256-sha256 > /tmp/sig.der
+  $cli pubkey zsk > /tmp/zsk.pem
+  echo hello | openssl dgst -sha256 -verify /tmp/zsk.pem -signature /tmp/sig.der
+  echo hello | $cli hmac store-mac | xxd
+  $cli secret api-token | xxd
+  $cli random 16 | xxd
+  $cli bench --op ecdsa --key zsk --clients 4 --seconds 3
+
+TXT
+exec "$build/brokerd/p11brokerd" -d -f "$demo/p11brokerd.conf"

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what p11broker needs to build, test and run on Debian 12.
+set -e
+PKGS="build-essential autoconf automake libtool pkg-config
+	libp11-dev libssl-dev libsodium-dev libbsd-dev
+	libprotobuf-c-dev protobuf-c-compiler libseccomp-dev libp11-kit-dev
+	softhsm2 opensc p11-kit openssl python3 util-linux procps
+	clang libclang-rt-14-dev valgrind"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
