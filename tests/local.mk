@@ -7,3 +7,5 @@ TESTS_ENVIRONMENT = \
 
 include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/integration/local.mk
+
+EXTRA_DIST += tests/bench/run.sh

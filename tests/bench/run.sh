@@ -1,0 +1,140 @@
+#!/bin/bash
+# tests/bench/run.sh [BUILDDIR] -- the broker beside the same work done
+# directly in-process against the same SoftHSM2 token, in the same run.
+#
+#   direct : p11bench (../shared/bench, the neutral harness) loading
+#            libsofthsm2.so in-process: C_SignInit + C_Sign per op
+#   broker : `p11broker bench` against p11brokerd on the same token
+# Ops: ecdsa (P-256 over a 32-byte digest), rsa (RSA-2048 PKCS#1 v1.5 over a
+# SHA-256 digest), hmac (HMAC-SHA256 over 64 bytes); CLIENTS concurrent
+# clients (threads for direct, connections for the broker).  Runs are
+# interleaved (rep -> op -> clients -> target) so drift hits both sides;
+# the table shows medians over REPS and broker/direct ratios, once
+# unpinned and once with everything pinned to CPU 0 (taskset -c 0).
+#
+# Env: SECS (default 2) REPS (3) CLIENTS ("1 4 16") OPS ("ecdsa rsa hmac")
+#      MODES ("unpinned pinned") WORKERS (broker workers, default: config
+#      default) P11BENCH_DIR (default ../shared/bench beside the source tree)
+#      WORK (default /tmp/p11broker-bench)
+# Output: the raw lines in $WORK/raw.txt, the table on stdout (Markdown).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+SECS=${SECS:-2}
+REPS=${REPS:-3}
+CLIENTS=${CLIENTS:-"1 4 16"}
+OPS=${OPS:-"ecdsa rsa hmac"}
+MODES=${MODES:-"unpinned pinned"}
+WORK=${WORK:-/tmp/p11broker-bench}
+P11BENCH_DIR=${P11BENCH_DIR:-$top/../shared/bench}
+SOFTHSM=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+declare -A KEY=([ecdsa]=ec256 [rsa]=rsa2048 [hmac]=hmac32)
+
+mkdir -p "$WORK"
+[ -x "$WORK/p11bench" ] || cc -O2 -g -Wall -std=gnu11 -pthread \
+    -I/usr/include/p11-kit-1 -o "$WORK/p11bench" "$P11BENCH_DIR/p11bench.c" -ldl
+[ -f "$WORK/hsm/softhsm2.conf" ] ||
+    "$P11BENCH_DIR/setup-softhsm.sh" "$WORK/hsm" >/dev/null
+export SOFTHSM2_CONF=$WORK/hsm/softhsm2.conf
+export P11BENCH_PIN=1234
+
+umask 077
+printf '1234\n' >"$WORK/pin"
+cat >"$WORK/p11brokerd.conf" <<CONF
+socket "$WORK/broker.sock" mode 0600
+policy "policy.conf"
+${WORKERS:+workers $WORKERS}
+token {
+	module "$SOFTHSM"
+	label "bench"
+	pin-file "pin"
+}
+key ec256   label "ec256"
+key rsa2048 label "rsa2048"
+key hmac32  label "hmac32"
+CONF
+cat >"$WORK/policy.conf" <<CONF
+permit user $(id -u) sign ec256,rsa2048
+permit user $(id -u) hmac hmac32
+permit user $(id -u) health
+CONF
+
+DPID=
+stop_broker() {
+	[ -n "$DPID" ] || return 0
+	kill "$DPID" 2>/dev/null || true
+	wait "$DPID" 2>/dev/null || true
+	DPID=
+}
+trap stop_broker EXIT
+
+start_broker() {
+	"${PIN[@]}" "$build/brokerd/p11brokerd" -d -f "$WORK/p11brokerd.conf" \
+	    >"$WORK/broker.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 100); do
+		"$build/client/p11broker" -s "$WORK/broker.sock" health \
+		    >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "broker did not start:" >&2
+	cat "$WORK/broker.log" >&2
+	exit 1
+}
+
+# one TARGET OP N: prints "ops_per_s p50 p99"
+one() {
+	local target=$1 op=$2 n=$3 line
+	if [ "$target" = direct ]; then
+		line=$("${PIN[@]}" "$WORK/p11bench" --module "$SOFTHSM" \
+		    --token bench --label "${KEY[$op]}" --op "$op" \
+		    --threads "$n" --seconds "$SECS")
+	else
+		line=$("${PIN[@]}" "$build/client/p11broker" -s "$WORK/broker.sock" \
+		    bench --op "$op" --key "${KEY[$op]}" --clients "$n" \
+		    --seconds "$SECS")
+		case $line in *errors=0*) ;; *) echo "broker errors: $line" >&2
+			exit 1 ;; esac
+	fi
+	echo "$line" | sed -E 's/.*ops_per_s=([0-9.]+).*p50_us=([0-9.]+).*p99_us=([0-9.]+).*/\1 \2 \3/'
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+: >"$WORK/raw.txt"
+for mode in $MODES; do
+	PIN=()
+	[ "$mode" = pinned ] && PIN=(taskset -c 0)
+	start_broker
+	for rep in $(seq "$REPS"); do
+		for op in $OPS; do
+			for n in $CLIENTS; do
+				for target in direct broker; do
+					echo "$mode $op $n $target $rep $(one $target $op $n)" \
+					    >>"$WORK/raw.txt"
+				done
+			done
+		done
+	done
+	stop_broker
+done
+
+echo "| cpus | op | clients | direct ops/s | broker ops/s | ratio | direct p50/p99 µs | broker p50/p99 µs |"
+echo "|---|---|---|---:|---:|---:|---:|---:|"
+for mode in $MODES; do
+	for op in $OPS; do
+		for n in $CLIENTS; do
+			for target in direct broker; do
+				sel() { awk -v m="$mode" -v o="$op" -v n="$n" -v t="$target" -v f="$1" \
+				    '$1==m && $2==o && $3==n && $4==t {print $f}' "$WORK/raw.txt" | median; }
+				eval "${target}_ops=$(sel 6) ${target}_p50=$(sel 7) ${target}_p99=$(sel 8)"
+			done
+			ratio=$(awk -v b="$broker_ops" -v d="$direct_ops" 'BEGIN {printf "%.2f", b / d}')
+			printf '| %s | %s | %s | %.0f | %.0f | %s× | %.0f / %.0f | %.0f / %.0f |\n' \
+			    "$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)" \
+			    "$op" "$n" "$direct_ops" "$broker_ops" "$ratio" \
+			    "$direct_p50" "$direct_p99" "$broker_p50" "$broker_p99"
+		done
+	done
+done
