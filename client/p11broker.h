@@ -115,6 +115,7 @@ struct p11b_health {
  * P11B_DEFAULT_SOCKET.
  */
 int	p11b_connect(const char *path, struct p11b_conn **connp);
+/* Call only when no other thread is inside a call on this connection. */
 void	p11b_close(struct p11b_conn *conn);
 
 int	p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,

@@ -13,3 +13,7 @@ proto/p11broker.pb-c.c proto/p11broker.pb-c.h: $(srcdir)/proto/p11broker.proto
 	$(AM_V_GEN)$(MKDIR_P) proto && \
 	$(PROTOC_C) --proto_path=$(srcdir)/proto --c_out=proto \
 	    $(srcdir)/proto/p11broker.proto
+
+# Anything compiled against the generated header waits for it, also when a
+# single target is built (BUILT_SOURCES only applies to all and check).
+$(proto_libwire_la_OBJECTS): proto/p11broker.pb-c.h

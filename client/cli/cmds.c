@@ -1,0 +1,262 @@
+/*
+ * The p11broker commands that do one broker operation each.  Local input
+ * is read and checked before connecting, so a usage or file error never
+ * costs the broker anything.
+ */
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11broker.h"
+#include "cli.h"
+
+static void
+list_ops(uint32_t ops)
+{
+	const char *sep = "";
+	int i;
+
+	printf(" ops=");
+	for (i = 1; i < P11B_OP_COUNT; i++) {
+		if (ops & (1U << i)) {
+			printf("%s%s", sep, p11b_op_name((enum p11b_op)i));
+			sep = ",";
+		}
+	}
+	if (*sep == '\0')
+		putchar('-');
+}
+
+static void
+list_algs(uint32_t algs)
+{
+	const char *sep = "";
+	int i;
+
+	printf(" algs=");
+	for (i = 1; i < P11B_ALG_COUNT; i++) {
+		if (algs & (1U << i)) {
+			printf("%s%s", sep, p11b_alg_name((enum p11b_alg)i));
+			sep = ",";
+		}
+	}
+	if (*sep == '\0')
+		putchar('-');
+}
+
+/* NAME TYPE BITS ops=sign,pubkey algs=ecdsa-p256-sha256 */
+int
+cmd_list(struct cli *cli)
+{
+	struct p11b_key_info *keys = NULL;
+	size_t i, nkeys = 0;
+	int r;
+
+	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
+		return r;
+	if ((r = p11b_list_keys(cli->conn, &keys, &nkeys)) != P11B_OK)
+		return cli_fail(cli, r);
+	for (i = 0; i < nkeys; i++) {
+		printf("%s %s %u", keys[i].name,
+		    p11b_key_type_name(keys[i].type), keys[i].bits);
+		list_ops(keys[i].ops);
+		list_algs(keys[i].algs);
+		putchar('\n');
+	}
+	free(keys);
+	return CLI_EXIT_OK;
+}
+
+int
+cmd_pubkey(struct cli *cli)
+{
+	uint8_t *spki = NULL;
+	char *pem = NULL;
+	size_t spkilen = 0, pemlen = 0;
+	int r;
+
+	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
+		return r;
+	if ((r = p11b_get_public_key(cli->conn, cli->key, &spki, &spkilen,
+	    NULL, NULL)) != P11B_OK)
+		return cli_fail(cli, r);
+	if (cli->args.der)
+		r = cli_write(cli, cli->args.out, spki, spkilen, 0);
+	else if (io_pem("PUBLIC KEY", spki, spkilen, &pem, &pemlen) == -1) {
+		cli_warnx(cli, "cannot encode the public key");
+		r = CLI_EXIT_STATUS + P11B_INTERNAL;
+	} else
+		r = cli_write(cli, cli->args.out, (uint8_t *)pem, pemlen, 0);
+	free(pem);
+	free(spki);
+	return r;
+}
+
+int
+cmd_sign(struct cli *cli)
+{
+	enum p11b_alg alg;
+	uint8_t *in = NULL, *sig = NULL;
+	size_t inlen = 0, siglen = 0;
+	int flags = 0, r;
+
+	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_NONE, &alg)) != 0 ||
+	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
+	    (r = cli_connect(cli)) != 0)
+		goto out;
+	if (cli->args.digest)
+		flags |= P11B_SIGN_DIGEST;
+	if (cli->args.raw)
+		flags |= P11B_SIGN_RAW;
+	if ((r = p11b_sign(cli->conn, cli->key, alg, flags, in, inlen, &sig,
+	    &siglen)) != P11B_OK) {
+		r = cli_fail(cli, r);
+		goto out;
+	}
+	r = cli_write(cli, cli->args.out, sig, siglen, 0);
+ out:
+	free(in);
+	free(sig);
+	return r;
+}
+
+int
+cmd_hmac(struct cli *cli)
+{
+	enum p11b_alg alg;
+	uint8_t *in = NULL, *mac = NULL;
+	size_t inlen = 0, maclen = 0;
+	int r;
+
+	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_HMAC_SHA256,
+	    &alg)) != 0 ||
+	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
+	    (r = cli_connect(cli)) != 0)
+		goto out;
+	if ((r = p11b_hmac(cli->conn, cli->key, alg, in, inlen, &mac,
+	    &maclen)) != P11B_OK) {
+		r = cli_fail(cli, r);
+		goto out;
+	}
+	r = cli_write(cli, cli->args.out, mac, maclen, 0);
+ out:
+	free(in);
+	free(mac);
+	return r;
+}
+
+static int
+is_stdin(const char *path)
+{
+	return path == NULL || strcmp(path, "-") == 0;
+}
+
+int
+cmd_hmac_verify(struct cli *cli)
+{
+	enum p11b_alg alg;
+	uint8_t *in = NULL, *mac = NULL;
+	size_t inlen = 0, maclen = 0;
+	int valid = 0, r;
+
+	if (cli->args.mac == NULL)
+		return cli_usage(cli, "the MAC file (-m MACFILE) is required");
+	if (is_stdin(cli->args.mac) && is_stdin(cli->args.in))
+		return cli_usage(cli, "the MAC and the input cannot both be "
+		    "stdin");
+	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_HMAC_SHA256,
+	    &alg)) != 0 ||
+	    (r = cli_read(cli, cli->args.mac, &mac, &maclen)) != 0 ||
+	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
+	    (r = cli_connect(cli)) != 0)
+		goto out;
+	if ((r = p11b_hmac_verify(cli->conn, cli->key, alg, in, inlen, mac,
+	    maclen, &valid)) != P11B_OK) {
+		r = cli_fail(cli, r);
+		goto out;
+	}
+	if (valid)
+		r = CLI_EXIT_OK;
+	else {
+		cli_warnx(cli, "MAC does not match");
+		r = CLI_EXIT_MISMATCH;
+	}
+ out:
+	free(in);
+	free(mac);
+	return r;
+}
+
+int
+cmd_secret(struct cli *cli)
+{
+	uint8_t *secret = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
+		return r;
+	if ((r = p11b_get_secret(cli->conn, cli->key, &secret, &len)) !=
+	    P11B_OK)
+		return cli_fail(cli, r);
+	r = cli_write(cli, cli->args.out, secret, len, 1);
+	p11b_free_secret(secret, len);
+	return r;
+}
+
+/*
+ * One request, as the broker serves it.  A length over its limit is the
+ * broker's too-large, said without asking it.
+ */
+int
+cmd_random(struct cli *cli)
+{
+	uint8_t *buf = NULL;
+	const char *errstr;
+	long long len;
+	int r;
+
+	len = strtonum(cli->operands[0], 1, LLONG_MAX, &errstr);
+	if (errstr != NULL && strcmp(errstr, "too large") != 0)
+		return cli_usage(cli, "length \"%s\" is %s", cli->operands[0],
+		    errstr);
+	if (errstr != NULL || len > P11B_RANDOM_MAX) {
+		cli_warnx(cli, "%s (at most %d bytes)",
+		    p11b_status_name(P11B_TOO_LARGE), P11B_RANDOM_MAX);
+		return CLI_EXIT_STATUS + P11B_TOO_LARGE;
+	}
+	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
+		return r;
+	if ((r = p11b_random(cli->conn, (size_t)len, &buf)) != P11B_OK)
+		return cli_fail(cli, r);
+	r = cli_write(cli, cli->args.out, buf, (size_t)len, 0);
+	/* Random bytes are often used as key material. */
+	freezero(buf, (size_t)len);
+	return r;
+}
+
+int
+cmd_health(struct cli *cli)
+{
+	struct p11b_health h;
+	size_t i;
+	int r;
+
+	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
+		return r;
+	if ((r = p11b_health(cli->conn, &h)) != P11B_OK)
+		return cli_fail(cli, r);
+	/* The version is the broker's text: keep the line parseable. */
+	for (i = 0; h.version[i] != '\0'; i++)
+		if (h.version[i] <= ' ' || h.version[i] >= 0x7f)
+			h.version[i] = '?';
+	printf("version=%s token=%s uptime=%llu workers=%u\n",
+	    h.version[0] != '\0' ? h.version : "-",
+	    h.token_ready ? "ready" : "unavailable",
+	    (unsigned long long)h.uptime_seconds, h.workers);
+	return h.token_ready ? CLI_EXIT_OK :
+	    CLI_EXIT_STATUS + P11B_TOKEN_UNAVAILABLE;
+}

@@ -1,0 +1,538 @@
+/*
+ * libp11broker connections: connect, and the pipelining machinery that
+ * lets any number of threads share one socket.
+ *
+ * Each call registers a waiter (request id, result slot, condition
+ * variable), writes its whole frame under the write lock and then waits.
+ * One waiting thread at a time, the leader, reads frames from the socket
+ * with the state lock released and hands each response to the waiter with
+ * its id; when its own response has come it passes leadership to another
+ * waiting thread.  Any failure of the stream fails every waiter and the
+ * connection for good: the caller reconnects.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "p11broker.h"
+#include "wire.h"
+#include "client.h"
+
+#ifdef P11B_SOCKET_PATH
+#define CONN_DEFAULT_SOCKET	P11B_SOCKET_PATH
+#else
+#define CONN_DEFAULT_SOCKET	P11B_DEFAULT_SOCKET
+#endif
+
+#define CONN_RBUF_SIZE		(16 * 1024)
+#define CONN_MESSAGE_MAX	256
+
+struct conn_waiter {
+	TAILQ_ENTRY(conn_waiter) entry;
+	uint64_t		 id;
+	pthread_cond_t		 cond;
+	int			 waiting;	/* waiting: may become leader */
+	int			 done;		/* rc and resp are final */
+	int			 rc;		/* 0: resp holds the response */
+	struct wire_response	 resp;
+};
+
+TAILQ_HEAD(conn_waiters, conn_waiter);
+
+struct p11b_conn {
+	int			 fd;
+	_Atomic uint64_t	 next_id;
+	pthread_mutex_t		 wlock;		/* one writer at a time */
+	pthread_mutex_t		 lock;		/* protects the fields below */
+	int			 failed;	/* 0 or the first P11B_ERR_* */
+	int			 leading;	/* a waiter is reading */
+	char			 fail_message[CONN_MESSAGE_MAX];
+	struct conn_waiters	 waiters;
+	/* Only the leader touches these. */
+	char			 read_error[CONN_MESSAGE_MAX];
+	size_t			 rstart, rend;
+	uint8_t			 rbuf[CONN_RBUF_SIZE];
+};
+
+static _Thread_local char last_message[CONN_MESSAGE_MAX];
+
+void
+conn_set_message(const char *msg)
+{
+	size_t i;
+	unsigned char c;
+
+	if (msg == NULL)
+		msg = "";
+	for (i = 0; i < sizeof(last_message) - 1 && msg[i] != '\0'; i++) {
+		c = (unsigned char)msg[i];
+		/* The broker's text goes to terminals and logs. */
+		last_message[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	last_message[i] = '\0';
+}
+
+const char *
+p11b_last_message(void)
+{
+	return last_message;
+}
+
+static const char *
+conn_socket_path(const char *path)
+{
+	const char *env;
+
+	if (path != NULL)
+		return path;
+	if ((env = getenv("P11BROKER_SOCKET")) != NULL && *env != '\0')
+		return env;
+	return CONN_DEFAULT_SOCKET;
+}
+
+static int
+conn_open_socket(const char *path, int *fdp)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int
+conn_connect_error(const char *path)
+{
+	char msg[CONN_MESSAGE_MAX];
+	int saved = errno;
+
+	snprintf(msg, sizeof(msg), "%s: %s", path, strerror(saved));
+	conn_set_message(msg);
+	errno = saved;
+	return P11B_ERR_CONNECT;
+}
+
+int
+p11b_connect(const char *path, struct p11b_conn **connp)
+{
+	struct p11b_conn *conn = NULL;
+	int fd = -1, r = P11B_ERR_NOMEM;
+
+	if (connp == NULL) {
+		conn_set_message("no connection pointer");
+		return P11B_ERR_INVALID;
+	}
+	*connp = NULL;
+	path = conn_socket_path(path);
+	if (conn_open_socket(path, &fd) == -1)
+		return conn_connect_error(path);
+	if ((conn = calloc(1, sizeof(*conn))) == NULL ||
+	    pthread_mutex_init(&conn->lock, NULL) != 0)
+		goto out;
+	if (pthread_mutex_init(&conn->wlock, NULL) != 0) {
+		pthread_mutex_destroy(&conn->lock);
+		goto out;
+	}
+	conn->fd = fd;
+	atomic_init(&conn->next_id, 0);
+	TAILQ_INIT(&conn->waiters);
+	*connp = conn;
+	conn = NULL;
+	fd = -1;
+	r = P11B_OK;
+ out:
+	if (r != P11B_OK)
+		conn_set_message("out of memory");
+	if (fd != -1)
+		close(fd);
+	free(conn);
+	return r;
+}
+
+void
+p11b_close(struct p11b_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	close(conn->fd);
+	pthread_mutex_destroy(&conn->lock);
+	pthread_mutex_destroy(&conn->wlock);
+	/* The read buffer may still hold a secret response. */
+	explicit_bzero(conn->rbuf, sizeof(conn->rbuf));
+	free(conn);
+}
+
+/*
+ * Fail the connection (lock held): every waiter gets the error now, later
+ * calls get P11B_ERR_IO.  Shutting the socket down wakes a leader blocked
+ * in recv(); the descriptor itself stays open until p11b_close() so that
+ * it cannot be reused under a thread still holding it.
+ */
+static void
+conn_fail(struct p11b_conn *conn, int rc, const char *why)
+{
+	struct conn_waiter *w;
+
+	if (conn->failed == 0) {
+		conn->failed = rc;
+		strlcpy(conn->fail_message, why != NULL ? why : "",
+		    sizeof(conn->fail_message));
+		shutdown(conn->fd, SHUT_RDWR);
+	}
+	while ((w = TAILQ_FIRST(&conn->waiters)) != NULL) {
+		TAILQ_REMOVE(&conn->waiters, w, entry);
+		w->rc = conn->failed;
+		w->done = 1;
+		pthread_cond_signal(&w->cond);
+	}
+}
+
+/* Read once into the buffer (leader only, no lock held). */
+static int
+conn_recv(struct p11b_conn *conn, uint8_t *buf, size_t len, size_t *gotp)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = recv(conn->fd, buf, len, 0);
+		if (n > 0) {
+			*gotp = (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			strlcpy(conn->read_error, "connection closed by the "
+			    "broker", sizeof(conn->read_error));
+			return P11B_ERR_IO;
+		}
+		if (errno != EINTR)
+			break;
+	}
+	snprintf(conn->read_error, sizeof(conn->read_error), "read: %s",
+	    strerror(errno));
+	return P11B_ERR_IO;
+}
+
+/* Make sure need bytes (need <= CONN_RBUF_SIZE) are buffered. */
+static int
+conn_fill(struct p11b_conn *conn, size_t need)
+{
+	size_t have, got;
+	int r;
+
+	if (conn->rstart + need > sizeof(conn->rbuf)) {
+		have = conn->rend - conn->rstart;
+		memmove(conn->rbuf, conn->rbuf + conn->rstart, have);
+		explicit_bzero(conn->rbuf + have, conn->rend - have);
+		conn->rstart = 0;
+		conn->rend = have;
+	}
+	while (conn->rend - conn->rstart < need) {
+		if ((r = conn_recv(conn, conn->rbuf + conn->rend,
+		    sizeof(conn->rbuf) - conn->rend, &got)) != 0)
+			return r;
+		conn->rend += got;
+	}
+	return 0;
+}
+
+/* Consume len buffered bytes, wiping them. */
+static void
+conn_consume(struct p11b_conn *conn, size_t len)
+{
+	explicit_bzero(conn->rbuf + conn->rstart, len);
+	conn->rstart += len;
+	if (conn->rstart == conn->rend)
+		conn->rstart = conn->rend = 0;
+}
+
+/* A frame too large for the buffer: read its body into its own memory. */
+static int
+conn_read_large(struct p11b_conn *conn, size_t len, uint8_t **bodyp)
+{
+	uint8_t *body;
+	size_t have, got;
+	int r;
+
+	if ((body = malloc(len)) == NULL) {
+		strlcpy(conn->read_error, "out of memory",
+		    sizeof(conn->read_error));
+		return P11B_ERR_NOMEM;
+	}
+	conn_consume(conn, WIRE_HDR_LEN);
+	have = conn->rend - conn->rstart;
+	memcpy(body, conn->rbuf + conn->rstart, have);
+	conn_consume(conn, have);
+	while (have < len) {
+		if ((r = conn_recv(conn, body + have, len - have, &got)) != 0) {
+			freezero(body, len);
+			return r;
+		}
+		have += got;
+	}
+	*bodyp = body;
+	return 0;
+}
+
+static int
+conn_decode(struct p11b_conn *conn, const uint8_t *body, size_t len,
+    struct wire_response *resp)
+{
+	int r;
+
+	if ((r = wire_response_decode(body, len, resp)) == 0)
+		return 0;
+	wire_response_free(resp);
+	snprintf(conn->read_error, sizeof(conn->read_error),
+	    "bad response from the broker: %s", wire_strerror(r));
+	return r == WIRE_ERR_NOMEM ? P11B_ERR_NOMEM : P11B_ERR_PROTOCOL;
+}
+
+/* Read and decode one response (leader only, no lock held). */
+static int
+conn_read_response(struct p11b_conn *conn, struct wire_response *resp)
+{
+	uint8_t *body = NULL;
+	long len;
+	int r;
+
+	if ((r = conn_fill(conn, WIRE_HDR_LEN)) != 0)
+		return r;
+	len = wire_frame_len(conn->rbuf + conn->rstart, WIRE_CLIENT_MAX_FRAME);
+	if (len < 0) {
+		snprintf(conn->read_error, sizeof(conn->read_error),
+		    "bad response from the broker: %s", wire_strerror(len));
+		return P11B_ERR_PROTOCOL;
+	}
+	if (WIRE_HDR_LEN + (size_t)len <= sizeof(conn->rbuf)) {
+		if ((r = conn_fill(conn, WIRE_HDR_LEN + len)) != 0)
+			return r;
+		r = conn_decode(conn, conn->rbuf + conn->rstart + WIRE_HDR_LEN,
+		    len, resp);
+		conn_consume(conn, WIRE_HDR_LEN + len);
+		return r;
+	}
+	if ((r = conn_read_large(conn, len, &body)) != 0)
+		return r;
+	r = conn_decode(conn, body, len, resp);
+	freezero(body, len);
+	return r;
+}
+
+static void
+conn_hand(struct conn_waiter *w, struct wire_response *resp)
+{
+	w->resp = *resp;
+	w->rc = 0;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+}
+
+/*
+ * The broker could not read a frame of ours (empty, over its limit,
+ * undecodable): it answers once with id 0 and hangs up.  With a single
+ * request outstanding the frame was that request's and the broker's
+ * status is its answer; with more, nobody can tell whose it was.
+ */
+static void
+conn_refused(struct p11b_conn *conn, struct wire_response *resp)
+{
+	struct conn_waiter *w;
+	char why[CONN_MESSAGE_MAX];
+
+	snprintf(why, sizeof(why), "broker refused a request: %s: %s",
+	    p11b_status_name(resp->status), resp->message);
+	w = TAILQ_FIRST(&conn->waiters);
+	if (w != NULL && TAILQ_NEXT(w, entry) == NULL &&
+	    resp->status != P11B_OK) {
+		TAILQ_REMOVE(&conn->waiters, w, entry);
+		resp->id = w->id;
+		conn_hand(w, resp);
+	} else
+		wire_response_free(resp);
+	conn_fail(conn, P11B_ERR_PROTOCOL, why);
+}
+
+/* Hand a response to its waiter (lock held). */
+static void
+conn_deliver(struct p11b_conn *conn, struct wire_response *resp)
+{
+	struct conn_waiter *w;
+	char why[CONN_MESSAGE_MAX];
+
+	if (resp->id == 0) {
+		conn_refused(conn, resp);
+		return;
+	}
+	TAILQ_FOREACH(w, &conn->waiters, entry)
+		if (w->id == resp->id)
+			break;
+	if (w == NULL) {
+		snprintf(why, sizeof(why), "response to unknown request %llu",
+		    (unsigned long long)resp->id);
+		wire_response_free(resp);
+		conn_fail(conn, P11B_ERR_PROTOCOL, why);
+		return;
+	}
+	TAILQ_REMOVE(&conn->waiters, w, entry);
+	conn_hand(w, resp);
+}
+
+/* Wake a thread in the wait phase to take over reading (lock held). */
+static void
+conn_pass_lead(struct p11b_conn *conn)
+{
+	struct conn_waiter *w;
+
+	TAILQ_FOREACH(w, &conn->waiters, entry) {
+		if (w->waiting) {
+			pthread_cond_signal(&w->cond);
+			return;
+		}
+	}
+}
+
+/* Read responses until our own has come (lock held on entry and exit). */
+static void
+conn_lead(struct p11b_conn *conn, struct conn_waiter *self)
+{
+	struct wire_response resp;
+	int r;
+
+	conn->leading = 1;
+	while (!self->done) {
+		pthread_mutex_unlock(&conn->lock);
+		r = conn_read_response(conn, &resp);
+		pthread_mutex_lock(&conn->lock);
+		if (r != 0)
+			conn_fail(conn, r, conn->read_error);
+		else
+			conn_deliver(conn, &resp);
+	}
+	conn->leading = 0;
+	conn_pass_lead(conn);
+}
+
+/* Write a whole frame; returns 0 or an errno value. */
+static int
+conn_send(struct p11b_conn *conn, const uint8_t *frame, size_t len)
+{
+	ssize_t n;
+	int err = 0;
+
+	pthread_mutex_lock(&conn->wlock);
+	while (len > 0) {
+		/* MSG_NOSIGNAL: a closed broker is an error, not SIGPIPE. */
+		n = send(conn->fd, frame, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n == 0 ? EIO : errno;
+			break;
+		}
+		frame += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&conn->wlock);
+	return err;
+}
+
+static int
+conn_exchange(struct p11b_conn *conn, struct conn_waiter *w,
+    const uint8_t *frame, size_t len)
+{
+	char why[CONN_MESSAGE_MAX];
+	int err, r;
+
+	pthread_mutex_lock(&conn->lock);
+	if (conn->failed != 0) {
+		pthread_mutex_unlock(&conn->lock);
+		conn_set_message("connection already failed");
+		return P11B_ERR_IO;
+	}
+	/* Registered before the frame leaves: its response will find us. */
+	TAILQ_INSERT_TAIL(&conn->waiters, w, entry);
+	pthread_mutex_unlock(&conn->lock);
+
+	/*
+	 * EPIPE or ECONNRESET: the broker has closed, maybe after saying
+	 * why (a frame over its limit).  Its last words are already in our
+	 * receive buffer, so read on until EOF instead of failing now.
+	 */
+	err = conn_send(conn, frame, len);
+	if (err == EPIPE || err == ECONNRESET)
+		err = 0;
+	else if (err != 0)
+		snprintf(why, sizeof(why), "write: %s", strerror(err));
+
+	pthread_mutex_lock(&conn->lock);
+	if (err != 0)
+		conn_fail(conn, P11B_ERR_IO, why);
+	w->waiting = 1;
+	while (!w->done) {
+		if (!conn->leading)
+			conn_lead(conn, w);
+		else
+			pthread_cond_wait(&w->cond, &conn->lock);
+	}
+	if ((r = w->rc) != 0)
+		conn_set_message(conn->fail_message);
+	pthread_mutex_unlock(&conn->lock);
+	return r;
+}
+
+int
+conn_call(struct p11b_conn *conn, struct wire_request *req,
+    struct wire_response *resp)
+{
+	struct conn_waiter w;
+	uint8_t *frame = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	memset(&w, 0, sizeof(w));
+	do {
+		w.id = atomic_fetch_add(&conn->next_id, 1) + 1;
+	} while (w.id == 0);
+	req->id = w.id;
+	if ((r = wire_request_encode(req, &frame, &len)) != 0) {
+		conn_set_message(wire_strerror(r));
+		return r == WIRE_ERR_NOMEM ? P11B_ERR_NOMEM : P11B_ERR_INVALID;
+	}
+	if (pthread_cond_init(&w.cond, NULL) != 0) {
+		freezero(frame, len);
+		conn_set_message("cannot create condition variable");
+		return P11B_ERR_NOMEM;
+	}
+	if ((r = conn_exchange(conn, &w, frame, len)) == 0)
+		*resp = w.resp;
+	/* The request may carry data worth hiding (a MAC, a message). */
+	freezero(frame, len);
+	pthread_cond_destroy(&w.cond);
+	return r;
+}

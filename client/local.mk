@@ -1,0 +1,21 @@
+# client/: libp11broker (the C client library), its pkg-config file and
+# the p11broker command line tool.
+lib_LTLIBRARIES += client/libp11broker.la
+client_libp11broker_la_SOURCES = client/conn.c client/ops.c \
+	client/client.h client/p11broker.h
+client_libp11broker_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+	-export-symbols-regex '^p11b_' -no-undefined
+client_libp11broker_la_LIBADD = proto/libwire.la $(PROTOBUF_C_LIBS) \
+	$(BSD_LIBS) $(PTHREAD_LIBS)
+include_HEADERS += client/p11broker.h
+pkgconfig_DATA += client/p11broker.pc
+EXTRA_DIST += client/p11broker.pc.in
+
+bin_PROGRAMS += client/p11broker
+client_p11broker_SOURCES = client/cli/main.c client/cli/cmds.c \
+	client/cli/io.c client/cli/bench.c client/cli/cli.h
+client_p11broker_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+client_p11broker_LDADD = client/libp11broker.la $(SODIUM_LIBS) \
+	$(BSD_LIBS) $(PTHREAD_LIBS)
+man_MANS += client/p11broker.1
+EXTRA_DIST += client/p11broker.1

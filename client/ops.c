@@ -1,0 +1,359 @@
+/*
+ * libp11broker operations: one function per request.  Each checks its
+ * arguments before anything is sent, builds a wire request, and checks
+ * that the broker answered with the result this request asks for.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11broker.h"
+#include "wire.h"
+#include "client.h"
+
+static int
+ops_invalid(const char *why)
+{
+	conn_set_message(why);
+	return P11B_ERR_INVALID;
+}
+
+static int
+ops_protocol(struct wire_response *resp, const char *why)
+{
+	wire_response_free(resp);
+	conn_set_message(why);
+	return P11B_ERR_PROTOCOL;
+}
+
+static void
+ops_init(struct wire_request *req, enum p11b_op op)
+{
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+}
+
+static int
+ops_key(struct wire_request *req, enum p11b_op op, const char *key)
+{
+	size_t len;
+
+	ops_init(req, op);
+	if (key == NULL)
+		return ops_invalid("no key name");
+	len = strnlen(key, P11B_KEY_NAME_MAX + 1);
+	if (!wire_key_name_valid(key, len))
+		return ops_invalid("invalid key name");
+	memcpy(req->key, key, len);
+	req->key[len] = '\0';
+	return 0;
+}
+
+static int
+ops_alg(struct wire_request *req, enum p11b_alg alg)
+{
+	if (alg <= P11B_ALG_NONE || alg >= P11B_ALG_COUNT)
+		return ops_invalid("invalid algorithm");
+	req->alg = alg;
+	return 0;
+}
+
+static int
+ops_data(struct wire_request *req, const uint8_t *in, size_t inlen)
+{
+	if (in == NULL && inlen != 0)
+		return ops_invalid("no input buffer");
+	req->data = in;
+	req->datalen = inlen;
+	return 0;
+}
+
+/*
+ * Send the request and wait.  Returns 0 with an OK response of the
+ * request's kind in *resp, a broker status, or a local error.
+ */
+static int
+ops_exchange(struct p11b_conn *conn, struct wire_request *req,
+    struct wire_response *resp)
+{
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	if (conn == NULL)
+		return ops_invalid("no connection");
+	if ((r = conn_call(conn, req, resp)) != 0)
+		return r;
+	if (resp->status != P11B_OK) {
+		conn_set_message(resp->message);
+		r = resp->status;
+		wire_response_free(resp);
+		return r;
+	}
+	if (resp->op != req->op)
+		return ops_protocol(resp, "response of the wrong kind");
+	return 0;
+}
+
+/* Copy a result out of the response into caller-owned memory. */
+static int
+ops_copy(const uint8_t *src, size_t len, uint8_t **dstp)
+{
+	uint8_t *dst;
+
+	if ((dst = malloc(len > 0 ? len : 1)) == NULL) {
+		conn_set_message("out of memory");
+		return P11B_ERR_NOMEM;
+	}
+	if (len > 0)
+		memcpy(dst, src, len);
+	*dstp = dst;
+	return 0;
+}
+
+static int
+ops_sign_check(enum p11b_alg alg, int flags, size_t inlen)
+{
+	if ((flags & ~(P11B_SIGN_DIGEST | P11B_SIGN_RAW)) != 0)
+		return ops_invalid("invalid sign flags");
+	/* Ed25519 always signs the whole message. */
+	if ((flags & P11B_SIGN_DIGEST) && alg != P11B_ALG_ED25519 &&
+	    inlen != p11b_alg_digest_len(alg))
+		return ops_invalid("digest length does not match the "
+		    "algorithm");
+	return 0;
+}
+
+int
+p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    int flags, const uint8_t *in, size_t inlen, uint8_t **sigp,
+    size_t *siglenp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (sigp == NULL || siglenp == NULL)
+		return ops_invalid("no output pointer");
+	*sigp = NULL;
+	*siglenp = 0;
+	if ((r = ops_key(&req, P11B_OP_SIGN, key)) != 0 ||
+	    (r = ops_alg(&req, alg)) != 0 ||
+	    (r = ops_data(&req, in, inlen)) != 0 ||
+	    (r = ops_sign_check(alg, flags, inlen)) != 0)
+		return r;
+	req.flags = flags;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.outlen == 0)
+		return ops_protocol(&resp, "empty signature");
+	if ((r = ops_copy(resp.out, resp.outlen, sigp)) == 0)
+		*siglenp = resp.outlen;
+	wire_response_free(&resp);
+	return r;
+}
+
+int
+p11b_hmac(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    const uint8_t *in, size_t inlen, uint8_t **macp, size_t *maclenp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (macp == NULL || maclenp == NULL)
+		return ops_invalid("no output pointer");
+	*macp = NULL;
+	*maclenp = 0;
+	if ((r = ops_key(&req, P11B_OP_HMAC, key)) != 0 ||
+	    (r = ops_alg(&req, alg)) != 0 ||
+	    (r = ops_data(&req, in, inlen)) != 0)
+		return r;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.outlen == 0)
+		return ops_protocol(&resp, "empty MAC");
+	if ((r = ops_copy(resp.out, resp.outlen, macp)) == 0)
+		*maclenp = resp.outlen;
+	wire_response_free(&resp);
+	return r;
+}
+
+int
+p11b_hmac_verify(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    const uint8_t *in, size_t inlen, const uint8_t *mac, size_t maclen,
+    int *validp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (validp == NULL)
+		return ops_invalid("no output pointer");
+	*validp = 0;
+	if ((r = ops_key(&req, P11B_OP_HMAC_VERIFY, key)) != 0 ||
+	    (r = ops_alg(&req, alg)) != 0 ||
+	    (r = ops_data(&req, in, inlen)) != 0)
+		return r;
+	if (mac == NULL && maclen != 0)
+		return ops_invalid("no MAC buffer");
+	req.mac = mac;
+	req.maclen = maclen;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	*validp = resp.valid != 0;
+	wire_response_free(&resp);
+	return 0;
+}
+
+int
+p11b_get_secret(struct p11b_conn *conn, const char *key, uint8_t **secretp,
+    size_t *lenp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (secretp == NULL || lenp == NULL)
+		return ops_invalid("no output pointer");
+	*secretp = NULL;
+	*lenp = 0;
+	if ((r = ops_key(&req, P11B_OP_SECRET, key)) != 0)
+		return r;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if ((r = ops_copy(resp.out, resp.outlen, secretp)) == 0)
+		*lenp = resp.outlen;
+	/* wire_response_free() wipes the secret in the decoded message. */
+	wire_response_free(&resp);
+	return r;
+}
+
+void
+p11b_free_secret(uint8_t *secret, size_t len)
+{
+	freezero(secret, len);
+}
+
+static int
+ops_pubkey_copy(struct wire_response *resp, uint8_t **spkip,
+    size_t *spkilenp, uint8_t **certp, size_t *certlenp)
+{
+	int r;
+
+	if ((r = ops_copy(resp->out, resp->outlen, spkip)) != 0)
+		return r;
+	*spkilenp = resp->outlen;
+	if (certp == NULL || resp->certlen == 0)
+		return 0;
+	if ((r = ops_copy(resp->cert, resp->certlen, certp)) != 0) {
+		free(*spkip);
+		*spkip = NULL;
+		*spkilenp = 0;
+		return r;
+	}
+	*certlenp = resp->certlen;
+	return 0;
+}
+
+int
+p11b_get_public_key(struct p11b_conn *conn, const char *key, uint8_t **spkip,
+    size_t *spkilenp, uint8_t **certp, size_t *certlenp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (spkip == NULL || spkilenp == NULL ||
+	    (certp == NULL) != (certlenp == NULL))
+		return ops_invalid("no output pointer");
+	*spkip = NULL;
+	*spkilenp = 0;
+	if (certp != NULL) {
+		*certp = NULL;
+		*certlenp = 0;
+	}
+	if ((r = ops_key(&req, P11B_OP_PUBKEY, key)) != 0)
+		return r;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.outlen == 0)
+		return ops_protocol(&resp, "empty public key");
+	r = ops_pubkey_copy(&resp, spkip, spkilenp, certp, certlenp);
+	wire_response_free(&resp);
+	return r;
+}
+
+int
+p11b_random(struct p11b_conn *conn, size_t len, uint8_t **outp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (outp == NULL)
+		return ops_invalid("no output pointer");
+	*outp = NULL;
+	if (len == 0 || len > P11B_RANDOM_MAX)
+		return ops_invalid("random length out of range");
+	ops_init(&req, P11B_OP_RANDOM);
+	req.random_len = (uint32_t)len;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.outlen != len)
+		return ops_protocol(&resp, "random data of the wrong length");
+	r = ops_copy(resp.out, len, outp);
+	/* Random bytes often become keys: leave no copy behind. */
+	explicit_bzero((void *)resp.out, resp.outlen);
+	wire_response_free(&resp);
+	return r;
+}
+
+int
+p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
+    size_t *nkeysp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	struct p11b_key_info *keys = NULL;
+	int r;
+
+	if (keysp == NULL || nkeysp == NULL)
+		return ops_invalid("no output pointer");
+	*keysp = NULL;
+	*nkeysp = 0;
+	ops_init(&req, P11B_OP_LIST);
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.nkeys > 0) {
+		if ((keys = calloc(resp.nkeys, sizeof(*keys))) == NULL) {
+			wire_response_free(&resp);
+			conn_set_message("out of memory");
+			return P11B_ERR_NOMEM;
+		}
+		memcpy(keys, resp.keys, resp.nkeys * sizeof(*keys));
+	}
+	*keysp = keys;
+	*nkeysp = resp.nkeys;
+	wire_response_free(&resp);
+	return 0;
+}
+
+int
+p11b_health(struct p11b_conn *conn, struct p11b_health *health)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (health == NULL)
+		return ops_invalid("no output pointer");
+	memset(health, 0, sizeof(*health));
+	ops_init(&req, P11B_OP_HEALTH);
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	*health = resp.health;
+	health->version[sizeof(health->version) - 1] = '\0';
+	wire_response_free(&resp);
+	return 0;
+}
