@@ -146,7 +146,8 @@ conn_reply(struct conn *c, const struct wire_response *resp)
 			c->closing = 1;
 			return;
 		}
-		memcpy(nbuf, c->wbuf, c->wlen);
+		if (c->wlen > 0)
+			memcpy(nbuf, c->wbuf, c->wlen);
 		freezero(c->wbuf, c->wcap);
 		c->wbuf = nbuf;
 		c->wcap = ncap;

@@ -71,8 +71,13 @@ load_module(struct token *tok, const struct config *conf, char *errbuf,
 		tok->ctx = NULL;
 		return -1;
 	}
-	/* The same module instance libp11 initialized (with OS locking). */
-	if ((tok->dl = dlopen(conf->module, RTLD_NOW | RTLD_LOCAL)) == NULL ||
+	/*
+	 * The same module instance libp11 initialized (with OS locking).
+	 * RTLD_NODELETE keeps it mapped until exit, so leak checkers can
+	 * still name the module's own allocations.
+	 */
+	if ((tok->dl = dlopen(conf->module, RTLD_NOW | RTLD_LOCAL |
+	    RTLD_NODELETE)) == NULL ||
 	    (getfl = (CK_C_GetFunctionList)dlsym(tok->dl,
 	    "C_GetFunctionList")) == NULL || getfl(&tok->f) != CKR_OK) {
 		snprintf(errbuf, errlen, "%s: no C_GetFunctionList",

@@ -63,7 +63,9 @@ CONF
 DPID=
 stop_broker() {
 	[ -n "$DPID" ] || return 0
-	kill "$DPID" 2>/dev/null || true
+	# Only our own child: a reused PID may belong to someone else.
+	[ "$(ps -o ppid= -p "$DPID" 2>/dev/null | tr -d ' ')" = $$ ] &&
+	    kill "$DPID" 2>/dev/null || true
 	wait "$DPID" 2>/dev/null || true
 	DPID=
 }

@@ -1,0 +1,262 @@
+/*
+ * Fuzz target for the operator's files: the input is parsed as a
+ * p11brokerd.conf, then as a policy.conf against a fixed small config.
+ * An accepted file must satisfy the parser's promises and an accepted
+ * policy is printed and evaluated for a few fixed peers.  A rejected file
+ * must have an error that starts with "FILE:LINE: " for a line of the
+ * input: p11brokerd(8) promises that to operators.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fuzz.h"
+#include "policy.h"
+#include "wire.h"
+
+/* A directory in the name makes relative paths resolve against it. */
+#define CONF_FILE	"/etc/p11broker/fuzz.conf"
+#define POLICY_FILE	"/etc/p11broker/fuzz-policy.conf"
+#define ERR_MAX		2048
+
+static const char fixed_conf[] =
+    "socket \"/run/p11broker/p11broker.sock\" owner 0 group 0 mode 0660\n"
+    "policy \"policy.conf\"\n"
+    "token {\n"
+    "\tmodule \"/usr/lib/softhsm/libsofthsm2.so\"\n"
+    "\tlabel \"runbound-prod\"\n"
+    "\tpin-env \"P11BROKER_PIN\"\n"
+    "}\n"
+    "key dns-zsk label \"zsk-2026\"\n"
+    "key ca-root id 01\n"
+    "key api-token label \"runbound-api-key\"\n"
+    "key store-mac label \"runbound-store-key\"\n"
+    "key audit-signer label \"p11broker-audit\"\n";
+
+static struct config *fixed;
+static struct peer_cred peers[4];
+
+static void
+init(void)
+{
+	char err[ERR_MAX];
+
+	if (fixed != NULL)
+		return;
+	if (config_parse(CONF_FILE, fixed_conf, strlen(fixed_conf), &fixed,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_config: fixed config: %s\n", err);
+		abort();
+	}
+	/* root; a frontend with supplementary groups; nobody; a stranger. */
+	peers[0].uid = 0;
+	peers[0].gid = 0;
+	peers[1].uid = 1000;
+	peers[1].gid = 1000;
+	peers[1].groups[0] = 0;
+	peers[1].groups[1] = 100;
+	peers[1].ngroups = 2;
+	peers[2].uid = 65534;
+	peers[2].gid = 65534;
+	peers[3].uid = 4242;
+	peers[3].gid = 4242;
+	peers[3].groups[0] = 65534;
+	peers[3].ngroups = 1;
+}
+
+/* The error names the file and a line of the input: "FILE:N: text". */
+static void
+check_error(const char *file, const char *err, const uint8_t *data,
+    size_t size)
+{
+	size_t flen, i, lines = 1;
+	const char *p;
+	char *end;
+	long line;
+
+	for (i = 0; i < size; i++)
+		if (data[i] == '\n')
+			lines++;
+	flen = strlen(file);
+	FUZZ_ASSERT(strncmp(err, file, flen) == 0 && err[flen] == ':');
+	p = err + flen + 1;
+	FUZZ_ASSERT(*p >= '1' && *p <= '9');
+	line = strtol(p, &end, 10);
+	FUZZ_ASSERT(end[0] == ':' && end[1] == ' ' && end[2] != '\0');
+	FUZZ_ASSERT(line >= 1 && (size_t)line <= lines);
+}
+
+/*
+ * Bare words are letters, digits and "_-.:/,@+*": a NUL byte outside a
+ * comment or a string is none of these, so a file holding one must be
+ * refused rather than read as a shorter word.
+ */
+static int
+has_bare_nul(const uint8_t *data, size_t size)
+{
+	size_t i;
+	int in_comment = 0, in_string = 0;
+
+	for (i = 0; i < size; i++) {
+		if (in_comment) {
+			if (data[i] == '\n')
+				in_comment = 0;
+		} else if (in_string) {
+			if (data[i] == '\\' && i + 1 < size &&
+			    (data[i + 1] == '"' || data[i + 1] == '\\'))
+				i++;
+			else if (data[i] == '"' || data[i] == '\n')
+				in_string = 0;
+		} else if (data[i] == '#')
+			in_comment = 1;
+		else if (data[i] == '"')
+			in_string = 1;
+		else if (data[i] == '\0')
+			return 1;
+	}
+	return 0;
+}
+
+static void
+check_config(const struct config *c)
+{
+	const struct key_ref *k;
+	size_t i;
+
+	FUZZ_ASSERT(c->socket_path != NULL && c->policy_path != NULL);
+	FUZZ_ASSERT(c->module != NULL);
+	FUZZ_ASSERT(c->token_by == TOKEN_BY_SLOT || c->token_label != NULL);
+	FUZZ_ASSERT(c->pin_source != PIN_NONE && c->pin_ref != NULL);
+	FUZZ_ASSERT(c->socket_mode <= 0777);
+	FUZZ_ASSERT(c->workers >= 1 && c->workers <= 64);
+	FUZZ_ASSERT(c->nkeys <= CONFIG_MAX_KEYS);
+	for (i = 0; i < c->nkeys; i++) {
+		k = &c->keys[i];
+		FUZZ_ASSERT(wire_key_name_valid(k->name, strlen(k->name)));
+		FUZZ_ASSERT(config_key_index(c, k->name) == (int)i);
+		if (k->kind == KEY_REF_LABEL)
+			FUZZ_ASSERT(k->label != NULL && k->label[0] != '\0');
+		else
+			FUZZ_ASSERT(k->idlen > 0 && k->idlen <= CONFIG_ID_MAX);
+	}
+}
+
+static int
+op_takes_key(enum p11b_op op)
+{
+	return op == P11B_OP_SIGN || op == P11B_OP_HMAC ||
+	    op == P11B_OP_HMAC_VERIFY || op == P11B_OP_SECRET ||
+	    op == P11B_OP_PUBKEY;
+}
+
+static void
+check_policy(const struct policy *pol, const struct config *c)
+{
+	const struct policy_rule *rule;
+	size_t i, k;
+
+	FUZZ_ASSERT(pol->nkeys == c->nkeys);
+	for (i = 0; i < pol->nrules; i++) {
+		rule = &pol->rules[i];
+		FUZZ_ASSERT(rule->op > P11B_OP_NONE && rule->op < P11B_OP_COUNT);
+		FUZZ_ASSERT(rule->who_name != NULL && rule->line >= 1);
+		FUZZ_ASSERT(op_takes_key(rule->op) == (rule->nkeys > 0));
+		for (k = 0; k < rule->nkeys; k++)
+			FUZZ_ASSERT(rule->keys[k] >= 0 &&
+			    (size_t)rule->keys[k] < c->nkeys);
+	}
+}
+
+/* One line per rule, and the two evaluators agree with each other. */
+static void
+use_policy(const struct policy *pol, const struct config *c)
+{
+	char *out = NULL;
+	size_t outlen = 0, i, lines = 0;
+	FILE *fp;
+	uint32_t ops;
+	int key, op, p;
+
+	if ((fp = open_memstream(&out, &outlen)) == NULL)
+		abort();
+	policy_print(pol, c, fp);
+	fclose(fp);
+	for (i = 0; i < outlen; i++)
+		if (out[i] == '\n')
+			lines++;
+	FUZZ_ASSERT(lines == pol->nrules);
+	free(out);
+
+	for (p = 0; p < (int)(sizeof(peers) / sizeof(peers[0])); p++) {
+		for (key = -1; key < (int)c->nkeys; key++) {
+			ops = key < 0 ? 0 : policy_key_ops(pol, &peers[p], key);
+			for (op = P11B_OP_NONE; op < P11B_OP_COUNT; op++) {
+				if (key < 0) {
+					(void)policy_permits(pol, &peers[p],
+					    op, key);
+					continue;
+				}
+				FUZZ_ASSERT(policy_permits(pol, &peers[p], op,
+				    key) == ((ops >> op) & 1));
+			}
+		}
+	}
+}
+
+/* Every key an accepted config names can be named in a policy. */
+static void
+check_key_names_usable(const struct config *c)
+{
+	struct policy *pol = NULL;
+	char text[128 + P11B_KEY_NAME_MAX], err[ERR_MAX];
+	int n;
+
+	if (c->nkeys == 0)
+		return;
+	n = snprintf(text, sizeof(text), "permit user 0 sign %s\n",
+	    c->keys[c->nkeys - 1].name);
+	FUZZ_ASSERT(n > 0 && (size_t)n < sizeof(text));
+	if (policy_parse(POLICY_FILE, text, n, c, &pol, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_config: %s\n", err);
+		FUZZ_ASSERT(!"a configured key name is refused by the policy");
+	}
+	FUZZ_ASSERT(pol->nrules == 1 && pol->rules[0].nkeys == 1);
+	policy_free(pol);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct config *conf = NULL;
+	struct policy *pol = NULL;
+	const char *buf = (const char *)data;
+	char err[ERR_MAX];
+
+	init();
+
+	memset(err, 0, sizeof(err));
+	if (config_parse(CONF_FILE, buf, size, &conf, err, sizeof(err)) == 0) {
+		FUZZ_ASSERT(!has_bare_nul(data, size));
+		check_config(conf);
+		check_key_names_usable(conf);
+		config_free(conf);
+	} else {
+		FUZZ_ASSERT(conf == NULL);
+		check_error(CONF_FILE, err, data, size);
+	}
+
+	memset(err, 0, sizeof(err));
+	if (policy_parse(POLICY_FILE, buf, size, fixed, &pol, err,
+	    sizeof(err)) == 0) {
+		FUZZ_ASSERT(!has_bare_nul(data, size));
+		check_policy(pol, fixed);
+		use_policy(pol, fixed);
+		policy_free(pol);
+	} else {
+		FUZZ_ASSERT(pol == NULL);
+		check_error(POLICY_FILE, err, data, size);
+	}
+	return 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * Fuzz target for what the client library runs on broker bytes: the input
+ * is one Response frame body.  A response that decodes must satisfy the
+ * decoder's promises, and encoding it again must give a frame that
+ * decodes to the same response.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "wire.h"
+
+static int
+same_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* What wire_response_decode() promises about a response it accepted. */
+static void
+check_response(const struct wire_response *resp)
+{
+	size_t i;
+
+	FUZZ_ASSERT(resp->status >= 0 && resp->status < P11B_STATUS_COUNT);
+	FUZZ_ASSERT((resp->status == P11B_OK) == (resp->op != P11B_OP_NONE));
+	FUZZ_ASSERT(resp->op >= P11B_OP_NONE && resp->op < P11B_OP_COUNT);
+	FUZZ_ASSERT(resp->message != NULL);
+	FUZZ_ASSERT(resp->outlen == 0 || resp->out != NULL);
+	FUZZ_ASSERT(resp->certlen == 0 || resp->cert != NULL);
+	FUZZ_ASSERT(resp->op == P11B_OP_PUBKEY || resp->certlen == 0);
+	FUZZ_ASSERT(resp->op == P11B_OP_LIST || resp->nkeys == 0);
+	FUZZ_ASSERT(resp->nkeys == 0 || resp->keys != NULL);
+	FUZZ_ASSERT(memchr(resp->health.version, '\0',
+	    sizeof(resp->health.version)) != NULL);
+	for (i = 0; i < resp->nkeys; i++) {
+		const struct p11b_key_info *k = &resp->keys[i];
+
+		FUZZ_ASSERT(wire_key_name_valid(k->name,
+		    strnlen(k->name, sizeof(k->name))));
+		FUZZ_ASSERT(k->type > P11B_KEY_NONE &&
+		    k->type < P11B_KEY_TYPE_COUNT);
+		FUZZ_ASSERT((k->ops & ~((1U << P11B_OP_COUNT) - 2)) == 0);
+		FUZZ_ASSERT((k->algs & ~((1U << P11B_ALG_COUNT) - 2)) == 0);
+	}
+}
+
+static void
+compare_keys(const struct wire_response *a, const struct wire_response *b)
+{
+	size_t i;
+
+	FUZZ_ASSERT(a->nkeys == b->nkeys);
+	for (i = 0; i < a->nkeys; i++) {
+		FUZZ_ASSERT(strcmp(a->keys[i].name, b->keys[i].name) == 0);
+		FUZZ_ASSERT(a->keys[i].type == b->keys[i].type);
+		FUZZ_ASSERT(a->keys[i].bits == b->keys[i].bits);
+		FUZZ_ASSERT(a->keys[i].ops == b->keys[i].ops);
+		FUZZ_ASSERT(a->keys[i].algs == b->keys[i].algs);
+	}
+}
+
+static void
+round_trip(const struct wire_response *resp)
+{
+	struct wire_response again;
+	uint8_t *frame = NULL;
+	size_t len;
+
+	FUZZ_ASSERT(wire_response_encode(resp, &frame, &len) == 0);
+	FUZZ_ASSERT(len > WIRE_HDR_LEN);
+	FUZZ_ASSERT(wire_frame_len(frame, len) == (long)(len - WIRE_HDR_LEN));
+	FUZZ_ASSERT(wire_response_decode(frame + WIRE_HDR_LEN,
+	    len - WIRE_HDR_LEN, &again) == 0);
+	FUZZ_ASSERT(again.id == resp->id);
+	FUZZ_ASSERT(again.status == resp->status);
+	FUZZ_ASSERT(strcmp(again.message, resp->message) == 0);
+	FUZZ_ASSERT(again.op == resp->op);
+	FUZZ_ASSERT(same_bytes(again.out, again.outlen, resp->out,
+	    resp->outlen));
+	FUZZ_ASSERT(same_bytes(again.cert, again.certlen, resp->cert,
+	    resp->certlen));
+	FUZZ_ASSERT(again.valid == resp->valid);
+	compare_keys(&again, resp);
+	FUZZ_ASSERT(strcmp(again.health.version, resp->health.version) == 0);
+	FUZZ_ASSERT(again.health.token_ready == resp->health.token_ready);
+	FUZZ_ASSERT(again.health.uptime_seconds ==
+	    resp->health.uptime_seconds);
+	FUZZ_ASSERT(again.health.workers == resp->health.workers);
+	wire_response_free(&again);
+	free(frame);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wire_response resp;
+
+	/* The client reads at most this much and never an empty frame. */
+	if (size == 0 || size > WIRE_CLIENT_MAX_FRAME)
+		return 0;
+	if (wire_response_decode(data, size, &resp) == 0) {
+		check_response(&resp);
+		round_trip(&resp);
+	}
+	wire_response_free(&resp);
+	FUZZ_ASSERT(resp.msg == NULL && resp.keys_owned == NULL);
+	return 0;
+}

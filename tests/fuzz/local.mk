@@ -1,0 +1,100 @@
+# tests/fuzz/: libFuzzer targets for the parsers of untrusted bytes, and
+# replay programs that run the committed corpora through the same target
+# code in every build.  See tests/fuzz/README.md.
+
+FUZZ_REPLAY_LIBS = $(PROTOBUF_C_LIBS) $(BSD_LIBS)
+
+# Replay: a plain main() around each target, built by make check with any
+# compiler and run by tests/fuzz/replay.sh over corpus/ and crashes/.
+check_PROGRAMS += tests/fuzz/replay_request tests/fuzz/replay_response \
+	tests/fuzz/replay_config
+tests_fuzz_replay_request_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_request.c tests/fuzz/fuzz.h
+tests_fuzz_replay_request_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
+tests_fuzz_replay_response_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_response.c tests/fuzz/fuzz.h
+tests_fuzz_replay_response_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
+tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_config.c tests/fuzz/fuzz.h
+tests_fuzz_replay_config_LDADD = policy/libpolicy.la proto/libwire.la \
+	$(FUZZ_REPLAY_LIBS)
+
+TESTS += tests/fuzz/replay.sh
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
+	tests/fuzz/replay.sh tests/fuzz/config.dict tests/fuzz/corpus \
+	tests/fuzz/crashes
+
+if FUZZING
+# The parsers are compiled into each target with the fuzzer's coverage
+# instrumentation; the libraries in proto/ and policy/ are not.
+FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
+FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c
+FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
+FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
+	policy/config.h policy/policy.c policy/policy.h
+
+noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
+	tests/fuzz/fuzz_config
+
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
+	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
+nodist_tests_fuzz_fuzz_request_SOURCES = $(FUZZ_WIRE_GENERATED)
+tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(FUZZ_FLAGS)
+tests_fuzz_fuzz_request_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_response_SOURCES = tests/fuzz/fuzz_response.c \
+	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
+nodist_tests_fuzz_fuzz_response_SOURCES = $(FUZZ_WIRE_GENERATED)
+tests_fuzz_fuzz_response_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(FUZZ_FLAGS)
+tests_fuzz_fuzz_response_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz.h $(FUZZ_POLICY_SOURCES) $(FUZZ_WIRE_SOURCES)
+nodist_tests_fuzz_fuzz_config_SOURCES = $(FUZZ_WIRE_GENERATED)
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(FUZZ_FLAGS)
+tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
+
+# BUILT_SOURCES only applies to all and check: make fuzz-* on a fresh
+# tree must generate the protobuf-c header before compiling wire.c.
+$(tests_fuzz_fuzz_request_OBJECTS) $(tests_fuzz_fuzz_response_OBJECTS) \
+$(tests_fuzz_fuzz_config_OBJECTS): proto/p11broker.pb-c.h
+
+# make fuzz [FUZZ_SECONDS=600] [FUZZ_ARGS=...]: run each target over a
+# scratch copy of its seed corpus in tests/fuzz/run/TARGET/; new inputs
+# and crash files stay there (see README.md to keep them).  make -j2 fuzz
+# runs two targets at once.
+FUZZ_SECONDS = 60
+FUZZ_ARGS =
+FUZZ_RUN = \
+	d=tests/fuzz/run/$$t; rm -rf $$d; $(MKDIR_P) $$d/corpus; \
+	cp $(srcdir)/tests/fuzz/corpus/$$t/* $$d/corpus/; \
+	echo "fuzz_$$t: $(FUZZ_SECONDS)s, log in $$d/fuzz.log"; \
+	if tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=$$d/ $$max $(FUZZ_ARGS) \
+	    $$d/corpus >$$d/fuzz.log 2>&1; then \
+		grep -E 'DONE|^stat::' $$d/fuzz.log; \
+	else \
+		tail -n 60 $$d/fuzz.log; \
+		echo "fuzz_$$t: FAILED, reproducer: `ls $$d/crash-* \
+		    $$d/leak-* $$d/timeout-* $$d/oom-* 2>/dev/null`"; \
+		exit 1; \
+	fi
+
+fuzz: fuzz-request fuzz-response fuzz-config
+fuzz-request: tests/fuzz/fuzz_request$(EXEEXT)
+	$(AM_V_at)t=request; max=-max_len=70000; $(FUZZ_RUN)
+fuzz-response: tests/fuzz/fuzz_response$(EXEEXT)
+	$(AM_V_at)t=response; max=-max_len=70000; $(FUZZ_RUN)
+fuzz-config: tests/fuzz/fuzz_config$(EXEEXT)
+	$(AM_V_at)t=config; \
+	max="-max_len=8192 -dict=$(srcdir)/tests/fuzz/config.dict"; \
+	$(FUZZ_RUN)
+else
+fuzz fuzz-request fuzz-response fuzz-config:
+	@echo "$@: configure with CC=clang --enable-fuzzing" >&2; exit 1
+endif
+.PHONY: fuzz fuzz-request fuzz-response fuzz-config

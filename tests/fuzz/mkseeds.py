@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the fuzz targets (tests/fuzz/corpus/TARGET/).
+
+The protobuf frames are encoded by hand from proto/p11broker.proto, so
+this needs nothing but Python 3.  The configs and policies come from the
+examples in DESIGN.md, tests/unit/test_config.c and their broken variants.
+
+    python3 tests/fuzz/mkseeds.py [OUTDIR]      # default: tests/fuzz/corpus
+
+Seeds are small files named after what they hold; run this again after a
+schema or grammar change and commit the result.
+"""
+
+import os
+import struct
+import sys
+
+# --- protobuf wire format -------------------------------------------------
+
+VARINT, I64, LEN, I32 = 0, 1, 2, 5
+
+
+def varint(n):
+    n &= (1 << 64) - 1          # negative int32/enum: ten bytes, as protoc
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def key(field, wt):
+    return varint(field << 3 | wt)
+
+
+def f_varint(field, n):
+    return key(field, VARINT) + varint(n)
+
+
+def f_bytes(field, b):
+    if isinstance(b, str):
+        b = b.encode()
+    return key(field, LEN) + varint(len(b)) + b
+
+
+def f_packed(field, values):
+    return f_bytes(field, b"".join(varint(v) for v in values))
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+# --- schema (p11broker.v1) ------------------------------------------------
+
+ALG = {
+    "ecdsa-p256-sha256": 1, "ecdsa-p384-sha384": 2, "ecdsa-p521-sha512": 3,
+    "rsa-pkcs1-sha256": 4, "rsa-pkcs1-sha384": 5, "rsa-pkcs1-sha512": 6,
+    "rsa-pss-sha256": 7, "rsa-pss-sha384": 8, "rsa-pss-sha512": 9,
+    "ed25519": 10, "hmac-sha256": 11, "hmac-sha384": 12, "hmac-sha512": 13,
+}
+STATUS = {
+    "ok": 1, "denied": 2, "no-such-key": 3, "bad-request": 4,
+    "unsupported": 5, "too-large": 6, "rate-limited": 7,
+    "token-unavailable": 8, "internal": 9,
+}
+KEY_TYPE = {"ec-p256": 1, "ec-p384": 2, "ec-p521": 3, "rsa": 4,
+            "ed25519": 5, "secret": 6, "data": 7}
+OP = {"sign": 1, "hmac": 2, "hmac-verify": 3, "secret": 4, "pubkey": 5,
+      "random": 6, "list": 7, "health": 8}
+# Request.op and Response.result oneof field numbers.
+REQ_SIGN, REQ_HMAC, REQ_HMAC_VERIFY, REQ_SECRET, REQ_PUBKEY = 10, 11, 12, 13, 14
+REQ_RANDOM, REQ_LIST, REQ_HEALTH = 15, 16, 17
+RES_SIGN, RES_HMAC, RES_HMAC_VERIFY, RES_SECRET, RES_PUBKEY = 10, 11, 12, 13, 14
+RES_RANDOM, RES_LIST, RES_HEALTH = 15, 16, 17
+
+
+def request(rid, field, sub):
+    return f_varint(1, rid) + f_bytes(field, sub)
+
+
+def sign(rid, keyname, alg, data, digest=False, raw=False):
+    sub = f_bytes(1, keyname) + f_varint(2, ALG[alg]) + f_bytes(3, data)
+    if digest:
+        sub += f_varint(4, 1)
+    if raw:
+        sub += f_varint(5, 1)
+    return request(rid, REQ_SIGN, sub)
+
+
+def hmac(rid, keyname, alg, data):
+    return request(rid, REQ_HMAC, f_bytes(1, keyname) +
+                   f_varint(2, ALG[alg]) + f_bytes(3, data))
+
+
+def hmac_verify(rid, keyname, alg, data, mac):
+    return request(rid, REQ_HMAC_VERIFY, f_bytes(1, keyname) +
+                   f_varint(2, ALG[alg]) + f_bytes(3, data) + f_bytes(4, mac))
+
+
+def response(rid, status, message="", field=None, sub=b""):
+    body = f_varint(1, rid) + f_varint(2, STATUS[status])
+    if message:
+        body += f_bytes(3, message)
+    if field is not None:
+        body += f_bytes(field, sub)
+    return body
+
+
+def key_info(name, ktype, bits, ops, algs, packed=True):
+    b = f_bytes(1, name) + f_varint(2, KEY_TYPE[ktype]) + f_varint(3, bits)
+    opv = [OP[o] for o in ops]
+    algv = [ALG[a] for a in algs]
+    if packed:
+        if opv:
+            b += f_packed(4, opv)
+        if algv:
+            b += f_packed(5, algv)
+    else:
+        b += b"".join(f_varint(4, v) for v in opv)
+        b += b"".join(f_varint(5, v) for v in algv)
+    return b
+
+
+SHA256_EMPTY = bytes.fromhex(
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+
+# --- fuzz_request: streams of frames --------------------------------------
+
+
+def request_seeds():
+    s = {}
+    for i, alg in enumerate(sorted(ALG)):
+        if alg.startswith("hmac"):
+            continue
+        s["sign-" + alg] = frame(sign(i + 1, "dns-zsk", alg, b"hello"))
+    s["sign-digest"] = frame(sign(7, "ca-root", "ecdsa-p256-sha256",
+                                  SHA256_EMPTY, digest=True))
+    s["sign-digest-raw"] = frame(sign(8, "ca-root", "ecdsa-p384-sha384",
+                                      bytes(48), digest=True, raw=True))
+    s["sign-empty-data"] = frame(sign(9, "k", "ed25519", b""))
+    s["hmac"] = frame(hmac(10, "store-mac", "hmac-sha256", b"record"))
+    s["hmac-verify"] = frame(hmac_verify(11, "store-mac", "hmac-sha512",
+                                         b"record", bytes(64)))
+    s["secret"] = frame(request(12, REQ_SECRET, f_bytes(1, "api-token")))
+    s["pubkey"] = frame(request(13, REQ_PUBKEY, f_bytes(1, "ca-root")))
+    s["random"] = frame(request(14, REQ_RANDOM, f_varint(1, 32)))
+    s["random-huge"] = frame(request(15, REQ_RANDOM, f_varint(1, 2**32 - 1)))
+    s["list"] = frame(request(16, REQ_LIST, b""))
+    s["health"] = frame(request(17, REQ_HEALTH, b""))
+    s["health-id0"] = frame(f_bytes(REQ_HEALTH, b""))
+    s["id-max"] = frame(request(2**64 - 1, REQ_LIST, b""))
+    key64 = "k" * 64
+    s["key-64"] = frame(request(18, REQ_SECRET, f_bytes(1, key64)))
+    s["pipelined"] = b"".join(frame(b) for b in [
+        sign(1, "dns-zsk", "ecdsa-p256-sha256", b"a" * 100),
+        hmac(2, "store-mac", "hmac-sha384", b"b"),
+        request(3, REQ_RANDOM, f_varint(1, 16)),
+        request(4, REQ_HEALTH, b""),
+        request(5, REQ_LIST, b""),
+    ])
+    s["big-sign"] = frame(sign(19, "dns-zsk", "rsa-pss-sha256",
+                               bytes(range(256)) * 16))
+    # Invalid contents: each must be refused, none may crash.
+    s["bad-key-65"] = frame(request(20, REQ_SECRET, f_bytes(1, "k" * 65)))
+    s["bad-key-empty"] = frame(request(21, REQ_PUBKEY, b""))
+    s["bad-key-chars"] = frame(request(22, REQ_SECRET, f_bytes(1, "a/b")))
+    s["bad-key-nul"] = frame(request(23, REQ_SECRET, f_bytes(1, "ab\0cd")))
+    s["bad-alg-0"] = frame(request(24, REQ_SIGN, f_bytes(1, "k") +
+                                   f_varint(2, 0)))
+    s["bad-alg-99"] = frame(request(25, REQ_HMAC, f_bytes(1, "k") +
+                                    f_varint(2, 99)))
+    s["bad-alg-neg"] = frame(request(26, REQ_SIGN, f_bytes(1, "k") +
+                                     f_varint(2, -1)))
+    s["bad-format"] = frame(request(27, REQ_SIGN, f_bytes(1, "k") +
+                                    f_varint(2, 1) + f_varint(5, 7)))
+    s["no-op"] = frame(f_varint(1, 28))
+    s["two-ops"] = frame(request(29, REQ_LIST, b"") +
+                         f_bytes(REQ_HEALTH, b""))
+    s["unknown-field"] = frame(request(30, REQ_HEALTH, b"") +
+                               f_bytes(99, b"future") + f_varint(100, 1))
+    s["garbage"] = frame(b"\xff\xff\xff\xff\xff")
+    s["truncated-body"] = frame(sign(31, "k", "ed25519", b"x"))[:-3]
+    s["header-zero"] = struct.pack(">I", 0) + b"\x08\x01"
+    s["header-too-large"] = struct.pack(">I", 64 * 1024 + 1) + b"\x08\x01"
+    s["header-max"] = struct.pack(">I", 64 * 1024) + b"\x08\x01"
+    s["header-only"] = struct.pack(">I", 5)
+    s["good-then-bad"] = (frame(request(32, REQ_HEALTH, b"")) +
+                          struct.pack(">I", 0xFFFFFFFF))
+    return s
+
+
+# --- fuzz_response: one frame body ----------------------------------------
+
+
+def response_seeds():
+    s = {}
+    s["sign-der"] = response(1, "ok", field=RES_SIGN,
+                             sub=f_bytes(1, bytes.fromhex("3006020101020101")))
+    s["hmac"] = response(2, "ok", field=RES_HMAC, sub=f_bytes(1, bytes(32)))
+    s["hmac-verify-valid"] = response(3, "ok", field=RES_HMAC_VERIFY,
+                                      sub=f_varint(1, 1))
+    s["hmac-verify-invalid"] = response(4, "ok", field=RES_HMAC_VERIFY,
+                                        sub=b"")
+    s["secret"] = response(5, "ok", field=RES_SECRET,
+                           sub=f_bytes(1, b"0123456789abcdef" * 2))
+    s["pubkey"] = response(6, "ok", field=RES_PUBKEY,
+                           sub=f_bytes(1, b"\x30\x59" + bytes(89)))
+    s["pubkey-cert"] = response(7, "ok", field=RES_PUBKEY,
+                                sub=f_bytes(1, b"\x30\x59" + bytes(89)) +
+                                f_bytes(2, b"\x30\x82\x01\x00" + bytes(256)))
+    s["random"] = response(8, "ok", field=RES_RANDOM,
+                           sub=f_bytes(1, bytes(range(64))))
+    keys = [
+        key_info("dns-zsk", "ec-p256", 256, ["sign", "pubkey"],
+                 ["ecdsa-p256-sha256"]),
+        key_info("ca-root", "rsa", 4096, ["sign", "pubkey"],
+                 ["rsa-pss-sha256", "rsa-pkcs1-sha256"], packed=False),
+        key_info("api-token", "secret", 256, ["secret"], []),
+        key_info("store-mac", "secret", 256, ["hmac", "hmac-verify"],
+                 ["hmac-sha256", "hmac-sha384", "hmac-sha512"]),
+        key_info("blob", "data", 0, ["secret"], []),
+        key_info("edkey", "ed25519", 255, ["sign"], ["ed25519"]),
+    ]
+    s["list"] = response(9, "ok", field=RES_LIST,
+                         sub=b"".join(f_bytes(1, k) for k in keys))
+    s["list-empty"] = response(10, "ok", field=RES_LIST, sub=b"")
+    s["list-odd-enums"] = response(11, "ok", field=RES_LIST, sub=f_bytes(
+        1, f_bytes(1, "k") + f_varint(2, 1) +
+        f_packed(4, [0, 1, 1, 8, 9, 31, 32, 2**31 - 1]) +
+        f_packed(5, [0, 13, 14, 40])))
+    s["list-bad-name"] = response(12, "ok", field=RES_LIST,
+                                  sub=f_bytes(1, f_bytes(1, "bad name") +
+                                              f_varint(2, 1)))
+    s["list-bad-type"] = response(13, "ok", field=RES_LIST,
+                                  sub=f_bytes(1, f_bytes(1, "k") +
+                                              f_varint(2, 8)))
+    s["health"] = response(14, "ok", field=RES_HEALTH, sub=(
+        f_bytes(1, "0.1.0") + f_varint(2, 1) + f_varint(3, 86400) +
+        f_varint(4, 4)))
+    s["health-long-version"] = response(15, "ok", field=RES_HEALTH, sub=(
+        f_bytes(1, "v" * 40) + f_varint(2, 2)))
+    s["health-utf8-version"] = response(16, "ok", field=RES_HEALTH, sub=(
+        f_bytes(1, "0.1.0-" + "\u00e9" * 20) + f_varint(2, 1)))
+    for name in STATUS:
+        if name != "ok":
+            s["status-" + name] = response(20 + STATUS[name], name,
+                                           message=name + ": key x")
+    s["refused-id0"] = response(0, "too-large", message="frame too large")
+    # Invalid: must be refused.
+    s["ok-without-result"] = response(30, "ok")
+    s["denied-with-result"] = response(31, "denied", field=RES_SIGN,
+                                       sub=f_bytes(1, b"sig"))
+    s["no-status"] = f_varint(1, 32)
+    s["status-10"] = f_varint(1, 33) + f_varint(2, 10)
+    s["status-neg"] = f_varint(1, 34) + f_varint(2, -1)
+    s["garbage"] = b"\x0a\xff\xff\xff\xff\x0f"
+    return s
+
+
+# --- fuzz_config: configs and policies ------------------------------------
+
+DESIGN_CONF = """\
+socket "/run/p11broker/p11broker.sock" owner root group p11clients mode 0660
+user "_p11broker"
+workers 4
+audit "/var/log/p11broker/audit.log" checkpoint-key audit-signer
+policy "/etc/p11broker/policy.conf"
+
+token {
+        module "/usr/lib/softhsm/libsofthsm2.so"
+        label "runbound-prod"          # or: serial "..." / slot 0
+        pin-env "P11BROKER_PIN"        # or: pin-file "..." / pin-credential "pin"
+}
+
+key dns-zsk      label "zsk-2026"
+key ca-root      id 01
+key api-token    label "runbound-api-key"
+key store-mac    label "runbound-store-key"
+key audit-signer label "p11broker-audit"
+"""
+
+GOOD_CONF = """\
+# p11brokerd.conf
+socket "/run/p11broker/p11broker.sock" owner root group root mode 0660
+workers 4
+max-frame 65536
+max-clients 1024
+idle-timeout 300
+policy "policy.conf"
+
+token {
+\tmodule "/usr/lib/softhsm/libsofthsm2.so"
+\tlabel "runbound-prod"
+\tpin-env "P11BROKER_PIN"
+}
+
+key dns-zsk      label "zsk-2026"
+key ca-root      id 01
+key api-token    label "runbound-api-key"
+key store-mac    label "runbound-store-key"
+key audit-signer label "p11broker-audit"
+"""
+
+DESIGN_POLICY = """\
+permit user unbound  sign   dns-zsk   alg ecdsa-p256-sha256
+permit group kipuka  sign   ca-root   alg rsa-pss-sha256,ecdsa-p384-sha384  max-input 16384
+permit user runbound secret api-token
+permit user runbound hmac   store-mac rate 2000/s
+permit group wheel   stats
+"""
+
+GOOD_POLICY = """\
+# policy.conf for the fixed config of fuzz_config
+permit user root   sign        dns-zsk,ca-root
+permit group 0     secret      api-token
+permit user 1000   hmac        store-mac
+permit user 1000   hmac-verify store-mac
+permit group 100   pubkey      dns-zsk,ca-root,audit-signer
+permit user 65534  random
+permit group 65534 list
+permit user 0      health
+"""
+
+
+def config_seeds():
+    s = {}
+    s["design.conf"] = DESIGN_CONF
+    s["design-local.conf"] = "\n".join(
+        line for line in DESIGN_CONF.replace("p11clients", "root").split("\n")
+        if not line.startswith(("user ", "audit "))) + "\n"
+    s["good.conf"] = GOOD_CONF
+    s["slot-pinfile.conf"] = GOOD_CONF.replace(
+        '\tlabel "runbound-prod"', "\tslot 0x10").replace(
+        'pin-env "P11BROKER_PIN"', 'pin-file "pin"')
+    s["serial-credential.conf"] = GOOD_CONF.replace(
+        '\tlabel "runbound-prod"', '\tserial "0123456789abcdef"').replace(
+        'pin-env "P11BROKER_PIN"', 'pin-credential "pin"')
+    s["pin-literal.conf"] = GOOD_CONF.replace(
+        'pin-env "P11BROKER_PIN"', 'pin "1234"')
+    s["minimal.conf"] = ('socket /s\npolicy p\ntoken {\nmodule m\nslot 0\n'
+                         'pin-env P\n}\n')
+    s["ids.conf"] = GOOD_CONF + "key long id 0x" + "ab" * 64 + "\nkey odd-Name_1.x id 0A1b\n"
+    s["escapes.conf"] = GOOD_CONF + 'key q label "a \\"quoted\\" \\\\ label"\n'
+    s["crlf.conf"] = GOOD_CONF.replace("\n", "\r\n")
+    s["no-newline.conf"] = GOOD_CONF.rstrip("\n")
+    # Broken configs, one fault each.
+    s["err-unknown-keyword.conf"] = GOOD_CONF + "frobnicate 1\n"
+    s["err-missing-brace.conf"] = GOOD_CONF.replace("}\n", "")
+    s["err-two-tokens.conf"] = GOOD_CONF + "token {\nmodule m\n}\n"
+    s["err-workers.conf"] = GOOD_CONF.replace("workers 4", "workers 0")
+    s["err-mode.conf"] = GOOD_CONF.replace("mode 0660", "mode 0999")
+    s["err-dup-key.conf"] = GOOD_CONF + 'key dns-zsk label "again"\n'
+    s["err-bad-id.conf"] = GOOD_CONF + "key k id 0g\nkey j id 123\n"
+    s["err-unterminated.conf"] = 'socket "/s\n'
+    s["err-two-pins.conf"] = GOOD_CONF.replace(
+        'pin-env "P11BROKER_PIN"', 'pin-env "A"\n\tpin-file "B"')
+    s["err-no-pin.conf"] = GOOD_CONF.replace('\tpin-env "P11BROKER_PIN"\n', "")
+    s["err-unknown-owner.conf"] = GOOD_CONF.replace(
+        "owner root", "owner no-such-user-here")
+    s["err-control-byte.conf"] = GOOD_CONF + "\x01\n"
+    s["err-long-word.conf"] = "key " + "a" * 1100 + " label x\n"
+    s["err-brace-first.conf"] = "}\n" + GOOD_CONF
+    s["err-empty.conf"] = ""
+    # Policies, against the fixed config of fuzz_config.c.
+    s["design.policy"] = DESIGN_POLICY
+    s["design-local.policy"] = (DESIGN_POLICY.replace("runbound", "0       ")
+                                .replace("unbound ", "root    ")
+                                .replace("kipuka ", "root   ")
+                                .replace("wheel", "root "))
+    s["good.policy"] = GOOD_POLICY
+    s["err-unknown-key.policy"] = "permit user root sign nokey\n"
+    s["err-unknown-op.policy"] = "\npermit user root frob dns-zsk\n"
+    s["err-takes-no-key.policy"] = "permit user root random dns-zsk\n"
+    s["err-needs-key.policy"] = "permit user root sign\n"
+    s["err-unknown-user.policy"] = "permit user no-such-user-here sign dns-zsk\n"
+    s["err-deny.policy"] = "deny user root sign dns-zsk\n"
+    s["err-dup-key.policy"] = "permit user root sign dns-zsk,dns-zsk\n"
+    s["err-trailing.policy"] = "permit user root sign dns-zsk extra\n"
+    s["err-robot.policy"] = "permit robot root sign dns-zsk\n"
+    return {k: v.encode() for k, v in s.items()}
+
+
+def write(outdir, target, seeds):
+    d = os.path.join(outdir, target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in sorted(seeds.items()):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    return len(seeds)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
+    for target, seeds in (("request", request_seeds()),
+                          ("response", response_seeds()),
+                          ("config", config_seeds())):
+        n = write(outdir, target, seeds)
+        print("%s: %d seeds" % (os.path.join(outdir, target), n))
+
+
+if __name__ == "__main__":
+    main()
