@@ -71,6 +71,7 @@ struct server {
 static struct server *the_server;
 
 static void	conn_close(struct server *, struct conn *);
+static void	conn_parse(struct server *, struct conn *);
 
 static void
 conn_arm(struct server *s, struct conn *c)
@@ -189,6 +190,12 @@ conn_flush(struct server *s, struct conn *c)
 			return;
 		}
 	}
+	/*
+	 * Frames held back (too many in flight, too much unread output) are
+	 * parsed once there is room again: every answer passes through here.
+	 */
+	if (!c->closing && c->rlen >= WIRE_HDR_LEN)
+		conn_parse(s, c);
 	conn_arm(s, c);
 }
 
@@ -386,19 +393,11 @@ collect_results(struct server *s)
 {
 	struct workq done = TAILQ_HEAD_INITIALIZER(done);
 	struct work *w;
-	struct conn *c;
 
 	workers_collect(s->b->workers, &done);
 	while ((w = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, w, entry);
 		dispatch_done(s->b, w);
-	}
-	/* Connections held back by MAX_INFLIGHT may parse again. */
-	TAILQ_FOREACH(c, &s->conns, entry) {
-		if (c->rlen >= WIRE_HDR_LEN && !c->reading) {
-			conn_parse(s, c);
-			conn_arm(s, c);
-		}
 	}
 }
 

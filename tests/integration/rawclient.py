@@ -446,11 +446,14 @@ def case_big_random(c, path):
     conn.close()
 
 
+PIPELINE = 1000     # more than the broker's 256 in flight per connection
+
+
 def case_pipeline(c, path):
     conn = Conn(path)
     kinds = {}
     batch = b''
-    for i in range(100):
+    for i in range(PIPELINE):
         rid = 1000 + i
         if i % 3 == 0:
             batch += frame(health(rid))
@@ -466,7 +469,7 @@ def case_pipeline(c, path):
     got = []
     bad = []
     try:
-        for _ in range(100):
+        for _ in range(PIPELINE):
             resp = conn.recv_response(timeout=30)
             if resp is None:
                 bad.append('connection closed after %d responses' % len(got))
@@ -483,7 +486,8 @@ def case_pipeline(c, path):
                     bad.append('sign %d: not DER' % resp.id)
     except (TimeoutError, ValueError) as e:
         bad.append(str(e))
-    c.check(len(got) == 100, '100 pipelined requests -> 100 responses',
+    c.check(len(got) == PIPELINE, '%d pipelined requests -> %d responses'
+            % (PIPELINE, PIPELINE),
             'got %d' % len(got))
     c.check(sorted(got) == sorted(kinds), 'response ids match request ids',
             'missing %s extra %s' % (sorted(set(kinds) - set(got))[:5],
