@@ -63,9 +63,9 @@ The broker is starting on $demo/p11broker.sock. In another terminal:
   echo hello | $cli sign zsk -a ecdsa-p256-sha256 > /tmp/sig.der
   $cli pubkey zsk > /tmp/zsk.pem
   echo hello | openssl dgst -sha256 -verify /tmp/zsk.pem -signature /tmp/sig.der
-  echo hello | $cli hmac store-mac | xxd
-  $cli secret api-token | xxd
-  $cli random 16 | xxd
+  echo hello | $cli hmac store-mac | od -An -tx1
+  $cli secret api-token | od -An -tx1
+  $cli random 16 | od -An -tx1
   $cli bench --op ecdsa --key zsk --clients 4 --seconds 3
 
 TXT
