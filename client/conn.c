@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -219,7 +220,20 @@ conn_recv(struct p11b_conn *conn, uint8_t *buf, size_t len, size_t *gotp)
 	ssize_t n;
 
 	for (;;) {
-		n = recv(conn->fd, buf, len, 0);
+		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/*
+			 * Sleep in poll(), not in recv(): a reader blocked in
+			 * recv() on a Unix socket is also woken each time the
+			 * broker reads our request (write space), and those
+			 * wake-ups cost as much as the real one.
+			 */
+			struct pollfd pfd = { conn->fd, POLLIN, 0 };
+
+			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				break;
+			continue;
+		}
 		if (n > 0) {
 			*gotp = (size_t)n;
 			return 0;
