@@ -1,6 +1,6 @@
 /*
  * Tokenizer for p11brokerd.conf and policy.conf.  Bare words are made of
- * letters, digits and "_-.:/,@+"; anything else must be quoted.
+ * letters, digits and "_-.:/,@+*"; anything else must be quoted.
  */
 #include <sys/stat.h>
 
@@ -49,8 +49,10 @@ lex_error(struct lex *lx, int line, const char *fmt, ...)
 static int
 is_word_char(int c)
 {
+	/* Not NUL: strchr() finds the terminator of its own string. */
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("_-.:/,@+*", c) != NULL;
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("_-.:/,@+*", c) != NULL);
 }
 
 static int

@@ -532,8 +532,10 @@ wire_response_decode(const uint8_t *body, size_t len,
 		goto out;
 	}
 	/* A result only comes with OK, and OK always has one. */
-	if ((resp->status == P11B_OK) != (resp->op != P11B_OP_NONE))
+	if ((resp->status == P11B_OK) != (resp->op != P11B_OP_NONE)) {
+		r = WIRE_ERR_INVALID;
 		goto out;
+	}
 	r = 0;
  out:
 	return r;

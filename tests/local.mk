@@ -23,3 +23,4 @@ check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(INTEGRATION_TESTS)' \
 	    P11B_DAEMON_WRAPPER='$(VALGRIND_DAEMON)'
 .PHONY: check-valgrind
+include $(srcdir)/tests/fuzz/local.mk

@@ -159,7 +159,8 @@ check_policy(const struct policy *pol, const struct config *c)
 	FUZZ_ASSERT(pol->nkeys == c->nkeys);
 	for (i = 0; i < pol->nrules; i++) {
 		rule = &pol->rules[i];
-		FUZZ_ASSERT(rule->op > P11B_OP_NONE && rule->op < P11B_OP_COUNT);
+		FUZZ_ASSERT(rule->op > P11B_OP_NONE &&
+		    rule->op < P11B_OP_COUNT);
 		FUZZ_ASSERT(rule->who_name != NULL && rule->line >= 1);
 		FUZZ_ASSERT(op_takes_key(rule->op) == (rule->nkeys > 0));
 		for (k = 0; k < rule->nkeys; k++)
@@ -198,7 +199,7 @@ use_policy(const struct policy *pol, const struct config *c)
 					continue;
 				}
 				FUZZ_ASSERT(policy_permits(pol, &peers[p], op,
-				    key) == ((ops >> op) & 1));
+				    key) == (int)((ops >> op) & 1));
 			}
 		}
 	}

@@ -92,7 +92,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (size - off >= WIRE_HDR_LEN) {
 		/* The daemon closes the connection on a bad header. */
-		if ((n = wire_frame_len(data + off, WIRE_DEFAULT_MAX_FRAME)) < 0)
+		n = wire_frame_len(data + off, WIRE_DEFAULT_MAX_FRAME);
+		if (n < 0)
 			break;
 		FUZZ_ASSERT(n > 0 && n <= WIRE_DEFAULT_MAX_FRAME);
 		off += WIRE_HDR_LEN;

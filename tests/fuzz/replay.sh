@@ -20,7 +20,7 @@ for t in $TARGETS; do
 		echo "not ok $n - replay $t: $prog not built"
 		continue
 	fi
-	if out=$("$prog" "$FUZZ_SRC/corpus/$t" "$FUZZ_SRC/crashes/$t" 2>&1)
+	if out=$("$prog" -v "$FUZZ_SRC/corpus/$t" "$FUZZ_SRC/crashes/$t" 2>&1)
 	then
 		k=$(printf '%s\n' "$out" |
 		    sed -n 's/^replay: \([0-9][0-9]*\) inputs$/\1/p')
