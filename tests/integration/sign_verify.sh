@@ -9,6 +9,11 @@ write_config
 write_policy
 start_daemon
 
+# The PIN came in P11BROKER_PIN: it must be gone from the daemon's
+# environment, including the bytes /proc shows from the initial stack.
+env_pin=$(tr '\0' '\n' <"/proc/$DAEMON_PID/environ" | grep -c "^P11BROKER_PIN=.*$PIN")
+is "$env_pin" 0 "the PIN is not left in the daemon's /proc environ"
+
 PUB="$T/pub"
 msg="$T/msg"
 { printf 'p11broker sign test\n'; head -c 3000 /dev/urandom; } >"$msg"

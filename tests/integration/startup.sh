@@ -156,6 +156,24 @@ chmod 0400 "$T/pin"
 CHECK_PIN= check_conf "$T/pinfile.conf"
 is "$RC" 0 "pin-file with mode 0400 accepted" || diag "$ERR"
 
+# systemd credential: $CREDENTIALS_DIRECTORY/NAME, same mode rules
+mkdir -p "$T/creds"
+printf '%s\n' "$PIN" >"$T/creds/token-pin"
+chmod 0600 "$T/creds/token-pin"
+sed "s|pin-env .*|pin-credential \"token-pin\"|" "$CONF" >"$T/cred.conf"
+CREDENTIALS_DIRECTORY="$T/creds" CHECK_PIN= check_conf "$T/cred.conf"
+is "$RC" 0 "pin-credential from \$CREDENTIALS_DIRECTORY accepted" ||
+    diag "$ERR"
+CHECK_PIN= check_conf "$T/cred.conf"
+ok "$([ "$RC" -ne 0 ] && echo 0 || echo 1)" \
+    "pin-credential without \$CREDENTIALS_DIRECTORY refused (exit $RC)"
+like "$ERR" "CREDENTIALS_DIRECTORY" \
+    "pin-credential: diagnostic names \$CREDENTIALS_DIRECTORY"
+chmod 0640 "$T/creds/token-pin"
+CREDENTIALS_DIRECTORY="$T/creds" CHECK_PIN= check_conf "$T/cred.conf"
+ok "$([ "$RC" -ne 0 ] && echo 0 || echo 1)" \
+    "group-readable credential file refused (exit $RC)"
+
 # no PIN at all: the variable is unset
 (unset P11BROKER_PIN; timeout -k 2 20 "$BROKERD" -n -f "$CONF" </dev/null \
     >/dev/null 2>"$T/nopin.err")
