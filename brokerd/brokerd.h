@@ -28,13 +28,25 @@ struct broker {
 
 struct conn;
 
+/* What is known of a request from its arrival to its answer. */
+struct request_ctx {
+	uint64_t	 id;
+	enum p11b_op	 op;
+	char		 key[P11B_KEY_NAME_MAX + 1];
+	int		 key_index;	/* -1: none or unknown */
+	enum p11b_alg	 alg;
+	const uint8_t	*data;		/* the input, valid until dispatched */
+	size_t		 datalen;
+	uint64_t	 received_ns;	/* CLOCK_MONOTONIC */
+};
+
 /* server.c */
 int	server_run(struct broker *b, int listen_fd);
 /* Queue a response frame on a connection (sent at the end of the turn). */
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
-/* Answer with id 0 and close once the answer is sent. */
-void	conn_fail(struct conn *c, int status, const char *message);
+/* Close the connection once its queued answers are sent. */
+void	conn_close_after_reply(struct conn *c);
 /* Count a request handed to the workers / answered by them. */
 void	conn_hold(struct conn *c);
 /* Returns 0 when the connection is gone and the reply must be dropped. */
@@ -46,8 +58,8 @@ int	server_listen(const struct config *conf, char *errbuf, size_t errlen);
 void	dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	    size_t len);
 void	dispatch_done(struct broker *b, struct work *work);
-/* An error answer for a frame that could not be read (id 0). */
-void	dispatch_error(struct conn *c, uint64_t id, int status,
+/* Answer a frame that could not be read (id 0), then hang up. */
+void	dispatch_frame_error(struct broker *b, struct conn *c, int status,
 	    const char *message);
 
 #endif /* BROKERD_H */

@@ -15,21 +15,70 @@
 #define MSG_NO_SUCH_KEY	"no such key"
 
 struct pending {
-	struct work	 work;		/* first: work->arg points here too */
-	struct conn	*conn;
-	uint64_t	 id;
+	struct work		 work;	/* first: work->arg points here too */
+	struct conn		*conn;
+	struct request_ctx	 rq;
 };
 
-void
-dispatch_error(struct conn *c, uint64_t id, int status, const char *message)
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Every request ends here, exactly once, whatever its outcome: the one
+ * place that sees each decision with its caller, key and status.
+ */
+static void
+answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
+    struct wire_response *resp)
+{
+	(void)b;
+	resp->id = rq->id;
+	conn_reply(c, resp);
+}
+
+static void
+refuse(struct broker *b, struct conn *c, const struct request_ctx *rq,
+    int status, const char *message)
 {
 	struct wire_response resp;
 
 	memset(&resp, 0, sizeof(resp));
-	resp.id = id;
 	resp.status = status;
 	resp.message = message;
-	conn_reply(c, &resp);
+	answer(b, c, rq, &resp);
+}
+
+void
+dispatch_frame_error(struct broker *b, struct conn *c, int status,
+    const char *message)
+{
+	struct request_ctx rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.key_index = -1;
+	rq.received_ns = now_ns();
+	refuse(b, c, &rq, status, message);
+	conn_close_after_reply(c);
+}
+
+static void
+request_ctx_init(struct request_ctx *rq, const struct wire_request *req)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->id = req->id;
+	rq->op = req->op;
+	strlcpy(rq->key, req->key, sizeof(rq->key));
+	rq->key_index = -1;
+	rq->alg = req->alg;
+	rq->data = req->data;
+	rq->datalen = req->datalen;
+	rq->received_ns = now_ns();
 }
 
 /*
@@ -37,76 +86,75 @@ dispatch_error(struct conn *c, uint64_t id, int status, const char *message)
  * not use it; then whether the key can do the operation at all.
  */
 static int
-check_key(struct broker *b, struct conn *c, const struct wire_request *req,
-    int *keyp)
+check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	const struct key_info *ki;
 	uint32_t ops;
 	int key;
 
-	key = config_key_index(b->conf, req->key);
+	key = config_key_index(b->conf, rq->key);
 	ops = key < 0 ? 0 : policy_key_ops(b->policy, conn_peer(c), key);
 	if (ops == 0) {
-		dispatch_error(c, req->id, P11B_NO_SUCH_KEY, MSG_NO_SUCH_KEY);
+		refuse(b, c, rq, P11B_NO_SUCH_KEY, MSG_NO_SUCH_KEY);
 		return -1;
 	}
-	if (!(ops & (1U << req->op))) {
-		dispatch_error(c, req->id, P11B_DENIED, "operation not "
-		    "permitted on this key");
+	rq->key_index = key;
+	if (!(ops & (1U << rq->op))) {
+		refuse(b, c, rq, P11B_DENIED, "operation not permitted on "
+		    "this key");
 		return -1;
 	}
 	ki = &b->keys[key];
-	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << req->op))) {
-		dispatch_error(c, req->id, P11B_UNSUPPORTED, req->op ==
-		    P11B_OP_SECRET ? "key value is not extractable" :
+	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << rq->op))) {
+		refuse(b, c, rq, P11B_UNSUPPORTED, rq->op == P11B_OP_SECRET ?
+		    "key value is not extractable" :
 		    "key type does not support this operation");
 		return -1;
 	}
-	*keyp = key;
 	return 0;
 }
 
 static int
-check_alg(struct broker *b, struct conn *c, const struct wire_request *req,
-    int key)
+check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
+    const struct wire_request *req)
 {
-	const struct key_info *ki = &b->keys[key];
+	const struct key_info *ki = &b->keys[rq->key_index];
 	size_t dlen = p11b_alg_digest_len(req->alg);
 
 	if (!crypto_alg_fits_key(req->alg, ki->type)) {
-		dispatch_error(c, req->id, P11B_BAD_REQUEST, "algorithm does "
-		    "not fit the key");
+		refuse(b, c, rq, P11B_BAD_REQUEST, "algorithm does not fit "
+		    "the key");
 		return -1;
 	}
 	if (req->op == P11B_OP_SIGN && (req->flags & P11B_SIGN_DIGEST)) {
 		if (req->alg == P11B_ALG_ED25519) {
-			dispatch_error(c, req->id, P11B_BAD_REQUEST, "ed25519 "
-			    "signs the message, not a digest");
+			refuse(b, c, rq, P11B_BAD_REQUEST, "ed25519 signs the "
+			    "message, not a digest");
 			return -1;
 		}
 		if (req->datalen != dlen) {
-			dispatch_error(c, req->id, P11B_BAD_REQUEST, "digest "
-			    "length does not match the algorithm");
+			refuse(b, c, rq, P11B_BAD_REQUEST, "digest length "
+			    "does not match the algorithm");
 			return -1;
 		}
 	}
 	if ((req->flags & P11B_SIGN_RAW) &&
 	    crypto_alg_family(req->alg) != ALG_FAMILY_ECDSA) {
-		dispatch_error(c, req->id, P11B_BAD_REQUEST, "raw format is "
-		    "for ECDSA only");
+		refuse(b, c, rq, P11B_BAD_REQUEST, "raw format is for ECDSA "
+		    "only");
 		return -1;
 	}
 	if (req->op == P11B_OP_HMAC_VERIFY && req->maclen != dlen) {
-		dispatch_error(c, req->id, P11B_BAD_REQUEST, "MAC length does "
-		    "not match the algorithm");
+		refuse(b, c, rq, P11B_BAD_REQUEST, "MAC length does not match "
+		    "the algorithm");
 		return -1;
 	}
 	return 0;
 }
 
 static void
-submit(struct broker *b, struct conn *c, const struct wire_request *req,
-    int key)
+submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
+    const struct wire_request *req)
 {
 	struct pending *p;
 	struct token_job *job;
@@ -120,11 +168,11 @@ submit(struct broker *b, struct conn *c, const struct wire_request *req,
 			free(p->work.job.in);
 			free(p);
 		}
-		dispatch_error(c, req->id, P11B_INTERNAL, "out of memory");
+		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
 		return;
 	}
 	job = &p->work.job;
-	job->key = key;
+	job->key = rq->key_index;
 	job->op = req->op;
 	job->alg = req->alg;
 	job->flags = req->flags;
@@ -137,71 +185,69 @@ submit(struct broker *b, struct conn *c, const struct wire_request *req,
 	job->random_len = req->random_len;
 	p->work.arg = p;
 	p->conn = c;
-	p->id = req->id;
+	p->rq = *rq;
+	p->rq.data = NULL;		/* the frame is gone by completion */
 	conn_hold(c);
 	workers_submit(b->workers, &p->work);
 }
 
 static void
-handle_keyed(struct broker *b, struct conn *c, const struct wire_request *req)
+handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
 {
-	int key;
-
-	if (check_key(b, c, req, &key) != 0)
+	if (check_key(b, c, rq) != 0)
 		return;
-	if (req->op != P11B_OP_SECRET && check_alg(b, c, req, key) != 0)
+	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
 		return;
-	submit(b, c, req, key);
+	submit(b, c, rq, req);
 }
 
 static void
-handle_random(struct broker *b, struct conn *c, const struct wire_request *req)
+handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
 {
 	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_RANDOM, -1)) {
-		dispatch_error(c, req->id, P11B_DENIED, "not permitted");
+		refuse(b, c, rq, P11B_DENIED, "not permitted");
 		return;
 	}
 	if (req->random_len == 0) {
-		dispatch_error(c, req->id, P11B_BAD_REQUEST, "length must be "
-		    "at least 1");
+		refuse(b, c, rq, P11B_BAD_REQUEST, "length must be at least 1");
 		return;
 	}
 	if (req->random_len > P11B_RANDOM_MAX) {
-		dispatch_error(c, req->id, P11B_TOO_LARGE, "length over the "
-		    "limit of 4096 bytes");
+		refuse(b, c, rq, P11B_TOO_LARGE, "length over the limit of "
+		    "4096 bytes");
 		return;
 	}
-	submit(b, c, req, -1);
+	submit(b, c, rq, req);
 }
 
 static void
-handle_pubkey(struct broker *b, struct conn *c, const struct wire_request *req)
+handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 	const struct key_info *ki;
-	int key;
 
-	if (check_key(b, c, req, &key) != 0)
+	if (check_key(b, c, rq) != 0)
 		return;
-	ki = &b->keys[key];
+	ki = &b->keys[rq->key_index];
 	if (ki->spki == NULL) {
-		dispatch_error(c, req->id, P11B_UNSUPPORTED, "the token has "
-		    "no public key for this key");
+		refuse(b, c, rq, P11B_UNSUPPORTED, "the token has no public "
+		    "key for this key");
 		return;
 	}
 	memset(&resp, 0, sizeof(resp));
-	resp.id = req->id;
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_PUBKEY;
 	resp.out = ki->spki;
 	resp.outlen = ki->spkilen;
 	resp.cert = ki->cert;
 	resp.certlen = ki->certlen;
-	conn_reply(c, &resp);
+	answer(b, c, rq, &resp);
 }
 
 static void
-handle_list(struct broker *b, struct conn *c, const struct wire_request *req)
+handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 	struct p11b_key_info *out;
@@ -210,11 +256,11 @@ handle_list(struct broker *b, struct conn *c, const struct wire_request *req)
 	size_t i, n = 0;
 
 	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_LIST, -1)) {
-		dispatch_error(c, req->id, P11B_DENIED, "not permitted");
+		refuse(b, c, rq, P11B_DENIED, "not permitted");
 		return;
 	}
 	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
-		dispatch_error(c, req->id, P11B_INTERNAL, "out of memory");
+		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
 		return;
 	}
 	for (i = 0; i < b->nkeys; i++) {
@@ -233,26 +279,24 @@ handle_list(struct broker *b, struct conn *c, const struct wire_request *req)
 		n++;
 	}
 	memset(&resp, 0, sizeof(resp));
-	resp.id = req->id;
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_LIST;
 	resp.keys = out;
 	resp.nkeys = n;
-	conn_reply(c, &resp);
+	answer(b, c, rq, &resp);
 	free(out);
 }
 
 static void
-handle_health(struct broker *b, struct conn *c, const struct wire_request *req)
+handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 
 	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_HEALTH, -1)) {
-		dispatch_error(c, req->id, P11B_DENIED, "not permitted");
+		refuse(b, c, rq, P11B_DENIED, "not permitted");
 		return;
 	}
 	memset(&resp, 0, sizeof(resp));
-	resp.id = req->id;
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_HEALTH;
 	strlcpy(resp.health.version, BROKER_VERSION,
@@ -260,7 +304,7 @@ handle_health(struct broker *b, struct conn *c, const struct wire_request *req)
 	resp.health.token_ready = token_ready(b->token);
 	resp.health.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	resp.health.workers = (unsigned int)b->conf->workers;
-	conn_reply(c, &resp);
+	answer(b, c, rq, &resp);
 }
 
 void
@@ -268,19 +312,24 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
     size_t len)
 {
 	struct wire_request req;
+	struct request_ctx rq;
 	int r;
 
-	if ((r = wire_request_decode(body, len, &req)) != 0) {
+	r = wire_request_decode(body, len, &req);
+	request_ctx_init(&rq, &req);
+	if (r == WIRE_ERR_DECODE) {
 		/*
 		 * Bytes that are not protobuf mean a broken client: answer
 		 * and hang up.  A well-formed request with bad fields (a
 		 * newer client's enum value, say) only fails itself.
 		 */
-		if (r == WIRE_ERR_DECODE)
-			conn_fail(c, P11B_BAD_REQUEST, "malformed message");
-		else
-			dispatch_error(c, req.id, P11B_BAD_REQUEST,
-			    "invalid request fields");
+		wire_request_free(&req);
+		dispatch_frame_error(b, c, P11B_BAD_REQUEST,
+		    "malformed message");
+		return;
+	}
+	if (r != 0) {
+		refuse(b, c, &rq, P11B_BAD_REQUEST, "invalid request fields");
 		wire_request_free(&req);
 		return;
 	}
@@ -289,22 +338,22 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	case P11B_OP_HMAC:
 	case P11B_OP_HMAC_VERIFY:
 	case P11B_OP_SECRET:
-		handle_keyed(b, c, &req);
+		handle_keyed(b, c, &rq, &req);
 		break;
 	case P11B_OP_PUBKEY:
-		handle_pubkey(b, c, &req);
+		handle_pubkey(b, c, &rq);
 		break;
 	case P11B_OP_RANDOM:
-		handle_random(b, c, &req);
+		handle_random(b, c, &rq, &req);
 		break;
 	case P11B_OP_LIST:
-		handle_list(b, c, &req);
+		handle_list(b, c, &rq);
 		break;
 	case P11B_OP_HEALTH:
-		handle_health(b, c, &req);
+		handle_health(b, c, &rq);
 		break;
 	case P11B_OP_NONE:
-		dispatch_error(c, req.id, P11B_BAD_REQUEST, "no operation");
+		refuse(b, c, &rq, P11B_BAD_REQUEST, "no operation");
 		break;
 	}
 	wire_request_free(&req);
@@ -317,17 +366,15 @@ dispatch_done(struct broker *b, struct work *work)
 	struct token_result *res = &work->res;
 	struct wire_response resp;
 
-	(void)b;
 	if (conn_release(p->conn)) {
 		memset(&resp, 0, sizeof(resp));
-		resp.id = p->id;
 		resp.status = res->status;
 		resp.message = res->message;
 		resp.op = work->job.op;
 		resp.out = res->out;
 		resp.outlen = res->outlen;
 		resp.valid = res->valid;
-		conn_reply(p->conn, &resp);
+		answer(b, p->conn, &p->rq, &resp);
 	}
 	token_result_clear(res);
 	freezero(work->job.in, work->job.inlen);

@@ -236,11 +236,9 @@ conn_close(struct server *s, struct conn *c)
 	}
 }
 
-/* A frame we cannot read: answer once with id 0, then hang up. */
 void
-conn_fail(struct conn *c, int status, const char *message)
+conn_close_after_reply(struct conn *c)
 {
-	dispatch_error(c, 0, status, message);
 	c->closing = 1;
 }
 
@@ -255,12 +253,13 @@ conn_parse(struct server *s, struct conn *c)
 	    c->wlen - c->woff < WBUF_HIGH && c->rlen - off >= WIRE_HDR_LEN) {
 		len = wire_frame_len(c->rbuf + off, s->b->conf->max_frame);
 		if (len == WIRE_ERR_EMPTY) {
-			conn_fail(c, P11B_BAD_REQUEST, "empty frame");
+			dispatch_frame_error(s->b, c, P11B_BAD_REQUEST,
+			    "empty frame");
 			break;
 		}
 		if (len == WIRE_ERR_TOO_LARGE) {
-			conn_fail(c, P11B_TOO_LARGE, "frame over the size "
-			    "limit");
+			dispatch_frame_error(s->b, c, P11B_TOO_LARGE,
+			    "frame over the size limit");
 			break;
 		}
 		if (c->rlen - off - WIRE_HDR_LEN < (size_t)len)
