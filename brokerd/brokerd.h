@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "policy.h"
 #include "token.h"
 #include "wire.h"
@@ -23,6 +24,8 @@ struct broker {
 	const struct key_info	*keys;
 	size_t			 nkeys;
 	struct workers		*workers;
+	struct metrics		*metrics;
+	uint64_t		 policy_generation;
 	time_t			 started;
 };
 
@@ -45,6 +48,8 @@ int	server_run(struct broker *b, int listen_fd);
 /* Queue a response frame on a connection (sent at the end of the turn). */
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
+/* Connections open now. */
+int	server_connections(void);
 /* Close the connection once its queued answers are sent. */
 void	conn_close_after_reply(struct conn *c);
 /* Count a request handed to the workers / answered by them. */

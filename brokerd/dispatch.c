@@ -37,7 +37,10 @@ static void
 answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
     struct wire_response *resp)
 {
-	(void)b;
+	uint64_t latency_us = (now_ns() - rq->received_ns) / 1000;
+
+	metrics_count(b->metrics, rq->op, rq->key_index, resp->status,
+	    latency_us);
 	resp->id = rq->id;
 	conn_reply(c, resp);
 }
@@ -93,12 +96,12 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 	int key;
 
 	key = config_key_index(b->conf, rq->key);
+	rq->key_index = key;		/* the truth, for counters and audit */
 	ops = key < 0 ? 0 : policy_key_ops(b->policy, conn_peer(c), key);
 	if (ops == 0) {
 		refuse(b, c, rq, P11B_NO_SUCH_KEY, MSG_NO_SUCH_KEY);
 		return -1;
 	}
-	rq->key_index = key;
 	if (!(ops & (1U << rq->op))) {
 		refuse(b, c, rq, P11B_DENIED, "operation not permitted on "
 		    "this key");
@@ -307,6 +310,32 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 	answer(b, c, rq, &resp);
 }
 
+static void
+handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
+{
+	struct wire_response resp;
+
+	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_STATS, -1)) {
+		refuse(b, c, rq, P11B_DENIED, "not permitted");
+		return;
+	}
+	memset(&resp, 0, sizeof(resp));
+	if (metrics_export(b->metrics, &resp.stats) != 0) {
+		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
+		return;
+	}
+	resp.status = P11B_OK;
+	resp.op = P11B_OP_STATS;
+	resp.stats.token_ready = token_ready(b->token);
+	resp.stats.workers = (unsigned int)b->conf->workers;
+	resp.stats.workers_busy = (unsigned int)workers_busy(b->workers);
+	resp.stats.connections = (unsigned int)server_connections();
+	resp.stats.policy_generation = b->policy_generation;
+	resp.stats.uptime_seconds = (uint64_t)(time(NULL) - b->started);
+	answer(b, c, rq, &resp);
+	free(resp.stats.requests);
+}
+
 void
 dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
     size_t len)
@@ -351,6 +380,9 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		break;
 	case P11B_OP_HEALTH:
 		handle_health(b, c, &rq);
+		break;
+	case P11B_OP_STATS:
+		handle_stats(b, c, &rq);
 		break;
 	case P11B_OP_NONE:
 		refuse(b, c, &rq, P11B_BAD_REQUEST, "no operation");

@@ -10,6 +10,7 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/token/token_load.c brokerd/token/token_keys.c \
 	brokerd/token/token_ops.c brokerd/token/ckr.c \
 	brokerd/workers.c brokerd/workers.h \
+	brokerd/metrics.c brokerd/metrics.h \
 	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
 	brokerd/brokerd.h
 brokerd_libbroker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \

@@ -208,6 +208,9 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (workers_start(b.token, b.conf->workers, &b.workers) != 0)
 		startup_fail("cannot start the worker threads");
+	if ((b.metrics = metrics_new(b.keys, b.nkeys)) == NULL)
+		startup_fail("out of memory");
+	b.policy_generation = 1;
 	b.started = time(NULL);
 	log_info("listening on %s", b.conf->socket_path);
 	if (ready_fd != -1) {
@@ -219,6 +222,7 @@ main(int argc, char *argv[])
 	close(fd);
 	unlink(b.conf->socket_path);
 	workers_stop(b.workers);
+	metrics_free(b.metrics);
 	token_close(b.token);
 	policy_free(b.policy);
 	log_info("stopped");

@@ -96,6 +96,12 @@ conn_arm(struct server *s, struct conn *c)
 	c->writing = want_write;
 }
 
+int
+server_connections(void)
+{
+	return the_server == NULL ? 0 : the_server->nconns;
+}
+
 const struct peer_cred *
 conn_peer(const struct conn *c)
 {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct workers {
 	int			 efd;
 	struct worker		*threads;
 	int			 n;
+	_Atomic int		 busy;		/* jobs inside the token */
 };
 
 static void
@@ -67,7 +69,9 @@ worker_main(void *arg)
 		}
 		TAILQ_REMOVE(&w->todo, work, entry);
 		pthread_mutex_unlock(&w->mtx);
+		atomic_fetch_add(&w->busy, 1);
 		token_execute(self->sess, &work->job, &work->res);
+		atomic_fetch_sub(&w->busy, 1);
 		finish(w, work);
 	}
 	return NULL;
@@ -109,6 +113,12 @@ workers_start(struct token *tok, int n, struct workers **wp)
 	log_warnx("workers: cannot start worker %d of %d", i + 1, n);
 	workers_stop(w);
 	return -1;
+}
+
+int
+workers_busy(struct workers *w)
+{
+	return atomic_load(&w->busy);
 }
 
 int

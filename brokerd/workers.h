@@ -25,6 +25,8 @@ int	workers_start(struct token *tok, int n, struct workers **wp);
 /* Readable when results are waiting. */
 int	workers_fd(const struct workers *w);
 void	workers_submit(struct workers *w, struct work *work);
+/* Sessions in use right now. */
+int	workers_busy(struct workers *w);
 /* Take every finished job (call after workers_fd became readable). */
 void	workers_collect(struct workers *w, struct workq *done);
 void	workers_stop(struct workers *w);

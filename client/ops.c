@@ -357,3 +357,32 @@ p11b_health(struct p11b_conn *conn, struct p11b_health *health)
 	wire_response_free(&resp);
 	return 0;
 }
+
+int
+p11b_stats(struct p11b_conn *conn, struct p11b_stats *stats)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (stats == NULL)
+		return ops_invalid("no output pointer");
+	memset(stats, 0, sizeof(*stats));
+	ops_init(&req, P11B_OP_STATS);
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	/* Take the decoded counters over: resp no longer owns them. */
+	*stats = resp.stats;
+	resp.stats.requests = NULL;
+	wire_response_free(&resp);
+	return 0;
+}
+
+void
+p11b_stats_free(struct p11b_stats *stats)
+{
+	if (stats == NULL)
+		return;
+	free(stats->requests);
+	memset(stats, 0, sizeof(*stats));
+}

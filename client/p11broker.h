@@ -74,8 +74,9 @@ enum p11b_op {
 	P11B_OP_RANDOM,
 	P11B_OP_LIST,
 	P11B_OP_HEALTH,
+	P11B_OP_STATS,
 };
-#define P11B_OP_COUNT		9
+#define P11B_OP_COUNT		10
 
 enum p11b_key_type {
 	P11B_KEY_NONE = 0,
@@ -101,6 +102,31 @@ struct p11b_key_info {
 	unsigned int		bits;
 	uint32_t		ops;	/* bit (1 << enum p11b_op) */
 	uint32_t		algs;	/* bit (1 << enum p11b_alg) */
+};
+
+#define P11B_LATENCY_BUCKETS	16
+
+struct p11b_request_count {
+	enum p11b_op	op;
+	char		key[P11B_KEY_NAME_MAX + 1];	/* "" for none */
+	int		status;				/* enum p11b_status */
+	uint64_t	count;
+};
+
+struct p11b_stats {
+	struct p11b_request_count *requests;	/* malloc'd */
+	size_t		nrequests;
+	size_t		nbuckets;
+	uint64_t	bucket_us[P11B_LATENCY_BUCKETS];	/* upper bounds */
+	uint64_t	bucket_count[P11B_LATENCY_BUCKETS + 1];	/* last: slower */
+	uint64_t	latency_sum_us;
+	int		token_ready;
+	unsigned int	workers;
+	unsigned int	workers_busy;
+	unsigned int	connections;
+	uint64_t	audit_lines;
+	uint64_t	policy_generation;
+	uint64_t	uptime_seconds;
 };
 
 struct p11b_health {
@@ -137,6 +163,9 @@ int	p11b_random(struct p11b_conn *conn, size_t len, uint8_t **outp);
 int	p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
 	    size_t *nkeysp);
 int	p11b_health(struct p11b_conn *conn, struct p11b_health *health);
+/* Counters for metrics (admin only by policy); free with p11b_stats_free. */
+int	p11b_stats(struct p11b_conn *conn, struct p11b_stats *stats);
+void	p11b_stats_free(struct p11b_stats *stats);
 
 /* The broker's message for the last failed call on this thread, or "". */
 const char	*p11b_last_message(void);

@@ -33,6 +33,7 @@ op_takes_key(enum p11b_op op)
 	case P11B_OP_RANDOM:
 	case P11B_OP_LIST:
 	case P11B_OP_HEALTH:
+	case P11B_OP_STATS:
 	case P11B_OP_NONE:
 		return 0;
 	}

@@ -158,6 +158,9 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 	case PBC(REQUEST__OP_HEALTH):
 		req->op = P11B_OP_HEALTH;
 		break;
+	case PBC(REQUEST__OP_STATS):
+		req->op = P11B_OP_STATS;
+		break;
 	case PBC(REQUEST__OP__NOT_SET):
 	case _P11BROKER__V1__REQUEST__OP__CASE_IS_INT_SIZE:
 		goto out;
@@ -219,6 +222,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	PB(RandomRequest) rnd = PBC(RANDOM_REQUEST__INIT);
 	PB(ListKeysRequest) list = PBC(LIST_KEYS_REQUEST__INIT);
 	PB(HealthRequest) health = PBC(HEALTH_REQUEST__INIT);
+	PB(StatsRequest) stats = PBC(STATS_REQUEST__INIT);
 	char *key = (char *)req->key;
 
 	m.id = req->id;
@@ -270,6 +274,10 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	case P11B_OP_HEALTH:
 		m.op_case = PBC(REQUEST__OP_HEALTH);
 		m.health = &health;
+		break;
+	case P11B_OP_STATS:
+		m.op_case = PBC(REQUEST__OP_STATS);
+		m.stats = &stats;
 		break;
 	case P11B_OP_NONE:
 		return WIRE_ERR_INVALID;
@@ -349,6 +357,92 @@ encode_keys(const struct wire_response *resp, PB(ListKeysResponse) *list,
 	return 0;
 }
 
+static int
+encode_stats(const struct p11b_stats *st, PB(StatsResponse) *m,
+    PB(RequestCount) **countsp, PB(RequestCount) ***ptrsp)
+{
+	PB(RequestCount) *counts = NULL, **ptrs = NULL;
+	size_t i;
+
+	if (st->nbuckets > P11B_LATENCY_BUCKETS)
+		return WIRE_ERR_INVALID;
+	if (st->nrequests > 0 &&
+	    ((counts = calloc(st->nrequests, sizeof(*counts))) == NULL ||
+	    (ptrs = calloc(st->nrequests, sizeof(*ptrs))) == NULL)) {
+		free(counts);
+		return WIRE_ERR_NOMEM;
+	}
+	for (i = 0; i < st->nrequests; i++) {
+		PBF(request_count__init)(&counts[i]);
+		counts[i].operation = (PB(Operation))st->requests[i].op;
+		counts[i].key = (char *)st->requests[i].key;
+		counts[i].status = (PB(Status))(st->requests[i].status + 1);
+		counts[i].count = st->requests[i].count;
+		ptrs[i] = &counts[i];
+	}
+	m->n_requests = st->nrequests;
+	m->requests = ptrs;
+	m->n_latency_bucket_us = st->nbuckets;
+	m->latency_bucket_us = (uint64_t *)st->bucket_us;
+	m->n_latency_count = st->nbuckets + 1;
+	m->latency_count = (uint64_t *)st->bucket_count;
+	m->latency_sum_us = st->latency_sum_us;
+	m->token_state = st->token_ready ? PBC(TOKEN_STATE__READY) :
+	    PBC(TOKEN_STATE__UNAVAILABLE);
+	m->workers = st->workers;
+	m->workers_busy = st->workers_busy;
+	m->connections = st->connections;
+	m->audit_lines = st->audit_lines;
+	m->policy_generation = st->policy_generation;
+	m->uptime_seconds = st->uptime_seconds;
+	*countsp = counts;
+	*ptrsp = ptrs;
+	return 0;
+}
+
+static int
+decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
+{
+	struct p11b_stats *st = &resp->stats;
+	size_t i, len;
+
+	if (m->n_latency_bucket_us > P11B_LATENCY_BUCKETS ||
+	    m->n_latency_count != m->n_latency_bucket_us + 1)
+		return WIRE_ERR_INVALID;
+	st->nbuckets = m->n_latency_bucket_us;
+	memcpy(st->bucket_us, m->latency_bucket_us,
+	    st->nbuckets * sizeof(uint64_t));
+	memcpy(st->bucket_count, m->latency_count,
+	    (st->nbuckets + 1) * sizeof(uint64_t));
+	if (m->n_requests > 0 && (st->requests = calloc(m->n_requests,
+	    sizeof(*st->requests))) == NULL)
+		return WIRE_ERR_NOMEM;
+	st->nrequests = m->n_requests;
+	for (i = 0; i < m->n_requests; i++) {
+		const PB(RequestCount) *rc = m->requests[i];
+
+		len = rc->key == NULL ? 0 : strlen(rc->key);
+		if ((len > 0 && !wire_key_name_valid(rc->key, len)) ||
+		    rc->operation <= 0 || rc->operation >= P11B_OP_COUNT ||
+		    rc->status <= 0 || rc->status > P11B_STATUS_COUNT)
+			return WIRE_ERR_INVALID;
+		st->requests[i].op = (enum p11b_op)rc->operation;
+		memcpy(st->requests[i].key, rc->key != NULL ? rc->key : "",
+		    len + 1);
+		st->requests[i].status = (int)rc->status - 1;
+		st->requests[i].count = rc->count;
+	}
+	st->latency_sum_us = m->latency_sum_us;
+	st->token_ready = m->token_state == PBC(TOKEN_STATE__READY);
+	st->workers = m->workers;
+	st->workers_busy = m->workers_busy;
+	st->connections = m->connections;
+	st->audit_lines = m->audit_lines;
+	st->policy_generation = m->policy_generation;
+	st->uptime_seconds = m->uptime_seconds;
+	return 0;
+}
+
 int
 wire_response_encode(const struct wire_response *resp, uint8_t **framep,
     size_t *lenp)
@@ -362,8 +456,10 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	PB(RandomResponse) rnd = PBC(RANDOM_RESPONSE__INIT);
 	PB(ListKeysResponse) list = PBC(LIST_KEYS_RESPONSE__INIT);
 	PB(HealthResponse) health = PBC(HEALTH_RESPONSE__INIT);
+	PB(StatsResponse) stats = PBC(STATS_RESPONSE__INIT);
 	struct keyinfo_storage *store = NULL;
 	PB(KeyInfo) **ptrs = NULL;
+	PB(RequestCount) *counts = NULL, **cptrs = NULL;
 	int r;
 
 	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
@@ -418,12 +514,21 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		m.result_case = PBC(RESPONSE__RESULT_HEALTH);
 		m.health = &health;
 		break;
+	case P11B_OP_STATS:
+		if ((r = encode_stats(&resp->stats, &stats, &counts,
+		    &cptrs)) != 0)
+			return r;
+		m.result_case = PBC(RESPONSE__RESULT_STATS);
+		m.stats = &stats;
+		break;
 	case P11B_OP_NONE:
 		break;
 	}
 	r = pack_frame(&m.base, framep, lenp);
 	free(store);
 	free(ptrs);
+	free(counts);
+	free(cptrs);
 	return r;
 }
 
@@ -525,6 +630,11 @@ wire_response_decode(const uint8_t *body, size_t len,
 		resp->health.uptime_seconds = m->health->uptime_seconds;
 		resp->health.workers = m->health->workers;
 		break;
+	case PBC(RESPONSE__RESULT_STATS):
+		resp->op = P11B_OP_STATS;
+		if ((r = decode_stats(m->stats, resp)) != 0)
+			goto out;
+		break;
 	case PBC(RESPONSE__RESULT__NOT_SET):
 		resp->op = P11B_OP_NONE;
 		break;
@@ -550,5 +660,6 @@ wire_response_free(struct wire_response *resp)
 	if (resp->msg != NULL)
 		PBF(response__free_unpacked)(resp->msg, NULL);
 	free(resp->keys_owned);
+	free(resp->stats.requests);
 	memset(resp, 0, sizeof(*resp));
 }

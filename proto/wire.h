@@ -51,6 +51,7 @@ struct wire_response {
 	const struct p11b_key_info *keys;	/* list */
 	size_t			 nkeys;
 	struct p11b_health	 health;
+	struct p11b_stats	 stats;		/* requests owned after decode */
 	void			*msg;		/* owned protobuf message (decode) */
 	struct p11b_key_info	*keys_owned;	/* decode */
 };

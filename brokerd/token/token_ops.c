@@ -343,6 +343,7 @@ token_execute(struct token_session *sess, const struct token_job *job,
 	case P11B_OP_PUBKEY:
 	case P11B_OP_LIST:
 	case P11B_OP_HEALTH:
+	case P11B_OP_STATS:
 	case P11B_OP_NONE:
 		result_set(res, P11B_BAD_REQUEST, "not a token operation");
 		break;

@@ -42,6 +42,7 @@ struct cli_args {
 	int		 raw;
 	int		 der;
 	int		 shared;	/* bench */
+	int		 prometheus;	/* stats */
 };
 
 struct cli {
@@ -87,6 +88,7 @@ int	cmd_hmac_verify(struct cli *cli);
 int	cmd_secret(struct cli *cli);
 int	cmd_random(struct cli *cli);
 int	cmd_health(struct cli *cli);
+int	cmd_stats(struct cli *cli);
 
 /* bench.c */
 int	cmd_bench(struct cli *cli);

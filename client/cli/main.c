@@ -30,6 +30,7 @@
 #define O_SECONDS	0x0400
 #define O_SIZE		0x0800
 #define O_SHARED	0x1000
+#define O_PROMETHEUS	0x2000
 
 /* getopt values of the long-only options */
 enum {
@@ -42,6 +43,7 @@ enum {
 	LONG_SECONDS,
 	LONG_SIZE,
 	LONG_SHARED,
+	LONG_PROMETHEUS,
 };
 
 struct cli_command {
@@ -66,6 +68,7 @@ static const struct cli_command commands[] = {
 	{ "secret", cmd_secret, 1, 1, O_OUT, "secret KEY [-o FILE]" },
 	{ "random", cmd_random, 1, 0, O_OUT, "random N [-o FILE]" },
 	{ "health", cmd_health, 0, 0, 0, "health" },
+	{ "stats", cmd_stats, 0, 0, O_PROMETHEUS, "stats [--prometheus]" },
 	{ "bench", cmd_bench, 0, 0, O_OP | O_KEY | O_CLIENTS | O_SECONDS |
 	    O_SIZE | O_ALG | O_SHARED,
 	    "bench [--op ecdsa|rsa|hmac] [--key KEY]\n"
@@ -88,6 +91,7 @@ static const struct option command_options[] = {
 	{ "seconds", required_argument, NULL, LONG_SECONDS },
 	{ "size", required_argument, NULL, LONG_SIZE },
 	{ "shared", no_argument, NULL, LONG_SHARED },
+	{ "prometheus", no_argument, NULL, LONG_PROMETHEUS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -113,6 +117,7 @@ static const char *help_text =
     "  --seconds S     bench: measured time (default 5)\n"
     "  --size BYTES    bench: sign a message of BYTES, not a digest\n"
     "  --shared        bench: all clients on one pipelined connection\n"
+    "  --prometheus    stats: Prometheus text exposition format\n"
     "\n"
     "random N takes 1 to 4096 bytes.  hmac-verify exits 1 for a MAC that\n"
     "does not match.\n"
@@ -296,6 +301,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_SHARED:
 		a->shared = 1;
 		return O_SHARED;
+	case LONG_PROMETHEUS:
+		a->prometheus = 1;
+		return O_PROMETHEUS;
 	}
 	return 0;
 }

@@ -1,0 +1,133 @@
+/*
+ * Request counters.  One row per key (row 0: no key), one cell per
+ * (operation, status); a fixed latency histogram.  A reload maps rows by
+ * key name, so counters survive a change of key order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static const uint64_t bucket_us[] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 500000, 1000000, 5000000
+};
+#define NBUCKETS	(sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+struct metrics_row {
+	char		 key[P11B_KEY_NAME_MAX + 1];
+	uint64_t	 n[P11B_OP_COUNT][P11B_STATUS_COUNT];
+};
+
+struct metrics {
+	struct metrics_row	*rows;		/* nrows = nkeys + 1 */
+	size_t			 nrows;
+	uint64_t		 buckets[NBUCKETS + 1];
+	uint64_t		 sum_us;
+};
+
+static struct metrics_row *
+rows_new(const struct key_info *keys, size_t nkeys)
+{
+	struct metrics_row *rows;
+	size_t i;
+
+	if ((rows = calloc(nkeys + 1, sizeof(*rows))) == NULL)
+		return NULL;
+	for (i = 0; i < nkeys; i++)
+		strlcpy(rows[i + 1].key, keys[i].name, sizeof(rows[i + 1].key));
+	return rows;
+}
+
+struct metrics *
+metrics_new(const struct key_info *keys, size_t nkeys)
+{
+	struct metrics *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	if ((m->rows = rows_new(keys, nkeys)) == NULL) {
+		free(m);
+		return NULL;
+	}
+	m->nrows = nkeys + 1;
+	return m;
+}
+
+int
+metrics_rekey(struct metrics *m, const struct key_info *keys, size_t nkeys)
+{
+	struct metrics_row *rows;
+	size_t i, j;
+
+	if ((rows = rows_new(keys, nkeys)) == NULL)
+		return -1;
+	memcpy(rows[0].n, m->rows[0].n, sizeof(rows[0].n));
+	for (i = 1; i < nkeys + 1; i++)
+		for (j = 1; j < m->nrows; j++)
+			if (strcmp(rows[i].key, m->rows[j].key) == 0)
+				memcpy(rows[i].n, m->rows[j].n,
+				    sizeof(rows[i].n));
+	free(m->rows);
+	m->rows = rows;
+	m->nrows = nkeys + 1;
+	return 0;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	free(m->rows);
+	free(m);
+}
+
+void
+metrics_count(struct metrics *m, enum p11b_op op, int key, int status,
+    uint64_t latency_us)
+{
+	size_t row = key < 0 ? 0 : (size_t)key + 1, b;
+
+	if (row < m->nrows && (unsigned int)op < P11B_OP_COUNT &&
+	    status >= 0 && status < P11B_STATUS_COUNT)
+		m->rows[row].n[op][status]++;
+	for (b = 0; b < NBUCKETS && latency_us > bucket_us[b]; b++)
+		;
+	m->buckets[b]++;
+	m->sum_us += latency_us;
+}
+
+int
+metrics_export(const struct metrics *m, struct p11b_stats *st)
+{
+	size_t r, n = 0, cap = 0;
+	int op, status;
+
+	for (r = 0; r < m->nrows; r++)
+		for (op = 0; op < P11B_OP_COUNT; op++)
+			for (status = 0; status < P11B_STATUS_COUNT; status++)
+				cap += m->rows[r].n[op][status] != 0;
+	if (cap > 0 && (st->requests = calloc(cap,
+	    sizeof(*st->requests))) == NULL)
+		return -1;
+	for (r = 0; r < m->nrows; r++)
+		for (op = 0; op < P11B_OP_COUNT; op++)
+			for (status = 0; status < P11B_STATUS_COUNT; status++) {
+				if (m->rows[r].n[op][status] == 0)
+					continue;
+				st->requests[n].op = op;
+				strlcpy(st->requests[n].key, m->rows[r].key,
+				    sizeof(st->requests[n].key));
+				st->requests[n].status = status;
+				st->requests[n].count =
+				    m->rows[r].n[op][status];
+				n++;
+			}
+	st->nrequests = n;
+	st->nbuckets = NBUCKETS;
+	memcpy(st->bucket_us, bucket_us, sizeof(bucket_us));
+	memcpy(st->bucket_count, m->buckets, sizeof(m->buckets));
+	st->latency_sum_us = m->sum_us;
+	return 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * Counters for the Stats request: requests by operation, key and status,
+ * and a latency histogram.  Only the event loop touches them.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p11broker.h"
+#include "token.h"
+
+struct metrics;
+
+struct metrics *metrics_new(const struct key_info *keys, size_t nkeys);
+/* Re-key after a reload: counts of keys that keep their name are kept. */
+int	metrics_rekey(struct metrics *m, const struct key_info *keys,
+	    size_t nkeys);
+void	metrics_free(struct metrics *m);
+/* key: index into the current keys, -1 for none. */
+void	metrics_count(struct metrics *m, enum p11b_op op, int key,
+	    int status, uint64_t latency_us);
+/* Fill the counter part of a Stats answer (requests is malloc'd). */
+int	metrics_export(const struct metrics *m, struct p11b_stats *st);
+
+#endif /* METRICS_H */
