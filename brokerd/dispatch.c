@@ -117,6 +117,28 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 	return 0;
 }
 
+/* The policy's decision on the whole request, before any token work. */
+static int
+decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
+    size_t inlen)
+{
+	struct policy_request pr;
+	const char *why;
+	int status;
+
+	pr.op = rq->op;
+	pr.key = rq->key_index;
+	pr.alg = rq->alg;
+	pr.inlen = inlen;
+	pr.now_ns = now_ns();
+	status = policy_check(b->policy, conn_peer(c), &pr, &why);
+	if (status != P11B_OK) {
+		refuse(b, c, rq, status, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
     const struct wire_request *req)
@@ -198,7 +220,7 @@ static void
 handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (check_key(b, c, rq) != 0)
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, req->datalen) != 0)
 		return;
 	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
 		return;
@@ -209,10 +231,8 @@ static void
 handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_RANDOM, -1)) {
-		refuse(b, c, rq, P11B_DENIED, "not permitted");
+	if (decide(b, c, rq, req->random_len) != 0)
 		return;
-	}
 	if (req->random_len == 0) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "length must be at least 1");
 		return;
@@ -231,7 +251,7 @@ handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 	struct wire_response resp;
 	const struct key_info *ki;
 
-	if (check_key(b, c, rq) != 0)
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0) != 0)
 		return;
 	ki = &b->keys[rq->key_index];
 	if (ki->spki == NULL) {
@@ -258,10 +278,8 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	uint32_t ops;
 	size_t i, n = 0;
 
-	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_LIST, -1)) {
-		refuse(b, c, rq, P11B_DENIED, "not permitted");
+	if (decide(b, c, rq, 0) != 0)
 		return;
-	}
 	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
 		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
 		return;
@@ -278,7 +296,8 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		out[n].ops = ops;
 		if (ops & (1U << P11B_OP_SIGN | 1U << P11B_OP_HMAC |
 		    1U << P11B_OP_HMAC_VERIFY))
-			out[n].algs = crypto_key_algs(ki->type);
+			out[n].algs = crypto_key_algs(ki->type) &
+			    policy_key_algs(b->policy, conn_peer(c), (int)i);
 		n++;
 	}
 	memset(&resp, 0, sizeof(resp));
@@ -295,10 +314,8 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 
-	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_HEALTH, -1)) {
-		refuse(b, c, rq, P11B_DENIED, "not permitted");
+	if (decide(b, c, rq, 0) != 0)
 		return;
-	}
 	memset(&resp, 0, sizeof(resp));
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_HEALTH;
@@ -315,10 +332,8 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 
-	if (!policy_permits(b->policy, conn_peer(c), P11B_OP_STATS, -1)) {
-		refuse(b, c, rq, P11B_DENIED, "not permitted");
+	if (decide(b, c, rq, 0) != 0)
 		return;
-	}
 	memset(&resp, 0, sizeof(resp));
 	if (metrics_export(b->metrics, &resp.stats) != 0) {
 		refuse(b, c, rq, P11B_INTERNAL, "out of memory");

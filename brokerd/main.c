@@ -127,6 +127,14 @@ load_files(struct broker *b, const char *path)
 		startup_fail(err);
 }
 
+static int
+alg_fits(enum p11b_alg alg, int key, void *arg)
+{
+	const struct broker *b = arg;
+
+	return crypto_alg_fits_key(alg, b->keys[key].type);
+}
+
 static void
 open_token(struct broker *b)
 {
@@ -144,6 +152,8 @@ open_token(struct broker *b)
 		startup_fail(err);
 	b->keys = token_keys(b->token, &b->nkeys);
 	log_info("%s: %zu keys", token_description(b->token), b->nkeys);
+	if (policy_check_algs(b->policy, alg_fits, b, err, sizeof(err)) != 0)
+		startup_fail(err);
 }
 
 int

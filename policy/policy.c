@@ -1,10 +1,12 @@
 /*
- * Parser and evaluator for policy.conf.  Rules only permit; the order of
- * rules does not matter, and a request is allowed when any rule matches
- * it.  Everything else is denied.
+ * Parser and evaluator for policy.conf.  Rules only permit; the first
+ * rule in file order that matches a request (caller, operation, key,
+ * algorithm, input size) allows it, and its rate applies.  Everything
+ * else is denied.
  *
- *	permit user NAME|UID OP [KEY[,KEY...]]
- *	permit group NAME|GID OP [KEY[,KEY...]]
+ *	permit user NAME|UID OP [KEY[,KEY...]] [alg A[,B...]]
+ *	    [max-input BYTES] [rate N/s]
+ *	permit group NAME|GID ...
  */
 #include <errno.h>
 #include <grp.h>
@@ -108,6 +110,109 @@ parse_keys(struct lex *lx, const struct config *conf,
 }
 
 static int
+op_takes_alg(enum p11b_op op)
+{
+	return op == P11B_OP_SIGN || op == P11B_OP_HMAC ||
+	    op == P11B_OP_HMAC_VERIFY;
+}
+
+static int
+op_takes_input(enum p11b_op op)
+{
+	return op_takes_alg(op) || op == P11B_OP_RANDOM;
+}
+
+/* alg A[,B...] */
+static int
+parse_algs(struct lex *lx, struct policy_rule *rule, int line)
+{
+	struct lex_token tok;
+	char *name, *save = NULL;
+	enum p11b_alg alg;
+
+	if (!op_takes_alg(rule->op))
+		return lex_error(lx, line, "permit %s: alg is for sign, hmac "
+		    "and hmac-verify", p11b_op_name(rule->op));
+	if (lex_next(lx, &tok) != 0)
+		return -1;
+	if (tok.kind != LEX_WORD)
+		return lex_error(lx, line, "alg: expected algorithm names");
+	for (name = strtok_r(tok.text, ",", &save); name != NULL;
+	    name = strtok_r(NULL, ",", &save)) {
+		if ((alg = p11b_alg_from_name(name)) == P11B_ALG_NONE)
+			return lex_error(lx, line, "alg: unknown algorithm "
+			    "\"%s\"", name);
+		rule->algs |= 1U << alg;
+	}
+	if (rule->algs == 0)
+		return lex_error(lx, line, "alg: expected algorithm names");
+	return 0;
+}
+
+static int
+parse_count(struct lex *lx, const char *what, const char *suffix,
+    unsigned long max, unsigned long *out, int line)
+{
+	struct lex_token tok;
+	unsigned long v;
+	char *end;
+
+	if (lex_next(lx, &tok) != 0)
+		return -1;
+	errno = 0;
+	v = strtoul(tok.text, &end, 10);
+	if (tok.kind != LEX_WORD || end == tok.text || tok.text[0] == '-' ||
+	    errno != 0 || strcmp(end, suffix) != 0 || v == 0 || v > max)
+		return lex_error(lx, line, "%s: expected a number from 1 to "
+		    "%lu%s, got \"%s\"", what, max, suffix, tok.text);
+	*out = v;
+	return 0;
+}
+
+/* After the keys: alg, max-input and rate, each at most once. */
+static int
+parse_options(struct lex *lx, const struct config *conf,
+    struct policy_rule *rule, struct lex_token *tok, int line)
+{
+	unsigned long v;
+
+	for (; tok->kind == LEX_WORD; ) {
+		if (strcmp(tok->text, "alg") == 0 && rule->algs == 0) {
+			if (parse_algs(lx, rule, line) != 0)
+				return -1;
+		} else if (strcmp(tok->text, "max-input") == 0 &&
+		    rule->max_input == 0) {
+			if (!op_takes_input(rule->op))
+				return lex_error(lx, line, "permit %s: "
+				    "max-input is for sign, hmac, hmac-verify "
+				    "and random", p11b_op_name(rule->op));
+			if (parse_count(lx, "max-input", "", 16 * 1024 * 1024,
+			    &v, line) != 0)
+				return -1;
+			rule->max_input = v;
+		} else if (strcmp(tok->text, "rate") == 0 && rule->rate == 0) {
+			if (parse_count(lx, "rate", "/s", 1000000, &v,
+			    line) != 0)
+				return -1;
+			rule->rate = (uint32_t)v;
+		} else if (!op_takes_key(rule->op) &&
+		    config_key_index(conf, tok->text) != -1)
+			return lex_error(lx, line, "permit %s: takes no key",
+			    p11b_op_name(rule->op));
+		else
+			return lex_error(lx, line, "unexpected \"%s\" (expected "
+			    "alg, max-input or rate, each at most once)",
+			    tok->text);
+		if (lex_next(lx, tok) != 0)
+			return -1;
+	}
+	if (tok->kind != LEX_EOL && tok->kind != LEX_EOF)
+		return lex_error(lx, line, "unexpected %s in a rule",
+		    lex_kind_name(tok->kind));
+	return 0;
+}
+
+static int
 parse_rule(struct lex *lx, const struct config *conf,
     struct policy_rule *rule, int line)
 {
@@ -133,26 +238,18 @@ parse_rule(struct lex *lx, const struct config *conf,
 	    (rule->op = p11b_op_from_name(tok.text)) == P11B_OP_NONE)
 		return lex_error(lx, line, "permit: expected an operation "
 		    "(sign, hmac, hmac-verify, secret, pubkey, random, list, "
-		    "health)");
+		    "health, stats)");
 	if (lex_next(lx, &tok) != 0)
 		return -1;
-	if (!op_takes_key(rule->op)) {
-		if (tok.kind == LEX_EOL || tok.kind == LEX_EOF)
-			return 0;
-		return lex_error(lx, line, "permit %s: takes no key",
-		    p11b_op_name(rule->op));
+	if (op_takes_key(rule->op)) {
+		if (tok.kind != LEX_WORD)
+			return lex_error(lx, line, "permit %s: expected a key "
+			    "name", p11b_op_name(rule->op));
+		if (parse_keys(lx, conf, rule, &tok) != 0 ||
+		    lex_next(lx, &tok) != 0)
+			return -1;
 	}
-	if (tok.kind != LEX_WORD)
-		return lex_error(lx, line, "permit %s: expected a key name",
-		    p11b_op_name(rule->op));
-	if (parse_keys(lx, conf, rule, &tok) != 0)
-		return -1;
-	if (lex_next(lx, &tok) != 0)
-		return -1;
-	if (tok.kind != LEX_EOL && tok.kind != LEX_EOF)
-		return lex_error(lx, line, "unexpected \"%s\" after the keys",
-		    tok.text);
-	return 0;
+	return parse_options(lx, conf, rule, &tok, line);
 }
 
 int
@@ -225,11 +322,15 @@ policy_free(struct policy *pol)
 	for (i = 0; pol->rules != NULL && i < pol->nrules; i++) {
 		free(pol->rules[i].who_name);
 		free(pol->rules[i].keys);
+		free(pol->rules[i].buckets);
 	}
 	free(pol->rules);
 	free(pol->path);
 	free(pol);
 }
+
+static int	rule_matches(const struct policy_rule *,
+		    const struct peer_cred *, enum p11b_op, int);
 
 static int
 rule_matches_peer(const struct policy_rule *rule,
@@ -256,9 +357,7 @@ policy_permits(const struct policy *pol, const struct peer_cred *peer,
 
 	for (i = 0; i < pol->nrules; i++) {
 		rule = &pol->rules[i];
-		if (rule->op != op || !rule_matches_peer(rule, peer))
-			continue;
-		if (key < 0 ? rule->nkeys == 0 : rule_has_key(rule, key))
+		if (rule_matches(rule, peer, op, key))
 			return 1;
 	}
 	return 0;
@@ -280,6 +379,150 @@ policy_key_ops(const struct policy *pol, const struct peer_cred *peer,
 	return ops;
 }
 
+static int
+rule_matches(const struct policy_rule *rule, const struct peer_cred *peer,
+    enum p11b_op op, int key)
+{
+	if (rule->op != op || !rule_matches_peer(rule, peer))
+		return 0;
+	return key < 0 ? rule->nkeys == 0 : rule_has_key(rule, key);
+}
+
+/*
+ * Token bucket per rule and caller: rate tokens a second, at most rate
+ * stored (a one-second burst).  Returns 1 when a token was taken.
+ */
+static int
+rate_take(struct policy_rule *rule, uint32_t uid, uint64_t now_ns)
+{
+	struct rate_bucket *b = NULL, *nb;
+	size_t i;
+
+	for (i = 0; i < rule->nbuckets; i++)
+		if (rule->buckets[i].uid == uid)
+			b = &rule->buckets[i];
+	if (b == NULL) {
+		nb = reallocarray(rule->buckets, rule->nbuckets + 1,
+		    sizeof(*nb));
+		if (nb == NULL)
+			return 0;	/* fail closed */
+		rule->buckets = nb;
+		b = &rule->buckets[rule->nbuckets++];
+		b->uid = uid;
+		b->tokens = rule->rate;
+		b->last_ns = now_ns;
+	}
+	if (now_ns > b->last_ns) {
+		b->tokens += (double)(now_ns - b->last_ns) * rule->rate / 1e9;
+		if (b->tokens > rule->rate)
+			b->tokens = rule->rate;
+		b->last_ns = now_ns;
+	}
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
+
+int
+policy_check(struct policy *pol, const struct peer_cred *peer,
+    const struct policy_request *req, const char **why)
+{
+	struct policy_rule *rule;
+	int too_large = 0, alg_pinned = 0;
+	size_t i;
+
+	for (i = 0; i < pol->nrules; i++) {
+		rule = &pol->rules[i];
+		if (!rule_matches(rule, peer, req->op, req->key))
+			continue;
+		if (rule->algs != 0 && (req->alg == P11B_ALG_NONE ||
+		    !(rule->algs & (1U << req->alg)))) {
+			alg_pinned = 1;
+			continue;
+		}
+		if (rule->max_input != 0 && req->inlen > rule->max_input) {
+			too_large = 1;
+			continue;
+		}
+		if (rule->rate != 0 && !rate_take(rule, peer->uid,
+		    req->now_ns)) {
+			*why = "rate limit reached";
+			return P11B_RATE_LIMITED;
+		}
+		*why = "";
+		return P11B_OK;
+	}
+	if (too_large) {
+		*why = "input larger than the policy allows";
+		return P11B_TOO_LARGE;
+	}
+	*why = alg_pinned ? "algorithm not permitted for this key" :
+	    "not permitted";
+	return P11B_DENIED;
+}
+
+uint32_t
+policy_key_algs(const struct policy *pol, const struct peer_cred *peer,
+    int key)
+{
+	const struct policy_rule *rule;
+	uint32_t algs = 0;
+	size_t i;
+
+	for (i = 0; i < pol->nrules; i++) {
+		rule = &pol->rules[i];
+		if (rule_matches_peer(rule, peer) && rule_has_key(rule, key))
+			algs |= rule->algs != 0 ? rule->algs : ~0U;
+	}
+	return algs;
+}
+
+int
+policy_check_algs(const struct policy *pol,
+    int (*fits)(enum p11b_alg, int, void *), void *arg, char *errbuf,
+    size_t errlen)
+{
+	const struct policy_rule *rule;
+	size_t i, k;
+	int a, ok;
+
+	for (i = 0; i < pol->nrules; i++) {
+		rule = &pol->rules[i];
+		for (a = 1; a < P11B_ALG_COUNT; a++) {
+			if (!(rule->algs & (1U << a)))
+				continue;
+			for (k = 0, ok = 0; k < rule->nkeys && !ok; k++)
+				ok = fits((enum p11b_alg)a, rule->keys[k], arg);
+			if (!ok) {
+				snprintf(errbuf, errlen, "%s:%d: alg %s fits "
+				    "none of the rule's keys", pol->path,
+				    rule->line, p11b_alg_name(a));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+print_options(const struct policy_rule *rule, FILE *fp)
+{
+	const char *sep = " alg ";
+	int a;
+
+	for (a = 1; a < P11B_ALG_COUNT; a++) {
+		if (rule->algs & (1U << a)) {
+			fprintf(fp, "%s%s", sep, p11b_alg_name(a));
+			sep = ",";
+		}
+	}
+	if (rule->max_input != 0)
+		fprintf(fp, " max-input %zu", rule->max_input);
+	if (rule->rate != 0)
+		fprintf(fp, " rate %u/s", rule->rate);
+}
+
 void
 policy_print(const struct policy *pol, const struct config *conf, FILE *fp)
 {
@@ -293,6 +536,7 @@ policy_print(const struct policy *pol, const struct config *conf, FILE *fp)
 		for (k = 0; k < rule->nkeys; k++)
 			fprintf(fp, "%s%s", k == 0 ? " " : ",",
 			    conf->keys[rule->keys[k]].name);
+		print_options(rule, fp);
 		fprintf(fp, "\t# %s:%d\n", pol->path, rule->line);
 	}
 }

@@ -25,6 +25,13 @@ struct peer_cred {
 	int		ngroups;
 };
 
+/* A token bucket: one per rule with a rate and per calling uid. */
+struct rate_bucket {
+	uint32_t	 uid;
+	double		 tokens;
+	uint64_t	 last_ns;
+};
+
 struct policy_rule {
 	int		 is_group;
 	uint32_t	 who;		/* uid or gid */
@@ -32,7 +39,21 @@ struct policy_rule {
 	enum p11b_op	 op;
 	int		*keys;		/* config key indexes */
 	size_t		 nkeys;
+	uint32_t	 algs;		/* (1 << alg) pinned; 0: any that fits */
+	size_t		 max_input;	/* bytes, 0: no limit */
+	uint32_t	 rate;		/* per second and caller, 0: none */
+	struct rate_bucket *buckets;
+	size_t		 nbuckets;
 	int		 line;
+};
+
+/* One request as the policy sees it. */
+struct policy_request {
+	enum p11b_op	 op;
+	int		 key;		/* config key index, -1: none */
+	enum p11b_alg	 alg;		/* NONE for operations without one */
+	size_t		 inlen;		/* input bytes (random: length asked) */
+	uint64_t	 now_ns;	/* CLOCK_MONOTONIC, for rates */
 };
 
 struct policy {
@@ -52,6 +73,25 @@ void	policy_free(struct policy *pol);
 /* May this peer do op (on key, -1 for key-less operations)? */
 int	policy_permits(const struct policy *pol, const struct peer_cred *peer,
 	    enum p11b_op op, int key);
+/*
+ * The decision for one request: the first rule in file order that matches
+ * caller, operation, key, algorithm and input size allows it, subject to
+ * its rate.  Returns P11B_OK, P11B_DENIED, P11B_TOO_LARGE (a rule would
+ * match but for max-input) or P11B_RATE_LIMITED; *why says why not.
+ */
+int	policy_check(struct policy *pol, const struct peer_cred *peer,
+	    const struct policy_request *req, const char **why);
+/* Algorithms (1 << alg) the peer may use with key; ~0 when not pinned. */
+uint32_t policy_key_algs(const struct policy *pol,
+	    const struct peer_cred *peer, int key);
+/*
+ * Check pinned algorithms against the keys' types: fits(alg, key) says
+ * whether an algorithm can be used with a key.  -1 with "file:line: ..."
+ * when a rule pins an algorithm that fits none of its keys.
+ */
+int	policy_check_algs(const struct policy *pol,
+	    int (*fits)(enum p11b_alg, int, void *), void *arg, char *errbuf,
+	    size_t errlen);
 /* Bit mask (1 << op) of what the peer may do with key; 0: key invisible. */
 uint32_t policy_key_ops(const struct policy *pol,
 	    const struct peer_cred *peer, int key);

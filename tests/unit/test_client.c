@@ -194,6 +194,10 @@ answer_data(const struct wire_request *req, struct answer *a)
 		a->resp.health.uptime_seconds = 42;
 		a->resp.health.workers = 4;
 		break;
+	case P11B_OP_STATS:
+		a->resp.stats.workers = 4;
+		a->resp.stats.policy_generation = 7;
+		break;
 	case P11B_OP_NONE:
 		break;
 	}

@@ -225,6 +225,112 @@ test_policy_errors(const struct config *c)
 	    "expected \"user\" or \"group\"", "user or group");
 }
 
+
+static int
+check(struct policy *p, const struct peer_cred *peer, enum p11b_op op,
+    int key, enum p11b_alg alg, size_t inlen, uint64_t now_ns)
+{
+	struct policy_request pr;
+	const char *why;
+
+	pr.op = op;
+	pr.key = key;
+	pr.alg = alg;
+	pr.inlen = inlen;
+	pr.now_ns = now_ns;
+	return policy_check(p, peer, &pr, &why);
+}
+
+static void
+test_policy_options(const struct config *c)
+{
+	struct peer_cred alice, bob;
+	struct policy *p;
+	char err[512], *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	uint64_t t = 1000000000ULL;
+	int i, ok_count;
+
+	p = policy(c, "permit user 1000 sign zsk alg ecdsa-p256-sha256\n"
+	    "permit user 1000 sign ca alg rsa-pss-sha256,ecdsa-p384-sha384 "
+	    "max-input 16\n"
+	    "permit user 1000 hmac api rate 5/s\n"
+	    "permit user 1000 random max-input 32 rate 2/s\n"
+	    "permit user 1000 sign ca max-input 1024\n"
+	    "permit group 3000 stats\n", err, sizeof(err));
+	ok(p != NULL, "policy with options parses (%s)", p ? "" : err);
+	if (p == NULL)
+		return;
+	memset(&alice, 0, sizeof(alice));
+	alice.uid = 1000;
+	alice.gid = 1000;
+	memset(&bob, 0, sizeof(bob));
+	bob.uid = 1001;
+	bob.gid = 3000;
+
+	is_int(check(p, &alice, P11B_OP_SIGN, 0, P11B_ALG_ECDSA_P256_SHA256,
+	    100, t), P11B_OK, "pinned algorithm allowed");
+	is_int(check(p, &alice, P11B_OP_SIGN, 0, P11B_ALG_ECDSA_P384_SHA384,
+	    100, t), P11B_DENIED, "other algorithm denied");
+	is_int(check(p, &alice, P11B_OP_SIGN, 1, P11B_ALG_RSA_PSS_SHA256, 16,
+	    t), P11B_OK, "max-input: exactly the limit");
+	is_int(check(p, &alice, P11B_OP_SIGN, 1, P11B_ALG_RSA_PSS_SHA256, 17,
+	    t), P11B_OK, "over the first rule's limit: a later rule (no alg "
+	    "pin, 1024 bytes) matches");
+	is_int(check(p, &alice, P11B_OP_SIGN, 1, P11B_ALG_RSA_PSS_SHA256, 1025,
+	    t), P11B_TOO_LARGE, "over every matching rule's max-input");
+	is_int(check(p, &alice, P11B_OP_RANDOM, -1, P11B_ALG_NONE, 33, t),
+	    P11B_TOO_LARGE, "random length over max-input");
+	is_int(check(p, &bob, P11B_OP_STATS, -1, P11B_ALG_NONE, 0, t),
+	    P11B_OK, "stats via group");
+	is_int(check(p, &alice, P11B_OP_STATS, -1, P11B_ALG_NONE, 0, t),
+	    P11B_DENIED, "stats for others denied");
+
+	for (i = 0, ok_count = 0; i < 20; i++)
+		ok_count += check(p, &alice, P11B_OP_HMAC, 2,
+		    P11B_ALG_HMAC_SHA256, 1, t) == P11B_OK;
+	is_int(ok_count, 5, "rate 5/s: a burst of 20 gets 5 through");
+	is_int(check(p, &alice, P11B_OP_HMAC, 2, P11B_ALG_HMAC_SHA256, 1, t),
+	    P11B_RATE_LIMITED, "then rate-limited");
+	is_int(check(p, &alice, P11B_OP_HMAC, 2, P11B_ALG_HMAC_SHA256, 1,
+	    t + 200000000ULL), P11B_OK, "200 ms later one more token");
+	is_int(check(p, &alice, P11B_OP_HMAC, 2, P11B_ALG_HMAC_SHA256, 1,
+	    t + 200000000ULL), P11B_RATE_LIMITED, "and only one");
+	for (i = 0, ok_count = 0; i < 20; i++)
+		ok_count += check(p, &alice, P11B_OP_HMAC, 2,
+		    P11B_ALG_HMAC_SHA256, 1, t + 10000000000ULL) == P11B_OK;
+	is_int(ok_count, 5, "after a long pause the burst is capped at 5");
+
+	ok((fp = open_memstream(&buf, &len)) != NULL, "memstream");
+	policy_print(p, c, fp);
+	fclose(fp);
+	ok(buf != NULL && strstr(buf, "sign ca alg ecdsa-p384-sha384,"
+	    "rsa-pss-sha256 max-input 16\t") != NULL,
+	    "print shows options, normalised (algorithms in a fixed order)");
+	ok(buf != NULL && strstr(buf, "random max-input 32 rate 2/s") != NULL,
+	    "print shows rate");
+	free(buf);
+	is_int(policy_key_algs(p, &alice, 0), 1U << P11B_ALG_ECDSA_P256_SHA256,
+	    "key algs: pinned");
+	policy_free(p);
+
+	expect_policy_error(c, "permit user root secret api alg hmac-sha256\n",
+	    "alg is for sign, hmac and hmac-verify", "alg on secret refused");
+	expect_policy_error(c, "permit user root sign zsk alg md5\n",
+	    "unknown algorithm \"md5\"", "unknown algorithm");
+	expect_policy_error(c, "permit user root sign zsk rate 5\n",
+	    "rate: expected a number from 1 to 1000000/s", "rate needs /s");
+	expect_policy_error(c, "permit user root sign zsk rate 0/s\n",
+	    "rate: expected", "rate 0 refused");
+	expect_policy_error(c, "permit user root sign zsk max-input -1\n",
+	    "max-input: expected", "negative max-input refused");
+	expect_policy_error(c, "permit user root pubkey zsk max-input 10\n",
+	    "max-input is for", "max-input on pubkey refused");
+	expect_policy_error(c, "permit user root sign zsk rate 1/s rate 2/s\n",
+	    "each at most once", "option given twice");
+}
+
 int
 main(void)
 {
@@ -238,6 +344,7 @@ main(void)
 	}
 	test_policy_eval(c);
 	test_policy_errors(c);
+	test_policy_options(c);
 	config_free(c);
 	return tap_done();
 }
