@@ -21,7 +21,8 @@ struct broker {
 	struct config		*conf;
 	struct policy		*policy;
 	struct token		*token;
-	const struct key_info	*keys;
+	struct token_keyset	*keyset;	/* current generation */
+	const struct key_info	*keys;		/* its keys */
 	size_t			 nkeys;
 	struct workers		*workers;
 	struct metrics		*metrics;
@@ -58,6 +59,9 @@ void	conn_hold(struct conn *c);
 int	conn_release(struct conn *c);
 /* Creating or inheriting the listening socket. */
 int	server_listen(const struct config *conf, char *errbuf, size_t errlen);
+
+/* reload.c: SIGHUP; 0 when the new files are in force. */
+int	broker_reload(struct broker *b);
 
 /* dispatch.c */
 void	dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,

@@ -197,6 +197,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		return;
 	}
 	job = &p->work.job;
+	job->keys = b->keyset;
 	job->key = rq->key_index;
 	job->op = req->op;
 	job->alg = req->alg;
@@ -212,6 +213,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	p->conn = c;
 	p->rq = *rq;
 	p->rq.data = NULL;		/* the frame is gone by completion */
+	token_keyset_hold(b->keyset);	/* a reload may make a new one */
 	conn_hold(c);
 	workers_submit(b->workers, &p->work);
 }
@@ -413,6 +415,9 @@ dispatch_done(struct broker *b, struct work *work)
 	struct token_result *res = &work->res;
 	struct wire_response resp;
 
+	/* Started before a reload: count it under the key's new index. */
+	if (work->job.keys != b->keyset && p->rq.key_index >= 0)
+		p->rq.key_index = config_key_index(b->conf, p->rq.key);
 	if (conn_release(p->conn)) {
 		memset(&resp, 0, sizeof(resp));
 		resp.status = res->status;
@@ -424,6 +429,7 @@ dispatch_done(struct broker *b, struct work *work)
 		answer(b, p->conn, &p->rq, &resp);
 	}
 	token_result_clear(res);
+	token_keyset_release(work->job.keys);
 	freezero(work->job.in, work->job.inlen);
 	free(work->job.mac);
 	free(p);

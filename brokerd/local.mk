@@ -12,6 +12,7 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/workers.c brokerd/workers.h \
 	brokerd/metrics.c brokerd/metrics.h \
 	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
+	brokerd/reload.c \
 	brokerd/brokerd.h
 brokerd_libbroker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
 	-DSYSCONFDIR='"$(sysconfdir)"' $(LIBP11_CFLAGS) $(LIBCRYPTO_CFLAGS) \

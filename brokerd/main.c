@@ -150,7 +150,8 @@ open_token(struct broker *b)
 	secret_free(pin);		/* wiped: logged in once, for good */
 	if (r != 0)
 		startup_fail(err);
-	b->keys = token_keys(b->token, &b->nkeys);
+	b->keyset = token_current_keys(b->token);
+	b->keys = token_keyset_info(b->keyset, &b->nkeys);
 	log_info("%s: %zu keys", token_description(b->token), b->nkeys);
 	if (policy_check_algs(b->policy, alg_fits, b, err, sizeof(err)) != 0)
 		startup_fail(err);

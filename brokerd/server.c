@@ -443,8 +443,8 @@ handle_signal(struct server *s)
 
 	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_warnx("SIGHUP: reloading is not supported by this "
-			    "version; ignored");
+			log_info("SIGHUP: reloading");
+			(void)broker_reload(s->b);
 			continue;
 		}
 		if (!s->stopping) {

@@ -29,9 +29,12 @@ struct key_info {
 	char			 object[160];	/* "private key label=... id=..." */
 };
 
+struct token_keyset;
+
 /* One operation for a worker: copies, never pointers to connections. */
 struct token_job {
-	int		 key;		/* config key index, -1: none */
+	struct token_keyset *keys;	/* the generation key indexes into */
+	int		 key;		/* key index, -1: none */
 	enum p11b_op	 op;
 	enum p11b_alg	 alg;
 	int		 flags;		/* P11B_SIGN_* */
@@ -62,7 +65,22 @@ struct token_session;
 int	token_open(const struct config *conf, struct secret *pin,
 	    struct token **tokp, char *errbuf, size_t errlen);
 void	token_close(struct token *tok);
-const struct key_info *token_keys(const struct token *tok, size_t *nkeys);
+/* The current generation of keys (held by the token). */
+struct token_keyset *token_current_keys(struct token *tok);
+const struct key_info *token_keyset_info(const struct token_keyset *ks,
+	    size_t *nkeys);
+/*
+ * Resolve the config's keys anew (for a reload) without disturbing the
+ * current generation.  The caller holds the one reference to the new
+ * set: token_use_keys() makes it current and takes that reference over,
+ * token_keyset_release() drops it.
+ */
+int	token_keyset_load(struct token *tok, const struct config *conf,
+	    struct token_keyset **ksp, char *errbuf, size_t errlen);
+void	token_use_keys(struct token *tok, struct token_keyset *ks);
+/* Jobs in flight hold their generation (event loop thread only). */
+void	token_keyset_hold(struct token_keyset *ks);
+void	token_keyset_release(struct token_keyset *ks);
 int	token_ready(const struct token *tok);
 const char *token_description(const struct token *tok);
 

@@ -15,6 +15,14 @@ struct key_handles {
 	size_t			 idlen;
 };
 
+/* One generation of resolved keys; a reload makes a new one. */
+struct token_keyset {
+	struct key_info		*info;
+	struct key_handles	*handles;
+	size_t			 nkeys;
+	int			 refs;		/* event loop only */
+};
+
 struct token {
 	PKCS11_CTX		*ctx;
 	PKCS11_SLOT		*slots;
@@ -25,9 +33,7 @@ struct token {
 	CK_SLOT_ID		 slotid;
 	CK_SESSION_HANDLE	 control;	/* keeps the login alive */
 	int			 have_control;
-	struct key_info		*info;
-	struct key_handles	*handles;
-	size_t			 nkeys;
+	struct token_keyset	*keys;		/* current generation */
 	volatile int		 ready;
 	char			 desc[256];
 };
@@ -39,9 +45,7 @@ struct token_session {
 };
 
 /* token_keys.c */
-int	token_inventory(struct token *tok, const struct config *conf,
-	    char *errbuf, size_t errlen);
-void	token_inventory_free(struct token *tok);
+void	token_keyset_free(struct token_keyset *ks);
 /* Read one attribute into a malloc'd buffer. */
 CK_RV	token_get_attr(struct token *tok, CK_SESSION_HANDLE s,
 	    CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, uint8_t **valp,

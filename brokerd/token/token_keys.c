@@ -481,39 +481,82 @@ resolve_key(struct token *tok, const struct config *conf,
 }
 
 int
-token_inventory(struct token *tok, const struct config *conf, char *errbuf,
-    size_t errlen)
+token_keyset_load(struct token *tok, const struct config *conf,
+    struct token_keyset **ksp, char *errbuf, size_t errlen)
 {
+	struct token_keyset *ks;
 	size_t i;
 
-	tok->info = calloc(conf->nkeys + 1, sizeof(*tok->info));
-	tok->handles = calloc(conf->nkeys + 1, sizeof(*tok->handles));
-	if (tok->info == NULL || tok->handles == NULL) {
+	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
+	    (ks->info = calloc(conf->nkeys + 1, sizeof(*ks->info))) == NULL ||
+	    (ks->handles = calloc(conf->nkeys + 1,
+	    sizeof(*ks->handles))) == NULL) {
 		snprintf(errbuf, errlen, "token: out of memory");
+		token_keyset_free(ks);
 		return -1;
 	}
 	for (i = 0; i < conf->nkeys; i++) {
-		tok->nkeys = i + 1;
-		if (resolve_key(tok, conf, &conf->keys[i], &tok->handles[i],
-		    &tok->info[i], errbuf, errlen) != 0)
+		ks->nkeys = i + 1;
+		if (resolve_key(tok, conf, &conf->keys[i], &ks->handles[i],
+		    &ks->info[i], errbuf, errlen) != 0) {
+			token_keyset_free(ks);
 			return -1;
+		}
 	}
-	tok->nkeys = conf->nkeys;
+	ks->nkeys = conf->nkeys;
+	ks->refs = 1;			/* the caller's */
+	*ksp = ks;
 	return 0;
 }
 
 void
-token_inventory_free(struct token *tok)
+token_keyset_free(struct token_keyset *ks)
 {
 	size_t i;
 
-	for (i = 0; tok->info != NULL && i < tok->nkeys; i++) {
-		free(tok->info[i].spki);
-		free(tok->info[i].cert);
+	if (ks == NULL)
+		return;
+	for (i = 0; ks->info != NULL && i < ks->nkeys; i++) {
+		free(ks->info[i].spki);
+		free(ks->info[i].cert);
 	}
-	free(tok->info);
-	free(tok->handles);
-	tok->info = NULL;
-	tok->handles = NULL;
-	tok->nkeys = 0;
+	free(ks->info);
+	free(ks->handles);
+	free(ks);
+}
+
+const struct key_info *
+token_keyset_info(const struct token_keyset *ks, size_t *nkeys)
+{
+	*nkeys = ks->nkeys;
+	return ks->info;
+}
+
+struct token_keyset *
+token_current_keys(struct token *tok)
+{
+	return tok->keys;
+}
+
+void
+token_keyset_hold(struct token_keyset *ks)
+{
+	ks->refs++;
+}
+
+void
+token_keyset_release(struct token_keyset *ks)
+{
+	if (--ks->refs == 0)
+		token_keyset_free(ks);
+}
+
+void
+token_use_keys(struct token *tok, struct token_keyset *ks)
+{
+	struct token_keyset *old = tok->keys;
+
+	tok->keys = ks;			/* takes over the caller's reference */
+	if (old != NULL)
+		token_keyset_release(old);
 }

@@ -129,6 +129,7 @@ int
 token_open(const struct config *conf, struct secret *pin,
     struct token **tokp, char *errbuf, size_t errlen)
 {
+	struct token_keyset *ks;
 	struct token *tok;
 
 	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
@@ -137,10 +138,11 @@ token_open(const struct config *conf, struct secret *pin,
 	}
 	if (load_module(tok, conf, errbuf, errlen) != 0 ||
 	    login(tok, pin, errbuf, errlen) != 0 ||
-	    token_inventory(tok, conf, errbuf, errlen) != 0) {
+	    token_keyset_load(tok, conf, &ks, errbuf, errlen) != 0) {
 		token_close(tok);
 		return -1;
 	}
+	token_use_keys(tok, ks);
 	tok->ready = 1;
 	*tokp = tok;
 	return 0;
@@ -151,7 +153,8 @@ token_close(struct token *tok)
 {
 	if (tok == NULL)
 		return;
-	token_inventory_free(tok);
+	if (tok->keys != NULL)
+		token_keyset_release(tok->keys);
 	if (tok->have_control) {
 		(void)tok->f->C_Logout(tok->control);
 		(void)tok->f->C_CloseSession(tok->control);
@@ -166,13 +169,6 @@ token_close(struct token *tok)
 	if (tok->dl != NULL)
 		dlclose(tok->dl);
 	free(tok);
-}
-
-const struct key_info *
-token_keys(const struct token *tok, size_t *nkeys)
-{
-	*nkeys = tok->nkeys;
-	return tok->info;
 }
 
 int

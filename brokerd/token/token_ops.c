@@ -148,7 +148,7 @@ static void
 do_sign(struct token_session *sess, const struct token_job *job,
     struct token_result *res)
 {
-	const struct key_info *ki = &sess->tok->info[job->key];
+	const struct key_info *ki = &job->keys->info[job->key];
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	uint8_t digest[CRYPTO_MAX_DIGEST], di[CRYPTO_MAX_DIGESTINFO];
@@ -205,7 +205,7 @@ do_sign(struct token_session *sess, const struct token_job *job,
 		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
 		return;
 	}
-	if (sign_raw(sess, &mech, sess->tok->handles[job->key].obj, tbs,
+	if (sign_raw(sess, &mech, job->keys->handles[job->key].obj, tbs,
 	    tbslen, res) != 0)
 		return;
 	if (fam == ALG_FAMILY_ECDSA && !(job->flags & P11B_SIGN_RAW) &&
@@ -235,7 +235,7 @@ do_hmac(struct token_session *sess, const struct token_job *job,
 	uint8_t *mac;
 	size_t len = p11b_alg_digest_len(job->alg);
 
-	if (sign_raw(sess, &mech, sess->tok->handles[job->key].obj, job->in,
+	if (sign_raw(sess, &mech, job->keys->handles[job->key].obj, job->in,
 	    job->inlen, res) != 0)
 		return;
 	if (res->outlen != len) {
@@ -263,7 +263,7 @@ do_secret(struct token_session *sess, const struct token_job *job,
 
 	res->secret = 1;
 	rv = token_get_attr(sess->tok, sess->h,
-	    sess->tok->handles[job->key].obj, CKA_VALUE, &res->out,
+	    job->keys->handles[job->key].obj, CKA_VALUE, &res->out,
 	    &res->outlen);
 	if (rv != CKR_OK) {
 		result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
@@ -298,15 +298,16 @@ do_random(struct token_session *sess, const struct token_job *job,
 
 /* The checks that keep a confused caller from reaching the token. */
 static int
-job_valid(const struct token *tok, const struct token_job *job)
+job_valid(const struct token_job *job)
 {
 	const struct key_info *ki;
 
 	if (job->op == P11B_OP_RANDOM)
 		return job->key == -1;
-	if (job->key < 0 || (size_t)job->key >= tok->nkeys)
+	if (job->keys == NULL || job->key < 0 ||
+	    (size_t)job->key >= job->keys->nkeys)
 		return 0;
-	ki = &tok->info[job->key];
+	ki = &job->keys->info[job->key];
 	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << job->op)))
 		return 0;
 	if (job->op == P11B_OP_SECRET)
@@ -319,7 +320,7 @@ token_execute(struct token_session *sess, const struct token_job *job,
     struct token_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (!job_valid(sess->tok, job)) {
+	if (!job_valid(job)) {
 		result_set(res, P11B_BAD_REQUEST, "operation does not fit "
 		    "the key");
 		return;
