@@ -169,9 +169,43 @@ check_policy(const struct policy *pol, const struct config *c)
 	}
 }
 
-/* One line per rule, and the two evaluators agree with each other. */
+/*
+ * The full decision only allows what the coarse evaluator permits, and
+ * answers only with the statuses policy_check promises.
+ */
 static void
-use_policy(const struct policy *pol, const struct config *c)
+check_decisions(struct policy *pol, const struct peer_cred *peer, int op,
+    int key)
+{
+	static const enum p11b_alg algs[] = { P11B_ALG_NONE,
+	    P11B_ALG_ECDSA_P256_SHA256, P11B_ALG_RSA_PSS_SHA384,
+	    P11B_ALG_HMAC_SHA512 };
+	static const size_t lens[] = { 0, 17, 65536 };
+	struct policy_request pr;
+	const char *why;
+	size_t a, l;
+	int st;
+
+	for (a = 0; a < sizeof(algs) / sizeof(algs[0]); a++)
+		for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			pr.op = op;
+			pr.key = key;
+			pr.alg = algs[a];
+			pr.inlen = lens[l];
+			pr.now_ns = 1000000000ULL * (a + 1);
+			why = NULL;
+			st = policy_check(pol, peer, &pr, &why);
+			FUZZ_ASSERT(why != NULL);
+			FUZZ_ASSERT(st == P11B_OK || st == P11B_DENIED ||
+			    st == P11B_TOO_LARGE || st == P11B_RATE_LIMITED);
+			if (st != P11B_DENIED)
+				FUZZ_ASSERT(policy_permits(pol, peer, op, key));
+		}
+}
+
+/* One line per rule, and the evaluators agree with each other. */
+static void
+use_policy(struct policy *pol, const struct config *c)
 {
 	char *out = NULL;
 	size_t outlen = 0, i, lines = 0;
@@ -193,6 +227,7 @@ use_policy(const struct policy *pol, const struct config *c)
 		for (key = -1; key < (int)c->nkeys; key++) {
 			ops = key < 0 ? 0 : policy_key_ops(pol, &peers[p], key);
 			for (op = P11B_OP_NONE; op < P11B_OP_COUNT; op++) {
+				check_decisions(pol, &peers[p], op, key);
 				if (key < 0) {
 					(void)policy_permits(pol, &peers[p],
 					    op, key);
