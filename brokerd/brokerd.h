@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "audit.h"
 #include "config.h"
 #include "metrics.h"
 #include "policy.h"
@@ -26,6 +27,7 @@ struct broker {
 	size_t			 nkeys;
 	struct workers		*workers;
 	struct metrics		*metrics;
+	struct audit		*audit;		/* NULL: no audit log */
 	uint64_t		 policy_generation;
 	time_t			 started;
 };
@@ -42,6 +44,8 @@ struct request_ctx {
 	const uint8_t	*data;		/* the input, valid until dispatched */
 	size_t		 datalen;
 	uint64_t	 received_ns;	/* CLOCK_MONOTONIC */
+	uint8_t		 input_sha256[32]; /* of data, when auditing */
+	int		 input_hashed;
 };
 
 /* server.c */

@@ -38,7 +38,15 @@ answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
     struct wire_response *resp)
 {
 	uint64_t latency_us = (now_ns() - rq->received_ns) / 1000;
+	struct wire_response refusal;
 
+	if (audit_decision(b->audit, conn_peer(c), rq, resp, 0) != 0) {
+		/* Not in the log (it fails closed): only a refusal leaves. */
+		memset(&refusal, 0, sizeof(refusal));
+		refusal.status = P11B_INTERNAL;
+		refusal.message = AUDIT_UNAVAILABLE;
+		resp = &refusal;
+	}
 	metrics_count(b->metrics, rq->op, rq->key_index, resp->status,
 	    latency_us);
 	resp->id = rq->id;
@@ -71,7 +79,8 @@ dispatch_frame_error(struct broker *b, struct conn *c, int status,
 }
 
 static void
-request_ctx_init(struct request_ctx *rq, const struct wire_request *req)
+request_ctx_init(struct broker *b, struct request_ctx *rq,
+    const struct wire_request *req)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->id = req->id;
@@ -82,6 +91,7 @@ request_ctx_init(struct request_ctx *rq, const struct wire_request *req)
 	rq->data = req->data;
 	rq->datalen = req->datalen;
 	rq->received_ns = now_ns();
+	audit_request_init(b->audit, rq);
 }
 
 /*
@@ -105,6 +115,12 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 	if (!(ops & (1U << rq->op))) {
 		refuse(b, c, rq, P11B_DENIED, "operation not permitted on "
 		    "this key");
+		return -1;
+	}
+	/* A client signature with it could forge a checkpoint. */
+	if (rq->op != P11B_OP_PUBKEY && audit_key_reserved(b->audit, rq->key)) {
+		refuse(b, c, rq, P11B_DENIED, "key reserved for audit "
+		    "checkpoints");
 		return -1;
 	}
 	ki = &b->keys[key];
@@ -348,6 +364,7 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.stats.workers_busy = (unsigned int)workers_busy(b->workers);
 	resp.stats.connections = (unsigned int)server_connections();
 	resp.stats.policy_generation = b->policy_generation;
+	resp.stats.audit_lines = audit_lines_written(b->audit);
 	resp.stats.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	answer(b, c, rq, &resp);
 	free(resp.stats.requests);
@@ -362,7 +379,7 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	int r;
 
 	r = wire_request_decode(body, len, &req);
-	request_ctx_init(&rq, &req);
+	request_ctx_init(b, &rq, &req);
 	if (r == WIRE_ERR_DECODE) {
 		/*
 		 * Bytes that are not protobuf mean a broken client: answer
@@ -376,6 +393,11 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	}
 	if (r != 0) {
 		refuse(b, c, &rq, P11B_BAD_REQUEST, "invalid request fields");
+		wire_request_free(&req);
+		return;
+	}
+	if (audit_refusing(b->audit)) {
+		refuse(b, c, &rq, P11B_INTERNAL, AUDIT_UNAVAILABLE);
 		wire_request_free(&req);
 		return;
 	}
@@ -414,20 +436,26 @@ dispatch_done(struct broker *b, struct work *work)
 	struct pending *p = work->arg;
 	struct token_result *res = &work->res;
 	struct wire_response resp;
+	/* conn_release() may free the connection (and its groups) */
+	struct peer_cred peer = *conn_peer(p->conn);
+
+	peer.groups = NULL;
+	peer.ngroups = 0;
 
 	/* Started before a reload: count it under the key's new index. */
 	if (work->job.keys != b->keyset && p->rq.key_index >= 0)
 		p->rq.key_index = config_key_index(b->conf, p->rq.key);
-	if (conn_release(p->conn)) {
-		memset(&resp, 0, sizeof(resp));
-		resp.status = res->status;
-		resp.message = res->message;
-		resp.op = work->job.op;
-		resp.out = res->out;
-		resp.outlen = res->outlen;
-		resp.valid = res->valid;
+	memset(&resp, 0, sizeof(resp));
+	resp.status = res->status;
+	resp.message = res->message;
+	resp.op = work->job.op;
+	resp.out = res->out;
+	resp.outlen = res->outlen;
+	resp.valid = res->valid;
+	if (conn_release(p->conn))
 		answer(b, p->conn, &p->rq, &resp);
-	}
+	else				/* the caller hung up */
+		(void)audit_decision(b->audit, &peer, &p->rq, &resp, 1);
 	token_result_clear(res);
 	token_keyset_release(work->job.keys);
 	freezero(work->job.in, work->job.inlen);

@@ -13,6 +13,8 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/metrics.c brokerd/metrics.h \
 	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
 	brokerd/reload.c \
+	brokerd/audit.c brokerd/audit.h brokerd/audit_ckpt.c \
+	brokerd/audit_int.h brokerd/audit_line.c brokerd/audit_line.h \
 	brokerd/brokerd.h
 brokerd_libbroker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
 	-DSYSCONFDIR='"$(sysconfdir)"' $(LIBP11_CFLAGS) $(LIBCRYPTO_CFLAGS) \
@@ -25,5 +27,7 @@ brokerd_p11brokerd_SOURCES = brokerd/main.c
 brokerd_p11brokerd_CPPFLAGS = $(brokerd_libbroker_la_CPPFLAGS)
 brokerd_p11brokerd_LDADD = brokerd/libbroker.la
 
-man_MANS += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5
-EXTRA_DIST += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5
+man_MANS += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5 \
+	brokerd/p11broker-audit.5
+EXTRA_DIST += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5 \
+	brokerd/p11broker-audit.5

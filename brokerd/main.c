@@ -201,6 +201,8 @@ main(int argc, char *argv[])
 	if (!foreground && !check)
 		detach();
 	open_token(&b);
+	if (audit_config_check(b.conf, b.keys, b.nkeys, err, sizeof(err)) != 0)
+		startup_fail(err);
 	if (check) {
 		print_effective(&b);
 		token_close(b.token);
@@ -208,6 +210,8 @@ main(int argc, char *argv[])
 		config_free(b.conf);
 		return 0;
 	}
+	if (audit_open(&b, &b.audit, err, sizeof(err)) != 0)
+		startup_fail(err);
 	if ((fd = server_listen(b.conf, err, sizeof(err))) == -1)
 		startup_fail(err);
 	/* Block the signals the loop reads, before any thread starts. */
@@ -215,6 +219,7 @@ main(int argc, char *argv[])
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (workers_start(b.token, b.conf->workers, &b.workers) != 0)
@@ -222,6 +227,8 @@ main(int argc, char *argv[])
 	if ((b.metrics = metrics_new(b.keys, b.nkeys)) == NULL)
 		startup_fail("out of memory");
 	b.policy_generation = 1;
+	if (audit_start(b.audit, err, sizeof(err)) != 0)
+		startup_fail(err);
 	b.started = time(NULL);
 	log_info("listening on %s", b.conf->socket_path);
 	if (ready_fd != -1) {
@@ -230,9 +237,11 @@ main(int argc, char *argv[])
 		ready_fd = -1;
 	}
 	server_run(&b, fd);
+	audit_stop(b.audit);	/* final checkpoint: the workers still run */
 	close(fd);
 	unlink(b.conf->socket_path);
 	workers_stop(b.workers);
+	audit_free(b.audit);
 	metrics_free(b.metrics);
 	token_close(b.token);
 	policy_free(b.policy);

@@ -72,6 +72,9 @@ load_new(struct broker *b, struct config **confp, struct policy **polp,
 	if (token_keyset_load(b->token, *confp, ksp, err, errlen) != 0)
 		return -1;
 	keys = token_keyset_info(*ksp, &nkeys);
+	if (audit_reload_check(b->audit, *confp, keys, nkeys, err,
+	    errlen) != 0)
+		return -1;
 	return policy_check_algs(*polp, alg_fits, (void *)keys, err, errlen);
 }
 
@@ -88,6 +91,7 @@ broker_reload(struct broker *b)
 	if (load_new(b, &conf, &pol, &ks, err, sizeof(err)) != 0) {
 		log_warnx("reload rejected, the old configuration stays: %s",
 		    err);
+		audit_reload(b->audit, err);
 		if (ks != NULL)
 			token_keyset_release(ks);
 		policy_free(pol);
@@ -97,6 +101,7 @@ broker_reload(struct broker *b)
 	keys = token_keyset_info(ks, &nkeys);
 	if (metrics_rekey(b->metrics, keys, nkeys) != 0) {
 		log_warnx("reload rejected: out of memory");
+		audit_reload(b->audit, "out of memory");
 		token_keyset_release(ks);
 		policy_free(pol);
 		config_free(conf);
@@ -111,6 +116,7 @@ broker_reload(struct broker *b)
 	config_free(b->conf);
 	b->conf = conf;
 	b->policy_generation++;
+	audit_reload(b->audit, NULL);	/* the new files' SHA-256 */
 	log_info("reloaded %s and %s: %zu keys, %zu rules (generation %llu)",
 	    conf->path, pol->path, nkeys, pol->nrules,
 	    (unsigned long long)b->policy_generation);

@@ -114,17 +114,23 @@ conn_hold(struct conn *c)
 	c->inflight++;
 }
 
+static void
+conn_free(struct conn *c)
+{
+	free(c->peer.groups);
+	free(c->rbuf);
+	freezero(c->wbuf, c->wcap);
+	free(c);
+}
+
 int
 conn_release(struct conn *c)
 {
 	c->inflight--;
 	if (!c->dead)
 		return 1;
-	if (c->inflight == 0) {
-		free(c->rbuf);
-		freezero(c->wbuf, c->wcap);
-		free(c);
-	}
+	if (c->inflight == 0)
+		conn_free(c);
 	return 0;
 }
 
@@ -174,6 +180,9 @@ conn_flush(struct server *s, struct conn *c)
 {
 	ssize_t n;
 
+	/* Nothing leaves before its decision is in the audit log. */
+	if (audit_commit(s->b->audit) != 0)
+		return;
 	while (c->woff < c->wlen) {
 		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -218,6 +227,23 @@ flush_dirty(struct server *s)
 	}
 }
 
+/*
+ * The audit log could not be written (and fails closed): the answers
+ * not yet sent must never be, so their connections are closed.
+ */
+static void
+close_unsent(struct server *s)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->dirty || c->wlen > c->woff)
+			conn_close(s, c);
+	}
+	audit_release(s->b->audit);
+}
+
 static void
 conn_close(struct server *s, struct conn *c)
 {
@@ -235,11 +261,8 @@ conn_close(struct server *s, struct conn *c)
 	s->nconns--;
 	log_debug("connection from uid %u pid %d closed", (unsigned)
 	    c->peer.uid, (int)c->peer.pid);
-	if (c->inflight == 0) {
-		free(c->rbuf);
-		freezero(c->wbuf, c->wcap);
-		free(c);
-	}
+	if (c->inflight == 0)
+		conn_free(c);
 }
 
 void
@@ -328,12 +351,17 @@ conn_read(struct server *s, struct conn *c)
 	conn_arm(s, c);
 }
 
+/*
+ * uid, gid and pid of the peer, and every supplementary group: a peer
+ * with more groups than the first guess gets a buffer of the size the
+ * kernel asks for, so that no group granting a permission is missed.
+ */
 static int
 peer_cred(int fd, struct peer_cred *peer)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-	gid_t groups[POLICY_MAX_GROUPS];
+	gid_t *groups = NULL, *ng;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
 		return -1;
@@ -342,11 +370,23 @@ peer_cred(int fd, struct peer_cred *peer)
 	peer->uid = uc.uid;
 	peer->gid = uc.gid;
 #ifdef SO_PEERGROUPS
-	len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
-		peer->ngroups = len / sizeof(gid_t);
-		memcpy(peer->groups, groups, len);
+	len = 64 * sizeof(gid_t);
+	for (;;) {
+		if ((ng = realloc(groups, len > 0 ? len : 1)) == NULL) {
+			free(groups);
+			return -1;
+		}
+		groups = ng;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+		    &len) == 0)
+			break;
+		if (errno != ERANGE) {
+			free(groups);
+			return -1;
+		}
 	}
+	peer->groups = groups;
+	peer->ngroups = len / sizeof(gid_t);
 #endif
 	return 0;
 }
@@ -382,7 +422,7 @@ accept_one(struct server *s)
 	ev.data.ptr = c;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		log_warn("epoll_ctl");
-		free(c);
+		conn_free(c);
 		close(fd);
 		return;
 	}
@@ -402,7 +442,10 @@ collect_results(struct server *s)
 	workers_collect(s->b->workers, &done);
 	while ((w = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, w, entry);
-		dispatch_done(s->b, w);
+		if (audit_owns(s->b->audit, w))
+			audit_signed(s->b->audit, w);
+		else
+			dispatch_done(s->b, w);
 	}
 }
 
@@ -445,6 +488,10 @@ handle_signal(struct server *s)
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading");
 			(void)broker_reload(s->b);
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR1) {
+			audit_reopen(s->b->audit);
 			continue;
 		}
 		if (!s->stopping) {
@@ -508,6 +555,7 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if ((s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
 	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    add_fd(s, listen_fd, TAG_LISTEN) == -1 ||
@@ -539,6 +587,8 @@ server_run(struct broker *b, int listen_fd)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++)
 			handle_event(&s, &evs[i]);
+		if (audit_commit(b->audit) != 0)
+			close_unsent(&s);
 		flush_dirty(&s);
 		if (time(NULL) != last_sweep) {
 			last_sweep = time(NULL);

@@ -23,6 +23,8 @@
 #define DEFAULT_MAX_CLIENTS	1024
 #define DEFAULT_IDLE_TIMEOUT	300
 #define MAX_WORKERS		64
+#define DEFAULT_AUDIT_LINES	1000
+#define DEFAULT_AUDIT_SECONDS	60
 
 struct parser {
 	struct lex	 lx;
@@ -155,6 +157,75 @@ parse_socket(struct parser *p)
 			    "option \"%s\" (expected owner, group or mode)",
 			    tok.text);
 	}
+}
+
+static int
+parse_audit_option(struct parser *p, struct lex_token *kw)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+	long v;
+
+	if (strcmp(kw->text, "checkpoint-key") == 0)
+		return parse_string(p, "checkpoint-key", &c->audit_key, 0);
+	if (strcmp(kw->text, "checkpoint-lines") == 0) {
+		if (parse_number(p, "checkpoint-lines", 1, 1000000, 10,
+		    &v) != 0)
+			return -1;
+		c->audit_lines = (unsigned int)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "checkpoint-seconds") == 0) {
+		if (parse_number(p, "checkpoint-seconds", 1, 86400, 10,
+		    &v) != 0)
+			return -1;
+		c->audit_seconds = (unsigned int)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "on-failure") == 0) {
+		if (next_value(p, "on-failure", &tok) != 0)
+			return -1;
+		if (strcmp(tok.text, "closed") != 0 &&
+		    strcmp(tok.text, "open") != 0)
+			return lex_error(&p->lx, tok.line, "on-failure: "
+			    "expected closed or open, got \"%s\"", tok.text);
+		c->audit_fail_open = strcmp(tok.text, "open") == 0;
+		return 0;
+	}
+	return lex_error(&p->lx, kw->line, "audit: unknown option \"%s\" "
+	    "(expected checkpoint-key, checkpoint-lines, checkpoint-seconds "
+	    "or on-failure)", kw->text);
+}
+
+/*
+ * audit PATH checkpoint-key KEY [checkpoint-lines N]
+ *     [checkpoint-seconds T] [on-failure closed|open]
+ * The key is checked once the whole file is read (keys may follow).
+ */
+static int
+parse_audit(struct parser *p, int line)
+{
+	struct lex_token tok;
+
+	if (p->conf->audit_path != NULL)
+		return lex_error(&p->lx, line, "only one audit statement "
+		    "allowed");
+	p->conf->audit_line = line;
+	if (parse_string(p, "audit", &p->conf->audit_path, 1) != 0)
+		return -1;
+	for (;;) {
+		if (lex_peek(&p->lx, &tok) != 0)
+			return -1;
+		if (tok.kind != LEX_WORD)
+			break;
+		(void)lex_next(&p->lx, &tok);
+		if (parse_audit_option(p, &tok) != 0)
+			return -1;
+	}
+	if (p->conf->audit_key == NULL)
+		return lex_error(&p->lx, line, "audit: checkpoint-key KEY is "
+		    "required (an EC or Ed25519 key that signs checkpoints)");
+	return 0;
 }
 
 static int
@@ -363,6 +434,8 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		return parse_token(p, kw->line);
 	if (strcmp(kw->text, "key") == 0)
 		return parse_key(p);
+	if (strcmp(kw->text, "audit") == 0)
+		return parse_audit(p, kw->line);
 	return lex_error(&p->lx, kw->line, "unknown keyword \"%s\"", kw->text);
 }
 
@@ -386,6 +459,9 @@ check_complete(struct parser *p)
 	if (c->pin_source == PIN_NONE)
 		return lex_error(&p->lx, last, "token: no PIN source "
 		    "(pin-env, pin-file, pin-credential)");
+	if (c->audit_key != NULL && config_key_index(c, c->audit_key) == -1)
+		return lex_error(&p->lx, c->audit_line, "audit: checkpoint-key "
+		    "\"%s\" is not a key defined in this file", c->audit_key);
 	return 0;
 }
 
@@ -409,6 +485,8 @@ config_new(void)
 	c->max_frame = WIRE_DEFAULT_MAX_FRAME;
 	c->max_clients = DEFAULT_MAX_CLIENTS;
 	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	c->audit_lines = DEFAULT_AUDIT_LINES;
+	c->audit_seconds = DEFAULT_AUDIT_SECONDS;
 	return c;
 }
 
@@ -489,6 +567,8 @@ config_free(struct config *c)
 	free(c->policy_path);
 	free(c->module);
 	free(c->token_label);
+	free(c->audit_path);
+	free(c->audit_key);
 	if (c->pin_ref != NULL) {
 		explicit_bzero(c->pin_ref, strlen(c->pin_ref));
 		free(c->pin_ref);

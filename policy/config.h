@@ -65,6 +65,13 @@ struct config {
 
 	struct key_ref		*keys;
 	size_t			 nkeys;
+
+	char			*audit_path;	/* NULL: no audit log */
+	char			*audit_key;	/* checkpoint key (logical name) */
+	int			 audit_line;	/* of the audit statement */
+	unsigned int		 audit_lines;	/* checkpoint every N lines */
+	unsigned int		 audit_seconds;	/* and every T seconds */
+	int			 audit_fail_open; /* keep serving if unwritable */
 };
 
 /*

@@ -472,7 +472,8 @@ policy_key_algs(const struct policy *pol, const struct peer_cred *peer,
 
 	for (i = 0; i < pol->nrules; i++) {
 		rule = &pol->rules[i];
-		if (rule_matches_peer(rule, peer) && rule_has_key(rule, key))
+		if (op_takes_alg(rule->op) && rule_matches_peer(rule, peer) &&
+		    rule_has_key(rule, key))
 			algs |= rule->algs != 0 ? rule->algs : ~0U;
 	}
 	return algs;

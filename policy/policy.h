@@ -14,14 +14,12 @@
 #include "config.h"
 #include "p11broker.h"
 
-#define POLICY_MAX_GROUPS	64
-
 /* Who is asking: from SO_PEERCRED and SO_PEERGROUPS. */
 struct peer_cred {
 	pid_t		pid;
 	uid_t		uid;
 	gid_t		gid;
-	gid_t		groups[POLICY_MAX_GROUPS];
+	gid_t		*groups;	/* supplementary groups, all of them */
 	int		ngroups;
 };
 
@@ -81,7 +79,10 @@ int	policy_permits(const struct policy *pol, const struct peer_cred *peer,
  */
 int	policy_check(struct policy *pol, const struct peer_cred *peer,
 	    const struct policy_request *req, const char **why);
-/* Algorithms (1 << alg) the peer may use with key; ~0 when not pinned. */
+/*
+ * Algorithms (1 << alg) the peer may use with key under its sign, hmac and
+ * hmac-verify rules; ~0 when one of them pins none.
+ */
 uint32_t policy_key_algs(const struct policy *pol,
 	    const struct peer_cred *peer, int key);
 /*

@@ -423,7 +423,7 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 
 		len = rc->key == NULL ? 0 : strlen(rc->key);
 		if ((len > 0 && !wire_key_name_valid(rc->key, len)) ||
-		    rc->operation <= 0 || rc->operation >= P11B_OP_COUNT ||
+		    rc->operation < 0 || rc->operation >= P11B_OP_COUNT ||
 		    rc->status <= 0 || rc->status > P11B_STATUS_COUNT)
 			return WIRE_ERR_INVALID;
 		st->requests[i].op = (enum p11b_op)rc->operation;

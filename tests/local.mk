@@ -10,7 +10,7 @@ TESTS_ENVIRONMENT = \
 include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/integration/local.mk
 
-EXTRA_DIST += tests/bench/run.sh
+EXTRA_DIST += tests/bench/run.sh tests/bench/audit.sh
 
 EXTRA_DIST += tests/valgrind.supp tests/lsan.supp
 

@@ -43,6 +43,8 @@ struct cli_args {
 	int		 der;
 	int		 shared;	/* bench */
 	int		 prometheus;	/* stats */
+	const char	*pubkey;	/* audit verify */
+	int		 allow_open_tail; /* audit verify */
 };
 
 struct cli {
@@ -89,6 +91,9 @@ int	cmd_secret(struct cli *cli);
 int	cmd_random(struct cli *cli);
 int	cmd_health(struct cli *cli);
 int	cmd_stats(struct cli *cli);
+
+/* audit.c */
+int	cmd_audit(struct cli *cli);
 
 /* bench.c */
 int	cmd_bench(struct cli *cli);

@@ -31,6 +31,8 @@
 #define O_SIZE		0x0800
 #define O_SHARED	0x1000
 #define O_PROMETHEUS	0x2000
+#define O_PUBKEY	0x4000
+#define O_OPEN_TAIL	0x8000
 
 /* getopt values of the long-only options */
 enum {
@@ -44,12 +46,14 @@ enum {
 	LONG_SIZE,
 	LONG_SHARED,
 	LONG_PROMETHEUS,
+	LONG_PUBKEY,
+	LONG_OPEN_TAIL,
 };
 
 struct cli_command {
 	const char	*name;
 	int		(*run)(struct cli *);
-	int		 noperands;	/* exactly this many */
+	int		 noperands;	/* exactly this many; -n: at least n */
 	int		 has_key;	/* operand 0 is a key name */
 	int		 options;	/* O_* */
 	const char	*usage;
@@ -74,6 +78,8 @@ static const struct cli_command commands[] = {
 	    "bench [--op ecdsa|rsa|hmac] [--key KEY]\n"
 	    "        [--clients N] [--seconds S] [--size BYTES] [--alg ALG] "
 	    "[--shared]" },
+	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL,
+	    "audit verify LOGFILE... --pubkey PEMFILE [--allow-open-tail]" },
 };
 
 static const struct option command_options[] = {
@@ -92,6 +98,8 @@ static const struct option command_options[] = {
 	{ "size", required_argument, NULL, LONG_SIZE },
 	{ "shared", no_argument, NULL, LONG_SHARED },
 	{ "prometheus", no_argument, NULL, LONG_PROMETHEUS },
+	{ "pubkey", required_argument, NULL, LONG_PUBKEY },
+	{ "allow-open-tail", no_argument, NULL, LONG_OPEN_TAIL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -118,9 +126,12 @@ static const char *help_text =
     "  --size BYTES    bench: sign a message of BYTES, not a digest\n"
     "  --shared        bench: all clients on one pipelined connection\n"
     "  --prometheus    stats: Prometheus text exposition format\n"
+    "  --pubkey PEM    audit verify: the checkpoint key's public key\n"
+    "  --allow-open-tail  audit verify: accept lines after the last\n"
+    "                  checkpoint (a running broker's log)\n"
     "\n"
     "random N takes 1 to 4096 bytes.  hmac-verify exits 1 for a MAC that\n"
-    "does not match.\n"
+    "does not match; audit verify exits 1 for a log that does not verify.\n"
     "\n"
     "exit codes:\n"
     "  0 ok             4 denied            8 too-large\n"
@@ -304,6 +315,12 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_PROMETHEUS:
 		a->prometheus = 1;
 		return O_PROMETHEUS;
+	case LONG_PUBKEY:
+		a->pubkey = arg;
+		return O_PUBKEY;
+	case LONG_OPEN_TAIL:
+		a->allow_open_tail = 1;
+		return O_OPEN_TAIL;
 	}
 	return 0;
 }
@@ -335,9 +352,10 @@ command_parse(struct cli *cli, const struct cli_command *c, int argc,
 	}
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
-	if (cli->noperands != c->noperands)
+	if (c->noperands < 0 ? cli->noperands < -c->noperands :
+	    cli->noperands != c->noperands)
 		return cli_usage(cli, "%s operands", cli->noperands <
-		    c->noperands ? "missing" : "too many");
+		    abs(c->noperands) ? "missing" : "too many");
 	if (c->has_key)
 		cli->key = cli->operands[0];
 	return -1;

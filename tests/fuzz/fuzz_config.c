@@ -49,19 +49,20 @@ init(void)
 		fprintf(stderr, "fuzz_config: fixed config: %s\n", err);
 		abort();
 	}
+	static gid_t groups1[] = { 0, 100 }, groups3[] = { 65534 };
+
 	/* root; a frontend with supplementary groups; nobody; a stranger. */
 	peers[0].uid = 0;
 	peers[0].gid = 0;
 	peers[1].uid = 1000;
 	peers[1].gid = 1000;
-	peers[1].groups[0] = 0;
-	peers[1].groups[1] = 100;
+	peers[1].groups = groups1;
 	peers[1].ngroups = 2;
 	peers[2].uid = 65534;
 	peers[2].gid = 65534;
 	peers[3].uid = 4242;
 	peers[3].gid = 4242;
-	peers[3].groups[0] = 65534;
+	peers[3].groups = groups3;
 	peers[3].ngroups = 1;
 }
 

@@ -524,3 +524,24 @@ body = der_int(raw[:half]) + der_int(raw[half:])
 open(sys.argv[2], 'wb').write(b'\x30' + der_len(len(body)) + body)
 EOF
 }
+
+# as_ids UID GID GROUPS ARGS...: like as_nobody, but as any numeric (or
+# named) UID and GID, with the supplementary GROUPS (comma-separated, or
+# "-" for none).  Ids need no passwd or group entry.
+as_ids()
+{
+	local uid=$1 gid=$2 groups=$3 gopt
+	shift 3
+	_nobody_client
+	if [ "$groups" = - ]; then
+		gopt=--clear-groups
+	else
+		gopt=--groups=$groups
+	fi
+	OUT="$T/cli.out"
+	timeout -k 2 "$CLI_TIMEOUT" setpriv --reuid="$uid" --regid="$gid" \
+	    "$gopt" env $NOBODY_ENV "$NOBODY_P11B" -s "$SOCK" "$@" \
+	    </dev/null >"$OUT" 2>"$T/cli.err"
+	RC=$?
+	ERR=$(cat "$T/cli.err")
+}

@@ -13,7 +13,11 @@ INTEGRATION_TESTS = \
 	tests/integration/hmac_secret.sh \
 	tests/integration/deny.sh \
 	tests/integration/badinput.sh \
-	tests/integration/startup.sh
+	tests/integration/startup.sh \
+	tests/integration/policy.sh \
+	tests/integration/reload.sh \
+	tests/integration/stats.sh \
+	tests/integration/audit.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \

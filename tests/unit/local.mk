@@ -17,4 +17,14 @@ tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h \
 tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
 tests_unit_test_crypto_LDADD = $(UNIT_LDADD) $(LIBCRYPTO_LIBS)
 TESTS += tests/unit/test_crypto
+
+# White-box: the daemon's audit code and the CLI's line parser together.
+check_PROGRAMS += tests/unit/test_audit
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/tap.h \
+	client/cli/auditlog.c client/cli/auditlog.h
+tests_unit_test_audit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
+	-I$(top_srcdir)/client/cli $(LIBCRYPTO_CFLAGS) $(SODIUM_CFLAGS)
+tests_unit_test_audit_LDADD = brokerd/libbroker.la $(UNIT_LDADD) \
+	$(LIBCRYPTO_LIBS) $(SODIUM_LIBS)
+TESTS += tests/unit/test_audit
 include $(srcdir)/tests/unit/client.mk

@@ -144,6 +144,7 @@ policy(const struct config *c, const char *text, char *err, size_t errlen)
 static void
 test_policy_eval(const struct config *c)
 {
+	static gid_t carol_groups[] = { 2000 };
 	struct peer_cred alice, bob, carol;
 	struct policy *p;
 	char err[512];
@@ -164,7 +165,7 @@ test_policy_eval(const struct config *c)
 	memset(&carol, 0, sizeof(carol));
 	carol.uid = 1002;
 	carol.gid = 1002;
-	carol.groups[0] = 2000;
+	carol.groups = carol_groups;
 	carol.ngroups = 1;
 
 	ok(policy_permits(p, &alice, P11B_OP_SIGN, 0), "alice signs zsk");

@@ -1,0 +1,590 @@
+/*
+ * The audit log.  Lines are appended to a pending buffer as decisions and
+ * events happen and written with one write() per event-loop turn, before
+ * the answers of that turn are sent (server.c calls audit_commit()).
+ * When the write fails the log fails closed: the answers of that turn are
+ * not sent and every request is refused until a write succeeds again
+ * (on-failure open only warns).  Checkpoints (audit_ckpt.c) sign the chain
+ * head with a key on the token.  The format is in p11broker-audit(5).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "audit_int.h"
+#include "log.h"
+
+#define TAIL_MAX		(64 * 1024)	/* longest line we continue */
+#define PENDING_MAX		(8 * 1024 * 1024) /* fail open: then drop */
+#define WARN_INTERVAL		60		/* seconds between warnings */
+
+static const char line_prefix[] = "{\"seq\":";
+
+/* --- checks and opening ---------------------------------------------- */
+
+enum p11b_alg
+audit_key_alg(enum p11b_key_type type)
+{
+	if (type == P11B_KEY_EC_P256)
+		return P11B_ALG_ECDSA_P256_SHA256;
+	if (type == P11B_KEY_EC_P384)
+		return P11B_ALG_ECDSA_P384_SHA384;
+	if (type == P11B_KEY_EC_P521)
+		return P11B_ALG_ECDSA_P521_SHA512;
+	if (type == P11B_KEY_ED25519)
+		return P11B_ALG_ED25519;
+	return P11B_ALG_NONE;
+}
+
+int
+audit_config_check(const struct config *conf, const struct key_info *keys,
+    size_t nkeys, char *err, size_t errlen)
+{
+	int key;
+
+	if (conf->audit_path == NULL)
+		return 0;
+	key = config_key_index(conf, conf->audit_key);
+	if (key < 0 || (size_t)key >= nkeys) {
+		snprintf(err, errlen, "%s:%d: audit: no key \"%s\"", conf->path,
+		    conf->audit_line, conf->audit_key);
+		return -1;
+	}
+	if (audit_key_alg(keys[key].type) == P11B_ALG_NONE) {
+		snprintf(err, errlen, "%s:%d: audit: checkpoint-key %s is a "
+		    "%s key; it must be an EC (P-256, P-384, P-521) or Ed25519 "
+		    "key pair", conf->path, conf->audit_line, conf->audit_key,
+		    p11b_key_type_name(keys[key].type));
+		return -1;
+	}
+	return 0;
+}
+
+int
+audit_reload_check(const struct audit *a, const struct config *conf,
+    const struct key_info *keys, size_t nkeys, char *err, size_t errlen)
+{
+	if ((a != NULL) != (conf->audit_path != NULL)) {
+		snprintf(err, errlen, "%s: the audit log is switched %s; that "
+		    "needs a restart", conf->path, a != NULL ? "off" : "on");
+		return -1;
+	}
+	return audit_config_check(conf, keys, nkeys, err, errlen);
+}
+
+static int
+open_log(const char *path)
+{
+	return open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+}
+
+/* The seq of one of our lines, or 0. */
+static uint64_t
+line_seq(const char *line, size_t len)
+{
+	const char *p = line + sizeof(line_prefix) - 1;
+	uint64_t seq = 0;
+
+	if (len < sizeof(line_prefix) + 2 ||
+	    memcmp(line, line_prefix, sizeof(line_prefix) - 1) != 0 ||
+	    line[len - 1] != '}')
+		return 0;
+	for (; p < line + len && *p >= '0' && *p <= '9'; p++) {
+		if (seq > (UINT64_MAX - 9) / 10)
+			return 0;
+		seq = seq * 10 + (uint64_t)(*p - '0');
+	}
+	return p < line + len && *p == ',' ? seq : 0;
+}
+
+/*
+ * Continue the chain of a log that already has lines: the next line
+ * links to the last one.  A last line that is not ours, or cut short,
+ * is for the operator to look at; we do not start a second chain in the
+ * same file.
+ */
+static int
+read_tail(struct audit *a, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL, *line;
+	size_t n, len;
+	int r = -1;
+
+	if (fstat(a->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size == 0)
+		return 0;
+	n = st.st_size < TAIL_MAX ? (size_t)st.st_size : TAIL_MAX;
+	if ((buf = malloc(n)) == NULL ||
+	    pread(a->fd, buf, n, st.st_size - (off_t)n) != (ssize_t)n) {
+		snprintf(err, errlen, "audit: cannot read %s", a->path);
+		goto out;
+	}
+	if (buf[n - 1] != '\n') {
+		snprintf(err, errlen, "audit: %s ends with an incomplete line "
+		    "(disk full or crash?); move it away to start a new log",
+		    a->path);
+		goto out;
+	}
+	for (line = buf + n - 1; line > buf && line[-1] != '\n'; line--)
+		;
+	len = buf + n - 1 - line;
+	if ((line == buf && n < (size_t)st.st_size) ||
+	    (a->chain.seq = line_seq(line, len)) == 0) {
+		snprintf(err, errlen, "audit: the last line of %s is not an "
+		    "audit line; move the file away to start a new log",
+		    a->path);
+		goto out;
+	}
+	audit_sha256(&a->buf.sha, line, len, a->chain.head);
+	r = 0;
+ out:
+	free(buf);
+	return r;
+}
+
+int
+audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
+{
+	struct audit *a;
+
+	*ap = NULL;
+	if (b->conf->audit_path == NULL)
+		return 0;
+	if (audit_config_check(b->conf, b->keys, b->nkeys, err, errlen) != 0)
+		return -1;
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->path = strdup(b->conf->audit_path)) == NULL) {
+		free(a);
+		snprintf(err, errlen, "audit: out of memory");
+		return -1;
+	}
+	a->b = b;
+	a->fd = -1;
+	if ((a->fd = open_log(a->path)) == -1) {
+		snprintf(err, errlen, "audit: %s: %s", a->path,
+		    strerror(errno));
+		audit_free(a);
+		return -1;
+	}
+	if (read_tail(a, err, errlen) != 0) {
+		audit_free(a);
+		return -1;
+	}
+	*ap = a;
+	return 0;
+}
+
+void
+audit_free(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	audit_checkpoint_abandon(a);
+	if (a->fd != -1)
+		close(a->fd);
+	audit_buf_free(&a->buf);
+	free(a->path);
+	free(a);
+}
+
+/* --- lines ----------------------------------------------------------- */
+
+struct audit_buf *
+audit_begin(struct audit *a, const char *type)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	audit_line_begin(&a->buf, &a->chain, &now, type);
+	return &a->buf;
+}
+
+int
+audit_end(struct audit *a, int is_checkpoint)
+{
+	if (audit_line_end(&a->buf, &a->chain) != 0) {
+		log_warnx("audit: out of memory, a line is lost");
+		return -1;
+	}
+	if (!is_checkpoint)
+		a->ckpt.since++;
+	return 0;
+}
+
+void
+audit_event(struct audit *a, const char *event, ...)
+{
+	struct audit_buf *ab;
+	const char *name, *value;
+	va_list ap;
+
+	if (a == NULL)
+		return;
+	ab = audit_begin(a, "event");
+	audit_line_str(ab, "event", event);
+	va_start(ap, event);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		value = va_arg(ap, const char *);
+		audit_line_str(ab, name, value != NULL ? value : "");
+	}
+	va_end(ap);
+	(void)audit_end(a, 0);
+}
+
+/* SHA-256 of a file as hex, or why it could not be read. */
+static void
+hash_file(const char *path, char *out, size_t outlen)
+{
+	crypto_hash_sha256_state st;
+	uint8_t buf[8192], h[AUDIT_HASH_LEN];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(out, outlen, "unreadable: %s", strerror(errno));
+		return;
+	}
+	crypto_hash_sha256_init(&st);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crypto_hash_sha256_update(&st, buf, (size_t)n);
+	close(fd);
+	if (n == -1) {
+		snprintf(out, outlen, "unreadable: %s", strerror(errno));
+		return;
+	}
+	crypto_hash_sha256_final(&st, h);
+	audit_hex(h, sizeof(h), out);
+}
+
+/* The config and policy files in force, with their SHA-256. */
+static void
+files_event(struct audit *a, const char *event, const char *result)
+{
+	const struct config *conf = a->b->conf;
+	const char *paths[2] = { conf->path, conf->policy_path };
+	char hex[2][AUDIT_HEX_LEN + 64];
+	const char *hexes[2] = { hex[0], hex[1] };
+	struct audit_buf *ab;
+
+	hash_file(paths[0], hex[0], sizeof(hex[0]));
+	hash_file(paths[1], hex[1], sizeof(hex[1]));
+	ab = audit_begin(a, "event");
+	audit_line_str(ab, "event", event);
+	if (result != NULL)
+		audit_line_str(ab, "result", result);
+	audit_line_files(ab, "files", paths, hexes, 2);
+	(void)audit_end(a, 0);
+}
+
+void
+audit_request_init(struct audit *a, struct request_ctx *rq)
+{
+	if (a == NULL || (rq->op != P11B_OP_SIGN && rq->op != P11B_OP_HMAC &&
+	    rq->op != P11B_OP_HMAC_VERIFY))
+		return;
+	audit_sha256(&a->buf.sha, rq->data != NULL ? rq->data :
+	    (const uint8_t *)"", rq->datalen, rq->input_sha256);
+	rq->input_hashed = 1;
+}
+
+static uint64_t
+latency_us(uint64_t received_ns)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return now > received_ns ? (now - received_ns) / 1000 : 0;
+}
+
+int
+audit_decision(struct audit *a, const struct peer_cred *peer,
+    const struct request_ctx *rq, const struct wire_response *resp,
+    int dropped)
+{
+	struct audit_buf *ab;
+
+	if (a == NULL)
+		return 0;
+	if (audit_refusing(a)) {
+		a->refused++;
+		return -1;
+	}
+	ab = audit_begin(a, "decision");
+	audit_line_num(ab, "id", rq->id);
+	audit_line_num(ab, "uid", (uint64_t)peer->uid);
+	audit_line_num(ab, "gid", (uint64_t)peer->gid);
+	audit_line_num(ab, "pid", (uint64_t)(peer->pid > 0 ? peer->pid : 0));
+	audit_line_str(ab, "op", p11b_op_name(rq->op));
+	audit_line_str(ab, "key", rq->key);
+	if (rq->alg != P11B_ALG_NONE)
+		audit_line_str(ab, "alg", p11b_alg_name(rq->alg));
+	if (rq->input_hashed) {
+		audit_line_num(ab, "input_len", rq->datalen);
+		audit_line_hex(ab, "input_sha256", rq->input_sha256,
+		    sizeof(rq->input_sha256));
+	}
+	audit_line_str(ab, "status", p11b_status_name(resp->status));
+	if (resp->status != P11B_OK && resp->message != NULL)
+		audit_line_str(ab, "message", resp->message);
+	if (rq->op == P11B_OP_HMAC_VERIFY && resp->status == P11B_OK)
+		audit_line_bool(ab, "valid", resp->valid);
+	if (dropped)
+		audit_line_bool(ab, "dropped", 1);
+	audit_line_num(ab, "latency_us", latency_us(rq->received_ns));
+	if (audit_end(a, 0) != 0)
+		return a->b->conf->audit_fail_open ? 0 : -1;
+	a->fresh++;
+	return 0;
+}
+
+/* --- writing ----------------------------------------------------------- */
+
+static int
+write_pending(struct audit *a)
+{
+	const char *p;
+	ssize_t n;
+
+	while (a->buf.len > 0) {
+		n = write(a->fd, a->buf.p, a->buf.len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + n - p)) !=
+		    NULL; p++)
+			a->written++;
+		audit_buf_consume(&a->buf, (size_t)n);
+	}
+	return 0;
+}
+
+static void
+warn_failure(struct audit *a, int err)
+{
+	time_t now = time(NULL);
+
+	if (!a->failed)
+		log_warnx("audit: cannot write %s: %s; %s", a->path,
+		    strerror(err), a->b->conf->audit_fail_open ?
+		    "on-failure open: SERVING WITHOUT AN AUDIT TRAIL" :
+		    "refusing every request until it can be written");
+	else if (now - a->warned >= WARN_INTERVAL)
+		log_warnx("audit: %s still cannot be written: %s (%zu bytes "
+		    "pending, %llu requests refused%s)", a->path,
+		    strerror(err), a->buf.len, (unsigned long long)a->refused,
+		    a->b->conf->audit_fail_open ? "; serving WITHOUT AN AUDIT "
+		    "TRAIL" : "");
+	else
+		return;
+	a->warned = now;
+}
+
+/*
+ * Failing open, lines pile up; past a limit they are dropped (the chain
+ * then shows the gap).  The first line may be half written: it stays.
+ */
+static void
+trim_pending(struct audit *a)
+{
+	char *nl, *p;
+
+	if (a->buf.len <= PENDING_MAX ||
+	    (nl = memchr(a->buf.p, '\n', a->buf.len)) == NULL)
+		return;
+	for (p = nl + 1; (p = memchr(p, '\n', a->buf.p + a->buf.len - p)) !=
+	    NULL; p++)
+		a->lost++;
+	a->buf.len = a->buf.line_start = nl + 1 - a->buf.p;
+	log_warnx("audit: %llu lines lost so far", (unsigned long long)a->lost);
+}
+
+static int
+write_failed(struct audit *a)
+{
+	int fresh = a->fresh;
+
+	warn_failure(a, errno);
+	a->failed = 1;
+	a->tried = time(NULL);
+	a->fresh = 0;
+	if (a->b->conf->audit_fail_open) {
+		trim_pending(a);
+		return 0;
+	}
+	/* Only lines whose answers never left: nothing to hold back. */
+	if (fresh == 0)
+		return 0;
+	a->hold = 1;
+	return -1;
+}
+
+static void
+recovered(struct audit *a)
+{
+	struct audit_buf *ab;
+
+	a->failed = 0;
+	log_info("audit: %s can be written again (%llu requests refused, "
+	    "%llu lines lost meanwhile)", a->path,
+	    (unsigned long long)a->refused, (unsigned long long)a->lost);
+	ab = audit_begin(a, "event");
+	audit_line_str(ab, "event", "audit-recovered");
+	audit_line_num(ab, "refused", a->refused);
+	audit_line_num(ab, "lost", a->lost);
+	(void)audit_end(a, 0);
+	a->refused = a->lost = 0;
+	a->ckpt.wanted = 1;
+}
+
+int
+audit_commit(struct audit *a)
+{
+	if (a == NULL)
+		return 0;
+	if (a->hold)
+		return -1;
+	/* While failing, try the disk once a second, not once a flush. */
+	if (a->failed && time(NULL) == a->tried)
+		return 0;
+	if (a->buf.len > 0 && write_pending(a) != 0)
+		return write_failed(a);
+	if (a->failed) {
+		recovered(a);
+		if (write_pending(a) != 0)
+			return write_failed(a);
+	}
+	a->fresh = 0;
+	audit_checkpoint_maybe(a);
+	return 0;
+}
+
+void
+audit_release(struct audit *a)
+{
+	if (a != NULL)
+		a->hold = 0;
+}
+
+int
+audit_refusing(const struct audit *a)
+{
+	return a != NULL && a->failed && !a->b->conf->audit_fail_open;
+}
+
+/* --- start, stop, rotation, reload ----------------------------------- */
+
+int
+audit_start(struct audit *a, char *err, size_t errlen)
+{
+	struct audit_buf *ab;
+
+	if (a == NULL)
+		return 0;
+	ab = audit_begin(a, "event");
+	audit_line_str(ab, "event", "start");
+	audit_line_str(ab, "version", BROKER_VERSION);
+	audit_line_num(ab, "pid", (uint64_t)getpid());
+	(void)audit_end(a, 0);
+	files_event(a, "policy-load", NULL);
+	if (write_pending(a) != 0) {
+		snprintf(err, errlen, "audit: cannot write %s: %s", a->path,
+		    strerror(errno));
+		return -1;
+	}
+	/* The first checkpoint also covers what a crash left unsigned. */
+	a->ckpt.wanted = 1;
+	a->ckpt.last = time(NULL);
+	return 0;
+}
+
+void
+audit_stop(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	audit_event(a, "stop", NULL);
+	audit_checkpoint_final(a);
+	if (write_pending(a) != 0)
+		log_warn("audit: %s: the last lines could not be written",
+		    a->path);
+}
+
+/*
+ * Lines still pending go to the old file if it takes them; the new file
+ * then starts with the rotate line, whose prev is the old file's head.
+ */
+static void
+switch_file(struct audit *a, const char *path, const char *reason)
+{
+	char *npath;
+	int fd;
+
+	(void)write_pending(a);
+	if ((npath = strdup(path)) == NULL || (fd = open_log(path)) == -1) {
+		log_warn("audit: cannot open %s; still writing to the old "
+		    "file", path);
+		free(npath);
+		return;
+	}
+	close(a->fd);
+	a->fd = fd;
+	free(a->path);
+	a->path = npath;
+	audit_event(a, "rotate", "reason", reason, NULL);
+	a->ckpt.wanted = 1;
+	log_info("audit: writing to %s (%s)", a->path, reason);
+}
+
+void
+audit_reopen(struct audit *a)
+{
+	if (a != NULL)
+		switch_file(a, a->path, "SIGUSR1");
+}
+
+void
+audit_reload(struct audit *a, const char *error)
+{
+	const char *path;
+
+	if (a == NULL)
+		return;
+	if (error != NULL)
+		audit_event(a, "reload", "result", "rejected", "error", error,
+		    NULL);
+	else {
+		files_event(a, "reload", "accepted");
+		path = a->b->conf->audit_path;
+		if (path != NULL && strcmp(path, a->path) != 0)
+			switch_file(a, path, "reload");
+	}
+	a->ckpt.wanted = 1;
+}
+
+int
+audit_key_reserved(const struct audit *a, const char *key)
+{
+	return a != NULL && strcmp(a->b->conf->audit_key, key) == 0;
+}
+
+uint64_t
+audit_lines_written(const struct audit *a)
+{
+	return a == NULL ? 0 : a->written;
+}

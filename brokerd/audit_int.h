@@ -1,0 +1,52 @@
+/* Inside the audit log: shared by audit.c and audit_ckpt.c only. */
+#ifndef AUDIT_INT_H
+#define AUDIT_INT_H
+
+#include <time.h>
+
+#include "audit.h"
+#include "audit_line.h"
+#include "brokerd.h"
+
+/* The one checkpoint signature in flight, and when the next is due. */
+struct audit_checkpoint {
+	struct work		 work;
+	int			 busy;		/* work is with the workers */
+	uint64_t		 seq;		/* what it signs */
+	uint8_t			 head[AUDIT_HASH_LEN];
+	char			 key[P11B_KEY_NAME_MAX + 1];
+	uint64_t		 since;		/* other lines since the last */
+	time_t			 last;		/* when the last was asked */
+	int			 wanted;	/* start, reload, rotation */
+};
+
+struct audit {
+	struct broker		*b;
+	char			*path;
+	int			 fd;
+	struct audit_chain	 chain;		/* the last line appended */
+	struct audit_buf	 buf;		/* lines not yet written */
+	uint64_t		 written;	/* lines written */
+	int			 fresh;		/* decisions since a commit */
+	int			 failed;	/* the last write failed */
+	int			 hold;		/* answers may not leave */
+	time_t			 warned;
+	time_t			 tried;		/* last write while failed */
+	uint64_t		 refused;	/* while failed (closed) */
+	uint64_t		 lost;		/* dropped (failing open) */
+	struct audit_checkpoint	 ckpt;
+};
+
+/* audit.c */
+struct audit_buf *audit_begin(struct audit *a, const char *type);
+int	audit_end(struct audit *a, int is_checkpoint);
+enum p11b_alg audit_key_alg(enum p11b_key_type type);
+
+/* audit_ckpt.c */
+void	audit_checkpoint_maybe(struct audit *a);
+/* At stop: sign the head and wait, until nothing is left unsigned. */
+void	audit_checkpoint_final(struct audit *a);
+/* At free: a signature that never came back. */
+void	audit_checkpoint_abandon(struct audit *a);
+
+#endif /* AUDIT_INT_H */
