@@ -325,6 +325,7 @@ burst()
 	done
 	t1=$(date +%s%N)
 	BURST_MS=$(((t1 - t0) / 1000000))
+	BURST_END=$t1
 }
 
 # Bucket of rate R: R at once, then R per second.  Allow one more for
@@ -339,9 +340,10 @@ diag "rate 5/s: $N_OK ok, $N_LIMITED rate-limited in $BURST_MS ms"
 is "$N_OTHER" 0 "rate 5/s: only ok or rate-limited answers"
 ok "$([ "$FIRST_OK" -ge 5 ] && echo 0 || echo 1)" \
     "rate 5/s: the first 5 requests (the burst) succeed (got $FIRST_OK)"
-ok "$([ "$N_LIMITED" -ge 1 ] && echo 0 || echo 1)" \
-    "rate 5/s: RATE_LIMITED observed ($N_LIMITED of 30)"
 lim=$(max_ok 5)
+# Limiting is certain only when the burst was faster than the refill.
+ok "$([ "$N_LIMITED" -ge 1 ] || [ "$lim" -ge 30 ] && echo 0 || echo 1)" \
+    "rate 5/s: RATE_LIMITED observed ($N_LIMITED of 30 in $BURST_MS ms)"
 ok "$([ "$N_OK" -le "$lim" ] && echo 0 || echo 1)" \
     "rate 5/s: at most $lim of 30 succeed in $BURST_MS ms (got $N_OK)"
 like "$LIMITED_ERR" '^p11broker: sign ec256: rate-limited \(' \
@@ -356,14 +358,22 @@ is "$N_OK" 12 "unlimited rule first: 12 of 12 succeed, the later rate 1/s never 
 
 burst Q1 12 random 4
 diag "group rate 3/s, Q1: $N_OK ok, $N_LIMITED rate-limited in $BURST_MS ms"
-ok "$([ "$N_LIMITED" -ge 1 ] && [ "$FIRST_OK" -ge 3 ] &&
-    [ "$N_OK" -le "$(max_ok 3)" ] && echo 0 || echo 1)" \
+ok "$({ [ "$N_LIMITED" -ge 1 ] || [ "$(max_ok 3)" -ge 12 ]; } &&
+    [ "$FIRST_OK" -ge 3 ] && [ "$N_OK" -le "$(max_ok 3)" ] && echo 0 ||
+    echo 1)" \
     "group rate 3/s: Q1 gets the burst of 3, then rate-limited"
 as_ids ${WHO[Q2]} random 4
 is "$RC" 0 "group rate 3/s: another uid under the same rule has its own bucket" ||
     diag "$ERR"
 as_ids ${WHO[Q1]} random 4
-is "$RC" 9 "group rate 3/s: Q1 is still limited right after" || diag "$ERR"
+since=$((($(date +%s%N) - BURST_END) / 1000000))
+if [ "$since" -lt 300 ]; then
+	is "$RC" 9 "group rate 3/s: Q1 is still limited right after" ||
+	    diag "$ERR"
+else
+	# A token (one per 333 ms) may have come back meanwhile.
+	ok 0 "group rate 3/s: Q1 still limited # SKIP ${since} ms passed"
+fi
 
 # --- p11brokerd -n: one normalised line per rule ----------------------------
 

@@ -136,7 +136,7 @@ is "$RC" 5 "before the reload: uid 64402 has no rule (no-such-key)"
 
 signs_before=$(req_count sign ec256 ok)
 BENCH_OUT="$T/bench.out"
-timeout -k 2 40 "$P11B" -s "$SOCK" bench --op ecdsa --clients 4 --seconds 6 \
+timeout -k 2 40 "$P11B" -s "$SOCK" bench --op ecdsa --clients 4 --seconds 10 \
     </dev/null >"$BENCH_OUT" 2>"$T/bench.err" &
 BENCH_PID=$!
 # Past the warm-up (20 requests per client): measuring.
