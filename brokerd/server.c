@@ -64,6 +64,7 @@ struct server {
 	struct connlist		 conns;
 	struct connlist		 dirty;
 	int			 nconns;
+	int			 jobs;		/* with the workers, all conns */
 	int			 stopping;
 	time_t			 stop_deadline;
 };
@@ -112,6 +113,7 @@ void
 conn_hold(struct conn *c)
 {
 	c->inflight++;
+	the_server->jobs++;
 }
 
 static void
@@ -127,6 +129,7 @@ int
 conn_release(struct conn *c)
 {
 	c->inflight--;
+	the_server->jobs--;
 	if (!c->dead)
 		return 1;
 	if (c->inflight == 0)
@@ -531,17 +534,6 @@ handle_event(struct server *s, struct epoll_event *ev)
 }
 
 static int
-inflight_total(struct server *s)
-{
-	struct conn *c;
-	int n = 0;
-
-	TAILQ_FOREACH(c, &s->conns, entry)
-		n += c->inflight;
-	return n;
-}
-
-static int
 server_setup(struct server *s, struct broker *b, int listen_fd)
 {
 	sigset_t mask;
@@ -594,7 +586,8 @@ server_run(struct broker *b, int listen_fd)
 			last_sweep = time(NULL);
 			expire_idle(&s);
 		}
-		if (s.stopping && (inflight_total(&s) == 0 ||
+		/* Also the jobs of clients that hung up: all get decided. */
+		if (s.stopping && (s.jobs == 0 ||
 		    time(NULL) >= s.stop_deadline))
 			break;
 	}

@@ -11,8 +11,14 @@ start_daemon
 
 # The PIN came in P11BROKER_PIN: it must be gone from the daemon's
 # environment, including the bytes /proc shows from the initial stack.
-env_pin=$(tr '\0' '\n' <"/proc/$DAEMON_PID/environ" | grep -c "^P11BROKER_PIN=.*$PIN")
-is "$env_pin" 0 "the PIN is not left in the daemon's /proc environ"
+if [ -n "${P11B_DAEMON_WRAPPER:-}" ]; then
+	# Under valgrind /proc shows the wrapper's own environment.
+	ok 0 "the PIN is not left in /proc environ # SKIP daemon wrapped"
+else
+	env_pin=$(tr '\0' '\n' <"/proc/$DAEMON_PID/environ" |
+	    grep -c "^P11BROKER_PIN=.*$PIN")
+	is "$env_pin" 0 "the PIN is not left in the daemon's /proc environ"
+fi
 
 PUB="$T/pub"
 msg="$T/msg"
