@@ -277,15 +277,3 @@ audit_line_end(struct audit_buf *ab, struct audit_chain *ch)
 	return 0;
 }
 
-size_t
-audit_checkpoint_message(uint64_t seq, const uint8_t head[AUDIT_HASH_LEN],
-    char *out, size_t outlen)
-{
-	char hex[AUDIT_HEX_LEN + 1];
-	int n;
-
-	audit_hex(head, AUDIT_HASH_LEN, hex);
-	n = snprintf(out, outlen, "p11broker-audit-checkpoint v1 seq=%llu "
-	    "head=%s", (unsigned long long)seq, hex);
-	return n < 0 || (size_t)n >= outlen ? 0 : (size_t)n;
-}

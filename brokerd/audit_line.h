@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "audit_msg.h"
+
 #define AUDIT_HASH_LEN		32	/* SHA-256 */
 #define AUDIT_HEX_LEN		(2 * AUDIT_HASH_LEN)
 #define AUDIT_TIME_LEN		27	/* 2026-11-25T20:21:27.123456Z */
@@ -74,10 +76,5 @@ void	audit_format_time(const struct timespec *ts,
 	    char out[AUDIT_TIME_LEN + 1]);
 /* Lower-case hex; out holds 2 * len + 1. */
 void	audit_hex(const uint8_t *bin, size_t len, char *out);
-/* The message a checkpoint signs, without a newline; returns its length. */
-size_t	audit_checkpoint_message(uint64_t seq,
-	    const uint8_t head[AUDIT_HASH_LEN], char *out, size_t outlen);
-
-#define AUDIT_CHECKPOINT_MSG_MAX	128
 
 #endif /* AUDIT_LINE_H */

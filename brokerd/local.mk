@@ -12,7 +12,7 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/workers.c brokerd/workers.h \
 	brokerd/metrics.c brokerd/metrics.h \
 	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
-	brokerd/reload.c \
+	brokerd/reload.c brokerd/audit_msg.c brokerd/audit_msg.h \
 	brokerd/audit.c brokerd/audit.h brokerd/audit_ckpt.c \
 	brokerd/audit_int.h brokerd/audit_line.c brokerd/audit_line.h \
 	brokerd/brokerd.h

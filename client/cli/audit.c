@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 #include <sodium.h>
 
+#include "audit_msg.h"
 #include "auditlog.h"
 #include "cli.h"
 
@@ -145,7 +146,7 @@ signature_ok(const struct verifier *v, const struct auditlog_rec *r)
 	EVP_MD_CTX *ctx;
 	int ok;
 
-	len = auditlog_checkpoint_message(r->covers_seq, r->covers_head, msg,
+	len = audit_checkpoint_message(r->covers_seq, r->covers_head, msg,
 	    sizeof(msg));
 	if (len == 0 || (ctx = EVP_MD_CTX_new()) == NULL)
 		return 0;

@@ -422,17 +422,3 @@ auditlog_parse(const char *line, size_t len, struct auditlog_rec *r,
 	return 0;
 }
 
-size_t
-auditlog_checkpoint_message(uint64_t seq,
-    const uint8_t head[AUDITLOG_HASH_LEN], char *out, size_t outlen)
-{
-	char hex[2 * AUDITLOG_HASH_LEN + 1];
-	size_t i;
-	int n;
-
-	for (i = 0; i < AUDITLOG_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", head[i]);
-	n = snprintf(out, outlen, "p11broker-audit-checkpoint v1 seq=%llu "
-	    "head=%s", (unsigned long long)seq, hex);
-	return n < 0 || (size_t)n >= outlen ? 0 : (size_t)n;
-}

@@ -37,8 +37,5 @@ struct auditlog_rec {
  */
 int	auditlog_parse(const char *line, size_t len, struct auditlog_rec *r,
 	    const char **why);
-/* The message a checkpoint signs; returns its length (0: too long). */
-size_t	auditlog_checkpoint_message(uint64_t seq,
-	    const uint8_t head[AUDITLOG_HASH_LEN], char *out, size_t outlen);
 
 #endif /* AUDITLOG_H */

@@ -145,9 +145,8 @@ test_checkpoint_message(void)
 	for (i = 0; i < 32; i++)
 		head[i] = (uint8_t)(i * 7 + 1);
 	la = audit_checkpoint_message(42, head, a, sizeof(a));
-	lb = auditlog_checkpoint_message(42, head, b, sizeof(b));
-	ok(la > 0 && la == lb && memcmp(a, b, la) == 0,
-	    "broker and verifier build the same checkpoint message");
+	lb = audit_checkpoint_message(42, head, b, 20);
+	is_int(lb, 0, "a buffer too small gives no message");
 	strlcpy(want, "p11broker-audit-checkpoint v1 seq=42 head=",
 	    sizeof(want));
 	for (i = 0; i < 32; i++)
