@@ -80,8 +80,8 @@ audit_reload_check(const struct audit *a, const struct config *conf,
 	return audit_config_check(conf, keys, nkeys, err, errlen);
 }
 
-static int
-open_log(const char *path)
+int
+audit_open_file(const char *path)
 {
 	return open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0640);
@@ -170,7 +170,7 @@ audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 	}
 	a->b = b;
 	a->fd = -1;
-	if ((a->fd = open_log(a->path)) == -1) {
+	if ((a->fd = audit_open_file(a->path)) == -1) {
 		snprintf(err, errlen, "audit: %s: %s", a->path,
 		    strerror(errno));
 		audit_free(a);
@@ -241,43 +241,15 @@ audit_event(struct audit *a, const char *event, ...)
 	(void)audit_end(a, 0);
 }
 
-/* SHA-256 of a file as hex, or why it could not be read. */
-static void
-hash_file(const char *path, char *out, size_t outlen)
-{
-	crypto_hash_sha256_state st;
-	uint8_t buf[8192], h[AUDIT_HASH_LEN];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(out, outlen, "unreadable: %s", strerror(errno));
-		return;
-	}
-	crypto_hash_sha256_init(&st);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		crypto_hash_sha256_update(&st, buf, (size_t)n);
-	close(fd);
-	if (n == -1) {
-		snprintf(out, outlen, "unreadable: %s", strerror(errno));
-		return;
-	}
-	crypto_hash_sha256_final(&st, h);
-	audit_hex(h, sizeof(h), out);
-}
-
 /* The config and policy files in force, with their SHA-256. */
 static void
 files_event(struct audit *a, const char *event, const char *result)
 {
 	const struct config *conf = a->b->conf;
 	const char *paths[2] = { conf->path, conf->policy_path };
-	char hex[2][AUDIT_HEX_LEN + 64];
-	const char *hexes[2] = { hex[0], hex[1] };
+	const char *hexes[2] = { a->b->files_hex[0], a->b->files_hex[1] };
 	struct audit_buf *ab;
 
-	hash_file(paths[0], hex[0], sizeof(hex[0]));
-	hash_file(paths[1], hex[1], sizeof(hex[1]));
 	ab = audit_begin(a, "event");
 	audit_line_str(ab, "event", event);
 	if (result != NULL)
@@ -527,19 +499,19 @@ audit_stop(struct audit *a)
 
 /*
  * Lines still pending go to the old file if it takes them; the new file
- * then starts with the rotate line, whose prev is the old file's head.
+ * (opened by the monitor) then starts with the rotate line, whose prev is
+ * the old file's head.
  */
 static void
-switch_file(struct audit *a, const char *path, const char *reason)
+switch_file(struct audit *a, int fd, const char *path, const char *reason)
 {
 	char *npath;
-	int fd;
 
 	(void)write_pending(a);
-	if ((npath = strdup(path)) == NULL || (fd = open_log(path)) == -1) {
-		log_warn("audit: cannot open %s; still writing to the old "
-		    "file", path);
-		free(npath);
+	if ((npath = strdup(path)) == NULL) {
+		log_warnx("audit: out of memory; still writing to %s",
+		    a->path);
+		close(fd);
 		return;
 	}
 	close(a->fd);
@@ -552,28 +524,37 @@ switch_file(struct audit *a, const char *path, const char *reason)
 }
 
 void
-audit_reopen(struct audit *a)
+audit_reopen(struct audit *a, int fd)
 {
 	if (a != NULL)
-		switch_file(a, a->path, "SIGUSR1");
+		switch_file(a, fd, a->path, "SIGUSR1");
+	else
+		close(fd);
 }
 
 void
-audit_reload(struct audit *a, const char *error)
+audit_reload(struct audit *a, const char *error, int fd)
 {
 	const char *path;
 
-	if (a == NULL)
+	if (a == NULL) {
+		if (fd != -1)
+			close(fd);
 		return;
+	}
 	if (error != NULL)
 		audit_event(a, "reload", "result", "rejected", "error", error,
 		    NULL);
 	else {
 		files_event(a, "reload", "accepted");
 		path = a->b->conf->audit_path;
-		if (path != NULL && strcmp(path, a->path) != 0)
-			switch_file(a, path, "reload");
+		if (path != NULL && strcmp(path, a->path) != 0 && fd != -1) {
+			switch_file(a, fd, path, "reload");
+			fd = -1;
+		}
 	}
+	if (fd != -1)
+		close(fd);
 	a->ckpt.wanted = 1;
 }
 

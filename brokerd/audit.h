@@ -68,7 +68,7 @@ void	audit_event(struct audit *a, const char *event, ...)
  * SHA-256 is logged, a changed path is opened), else why they were
  * rejected.  Either way a checkpoint follows.
  */
-void	audit_reload(struct audit *a, const char *error);
+void	audit_reload(struct audit *a, const char *error, int fd);
 
 /*
  * Group commit.  Write every pending line; 0 when answers may be sent,
@@ -82,7 +82,9 @@ int	audit_refusing(const struct audit *a);
 #define AUDIT_UNAVAILABLE	"audit log unavailable"
 
 /* SIGUSR1: reopen the file (it was renamed) and go on with the chain. */
-void	audit_reopen(struct audit *a);
+void	audit_reopen(struct audit *a, int fd);
+/* Open (create) an audit log file for appending (the monitor). */
+int	audit_open_file(const char *path);
 
 /* Checkpoint signatures come back from the workers. */
 int	audit_owns(const struct audit *a, const struct work *w);

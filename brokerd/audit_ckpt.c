@@ -55,7 +55,7 @@ submit(struct audit *a)
 	cp->last = time(NULL);
 	cp->busy = 1;
 	token_keyset_hold(b->keyset);	/* a reload may make a new one */
-	workers_submit(b->workers, &cp->work);
+	signer_submit(b->signer, &cp->work);
 }
 
 void
@@ -64,7 +64,7 @@ audit_checkpoint_maybe(struct audit *a)
 	struct audit_checkpoint *cp = &a->ckpt;
 	const struct config *conf = a->b->conf;
 
-	if (cp->busy || cp->since == 0 || a->failed || a->b->workers == NULL)
+	if (cp->busy || cp->since == 0 || a->failed || a->b->signer == NULL)
 		return;
 	if (cp->wanted || cp->since >= conf->audit_lines ||
 	    time(NULL) - cp->last >= (time_t)conf->audit_seconds)
@@ -148,12 +148,12 @@ wait_signed(struct audit *a)
 			    "seconds", FINAL_WAIT);
 			return -1;
 		}
-		pfd.fd = workers_fd(a->b->workers);
+		pfd.fd = signer_fd(a->b->signer);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		TAILQ_INIT(&done);
-		workers_collect(a->b->workers, &done);
+		signer_collect(a->b->signer, &done);
 		while ((w = TAILQ_FIRST(&done)) != NULL) {
 			TAILQ_REMOVE(&done, w, entry);
 			if (audit_owns(a, w))

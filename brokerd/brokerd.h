@@ -13,19 +13,22 @@
 #include "metrics.h"
 #include "policy.h"
 #include "token.h"
+#include "files.h"
+#include "signer_link.h"
 #include "wire.h"
-#include "workers.h"
 
 #define BROKER_VERSION	PACKAGE_VERSION
 
 struct broker {
 	struct config		*conf;
 	struct policy		*policy;
-	struct token		*token;
+	char			 files_hex[2][FILES_HEX_LEN + 1];
 	struct token_keyset	*keyset;	/* current generation */
 	const struct key_info	*keys;		/* its keys */
 	size_t			 nkeys;
-	struct workers		*workers;
+	char			 token_desc[SMSG_TEXT_MAX + 1];
+	struct signer		*signer;	/* the front's links */
+	int			 ctl_fd;	/* to the monitor */
 	struct metrics		*metrics;
 	struct audit		*audit;		/* NULL: no audit log */
 	uint64_t		 policy_generation;
@@ -48,8 +51,9 @@ struct request_ctx {
 	int		 input_hashed;
 };
 
-/* server.c */
-int	server_run(struct broker *b, int listen_fd);
+/* server.c: set up before the sandbox, then run until stopped. */
+int	server_init(struct broker *b, int listen_fd);
+int	server_run(struct broker *b);
 /* Queue a response frame on a connection (sent at the end of the turn). */
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
@@ -61,11 +65,26 @@ void	conn_close_after_reply(struct conn *c);
 void	conn_hold(struct conn *c);
 /* Returns 0 when the connection is gone and the reply must be dropped. */
 int	conn_release(struct conn *c);
-/* Creating or inheriting the listening socket. */
-int	server_listen(const struct config *conf, char *errbuf, size_t errlen);
+/* Creating or inheriting (LISTEN_FDS) the listening socket. */
+int	server_listen(const struct config *conf, int *inherited, char *errbuf,
+	    size_t errlen);
 
-/* reload.c: SIGHUP; 0 when the new files are in force. */
-int	broker_reload(struct broker *b);
+/* front.c: the front process; never returns. */
+void	front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
+	    int nlinks) __attribute__((noreturn));
+/* Open a signer's links and check its hello against conf and pol. */
+int	front_take_signer(struct broker *b, const struct config *conf,
+	    const struct policy *pol, int *fds, int nfds,
+	    struct signer_gen **genp, struct token_keyset **ksp, char *desc,
+	    char *errbuf, size_t errlen);
+/* A restarted signer's links: make it current.  0 on success. */
+int	front_adopt_signer(struct broker *b, int *fds, int nfds);
+
+/* reload.c: the files the monitor sent; 0 when they are in force. */
+int	broker_reload(struct broker *b, const uint8_t *body, size_t len,
+	    int *fds, int nfds);
+/* The monitor refused the new files: audit and log why. */
+void	broker_reload_failed(struct broker *b, const char *why);
 
 /* dispatch.c */
 void	dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,

@@ -246,3 +246,23 @@ crypto_equal(const uint8_t *a, const uint8_t *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
+
+/*
+ * Load OpenSSL's configuration and providers and run each digest once,
+ * while files may still be opened: after the sandbox goes on they are
+ * needed but cannot be read.
+ */
+int
+crypto_init(void)
+{
+	uint8_t d[64];
+	size_t dlen;
+
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	if (crypto_digest(P11B_ALG_ECDSA_P256_SHA256, d, 0, d, &dlen) != 0 ||
+	    crypto_digest(P11B_ALG_ECDSA_P384_SHA384, d, 0, d, &dlen) != 0 ||
+	    crypto_digest(P11B_ALG_ECDSA_P521_SHA512, d, 0, d, &dlen) != 0)
+		return -1;
+	return 0;
+}

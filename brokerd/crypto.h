@@ -34,6 +34,8 @@ uint32_t	crypto_key_ops(enum p11b_key_type type, int extractable);
 size_t		crypto_ec_field_len(enum p11b_key_type type);
 
 /* Hash a message with the algorithm's digest; returns 0 or -1. */
+/* Before the sandbox: OpenSSL's config and providers, loaded now. */
+int	crypto_init(void);
 int	crypto_digest(enum p11b_alg alg, const uint8_t *in, size_t inlen,
 	    uint8_t *out, size_t *outlen);
 /* DigestInfo(alg, digest) for RSA PKCS#1 v1.5; returns 0 or -1. */

@@ -231,7 +231,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	p->rq.data = NULL;		/* the frame is gone by completion */
 	token_keyset_hold(b->keyset);	/* a reload may make a new one */
 	conn_hold(c);
-	workers_submit(b->workers, &p->work);
+	signer_submit(b->signer, &p->work);
 }
 
 static void
@@ -339,7 +339,7 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.op = P11B_OP_HEALTH;
 	strlcpy(resp.health.version, BROKER_VERSION,
 	    sizeof(resp.health.version));
-	resp.health.token_ready = token_ready(b->token);
+	resp.health.token_ready = signer_ready(b->signer);
 	resp.health.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	resp.health.workers = (unsigned int)b->conf->workers;
 	answer(b, c, rq, &resp);
@@ -359,9 +359,9 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	}
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_STATS;
-	resp.stats.token_ready = token_ready(b->token);
+	resp.stats.token_ready = signer_ready(b->signer);
 	resp.stats.workers = (unsigned int)b->conf->workers;
-	resp.stats.workers_busy = (unsigned int)workers_busy(b->workers);
+	resp.stats.workers_busy = (unsigned int)signer_busy(b->signer);
 	resp.stats.connections = (unsigned int)server_connections();
 	resp.stats.policy_generation = b->policy_generation;
 	resp.stats.audit_lines = audit_lines_written(b->audit);

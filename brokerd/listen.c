@@ -8,7 +8,9 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,12 +60,69 @@ remove_stale(const char *path, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * systemd socket activation: one listening Unix stream socket in fd 3,
+ * LISTEN_PID naming us.  The variables are removed so that nothing we
+ * start inherits them.  Returns the fd, -1 when none was passed, -2 on
+ * a descriptor that is not what the config asks for.
+ */
+static int
+inherited_socket(const struct config *conf, char *errbuf, size_t errlen)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	int type = 0, listening = 0;
+	socklen_t tlen = sizeof(type), llen = sizeof(listening);
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != getpid())
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (strcmp(fds, "1") != 0) {
+		snprintf(errbuf, errlen, "socket activation: expected one "
+		    "socket, LISTEN_FDS=%s", fds);
+		return -2;
+	}
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(3, (struct sockaddr *)&sun, &len) == -1 ||
+	    sun.sun_family != AF_UNIX ||
+	    getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) ==
+	    -1 || !listening) {
+		snprintf(errbuf, errlen, "socket activation: fd 3 is not a "
+		    "listening Unix stream socket");
+		return -2;
+	}
+	if (strcmp(sun.sun_path, conf->socket_path) != 0) {
+		snprintf(errbuf, errlen, "socket activation: got %s, the "
+		    "config says %s", sun.sun_path, conf->socket_path);
+		return -2;
+	}
+	if (fcntl(3, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(errbuf, errlen, "socket activation: %s",
+		    strerror(errno));
+		return -2;
+	}
+	return 3;
+}
+
 int
-server_listen(const struct config *conf, char *errbuf, size_t errlen)
+server_listen(const struct config *conf, int *inherited, char *errbuf,
+    size_t errlen)
 {
 	struct sockaddr_un sun;
 	mode_t old;
 	int fd;
+
+	*inherited = 0;
+	if ((fd = inherited_socket(conf, errbuf, errlen)) != -1) {
+		*inherited = fd >= 0;
+		return fd >= 0 ? fd : -1;
+	}
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;

@@ -9,7 +9,11 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/token/token.h brokerd/token/token_int.h \
 	brokerd/token/token_load.c brokerd/token/token_keys.c \
 	brokerd/token/token_ops.c brokerd/token/ckr.c \
-	brokerd/workers.c brokerd/workers.h \
+	brokerd/signer_msg.c brokerd/signer_msg.h \
+	brokerd/signer_link.c brokerd/signer_link.h \
+	brokerd/signer.c brokerd/signer.h \
+	brokerd/ctl.c brokerd/ctl.h brokerd/files.c brokerd/files.h \
+	brokerd/monitor.c brokerd/monitor.h brokerd/front.c \
 	brokerd/metrics.c brokerd/metrics.h \
 	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
 	brokerd/reload.c brokerd/audit_msg.c brokerd/audit_msg.h \
@@ -18,7 +22,7 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/brokerd.h
 brokerd_libbroker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
 	-DSYSCONFDIR='"$(sysconfdir)"' $(LIBP11_CFLAGS) $(LIBCRYPTO_CFLAGS) \
-	$(P11KIT_CFLAGS) $(SODIUM_CFLAGS)
+	$(P11KIT_CFLAGS) $(SODIUM_CFLAGS) $(SECCOMP_CFLAGS)
 brokerd_libbroker_la_LIBADD = policy/libpolicy.la sandbox/libsandbox.la \
 	proto/libwire.la $(LIBP11_LIBS) $(LIBCRYPTO_LIBS) $(SODIUM_LIBS) \
 	$(BSD_LIBS) $(PTHREAD_LIBS) $(LIBS)

@@ -13,7 +13,15 @@
 
 static int log_foreground = 1;
 static int log_debugging;
+static const char *log_name = "p11brokerd";
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+/* The process's part in every stderr line: "p11brokerd[front]". */
+void
+log_set_name(const char *name)
+{
+	log_name = name;
+}
 
 void
 log_init(int foreground, int debug)
@@ -34,10 +42,10 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 	if (log_foreground) {
 		pthread_mutex_lock(&log_mtx);
 		if (with_errno)
-			fprintf(stderr, "p11brokerd: %s: %s\n", msg,
+			fprintf(stderr, "%s: %s: %s\n", log_name, msg,
 			    strerror(saved));
 		else
-			fprintf(stderr, "p11brokerd: %s\n", msg);
+			fprintf(stderr, "%s: %s\n", log_name, msg);
 		fflush(stderr);
 		pthread_mutex_unlock(&log_mtx);
 	} else if (with_errno)
@@ -109,4 +117,10 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_CRIT, fmt, ap, 0);
 	va_end(ap);
 	exit(1);
+}
+
+int
+log_debug_enabled(void)
+{
+	return log_debugging;
 }

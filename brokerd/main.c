@@ -1,8 +1,8 @@
 /*
- * p11brokerd: start-up.  Read the config and policy, read the PIN, open
- * the token (one login attempt), create the socket, start the workers and
- * run the event loop.  Without -d the daemon detaches, but the parent
- * waits until the child is serving (or prints why it could not) so that
+ * p11brokerd: start-up.  Read the config and policy, read the PIN, create
+ * (or inherit) the socket, and hand over to the monitor, which forks the
+ * signer and the front.  Without -d the daemon detaches, but the parent
+ * waits until the front is serving (or prints why it could not) so that
  * start-up errors reach the operator's terminal and exit status.
  */
 #include <sys/stat.h>
@@ -19,12 +19,14 @@
 #include "brokerd.h"
 #include "crypto.h"
 #include "log.h"
+#include "monitor.h"
 #include "pin.h"
 #include "secret.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/p11broker/p11brokerd.conf"
 
 static int ready_fd = -1;	/* to the waiting parent, without -d */
+static const char *made_socket;	/* removed if start-up fails */
 
 static void
 usage(FILE *fp)
@@ -46,6 +48,8 @@ static void __attribute__((noreturn))
 startup_fail(const char *msg)
 {
 	log_warnx("%s", msg);
+	if (made_socket != NULL)
+		unlink(made_socket);
 	if (ready_fd != -1) {
 		(void)write(ready_fd, msg, strlen(msg));
 		close(ready_fd);
@@ -94,77 +98,101 @@ detach(void)
 }
 
 static void
-print_effective(const struct broker *b)
+print_effective(const struct files *f, struct token *tok)
 {
-	const struct key_info *ki;
-	size_t i;
+	const struct key_info *ki, *keys;
+	size_t i, nkeys;
 
-	printf("# %s\n", b->conf->path);
-	printf("socket %s mode %04o\n", b->conf->socket_path,
-	    (unsigned int)b->conf->socket_mode);
-	printf("# %s\n", token_description(b->token));
-	for (i = 0; i < b->nkeys; i++) {
-		ki = &b->keys[i];
+	keys = token_keyset_info(token_current_keys(tok), &nkeys);
+	printf("# %s\n", f->conf->path);
+	printf("socket %s mode %04o\n", f->conf->socket_path,
+	    (unsigned int)f->conf->socket_mode);
+	printf("# %s\n", token_description(tok));
+	for (i = 0; i < nkeys; i++) {
+		ki = &keys[i];
 		printf("key %s %s %u bits: %s%s\n", ki->name,
 		    p11b_key_type_name(ki->type), ki->bits, ki->object,
 		    ki->spki == NULL && ki->type != P11B_KEY_SECRET &&
 		    ki->type != P11B_KEY_DATA ? " (no public key)" : "");
 	}
 	printf("# %s: %zu rules; anything else is denied\n",
-	    b->policy->path, b->policy->nrules);
-	policy_print(b->policy, b->conf, stdout);
-}
-
-static void
-load_files(struct broker *b, const char *path)
-{
-	char err[1024];
-
-	if (config_load(path, &b->conf, err, sizeof(err)) != 0)
-		startup_fail(err);
-	if (policy_load(b->conf->policy_path, b->conf, &b->policy, err,
-	    sizeof(err)) != 0)
-		startup_fail(err);
+	    f->pol->path, f->pol->nrules);
+	policy_print(f->pol, f->conf, stdout);
 }
 
 static int
 alg_fits(enum p11b_alg alg, int key, void *arg)
 {
-	const struct broker *b = arg;
+	const struct key_info *keys = arg;
 
-	return crypto_alg_fits_key(alg, b->keys[key].type);
+	return crypto_alg_fits_key(alg, keys[key].type);
+}
+
+/* -n: everything start-up checks, in this process, then the summary. */
+static int
+check_only(struct files *f)
+{
+	const struct key_info *keys;
+	struct secret *pin;
+	struct token *tok;
+	char err[1024];
+	size_t nkeys;
+	int r;
+
+	if ((pin = pin_read(f->conf, err, sizeof(err))) == NULL)
+		startup_fail(err);
+	r = token_open(f->conf, pin, &tok, err, sizeof(err));
+	secret_free(pin);
+	if (r != 0)
+		startup_fail(err);
+	keys = token_keyset_info(token_current_keys(tok), &nkeys);
+	if (policy_check_algs(f->pol, alg_fits, (void *)keys, err,
+	    sizeof(err)) != 0 || audit_config_check(f->conf, keys, nkeys, err,
+	    sizeof(err)) != 0)
+		startup_fail(err);
+	print_effective(f, tok);
+	token_close(tok);
+	files_free(f);
+	return 0;
 }
 
 static void
-open_token(struct broker *b)
+ready(int status, const char *why)
 {
-	struct secret *pin;
-	char err[1024];
-	int r;
+	if (status != 0)
+		startup_fail(why);
+	log_info("serving");
+	if (ready_fd != -1) {
+		(void)write(ready_fd, "ok", 2);
+		close(ready_fd);
+		ready_fd = -1;
+	}
+}
 
-	if (secret_init() != 0)
-		startup_fail("libsodium initialisation failed");
-	if ((pin = pin_read(b->conf, err, sizeof(err))) == NULL)
-		startup_fail(err);
-	r = token_open(b->conf, pin, &b->token, err, sizeof(err));
-	secret_free(pin);		/* wiped: logged in once, for good */
-	if (r != 0)
-		startup_fail(err);
-	b->keyset = token_current_keys(b->token);
-	b->keys = token_keyset_info(b->keyset, &b->nkeys);
-	log_info("%s: %zu keys", token_description(b->token), b->nkeys);
-	if (policy_check_algs(b->policy, alg_fits, b, err, sizeof(err)) != 0)
-		startup_fail(err);
+/* Detached, the children's stderr comes to us and goes on to syslog. */
+static int
+log_pipe(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	(void)dup2(p[1], STDERR_FILENO);
+	close(p[1]);
+	return p[0];
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct broker b;
+	struct files files;
+	struct secret *pin;
 	const char *conffile = DEFAULT_CONFIG;
 	char err[1024];
-	sigset_t mask;
-	int ch, foreground = 0, check = 0, verbose = 0, fd;
+	int ch, foreground = 0, check = 0, verbose = 0, fd, log_fd = -1;
+	int inherited;
 
 	while ((ch = getopt(argc, argv, "dnf:vhV")) != -1) {
 		switch (ch) {
@@ -197,55 +225,28 @@ main(int argc, char *argv[])
 	}
 	memset(&b, 0, sizeof(b));
 	log_init(foreground || check, verbose);
-	load_files(&b, conffile);
-	if (!foreground && !check)
+	if (secret_init() != 0)
+		startup_fail("libsodium initialisation failed");
+	if (files_load(conffile, &files, err, sizeof(err)) != 0)
+		startup_fail(err);
+	if (check)
+		return check_only(&files);
+	if (!foreground) {
 		detach();
-	open_token(&b);
-	if (audit_config_check(b.conf, b.keys, b.nkeys, err, sizeof(err)) != 0)
-		startup_fail(err);
-	if (check) {
-		print_effective(&b);
-		token_close(b.token);
-		policy_free(b.policy);
-		config_free(b.conf);
-		return 0;
+		log_fd = log_pipe();
 	}
-	if (audit_open(&b, &b.audit, err, sizeof(err)) != 0)
+	if ((pin = pin_read(files.conf, err, sizeof(err))) == NULL)
 		startup_fail(err);
-	if ((fd = server_listen(b.conf, err, sizeof(err))) == -1)
+	if ((fd = server_listen(files.conf, &inherited, err, sizeof(err))) ==
+	    -1)
 		startup_fail(err);
-	/* Block the signals the loop reads, before any thread starts. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (workers_start(b.token, b.conf->workers, &b.workers) != 0)
-		startup_fail("cannot start the worker threads");
-	if ((b.metrics = metrics_new(b.keys, b.nkeys)) == NULL)
-		startup_fail("out of memory");
-	b.policy_generation = 1;
-	if (audit_start(b.audit, err, sizeof(err)) != 0)
-		startup_fail(err);
-	b.started = time(NULL);
-	log_info("listening on %s", b.conf->socket_path);
-	if (ready_fd != -1) {
-		(void)write(ready_fd, "ok", 2);
-		close(ready_fd);
-		ready_fd = -1;
-	}
-	server_run(&b, fd);
-	audit_stop(b.audit);	/* final checkpoint: the workers still run */
-	close(fd);
-	unlink(b.conf->socket_path);
-	workers_stop(b.workers);
-	audit_free(b.audit);
-	metrics_free(b.metrics);
-	token_close(b.token);
-	policy_free(b.policy);
-	log_info("stopped");
-	config_free(b.conf);
+	if (!inherited)
+		made_socket = files.conf->socket_path;
+	b.conf = files.conf;
+	b.policy = files.pol;
+	memcpy(b.files_hex, files.hex, sizeof(b.files_hex));
+	b.ctl_fd = -1;
+	log_info("listening on %s", files.conf->socket_path);
+	monitor_run(&b, &files, conffile, pin, fd, log_fd, ready);
 	return 0;
 }

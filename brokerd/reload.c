@@ -1,124 +1,130 @@
 /*
- * SIGHUP: read the config and the policy again and resolve the keys anew.
- * All or nothing: any error, or a change that only a restart can apply
- * (socket, token, PIN source, workers), rejects the new files whole and
- * the old configuration stays in force.  Connections stay up; requests in
- * flight finish on the key generation they started with.
+ * SIGHUP, the front's part.  The monitor read and checked the files and
+ * started a signer for them; here the same bytes are parsed again (with
+ * the monitor's name lookups) and the new signer's keys checked against
+ * them.  All or nothing: on any error the new signer is dropped and the
+ * old configuration stays in force.  Connections stay up; requests in
+ * flight finish on the signer they were sent to.
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "brokerd.h"
-#include "crypto.h"
+#include "ctl.h"
 #include "log.h"
 
-static int
-str_differs(const char *a, const char *b)
+static void
+verdict(struct broker *b, const char *msg)
 {
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
+	if (ctl_send(b->ctl_fd, CTL_RELOAD_DONE, msg, strlen(msg), NULL, 0)
+	    != 0)
+		log_warn("reload: cannot answer the monitor");
 }
 
-/* What the running broker cannot change without a restart. */
-static const char *
-restart_needed(const struct config *old, const struct config *new)
+void
+broker_reload_failed(struct broker *b, const char *why)
 {
-	if (str_differs(old->socket_path, new->socket_path) ||
-	    old->socket_owner != new->socket_owner ||
-	    old->socket_group != new->socket_group ||
-	    old->socket_mode != new->socket_mode)
-		return "socket";
-	if (str_differs(old->module, new->module) ||
-	    old->token_by != new->token_by ||
-	    str_differs(old->token_label, new->token_label) ||
-	    old->token_slot != new->token_slot)
-		return "token";
-	if (old->pin_source != new->pin_source ||
-	    str_differs(old->pin_ref, new->pin_ref))
-		return "PIN source";
-	if (old->workers != new->workers)
-		return "workers";
-	return NULL;
+	log_warnx("reload rejected, the old configuration stays: %s", why);
+	audit_reload(b->audit, why, -1);
 }
 
 static int
-alg_fits(enum p11b_alg alg, int key, void *arg)
+load_new(struct broker *b, const uint8_t *body, size_t len, int *fds,
+    int nlinks, struct files *f, struct signer_gen **genp,
+    struct token_keyset **ksp, char *desc, char *err, size_t errlen)
 {
-	const struct key_info *keys = arg;
-
-	return crypto_alg_fits_key(alg, keys[key].type);
-}
-
-/* Parse and resolve everything new; touch nothing of the running broker. */
-static int
-load_new(struct broker *b, struct config **confp, struct policy **polp,
-    struct token_keyset **ksp, char *err, size_t errlen)
-{
+	const uint8_t *parts[4];
 	const struct key_info *keys;
 	const char *what;
-	size_t nkeys;
+	size_t lens[4], nkeys;
+	char path[4096];
+	int i, r;
 
-	if (config_load(b->conf->path, confp, err, errlen) != 0)
-		return -1;
-	if ((what = restart_needed(b->conf, *confp)) != NULL) {
-		snprintf(err, errlen, "%s: the %s settings changed; that "
-		    "needs a restart", b->conf->path, what);
+	if (ctl_parts_unpack(body, len, parts, lens, 4) != 0 ||
+	    lens[0] >= sizeof(path)) {
+		snprintf(err, errlen, "malformed reload message");
 		return -1;
 	}
-	if (policy_load((*confp)->policy_path, *confp, polp, err,
-	    errlen) != 0)
+	memcpy(path, parts[0], lens[0]);
+	path[lens[0]] = '\0';
+	if (files_parse(path, (const char *)parts[1], lens[1],
+	    (const char *)parts[2], lens[2], (const char *)parts[3], lens[3],
+	    f, err, errlen) != 0)
 		return -1;
-	if (token_keyset_load(b->token, *confp, ksp, err, errlen) != 0)
+	if ((what = files_restart_needed(b->conf, f->conf)) != NULL) {
+		snprintf(err, errlen, "%.900s: the %s settings changed; "
+		    "that needs a restart", path, what);
+		return -1;
+	}
+	r = front_take_signer(b, f->conf, f->pol, fds, nlinks, genp, ksp,
+	    desc, err, errlen);
+	for (i = 0; i < nlinks; i++)	/* taken over, even on failure */
+		fds[i] = -1;
+	if (r != 0)
 		return -1;
 	keys = token_keyset_info(*ksp, &nkeys);
-	if (audit_reload_check(b->audit, *confp, keys, nkeys, err,
-	    errlen) != 0)
+	if (audit_reload_check(b->audit, f->conf, keys, nkeys, err,
+	    errlen) != 0 || metrics_rekey(b->metrics, keys, nkeys) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		signer_discard(b->signer, *genp);
+		token_keyset_release(*ksp);
 		return -1;
-	return policy_check_algs(*polp, alg_fits, (void *)keys, err, errlen);
+	}
+	return 0;
 }
 
 int
-broker_reload(struct broker *b)
+broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
+    int nfds)
 {
-	struct config *conf = NULL;
-	struct policy *pol = NULL;
-	struct token_keyset *ks = NULL;
-	const struct key_info *keys;
-	char err[1024];
-	size_t nkeys;
+	struct files f;
+	struct signer_gen *gen;
+	struct token_keyset *ks;
+	char err[1024], desc[SMSG_TEXT_MAX + 1];
+	int nlinks = b->conf->workers, audit_fd = -1;
 
-	if (load_new(b, &conf, &pol, &ks, err, sizeof(err)) != 0) {
-		log_warnx("reload rejected, the old configuration stays: %s",
-		    err);
-		audit_reload(b->audit, err);
-		if (ks != NULL)
-			token_keyset_release(ks);
-		policy_free(pol);
-		config_free(conf);
-		return -1;
+	err[0] = '\0';
+	memset(&f, 0, sizeof(f));
+	if (nfds == nlinks + 1) {
+		audit_fd = fds[--nfds];
+		fds[nfds] = -1;
 	}
-	keys = token_keyset_info(ks, &nkeys);
-	if (metrics_rekey(b->metrics, keys, nkeys) != 0) {
-		log_warnx("reload rejected: out of memory");
-		audit_reload(b->audit, "out of memory");
-		token_keyset_release(ks);
-		policy_free(pol);
-		config_free(conf);
-		return -1;
+	if (nfds != nlinks) {
+		snprintf(err, sizeof(err), "reload: %d links for %d workers",
+		    nfds, nlinks);
+		goto fail;
 	}
-	token_use_keys(b->token, ks);
+	if (load_new(b, body, len, fds, nlinks, &f, &gen, &ks, desc, err,
+	    sizeof(err)) != 0)
+		goto fail;
+	signer_use(b->signer, gen);
+	token_keyset_release(b->keyset);
 	b->keyset = ks;
-	b->keys = keys;
-	b->nkeys = nkeys;
+	b->keys = token_keyset_info(ks, &b->nkeys);
+	strlcpy(b->token_desc, desc, sizeof(b->token_desc));
 	policy_free(b->policy);
-	b->policy = pol;
 	config_free(b->conf);
-	b->conf = conf;
+	b->conf = f.conf;
+	b->policy = f.pol;
+	memcpy(b->files_hex, f.hex, sizeof(b->files_hex));
+	f.conf = NULL;
+	f.pol = NULL;
+	files_free(&f);
 	b->policy_generation++;
-	audit_reload(b->audit, NULL);	/* the new files' SHA-256 */
+	audit_reload(b->audit, NULL, audit_fd);	/* the new files' SHA-256 */
 	log_info("reloaded %s and %s: %zu keys, %zu rules (generation %llu)",
-	    conf->path, pol->path, nkeys, pol->nrules,
+	    b->conf->path, b->policy->path, b->nkeys, b->policy->nrules,
 	    (unsigned long long)b->policy_generation);
+	verdict(b, "ok");
 	return 0;
+ fail:
+	/* Links not taken over are closed with the message. */
+	files_free(&f);
+	if (audit_fd != -1)
+		close(audit_fd);
+	broker_reload_failed(b, err);
+	verdict(b, err);
+	return -1;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "brokerd.h"
+#include "ctl.h"
 #include "log.h"
 
 #define READ_CHUNK	16384
@@ -30,8 +31,9 @@
 #define DRAIN_SECONDS	5
 
 #define TAG_LISTEN	1
-#define TAG_WORKERS	2
+#define TAG_SIGNER	2
 #define TAG_SIGNAL	3
+#define TAG_CTL		4
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -64,7 +66,8 @@ struct server {
 	struct connlist		 conns;
 	struct connlist		 dirty;
 	int			 nconns;
-	int			 jobs;		/* with the workers, all conns */
+	int			 jobs;		/* with the signer, all conns */
+	int			 restart_asked;	/* every worker stuck */
 	int			 stopping;
 	time_t			 stop_deadline;
 };
@@ -72,6 +75,7 @@ struct server {
 static struct server *the_server;
 
 static void	conn_close(struct server *, struct conn *);
+static void	stop(struct server *);
 static void	conn_parse(struct server *, struct conn *);
 
 static void
@@ -442,7 +446,7 @@ collect_results(struct server *s)
 	struct workq done = TAILQ_HEAD_INITIALIZER(done);
 	struct work *w;
 
-	workers_collect(s->b->workers, &done);
+	signer_collect(s->b->signer, &done);
 	while ((w = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, w, entry);
 		if (audit_owns(s->b->audit, w))
@@ -488,23 +492,92 @@ handle_signal(struct server *s)
 	struct signalfd_siginfo si;
 
 	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: reloading");
-			(void)broker_reload(s->b);
+		if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1) {
+			log_warnx("signal %u: send it to the monitor (the "
+			    "daemon's first process)", si.ssi_signo);
 			continue;
 		}
-		if (si.ssi_signo == SIGUSR1) {
-			audit_reopen(s->b->audit);
-			continue;
-		}
-		if (!s->stopping) {
+		if (!s->stopping)
 			log_info("signal %u: stopping", si.ssi_signo);
-			s->stopping = 1;
-			s->stop_deadline = time(NULL) + DRAIN_SECONDS;
-			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd,
-			    NULL);
-		}
+		stop(s);
 	}
+}
+
+static void
+stop(struct server *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	s->stop_deadline = time(NULL) + DRAIN_SECONDS;
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+}
+
+static void
+take_fds(struct ctl_msg *cm, int n)
+{
+	int i;
+
+	for (i = 0; i < n && i < cm->nfds; i++)
+		cm->fds[i] = -1;
+}
+
+/* What the monitor sends: signers, reloads, audit logs. */
+static void
+handle_ctl(struct server *s)
+{
+	struct ctl_msg cm;
+
+	if (ctl_recv(s->b->ctl_fd, &cm) != 0) {
+		log_warnx("the monitor went away; stopping");
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->b->ctl_fd, NULL);
+		stop(s);
+		return;
+	}
+	switch (cm.type) {
+	case CTL_SIGNER:
+		(void)front_adopt_signer(s->b, cm.fds, cm.nfds);
+		take_fds(&cm, cm.nfds);
+		s->restart_asked = 0;
+		break;
+	case CTL_RELOAD:
+		(void)broker_reload(s->b, cm.body, cm.len, cm.fds, cm.nfds);
+		break;
+	case CTL_RELOAD_FAILED:
+		broker_reload_failed(s->b, (const char *)cm.body);
+		break;
+	case CTL_AUDIT_FD:
+		if (cm.nfds == 1) {
+			audit_reopen(s->b->audit, cm.fds[0]);
+			take_fds(&cm, 1);
+		}
+		break;
+	case CTL_SIGNER_DOWN:
+		log_warnx("the signer will not be restarted: %s", cm.body);
+		audit_event(s->b->audit, "signer", "state", "down", "reason",
+		    (const char *)cm.body, NULL);
+		break;
+	default:
+		fatalx("unexpected control message %d from the monitor",
+		    (int)cm.type);
+	}
+	ctl_msg_free(&cm);
+}
+
+/* Once a second: jobs the token sits on for too long. */
+static void
+sweep_signer(struct server *s)
+{
+	if (signer_sweep(s->b->signer, (uint64_t)s->b->conf->token_timeout *
+	    1000) && !s->restart_asked) {
+		log_warnx("every token session is stuck; asking for a new "
+		    "signer");
+		(void)ctl_send(s->b->ctl_fd, CTL_RESTART_SIGNER, NULL, 0,
+		    NULL, 0);
+		s->restart_asked = 1;
+	}
+	/* Jobs answered by the sweep are waiting. */
+	collect_results(s);
 }
 
 static void
@@ -516,8 +589,11 @@ handle_event(struct server *s, struct epoll_event *ev)
 	case TAG_LISTEN:
 		accept_one(s);
 		return;
-	case TAG_WORKERS:
+	case TAG_SIGNER:
 		collect_results(s);
+		return;
+	case TAG_CTL:
+		handle_ctl(s);
 		return;
 	case TAG_SIGNAL:
 		handle_signal(s);
@@ -551,7 +627,8 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	if ((s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
 	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    add_fd(s, listen_fd, TAG_LISTEN) == -1 ||
-	    add_fd(s, workers_fd(b->workers), TAG_WORKERS) == -1 ||
+	    add_fd(s, signer_fd(b->signer), TAG_SIGNER) == -1 ||
+	    add_fd(s, b->ctl_fd, TAG_CTL) == -1 ||
 	    add_fd(s, s->sig_fd, TAG_SIGNAL) == -1) {
 		log_warn("event loop set-up");
 		return -1;
@@ -560,41 +637,49 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	return 0;
 }
 
+static struct server the_loop;	/* conn_reply reaches it */
+
+/* Before the sandbox: the epoll set and the signalfd. */
 int
-server_run(struct broker *b, int listen_fd)
+server_init(struct broker *b, int listen_fd)
+{
+	return server_setup(&the_loop, b, listen_fd);
+}
+
+int
+server_run(struct broker *b)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	static struct server s;	/* conn_reply reaches it */
+	struct server *sp = &the_loop;
 	struct conn *c;
 	time_t last_sweep = time(NULL);
 	int i, n;
 
-	if (server_setup(&s, b, listen_fd) != 0)
-		return -1;
 	log_info("serving %zu keys with %d workers", b->nkeys,
 	    b->conf->workers);
 	for (;;) {
-		n = epoll_wait(s.epfd, evs, MAX_EVENTS, 1000);
+		n = epoll_wait(sp->epfd, evs, MAX_EVENTS, 1000);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++)
-			handle_event(&s, &evs[i]);
+			handle_event(sp, &evs[i]);
 		if (audit_commit(b->audit) != 0)
-			close_unsent(&s);
-		flush_dirty(&s);
+			close_unsent(sp);
+		flush_dirty(sp);
 		if (time(NULL) != last_sweep) {
 			last_sweep = time(NULL);
-			expire_idle(&s);
+			expire_idle(sp);
+			sweep_signer(sp);
 		}
 		/* Also the jobs of clients that hung up: all get decided. */
-		if (s.stopping && (s.jobs == 0 ||
-		    time(NULL) >= s.stop_deadline))
+		if (sp->stopping && (sp->jobs == 0 ||
+		    time(NULL) >= sp->stop_deadline))
 			break;
 	}
-	while ((c = TAILQ_FIRST(&s.conns)) != NULL)
-		conn_close(&s, c);
-	close(s.epfd);
-	close(s.sig_fd);
+	while ((c = TAILQ_FIRST(&sp->conns)) != NULL)
+		conn_close(sp, c);
+	close(sp->epfd);
+	close(sp->sig_fd);
 	the_server = NULL;
 	return 0;
 }

@@ -5,7 +5,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 	libp11-dev libssl-dev libsodium-dev libbsd-dev
 	libprotobuf-c-dev protobuf-c-compiler libseccomp-dev libp11-kit-dev
 	softhsm2 opensc p11-kit openssl python3 util-linux procps
-	clang libclang-rt-14-dev valgrind"
+	clang libclang-rt-14-dev valgrind
+	libengine-pkcs11-openssl gnutls-bin openssh-client"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=
@@ -13,6 +14,11 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 	    missing="$missing $p"
 done
+# The unprivileged user the broker's processes run as (config "user").
+if ! getent passwd p11broker >/dev/null; then
+	$SUDO useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin p11broker
+fi
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive

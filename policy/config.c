@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "lex.h"
+#include "names.h"
 #include "wire.h"
 
 #define DEFAULT_SOCKET_MODE	0660
@@ -25,6 +26,7 @@
 #define MAX_WORKERS		64
 #define DEFAULT_AUDIT_LINES	1000
 #define DEFAULT_AUDIT_SECONDS	60
+#define DEFAULT_TOKEN_TIMEOUT	10	/* seconds */
 
 struct parser {
 	struct lex	 lx;
@@ -98,8 +100,8 @@ static int
 parse_owner(struct parser *p, int group, struct lex_token *tok)
 {
 	struct config *c = p->conf;
-	struct passwd *pw;
-	struct group *gr;
+	uid_t uid;
+	gid_t gid;
 	char *end;
 	long v;
 
@@ -114,16 +116,120 @@ parse_owner(struct parser *p, int group, struct lex_token *tok)
 		return 0;
 	}
 	if (group) {
-		if ((gr = getgrnam(tok->text)) == NULL)
+		if (names_group(tok->text, &gid) != 0)
 			return lex_error(&p->lx, tok->line,
 			    "unknown group \"%s\"", tok->text);
-		c->socket_group = gr->gr_gid;
+		c->socket_group = gid;
 	} else {
-		if ((pw = getpwnam(tok->text)) == NULL)
+		if (names_user(tok->text, &uid, &gid) != 0)
 			return lex_error(&p->lx, tok->line,
 			    "unknown user \"%s\"", tok->text);
-		c->socket_owner = pw->pw_uid;
+		c->socket_owner = uid;
 	}
+	return 0;
+}
+
+/* user NAME: who the front and the signer run as */
+static int
+parse_user(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+
+	if (next_value(p, "user", &tok) != 0)
+		return -1;
+	if (c->user != NULL)
+		return lex_error(&p->lx, tok.line, "user given twice");
+	if (names_user(tok.text, &c->user_uid, &c->user_gid) != 0)
+		return lex_error(&p->lx, tok.line, "unknown user \"%s\"",
+		    tok.text);
+	if (c->user_uid == 0)
+		return lex_error(&p->lx, tok.line, "user: the broker does not "
+		    "run as root; name an unprivileged user");
+	if ((c->user = strdup(tok.text)) == NULL)
+		return lex_error(&p->lx, tok.line, "out of memory");
+	return 0;
+}
+
+static int
+syscall_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 32)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+		    *s != '_')
+			return 0;
+	return 1;
+}
+
+static int
+add_word(struct parser *p, const struct lex_token *tok, char ***listp,
+    size_t *np)
+{
+	char **l;
+
+	if (*np >= CONFIG_SANDBOX_MAX)
+		return lex_error(&p->lx, tok->line, "sandbox: too many "
+		    "entries");
+	if ((l = reallocarray(*listp, *np + 1, sizeof(*l))) == NULL)
+		return lex_error(&p->lx, tok->line, "out of memory");
+	*listp = l;
+	if ((l[*np] = strdup(tok->text)) == NULL)
+		return lex_error(&p->lx, tok->line, "out of memory");
+	(*np)++;
+	return 0;
+}
+
+/* sandbox enforce|log|off, sandbox allow CALL..., sandbox read PATH... */
+static int
+parse_sandbox(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct lex_token tok, arg;
+	int n = 0;
+
+	if (next_value(p, "sandbox", &tok) != 0)
+		return -1;
+	if (strcmp(tok.text, "enforce") == 0)
+		c->sandbox_mode = SANDBOX_ENFORCE;
+	else if (strcmp(tok.text, "log") == 0)
+		c->sandbox_mode = SANDBOX_LOG;
+	else if (strcmp(tok.text, "off") == 0)
+		c->sandbox_mode = SANDBOX_OFF;
+	else if (strcmp(tok.text, "allow") == 0 ||
+	    strcmp(tok.text, "read") == 0) {
+		for (;;) {
+			if (lex_peek(&p->lx, &arg) != 0)
+				return -1;
+			if (arg.kind != LEX_WORD && arg.kind != LEX_STRING)
+				break;
+			(void)lex_next(&p->lx, &arg);
+			if (tok.text[0] == 'a') {
+				if (!syscall_name_ok(arg.text))
+					return lex_error(&p->lx, arg.line,
+					    "sandbox allow: \"%s\" is not a "
+					    "system call name", arg.text);
+				if (add_word(p, &arg, &c->sandbox_allow,
+				    &c->nsandbox_allow) != 0)
+					return -1;
+			} else {
+				if (arg.text[0] != '/')
+					return lex_error(&p->lx, arg.line,
+					    "sandbox read: \"%s\" is not an "
+					    "absolute path", arg.text);
+				if (add_word(p, &arg, &c->sandbox_read,
+				    &c->nsandbox_read) != 0)
+					return -1;
+			}
+			n++;
+		}
+		if (n == 0)
+			return lex_error(&p->lx, tok.line, "sandbox %s: "
+			    "expected at least one value", tok.text);
+	} else
+		return lex_error(&p->lx, tok.line, "sandbox: expected "
+		    "enforce, log, off, allow or read, got \"%s\"", tok.text);
 	return 0;
 }
 
@@ -428,6 +534,16 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		c->idle_timeout = (int)v;
 		return 0;
 	}
+	if (strcmp(kw->text, "token-timeout") == 0) {
+		if (parse_number(p, "token-timeout", 0, 3600, 10, &v) != 0)
+			return -1;
+		c->token_timeout = (unsigned int)v;
+		return 0;
+	}
+	if (strcmp(kw->text, "user") == 0)
+		return parse_user(p);
+	if (strcmp(kw->text, "sandbox") == 0)
+		return parse_sandbox(p);
 	if (strcmp(kw->text, "policy") == 0)
 		return parse_string(p, "policy", &c->policy_path, 1);
 	if (strcmp(kw->text, "token") == 0)
@@ -468,6 +584,7 @@ check_complete(struct parser *p)
 static struct config *
 config_new(void)
 {
+	static long ncpu;
 	struct config *c;
 	long n;
 
@@ -480,13 +597,20 @@ config_new(void)
 	c->socket_owner = (uid_t)-1;
 	c->socket_group = (gid_t)-1;
 	c->socket_mode = DEFAULT_SOCKET_MODE;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
+	/* Once: the sandboxed front parses again but may not ask /sys. */
+	if (ncpu == 0)
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	n = ncpu;
 	c->workers = n < 2 ? 2 : n > 8 ? 8 : (int)n;
 	c->max_frame = WIRE_DEFAULT_MAX_FRAME;
 	c->max_clients = DEFAULT_MAX_CLIENTS;
 	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
 	c->audit_lines = DEFAULT_AUDIT_LINES;
 	c->audit_seconds = DEFAULT_AUDIT_SECONDS;
+	c->user_uid = (uid_t)-1;
+	c->user_gid = (gid_t)-1;
+	c->sandbox_mode = SANDBOX_ENFORCE;
+	c->token_timeout = DEFAULT_TOKEN_TIMEOUT;
 	return c;
 }
 
@@ -569,6 +693,13 @@ config_free(struct config *c)
 	free(c->token_label);
 	free(c->audit_path);
 	free(c->audit_key);
+	free(c->user);
+	for (i = 0; i < c->nsandbox_allow; i++)
+		free(c->sandbox_allow[i]);
+	free(c->sandbox_allow);
+	for (i = 0; i < c->nsandbox_read; i++)
+		free(c->sandbox_read[i]);
+	free(c->sandbox_read);
 	if (c->pin_ref != NULL) {
 		explicit_bzero(c->pin_ref, strlen(c->pin_ref));
 		free(c->pin_ref);

@@ -15,6 +15,13 @@
 #define CONFIG_MAX_KEYS		256
 #define CONFIG_ID_MAX		64
 #define CONFIG_FILE_MAX		(1024 * 1024)
+#define CONFIG_SANDBOX_MAX	64	/* allow / read entries */
+
+enum sandbox_mode {
+	SANDBOX_ENFORCE,	/* a call outside the allowlist kills */
+	SANDBOX_LOG,		/* it is logged and allowed */
+	SANDBOX_OFF,
+};
 
 enum key_ref_kind {
 	KEY_REF_LABEL,
@@ -72,6 +79,16 @@ struct config {
 	unsigned int		 audit_lines;	/* checkpoint every N lines */
 	unsigned int		 audit_seconds;	/* and every T seconds */
 	int			 audit_fail_open; /* keep serving if unwritable */
+
+	char			*user;		/* NULL: stay who we are */
+	uid_t			 user_uid;
+	gid_t			 user_gid;
+	enum sandbox_mode	 sandbox_mode;
+	char			**sandbox_allow;	/* extra system calls */
+	size_t			 nsandbox_allow;
+	char			**sandbox_read;	/* signer's readable paths */
+	size_t			 nsandbox_read;
+	unsigned int		 token_timeout;	/* seconds, 0: wait forever */
 };
 
 /*

@@ -1,7 +1,8 @@
 # policy/: the config and policy languages, shared by the daemon and tools.
 noinst_LTLIBRARIES += policy/libpolicy.la
 policy_libpolicy_la_SOURCES = policy/lex.c policy/lex.h \
-	policy/config.c policy/config.h policy/policy.c policy/policy.h
+	policy/config.c policy/config.h policy/policy.c policy/policy.h \
+	policy/names.c policy/names.h
 policy_libpolicy_la_LIBADD = proto/libwire.la $(BSD_LIBS)
 
 man_MANS += policy/p11broker-policy.5

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lex.h"
+#include "names.h"
 #include "policy.h"
 
 #define POLICY_FILE_MAX		(1024 * 1024)
@@ -46,8 +47,8 @@ static int
 resolve_who(struct lex *lx, struct policy_rule *rule, const char *name,
     int line)
 {
-	struct passwd *pw;
-	struct group *gr;
+	uid_t uid;
+	gid_t gid;
 	char *end;
 	long v;
 
@@ -61,14 +62,14 @@ resolve_who(struct lex *lx, struct policy_rule *rule, const char *name,
 		return 0;
 	}
 	if (rule->is_group) {
-		if ((gr = getgrnam(name)) == NULL)
+		if (names_group(name, &gid) != 0)
 			return lex_error(lx, line, "unknown group \"%s\"",
 			    name);
-		rule->who = gr->gr_gid;
+		rule->who = gid;
 	} else {
-		if ((pw = getpwnam(name)) == NULL)
+		if (names_user(name, &uid, &gid) != 0)
 			return lex_error(lx, line, "unknown user \"%s\"", name);
-		rule->who = pw->pw_uid;
+		rule->who = uid;
 	}
 	return 0;
 }

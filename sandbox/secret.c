@@ -51,3 +51,16 @@ secret_chomp(struct secret *s)
 	    s->buf[s->len - 1] == '\r'))
 		s->buf[--s->len] = '\0';
 }
+
+/* No access at all while kept (the monitor's PIN between signer starts). */
+int
+secret_seal(struct secret *s)
+{
+	return sodium_mprotect_noaccess(s->buf);
+}
+
+int
+secret_unseal(struct secret *s)
+{
+	return sodium_mprotect_readonly(s->buf);
+}

@@ -19,5 +19,8 @@ struct secret *secret_new(size_t cap);
 void	secret_free(struct secret *s);
 /* Drop trailing CR/LF (a PIN file usually ends with a newline). */
 void	secret_chomp(struct secret *s);
+/* Make the buffer inaccessible while it is kept, readable for a use. */
+int	secret_seal(struct secret *s);
+int	secret_unseal(struct secret *s);
 
 #endif /* SECRET_H */

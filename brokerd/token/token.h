@@ -60,8 +60,10 @@ struct token_session;
 /*
  * Load the module, find the token, log in with the PIN (once: a wrong PIN
  * is never retried) and resolve every configured key.  On error, errbuf
- * says what to fix.
+ * says what to fix; TOKEN_ERR_PIN when the token refused the PIN (never
+ * try it again), -1 otherwise.
  */
+#define TOKEN_ERR_PIN	(-2)
 int	token_open(const struct config *conf, struct secret *pin,
 	    struct token **tokp, char *errbuf, size_t errlen);
 void	token_close(struct token *tok);
@@ -78,6 +80,9 @@ const struct key_info *token_keyset_info(const struct token_keyset *ks,
 int	token_keyset_load(struct token *tok, const struct config *conf,
 	    struct token_keyset **ksp, char *errbuf, size_t errlen);
 void	token_use_keys(struct token *tok, struct token_keyset *ks);
+/* A key set around key_info from elsewhere (taken over), no handles. */
+struct token_keyset *token_keyset_from_info(struct key_info *info,
+	    size_t nkeys);
 /* Jobs in flight hold their generation (event loop thread only). */
 void	token_keyset_hold(struct token_keyset *ks);
 void	token_keyset_release(struct token_keyset *ks);

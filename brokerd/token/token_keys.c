@@ -560,3 +560,20 @@ token_use_keys(struct token *tok, struct token_keyset *ks)
 	if (old != NULL)
 		token_keyset_release(old);
 }
+
+/*
+ * The front's copy of a signer's keys: the hello's key_info array (taken
+ * over), no handles.  One reference, the caller's.
+ */
+struct token_keyset *
+token_keyset_from_info(struct key_info *info, size_t nkeys)
+{
+	struct token_keyset *ks;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+		return NULL;
+	ks->info = info;
+	ks->nkeys = nkeys;
+	ks->refs = 1;
+	return ks;
+}

@@ -115,13 +115,14 @@ login(struct token *tok, struct secret *pin, char *errbuf, size_t errlen)
 		return 0;
 	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
 	    rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE ||
-	    rv == CKR_PIN_EXPIRED)
+	    rv == CKR_PIN_EXPIRED) {
 		snprintf(errbuf, errlen, "%s: login failed: %s (the PIN is "
 		    "wrong or locked; not retried, so as not to lock the "
 		    "token)", tok->desc, token_ckr_name(rv));
-	else
-		snprintf(errbuf, errlen, "%s: C_Login: %s", tok->desc,
-		    token_ckr_name(rv));
+		return TOKEN_ERR_PIN;
+	}
+	snprintf(errbuf, errlen, "%s: C_Login: %s", tok->desc,
+	    token_ckr_name(rv));
 	return -1;
 }
 
@@ -131,16 +132,17 @@ token_open(const struct config *conf, struct secret *pin,
 {
 	struct token_keyset *ks;
 	struct token *tok;
+	int r;
 
 	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
 		snprintf(errbuf, errlen, "token: out of memory");
 		return -1;
 	}
-	if (load_module(tok, conf, errbuf, errlen) != 0 ||
-	    login(tok, pin, errbuf, errlen) != 0 ||
-	    token_keyset_load(tok, conf, &ks, errbuf, errlen) != 0) {
+	if ((r = load_module(tok, conf, errbuf, errlen)) != 0 ||
+	    (r = login(tok, pin, errbuf, errlen)) != 0 ||
+	    (r = token_keyset_load(tok, conf, &ks, errbuf, errlen)) != 0) {
 		token_close(tok);
-		return -1;
+		return r < 0 ? r : -1;
 	}
 	token_use_keys(tok, ks);
 	tok->ready = 1;

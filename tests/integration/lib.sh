@@ -23,6 +23,14 @@ MKOBJECTS="$top_builddir/tests/tools/mkobjects"
 PIN=1234
 # The policies grant the user running the tests (root in CI).
 ME=$(id -un)
+# The user the broker drops to when the tests run as root.
+if [ -z "${P11B_DAEMON_USER:-}" ]; then
+	if getent passwd p11broker >/dev/null; then
+		P11B_DAEMON_USER=p11broker
+	else
+		P11B_DAEMON_USER=nobody
+	fi
+fi
 # Every client call is bounded so that a hung daemon fails the test
 # instead of hanging the whole run.
 CLI_TIMEOUT=20
@@ -202,6 +210,17 @@ setup_token()
 	make_tmp
 	"$INTEGRATION_DIR/mktoken.sh" "$T" >"$T/mktoken.log" 2>&1 ||
 	    bail "mktoken.sh failed: $(tail -n 5 "$T/mktoken.log")"
+	# The signer reads the token as the broker's user.
+	if [ "$(id -u)" -eq 0 ]; then
+		chown -R "$P11B_DAEMON_USER" "$T/tokens"
+	fi
+}
+
+# The "user" line for a config: only when the tests run as root.
+user_line()
+{
+	[ "$(id -u)" -eq 0 ] && printf 'user %s\n' "$P11B_DAEMON_USER"
+	return 0
 }
 
 # write_config [EXTRA-LINE...]: the standard daemon config for $T.
@@ -213,6 +232,7 @@ write_config()
 		printf 'max-frame 65536\n'
 		printf 'max-clients 64\n'
 		printf 'idle-timeout %s\n' "${IDLE_TIMEOUT:-30}"
+		user_line
 		printf 'policy "%s"\n' "$POLICY"
 		printf 'token {\n'
 		printf '\tmodule "%s"\n' "$SOFTHSM_MODULE"

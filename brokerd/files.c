@@ -1,0 +1,152 @@
+/*
+ * Reading and parsing the config and the policy (files.h).
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "files.h"
+#include "lex.h"
+#include "names.h"
+
+#define POLICY_BYTES_MAX	(1024 * 1024)
+
+static void
+hash_hex(const char *buf, size_t len, char out[FILES_HEX_LEN + 1])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const uint8_t *)buf, len);
+	sodium_bin2hex(out, FILES_HEX_LEN + 1, h, sizeof(h));
+}
+
+static int
+parse(const char *path, struct files *f, char *errbuf, size_t errlen)
+{
+	if (config_parse(path, f->confbuf, f->conflen, &f->conf, errbuf,
+	    errlen) != 0)
+		return -1;
+	if (f->polbuf == NULL && lex_read_file(f->conf->policy_path,
+	    POLICY_BYTES_MAX, &f->polbuf, &f->pollen, errbuf, errlen) != 0)
+		return -1;
+	if (policy_parse(f->conf->policy_path, f->polbuf, f->pollen, f->conf,
+	    &f->pol, errbuf, errlen) != 0)
+		return -1;
+	hash_hex(f->confbuf, f->conflen, f->hex[0]);
+	hash_hex(f->polbuf, f->pollen, f->hex[1]);
+	return 0;
+}
+
+int
+files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
+{
+	memset(f, 0, sizeof(*f));
+	names_record();
+	if (lex_read_file(path, CONFIG_FILE_MAX, &f->confbuf, &f->conflen,
+	    errbuf, errlen) != 0 || parse(path, f, errbuf, errlen) != 0 ||
+	    (f->names = names_export(&f->nameslen)) == NULL) {
+		if (f->names == NULL && f->pol != NULL)
+			snprintf(errbuf, errlen, "out of memory");
+		files_free(f);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+copy(const char *buf, size_t len)
+{
+	char *p;
+
+	if ((p = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(p, buf, len);
+	p[len] = '\0';
+	return p;
+}
+
+int
+files_parse(const char *path, const char *confbuf, size_t conflen,
+    const char *polbuf, size_t pollen, const char *names, size_t nameslen,
+    struct files *f, char *errbuf, size_t errlen)
+{
+	memset(f, 0, sizeof(*f));
+	if (names_replay(names, nameslen) != 0) {
+		snprintf(errbuf, errlen, "reload: malformed name record");
+		return -1;
+	}
+	if ((f->confbuf = copy(confbuf, conflen)) == NULL ||
+	    (f->polbuf = copy(polbuf, pollen)) == NULL) {
+		snprintf(errbuf, errlen, "reload: out of memory");
+		files_free(f);
+		return -1;
+	}
+	f->conflen = conflen;
+	f->pollen = pollen;
+	if (parse(path, f, errbuf, errlen) != 0) {
+		files_free(f);
+		return -1;
+	}
+	return 0;
+}
+
+void
+files_free(struct files *f)
+{
+	policy_free(f->pol);
+	config_free(f->conf);
+	free(f->confbuf);
+	free(f->polbuf);
+	free(f->names);
+	memset(f, 0, sizeof(*f));
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int
+list_differs(char **a, size_t na, char **b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 1;
+	return 0;
+}
+
+const char *
+files_restart_needed(const struct config *old, const struct config *new)
+{
+	if (str_differs(old->socket_path, new->socket_path) ||
+	    old->socket_owner != new->socket_owner ||
+	    old->socket_group != new->socket_group ||
+	    old->socket_mode != new->socket_mode)
+		return "socket";
+	if (str_differs(old->module, new->module) ||
+	    old->token_by != new->token_by ||
+	    str_differs(old->token_label, new->token_label) ||
+	    old->token_slot != new->token_slot)
+		return "token";
+	if (old->pin_source != new->pin_source ||
+	    str_differs(old->pin_ref, new->pin_ref))
+		return "PIN source";
+	if (old->workers != new->workers)
+		return "workers";
+	if (str_differs(old->user, new->user) ||
+	    old->sandbox_mode != new->sandbox_mode ||
+	    list_differs(old->sandbox_allow, old->nsandbox_allow,
+	    new->sandbox_allow, new->nsandbox_allow) ||
+	    list_differs(old->sandbox_read, old->nsandbox_read,
+	    new->sandbox_read, new->nsandbox_read))
+		return "user or sandbox";
+	return NULL;
+}

@@ -1,0 +1,157 @@
+/*
+ * The front process: it holds the clients' socket, the policy and the
+ * audit log, and no PKCS#11 session.  It learns the keys from the
+ * signer's hello, opens the audit log, drops privileges, installs its
+ * allowlist (no open, no socket, no exec) and runs the event loop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+#include "crypto.h"
+#include "ctl.h"
+#include "log.h"
+#include "sandbox.h"
+
+static int
+alg_fits(enum p11b_alg alg, int key, void *arg)
+{
+	const struct key_info *keys = arg;
+
+	return crypto_alg_fits_key(alg, keys[key].type);
+}
+
+/*
+ * Open a signer's links and check its hello against conf: one entry per
+ * configured key, in order, every algorithm the policy pins usable.
+ */
+int
+front_take_signer(struct broker *b, const struct config *conf,
+    const struct policy *pol, int *fds, int nfds, struct signer_gen **genp,
+    struct token_keyset **ksp, char *desc, char *errbuf, size_t errlen)
+{
+	struct smsg_hello hello;
+	size_t i;
+
+	if (signer_gen_open(b->signer, fds, nfds, genp, &hello, errbuf,
+	    errlen) != 0)
+		return -1;
+	if (hello.nkeys != conf->nkeys) {
+		snprintf(errbuf, errlen, "signer: %zu keys, the config has "
+		    "%zu", hello.nkeys, conf->nkeys);
+		goto fail;
+	}
+	for (i = 0; i < hello.nkeys; i++)
+		if (strcmp(hello.keys[i].name, conf->keys[i].name) != 0) {
+			snprintf(errbuf, errlen, "signer: key %zu is %s, the "
+			    "config says %s", i, hello.keys[i].name,
+			    conf->keys[i].name);
+			goto fail;
+		}
+	if (policy_check_algs(pol, alg_fits, hello.keys, errbuf, errlen) != 0)
+		goto fail;
+	if ((*ksp = token_keyset_from_info(hello.keys, hello.nkeys)) == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	strlcpy(desc, hello.desc, SMSG_TEXT_MAX + 1);
+	return 0;
+ fail:
+	smsg_hello_free(&hello);
+	signer_discard(b->signer, *genp);
+	return -1;
+}
+
+static void
+use_keys(struct broker *b, struct token_keyset *ks, const char *desc)
+{
+	if (b->keyset != NULL)
+		token_keyset_release(b->keyset);
+	b->keyset = ks;
+	b->keys = token_keyset_info(ks, &b->nkeys);
+	strlcpy(b->token_desc, desc, sizeof(b->token_desc));
+}
+
+int
+front_adopt_signer(struct broker *b, int *fds, int nfds)
+{
+	struct signer_gen *gen;
+	struct token_keyset *ks;
+	char err[1024], desc[SMSG_TEXT_MAX + 1];
+
+	if (front_take_signer(b, b->conf, b->policy, fds, nfds, &gen, &ks,
+	    desc, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	signer_use(b->signer, gen);
+	use_keys(b, ks, desc);
+	log_info("signer: serving again (%s)", desc);
+	audit_event(b->audit, "signer", "state", "up", NULL);
+	return 0;
+}
+
+static void __attribute__((noreturn))
+front_fail(int ctl_fd, const char *msg)
+{
+	log_warnx("%s", msg);
+	(void)ctl_send(ctl_fd, CTL_READY, msg, strlen(msg), NULL, 0);
+	_exit(1);
+}
+
+void
+front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
+    int nlinks)
+{
+	struct signer_gen *gen;
+	struct token_keyset *ks;
+	char err[1024], desc[SMSG_TEXT_MAX + 1];
+	sigset_t mask;
+
+	log_set_name("p11brokerd[front]");
+	b->ctl_fd = ctl_fd;
+	signal(SIGPIPE, SIG_IGN);
+	/* The loop reads these through a signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (signer_new(&b->signer) != 0)
+		front_fail(ctl_fd, "out of memory");
+	if (front_take_signer(b, b->conf, b->policy, links, nlinks, &gen, &ks,
+	    desc, err, sizeof(err)) != 0)
+		front_fail(ctl_fd, err);
+	signer_use(b->signer, gen);
+	use_keys(b, ks, desc);
+	log_info("%s: %zu keys", b->token_desc, b->nkeys);
+	if (audit_open(b, &b->audit, err, sizeof(err)) != 0)
+		front_fail(ctl_fd, err);
+	if ((b->metrics = metrics_new(b->keys, b->nkeys)) == NULL)
+		front_fail(ctl_fd, "out of memory");
+	if (server_init(b, listen_fd) != 0)
+		front_fail(ctl_fd, "cannot set up the event loop");
+	if (crypto_init() != 0)
+		front_fail(ctl_fd, "cannot initialise OpenSSL");
+	if (sandbox_harden(b->conf, err, sizeof(err)) != 0 ||
+	    sandbox_seccomp(SANDBOX_FRONT, b->conf, err, sizeof(err)) != 0)
+		front_fail(ctl_fd, err);
+	b->policy_generation = 1;
+	if (audit_start(b->audit, err, sizeof(err)) != 0)
+		front_fail(ctl_fd, err);
+	b->started = time(NULL);
+	if (ctl_send(ctl_fd, CTL_READY, "ok", 2, NULL, 0) != 0)
+		_exit(1);
+	server_run(b);
+	audit_stop(b->audit);	/* final checkpoint: the signer still runs */
+	audit_free(b->audit);
+	signer_free(b->signer);	/* the signer sees its links close */
+	metrics_free(b->metrics);
+	log_info("stopped");
+	_exit(0);
+}

@@ -1,0 +1,679 @@
+/*
+ * The monitor: the daemon's first process.  It reads the config, the
+ * policy and the PIN, creates the socket, forks the signer (before any
+ * PKCS#11 call) and the front, and then only supervises: it restarts a
+ * signer that died (with backoff, never after the token refused the PIN),
+ * re-reads the files on SIGHUP and starts a signer for them, reopens the
+ * audit log on SIGUSR1, relays the children's log lines to syslog when
+ * detached, and stops everything on SIGTERM.  It reads no client bytes
+ * and makes no PKCS#11 call; it keeps the PIN (sealed, guarded memory)
+ * because a restarted signer must log in again.
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+#include "ctl.h"
+#include "log.h"
+#include "monitor.h"
+#include "pin.h"
+#include "sandbox.h"
+#include "secret.h"
+#include "signer.h"
+
+#define BACKOFF_MIN_MS	50
+#define BACKOFF_MAX_MS	1000	/* back within 1 s of the token */
+#define STABLE_MS	10000	/* a signer this old resets the backoff */
+#define START_WAIT_MS	30000
+
+struct child {
+	pid_t		 pid;
+	int		 status_fd;	/* starting: "ok" or an error */
+	int		*links;		/* the front's ends, until sent */
+	int		 nlinks;
+	uint64_t	 started_ms;
+};
+
+struct monitor {
+	struct files	 files;		/* in force */
+	const char	*conffile;
+	struct secret	*pin;
+	int		 listen_fd;
+	int		 ctl_fd;
+	int		 log_fd;	/* children's stderr, or -1 */
+	int		 sig_fd;
+	pid_t		 front;
+	struct child	 signer;	/* current or starting */
+	pid_t		 retiring[8];	/* old signers, reaped quietly */
+	int		 down;		/* PIN refused: no more signers */
+	int		 stopping;
+	uint64_t	 backoff_ms;
+	uint64_t	 restart_at;	/* 0: none scheduled */
+	uint64_t	 kill_at;	/* stopping: SIGKILL what is left */
+	char		 logbuf[4096];
+	size_t		 loglen;
+};
+
+static void
+close_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
+/*
+ * In a child: move the descriptors it keeps to 3, 4, ... in order and
+ * close every other one (stdin/out/err stay).
+ */
+static void
+keep_only(int *fds, int n)
+{
+	int i, moved[CTL_MAX_FDS + 4];
+
+	for (i = 0; i < n; i++)
+		if ((moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n + 64)) ==
+		    -1)
+			_exit(1);
+	for (i = 0; i < n; i++) {
+		if (dup2(moved[i], 3 + i) == -1)
+			_exit(1);
+		fds[i] = 3 + i;
+	}
+	if (close_range(3 + n, ~0U, 0) == -1)
+		_exit(1);
+}
+
+static void
+child_stderr(struct monitor *m)
+{
+	if (m->log_fd != -1)
+		(void)dup2(m->log_fd, STDERR_FILENO);
+}
+
+/*
+ * Fork a signer for conf.  The front's ends of the links are kept in
+ * c->links until the signer says it is ready.
+ */
+static int
+spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
+{
+	int i, sp[2], st[2], n = conf->workers;
+	int *mine, *theirs, keep[CTL_MAX_FDS + 1];
+	pid_t pid;
+
+	memset(c, 0, sizeof(*c));
+	c->status_fd = -1;
+	if ((mine = calloc(n, sizeof(int))) == NULL ||
+	    (theirs = calloc(n, sizeof(int))) == NULL) {
+		free(mine);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		mine[i] = theirs[i] = -1;
+	for (i = 0; i < n; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ==
+		    -1)
+			goto fail;
+		mine[i] = sp[0];
+		theirs[i] = sp[1];
+	}
+	if (pipe2(st, O_CLOEXEC) == -1)
+		goto fail;
+	if (secret_unseal(m->pin) != 0)
+		fatalx("monitor: cannot unseal the PIN");
+	if ((pid = fork()) == -1) {
+		(void)secret_seal(m->pin);
+		close(st[0]);
+		close(st[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		child_stderr(m);
+		for (i = 0; i < n; i++)
+			keep[i] = theirs[i];
+		keep[n] = st[1];
+		keep_only(keep, n + 1);
+		signer_main(conf, m->pin, keep, n, keep[n]);
+	}
+	(void)secret_seal(m->pin);
+	close(st[1]);
+	close_fds(theirs, n);
+	free(theirs);
+	for (i = 0; i < n; i++)		/* the front reads them non-blocking */
+		(void)fcntl(mine[i], F_SETFL, O_NONBLOCK);
+	c->pid = pid;
+	c->status_fd = st[0];
+	c->links = mine;
+	c->nlinks = n;
+	c->started_ms = signer_now_ms();
+	return 0;
+ fail:
+	log_warn("monitor: cannot start a signer");
+	close_fds(mine, n);
+	close_fds(theirs, n);
+	free(mine);
+	free(theirs);
+	return -1;
+}
+
+/* Read the starting signer's verdict: 0 ok, -1 failed (msg says why). */
+static int
+signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
+{
+	struct pollfd pfd = { c->status_fd, POLLIN, 0 };
+	ssize_t n;
+
+	if (poll(&pfd, 1, wait_ms) <= 0) {
+		snprintf(msg, msglen, "the signer did not start within %d s",
+		    wait_ms / 1000);
+		return -1;
+	}
+	n = read(c->status_fd, msg, msglen - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(c->status_fd);
+	c->status_fd = -1;
+	if (n == 2 && memcmp(msg, "ok", 2) == 0)
+		return 0;
+	if (n <= 0)
+		snprintf(msg, msglen, "the signer exited while starting");
+	return -1;
+}
+
+static void
+child_drop_links(struct child *c)
+{
+	close_fds(c->links, c->nlinks);
+	free(c->links);
+	c->links = NULL;
+	c->nlinks = 0;
+}
+
+static void
+retire(struct monitor *m, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
+		if (m->retiring[i] == 0) {
+			m->retiring[i] = pid;
+			return;
+		}
+	(void)kill(pid, SIGKILL);	/* too many: do not wait for it */
+}
+
+/* Hand a ready signer's links to the front. */
+static void
+send_signer(struct monitor *m, struct child *c)
+{
+	if (ctl_send(m->ctl_fd, CTL_SIGNER, NULL, 0, c->links, c->nlinks) != 0)
+		log_warn("monitor: cannot pass the signer to the front");
+	child_drop_links(c);
+}
+
+static void
+schedule_restart(struct monitor *m)
+{
+	uint64_t now = signer_now_ms();
+
+	if (m->down || m->stopping)
+		return;
+	if (m->signer.started_ms != 0 && now - m->signer.started_ms >=
+	    STABLE_MS)
+		m->backoff_ms = BACKOFF_MIN_MS;
+	m->restart_at = now + m->backoff_ms;
+	log_info("monitor: restarting the signer in %llu ms",
+	    (unsigned long long)m->backoff_ms);
+	m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    m->backoff_ms * 2;
+}
+
+static void
+restart_signer(struct monitor *m)
+{
+	m->restart_at = 0;
+	if (spawn_signer(m, m->files.conf, &m->signer) != 0)
+		schedule_restart(m);
+}
+
+static void
+starting_status(struct monitor *m)
+{
+	char msg[1024];
+
+	if (signer_status(&m->signer, 0, msg, sizeof(msg)) == 0) {
+		send_signer(m, &m->signer);
+		return;
+	}
+	log_warnx("monitor: the signer did not start: %s", msg);
+	child_drop_links(&m->signer);
+	/* Its exit status (reaped below) decides whether to try again. */
+}
+
+static void
+reaped(struct monitor *m, pid_t pid, int status)
+{
+	size_t i;
+
+	if (pid == m->front) {
+		m->front = 0;
+		if (!m->stopping)
+			log_warnx("monitor: the front exited (status %d); "
+			    "stopping", status);
+		m->stopping = 1;
+		return;
+	}
+	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
+		if (m->retiring[i] == pid) {
+			m->retiring[i] = 0;
+			return;
+		}
+	if (pid != m->signer.pid)
+		return;
+	if (m->signer.status_fd != -1) {
+		close(m->signer.status_fd);
+		m->signer.status_fd = -1;
+	}
+	child_drop_links(&m->signer);
+	m->signer.pid = 0;
+	if (m->stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
+		log_warnx("monitor: the token refused the PIN; the signer "
+		    "will NOT be restarted (answering TOKEN_UNAVAILABLE)");
+		m->down = 1;
+		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, "PIN refused", 11,
+		    NULL, 0);
+		return;
+	}
+	if (WIFSIGNALED(status))
+		log_warnx("monitor: the signer was killed by signal %d%s",
+		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+		    " (a system call outside its allowlist)" : "");
+	else
+		log_warnx("monitor: the signer exited with status %d",
+		    WEXITSTATUS(status));
+	schedule_restart(m);
+}
+
+static void
+reap(struct monitor *m)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(m, pid, status);
+}
+
+/* Wait for the front's reload verdict, serving its other requests. */
+static int
+front_verdict(struct monitor *m, char *msg, size_t msglen)
+{
+	struct ctl_msg cm;
+
+	for (;;) {
+		if (ctl_recv(m->ctl_fd, &cm) != 0) {
+			snprintf(msg, msglen, "the front went away");
+			return -1;
+		}
+		if (cm.type == CTL_RELOAD_DONE) {
+			strlcpy(msg, (char *)cm.body, msglen);
+			ctl_msg_free(&cm);
+			return strcmp(msg, "ok") == 0 ? 0 : -1;
+		}
+		if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0)
+			(void)kill(m->signer.pid, SIGKILL);
+		ctl_msg_free(&cm);
+	}
+}
+
+static int
+open_audit(const struct config *conf)
+{
+	if (conf->audit_path == NULL)
+		return -1;
+	return audit_open_file(conf->audit_path);
+}
+
+/*
+ * SIGHUP: read and check the files, start a signer for them, and let the
+ * front switch over.  Any failure leaves everything as it was.
+ */
+static void
+reload(struct monitor *m)
+{
+	struct files f;
+	struct child c;
+	const char *what;
+	const void *parts[4];
+	size_t lens[4];
+	uint8_t *body;
+	size_t len;
+	char err[1024];
+	int fds[CTL_MAX_FDS], nfds, afd;
+
+	log_info("SIGHUP: reloading");
+	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
+		goto refused;
+	if ((what = files_restart_needed(m->files.conf, f.conf)) != NULL) {
+		snprintf(err, sizeof(err), "%s: the %s settings changed; that "
+		    "needs a restart", m->conffile, what);
+		files_free(&f);
+		goto refused;
+	}
+	if (spawn_signer(m, f.conf, &c) != 0) {
+		snprintf(err, sizeof(err), "cannot start a signer");
+		files_free(&f);
+		goto refused;
+	}
+	if (signer_status(&c, START_WAIT_MS, err, sizeof(err)) != 0) {
+		child_drop_links(&c);
+		retire(m, c.pid);
+		files_free(&f);
+		goto refused;
+	}
+	parts[0] = m->conffile;
+	lens[0] = strlen(m->conffile);
+	parts[1] = f.confbuf;
+	lens[1] = f.conflen;
+	parts[2] = f.polbuf;
+	lens[2] = f.pollen;
+	parts[3] = f.names;
+	lens[3] = f.nameslen;
+	memcpy(fds, c.links, sizeof(int) * c.nlinks);
+	nfds = c.nlinks;
+	if ((afd = open_audit(f.conf)) != -1)
+		fds[nfds++] = afd;
+	if (ctl_parts_pack(parts, lens, 4, &body, &len) != 0 ||
+	    ctl_send(m->ctl_fd, CTL_RELOAD, body, len, fds, nfds) != 0) {
+		log_warnx("monitor: cannot send the reload to the front");
+		if (afd != -1)
+			close(afd);
+		child_drop_links(&c);
+		retire(m, c.pid);
+		files_free(&f);
+		return;
+	}
+	free(body);
+	if (afd != -1)
+		close(afd);
+	child_drop_links(&c);
+	if (front_verdict(m, err, sizeof(err)) != 0) {
+		log_debug("monitor: the front kept the old files: %s", err);
+		retire(m, c.pid);	/* the front closed its links */
+		files_free(&f);
+		return;
+	}
+	if (m->signer.pid > 0)
+		retire(m, m->signer.pid);
+	m->signer = c;
+	files_free(&m->files);
+	m->files = f;
+	return;
+ refused:
+	/* The front logs and audits it. */
+	(void)ctl_send(m->ctl_fd, CTL_RELOAD_FAILED, err, strlen(err), NULL,
+	    0);
+}
+
+static void
+reopen_audit(struct monitor *m)
+{
+	int fd;
+
+	if ((fd = open_audit(m->files.conf)) == -1) {
+		if (m->files.conf->audit_path != NULL)
+			log_warn("monitor: cannot open %s",
+			    m->files.conf->audit_path);
+		return;
+	}
+	(void)ctl_send(m->ctl_fd, CTL_AUDIT_FD, NULL, 0, &fd, 1);
+	close(fd);
+}
+
+static void
+handle_signals(struct monitor *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(m);
+			break;
+		case SIGHUP:
+			if (!m->stopping)
+				reload(m);
+			break;
+		case SIGUSR1:
+			reopen_audit(m);
+			break;
+		default:
+			if (!m->stopping) {
+				log_info("signal %u: stopping", si.ssi_signo);
+				m->stopping = 1;
+				m->restart_at = 0;
+			}
+			if (m->front > 0)
+				(void)kill(m->front, SIGTERM);
+			break;
+		}
+	}
+}
+
+static void
+handle_ctl(struct monitor *m)
+{
+	struct ctl_msg cm;
+
+	if (ctl_recv(m->ctl_fd, &cm) != 0) {
+		/* The front is gone; its exit is reaped. */
+		close(m->ctl_fd);
+		m->ctl_fd = -1;
+		return;
+	}
+	if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0 &&
+	    m->signer.status_fd == -1) {
+		log_warnx("monitor: every signer worker is stuck; killing "
+		    "the signer");
+		(void)kill(m->signer.pid, SIGKILL);
+	}
+	ctl_msg_free(&cm);
+}
+
+/* Children's stderr (detached): one syslog line per line. */
+static void
+relay_log(struct monitor *m)
+{
+	char *nl;
+	ssize_t n;
+
+	n = read(m->log_fd, m->logbuf + m->loglen, sizeof(m->logbuf) - 1 -
+	    m->loglen);
+	if (n <= 0)
+		return;
+	m->loglen += (size_t)n;
+	m->logbuf[m->loglen] = '\0';
+	while ((nl = strchr(m->logbuf, '\n')) != NULL ||
+	    m->loglen == sizeof(m->logbuf) - 1) {
+		if (nl == NULL)
+			nl = m->logbuf + m->loglen - 1;
+		*nl = '\0';
+		syslog(LOG_NOTICE, "%s", m->logbuf);
+		m->loglen -= (size_t)(nl + 1 - m->logbuf);
+		memmove(m->logbuf, nl + 1, m->loglen);
+		m->logbuf[m->loglen] = '\0';
+	}
+}
+
+static int
+any_child(const struct monitor *m)
+{
+	size_t i;
+
+	if (m->front > 0 || m->signer.pid > 0)
+		return 1;
+	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
+		if (m->retiring[i] != 0)
+			return 1;
+	return 0;
+}
+
+/* Signers that did not go when the front did (a hung token call). */
+static void
+kill_leftovers(struct monitor *m)
+{
+	size_t i;
+
+	if (m->signer.pid > 0)
+		(void)kill(m->signer.pid, SIGKILL);
+	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
+		if (m->retiring[i] != 0)
+			(void)kill(m->retiring[i], SIGKILL);
+}
+
+static void
+loop(struct monitor *m)
+{
+	struct pollfd pfd[4];
+	uint64_t now;
+	int timeout, n;
+
+	while (!m->stopping || any_child(m)) {
+		n = 0;
+		pfd[n++] = (struct pollfd){ m->sig_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ m->ctl_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
+		timeout = m->stopping ? 200 : -1;
+		if (m->restart_at != 0) {
+			now = signer_now_ms();
+			timeout = m->restart_at > now ?
+			    (int)(m->restart_at - now) : 0;
+		}
+		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
+			fatal("monitor: poll");
+		if (pfd[3].revents & POLLIN)
+			relay_log(m);
+		if (pfd[0].revents & POLLIN)
+			handle_signals(m);
+		if (m->ctl_fd != -1 && (pfd[1].revents & (POLLIN | POLLHUP)))
+			handle_ctl(m);
+		if (m->signer.status_fd != -1 && pfd[2].fd == m->signer.status_fd
+		    && (pfd[2].revents & (POLLIN | POLLHUP)))
+			starting_status(m);
+		if (m->restart_at != 0 && signer_now_ms() >= m->restart_at)
+			restart_signer(m);
+		/* With the front gone, the signers follow (links closed). */
+		if (m->stopping && m->front == 0) {
+			if (m->kill_at == 0)
+				m->kill_at = signer_now_ms() + 5000;
+			else if (signer_now_ms() >= m->kill_at)
+				kill_leftovers(m);
+		}
+	}
+	if (m->log_fd != -1)
+		relay_log(m);
+}
+
+static int
+spawn_front(struct monitor *m, struct broker *b, struct child *signer)
+{
+	int sp[2], keep[CTL_MAX_FDS + 2], i, n;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		child_stderr(m);
+		secret_free(m->pin);	/* the front never sees it */
+		m->pin = NULL;
+		n = 0;
+		keep[n++] = m->listen_fd;
+		keep[n++] = sp[1];
+		for (i = 0; i < signer->nlinks; i++)
+			keep[n++] = signer->links[i];
+		keep_only(keep, n);
+		front_main(b, keep[0], keep[1], keep + 2, signer->nlinks);
+	}
+	close(sp[1]);
+	m->ctl_fd = sp[0];
+	m->front = pid;
+	return 0;
+}
+
+void
+monitor_run(struct broker *b, struct files *files, const char *conffile,
+    struct secret *pin, int listen_fd, int log_fd, monitor_ready_fn ready)
+{
+	static struct monitor m;
+	struct ctl_msg cm;
+	char err[1024];
+	sigset_t mask;
+
+	memset(&m, 0, sizeof(m));
+	m.files = *files;
+	m.conffile = conffile;
+	m.pin = pin;
+	m.listen_fd = listen_fd;
+	m.log_fd = log_fd;
+	m.ctl_fd = -1;
+	m.signer.status_fd = -1;
+	m.backoff_ms = BACKOFF_MIN_MS;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		fatal("signalfd");
+	if (secret_seal(pin) != 0)
+		ready(-1, "cannot seal the PIN in memory");
+	/* 1. the signer, which logs in; 2. the front, with its links. */
+	if (spawn_signer(&m, m.files.conf, &m.signer) != 0)
+		ready(-1, "cannot start the signer");
+	if (signer_status(&m.signer, START_WAIT_MS, err, sizeof(err)) != 0)
+		ready(-1, err);
+	if (spawn_front(&m, b, &m.signer) != 0)
+		ready(-1, "cannot start the front");
+	child_drop_links(&m.signer);
+	close(listen_fd);
+	m.listen_fd = -1;
+	if (ctl_recv(m.ctl_fd, &cm) != 0 || cm.type != CTL_READY)
+		ready(-1, "the front did not start");
+	if (strcmp((char *)cm.body, "ok") != 0) {
+		strlcpy(err, (char *)cm.body, sizeof(err));
+		ready(-1, err);
+	}
+	ctl_msg_free(&cm);
+	if (sandbox_no_dumps(err, sizeof(err)) != 0)
+		ready(-1, err);
+	ready(0, NULL);
+	loop(&m);
+	unlink(m.files.conf->socket_path);
+	secret_free(m.pin);
+	files_free(&m.files);
+	log_info("stopped");
+}

@@ -1,0 +1,21 @@
+/* The monitor process (monitor.c). */
+#ifndef MONITOR_H
+#define MONITOR_H
+
+#include "brokerd.h"
+
+struct secret;
+
+/* Start-up result: 0 serving, -1 with why (does not return then). */
+typedef void (*monitor_ready_fn)(int status, const char *why);
+
+/*
+ * Fork the signer and the front and supervise them until the broker
+ * stops.  Takes over files, pin and listen_fd.  log_fd, if not -1, is
+ * the read end of the children's stderr, relayed to syslog.
+ */
+void	monitor_run(struct broker *b, struct files *files,
+	    const char *conffile, struct secret *pin, int listen_fd,
+	    int log_fd, monitor_ready_fn ready);
+
+#endif /* MONITOR_H */

@@ -1,0 +1,203 @@
+/*
+ * The signer process: the only process that loads the PKCS#11 module.
+ * It logs in once, opens one session per worker, announces its keys on
+ * the first link, drops privileges, confines itself (Landlock, seccomp)
+ * and then serves: each worker thread reads jobs from its own link,
+ * runs them on its session and writes the result back.  It never sees a
+ * client, the policy or the socket, and it exits when the front closes
+ * its links.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "sandbox.h"
+#include "secret.h"
+#include "signer.h"
+#include "signer_msg.h"
+
+struct sworker {
+	pthread_t		 thread;
+	struct token		*tok;
+	struct token_session	*sess;
+	int			 fd;
+};
+
+static int
+read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = read(fd, buf + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+write_full(int fd, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = write(fd, buf + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* One job: read, check, run, answer.  0: go on; 1: the front hung up. */
+static int
+serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
+{
+	uint8_t hdr[SMSG_HDR_LEN], *out = NULL, *nb;
+	struct token_result res;
+	struct token_job job;
+	struct smsg_hdr h;
+	size_t outlen, nkeys;
+
+	if (read_full(wk->fd, hdr, sizeof(hdr)) != 0)
+		return 1;
+	if (smsg_hdr_decode(hdr, &h) != SMSG_OK || h.type != SMSG_JOB)
+		fatalx("signer: malformed message header from the front");
+	if (h.len > *capp) {
+		if ((nb = malloc(h.len)) == NULL)
+			fatalx("signer: out of memory");
+		freezero(*bodyp, *capp);
+		*bodyp = nb;
+		*capp = h.len;
+	}
+	if (read_full(wk->fd, *bodyp, h.len) != 0)
+		return 1;
+	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
+	if (smsg_job_decode(*bodyp, h.len, nkeys, &job) != SMSG_OK)
+		fatalx("signer: malformed job from the front");
+	job.keys = token_current_keys(wk->tok);
+	memset(&res, 0, sizeof(res));
+	token_execute(wk->sess, &job, &res);
+	explicit_bzero(*bodyp, h.len);
+	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
+		fatalx("signer: cannot encode a result");
+	token_result_clear(&res);
+	if (write_full(wk->fd, out, outlen) != 0) {
+		freezero(out, outlen);
+		return 1;
+	}
+	freezero(out, outlen);
+	return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct sworker *wk = arg;
+	uint8_t *body = NULL;
+	size_t cap = 0;
+
+	while (serve_one(wk, &body, &cap) == 0)
+		;
+	freezero(body, cap);
+	return NULL;
+}
+
+static void
+report(int status_fd, const char *msg)
+{
+	(void)write_full(status_fd, (const uint8_t *)msg, strlen(msg));
+}
+
+static void __attribute__((noreturn))
+fail(int status_fd, int code, const char *msg)
+{
+	log_warnx("signer: %s", msg);
+	report(status_fd, msg);
+	_exit(code);
+}
+
+static void
+send_hello(struct token *tok, int fd, int nworkers, int status_fd)
+{
+	const struct key_info *keys;
+	uint8_t *msg;
+	size_t len, nkeys;
+
+	keys = token_keyset_info(token_current_keys(tok), &nkeys);
+	if (smsg_hello_encode(token_description(tok), (unsigned int)nworkers,
+	    keys, nkeys, &msg, &len) != SMSG_OK)
+		fail(status_fd, SIGNER_EXIT_RETRY, "cannot encode the hello");
+	if (write_full(fd, msg, len) != 0)
+		fail(status_fd, SIGNER_EXIT_RETRY, "cannot send the hello");
+	free(msg);
+}
+
+void
+signer_main(const struct config *conf, struct secret *pin, int *links,
+    int nlinks, int status_fd)
+{
+	struct sworker *wk;
+	struct token *tok;
+	char err[1024];
+	sigset_t none;
+	int i, r;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	log_set_name("signer");
+	if ((wk = calloc(nlinks, sizeof(*wk))) == NULL)
+		fail(status_fd, SIGNER_EXIT_RETRY, "out of memory");
+	r = token_open(conf, pin, &tok, err, sizeof(err));
+	secret_free(pin);		/* wiped: logged in once, for good */
+	if (r != 0)
+		fail(status_fd, r == TOKEN_ERR_PIN ? SIGNER_EXIT_PIN :
+		    SIGNER_EXIT_RETRY, err);
+	for (i = 0; i < nlinks; i++) {
+		wk[i].tok = tok;
+		wk[i].fd = links[i];
+		if (token_session_open(tok, &wk[i].sess) != 0)
+			fail(status_fd, SIGNER_EXIT_RETRY, "cannot open a "
+			    "session for every worker");
+	}
+	send_hello(tok, links[0], nlinks, status_fd);
+	if (crypto_init() != 0)
+		fail(status_fd, SIGNER_EXIT_RETRY, "cannot initialise OpenSSL");
+	if (sandbox_harden(conf, err, sizeof(err)) != 0 ||
+	    sandbox_landlock(conf, err, sizeof(err)) != 0)
+		fail(status_fd, SIGNER_EXIT_RETRY, err);
+	for (i = 0; i < nlinks; i++)
+		if (pthread_create(&wk[i].thread, NULL, worker_main,
+		    &wk[i]) != 0)
+			fail(status_fd, SIGNER_EXIT_RETRY, "cannot start the "
+			    "worker threads");
+	/* Every thread runs: the filter covers them all (TSYNC). */
+	if (sandbox_seccomp(SANDBOX_SIGNER, conf, err, sizeof(err)) != 0)
+		fail(status_fd, SIGNER_EXIT_RETRY, err);
+	report(status_fd, "ok");
+	close(status_fd);
+	for (i = 0; i < nlinks; i++)
+		pthread_join(wk[i].thread, NULL);
+	/*
+	 * The front is gone.  Leave without C_Finalize: the module's
+	 * teardown is not in the allowlist, and the process ends anyway.
+	 */
+	_exit(0);
+}

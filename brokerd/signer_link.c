@@ -1,0 +1,628 @@
+/*
+ * The front's side of the signer links.  Every link is non-blocking and
+ * watched by an inner epoll set whose descriptor the event loop polls;
+ * results come back in the order the jobs were sent on that link (one
+ * signer worker serves one link), so each result must carry the id of
+ * the oldest job outstanding there, or the link is broken.
+ */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "signer_link.h"
+
+#define READ_CHUNK	65536
+#define HELLO_WAIT_MS	5000
+#define GHOST		((void *)-1)	/* a timed-out job's place holder */
+
+struct slink {
+	struct signer_gen	*gen;
+	int			 fd;
+	int			 index;
+	struct workq		 pending;	/* sent, oldest first */
+	int			 npending;
+	int			 stuck;		/* a job timed out here */
+	int			 writing;	/* EPOLLOUT armed */
+	uint64_t		 next_id;
+	uint8_t			*wbuf;
+	size_t			 wlen, woff, wcap;
+	uint8_t			*rbuf;
+	size_t			 rlen, rcap;
+};
+
+struct signer_gen {
+	TAILQ_ENTRY(signer_gen)	 entry;
+	struct signer		*s;
+	struct slink		*links;
+	int			 n;
+	int			 dead;
+	int			 jobs;
+	int			 current;
+};
+
+TAILQ_HEAD(genlist, signer_gen);
+
+struct signer {
+	int			 epfd;
+	int			 efd;		/* failed-at-once jobs */
+	struct workq		 done;
+	struct genlist		 gens;
+	struct signer_gen	*current;
+};
+
+uint64_t
+signer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+signer_new(struct signer **sp)
+{
+	struct epoll_event ev;
+	struct signer *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	TAILQ_INIT(&s->done);
+	TAILQ_INIT(&s->gens);
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	if (s->efd == -1 || s->epfd == -1 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ev) == -1) {
+		signer_free(s);
+		return -1;
+	}
+	*sp = s;
+	return 0;
+}
+
+int
+signer_fd(const struct signer *s)
+{
+	return s->epfd;
+}
+
+static void
+fail_work(struct signer *s, struct work *w, const char *why)
+{
+	uint64_t one = 1;
+
+	memset(&w->res, 0, sizeof(w->res));
+	w->res.status = P11B_TOKEN_UNAVAILABLE;
+	strlcpy(w->msgbuf, why, sizeof(w->msgbuf));
+	w->res.message = w->msgbuf;
+	w->link = NULL;
+	TAILQ_INSERT_TAIL(&s->done, w, entry);
+	(void)write(s->efd, &one, sizeof(one));
+}
+
+static void
+link_close(struct slink *l)
+{
+	if (l->fd == -1)
+		return;
+	(void)epoll_ctl(l->gen->s->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	close(l->fd);
+	l->fd = -1;
+	freezero(l->wbuf, l->wcap);
+	freezero(l->rbuf, l->rcap);
+	l->wbuf = l->rbuf = NULL;
+	l->wlen = l->woff = l->wcap = l->rlen = l->rcap = 0;
+}
+
+static void
+gen_free(struct signer *s, struct signer_gen *g)
+{
+	int i;
+
+	for (i = 0; i < g->n; i++)
+		link_close(&g->links[i]);
+	TAILQ_REMOVE(&s->gens, g, entry);
+	free(g->links);
+	free(g);
+}
+
+/* A retired generation goes once its last job is back. */
+static void
+gen_maybe_free(struct signer *s, struct signer_gen *g)
+{
+	if (!g->current && g->jobs == 0)
+		gen_free(s, g);
+}
+
+/* The signer died or broke the protocol: fail everything it holds. */
+static void
+gen_kill(struct signer_gen *g, const char *why)
+{
+	struct signer *s = g->s;
+	struct work *w;
+	int i;
+
+	if (g->dead)
+		return;
+	g->dead = 1;
+	for (i = 0; i < g->n; i++) {
+		while ((w = TAILQ_FIRST(&g->links[i].pending)) != NULL) {
+			TAILQ_REMOVE(&g->links[i].pending, w, entry);
+			g->jobs--;
+			if (w->arg == GHOST)
+				free(w);
+			else
+				fail_work(s, w, "the signer stopped");
+		}
+		g->links[i].npending = 0;
+		link_close(&g->links[i]);
+	}
+	if (g->current)
+		log_warnx("signer: %s; answering TOKEN_UNAVAILABLE until it "
+		    "is back", why);
+}
+
+void
+signer_free(struct signer *s)
+{
+	struct signer_gen *g;
+
+	if (s == NULL)
+		return;
+	while ((g = TAILQ_FIRST(&s->gens)) != NULL)
+		gen_free(s, g);
+	if (s->efd != -1)
+		close(s->efd);
+	if (s->epfd != -1)
+		close(s->epfd);
+	free(s);
+}
+
+/* Read exactly len bytes within the deadline (the hello). */
+static int
+read_full(int fd, uint8_t *buf, size_t len, uint64_t deadline)
+{
+	struct pollfd pfd;
+	size_t off = 0;
+	ssize_t n;
+	uint64_t now;
+
+	while (off < len) {
+		n = read(fd, buf + off, len - off);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -1;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		if ((now = signer_now_ms()) >= deadline)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)(deadline - now));
+	}
+	return 0;
+}
+
+static int
+read_hello(int fd, struct smsg_hello *hello, char *errbuf, size_t errlen)
+{
+	uint8_t hdr[SMSG_HDR_LEN], *body = NULL;
+	uint64_t deadline = signer_now_ms() + HELLO_WAIT_MS;
+	struct smsg_hdr h;
+	int r = -1;
+
+	if (read_full(fd, hdr, sizeof(hdr), deadline) != 0 ||
+	    smsg_hdr_decode(hdr, &h) != SMSG_OK || h.type != SMSG_HELLO ||
+	    (body = malloc(h.len > 0 ? h.len : 1)) == NULL ||
+	    read_full(fd, body, h.len, deadline) != 0 ||
+	    smsg_hello_decode(body, h.len, hello) != SMSG_OK)
+		snprintf(errbuf, errlen, "signer: no valid hello");
+	else
+		r = 0;
+	free(body);
+	return r;
+}
+
+int
+signer_gen_open(struct signer *s, int *fds, int nfds,
+    struct signer_gen **genp, struct smsg_hello *hello, char *errbuf,
+    size_t errlen)
+{
+	struct epoll_event ev;
+	struct signer_gen *g;
+	struct slink *l;
+	int i;
+
+	if (nfds < 1 || read_hello(fds[0], hello, errbuf, errlen) != 0)
+		goto fail;
+	if ((unsigned int)nfds != hello->workers) {
+		snprintf(errbuf, errlen, "signer: %u workers but %d links",
+		    hello->workers, nfds);
+		smsg_hello_free(hello);
+		goto fail;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (g->links = calloc(nfds, sizeof(*g->links))) == NULL) {
+		free(g);
+		smsg_hello_free(hello);
+		snprintf(errbuf, errlen, "signer: out of memory");
+		goto fail;
+	}
+	g->s = s;
+	g->n = nfds;
+	TAILQ_INSERT_TAIL(&s->gens, g, entry);
+	for (i = 0; i < nfds; i++) {
+		l = &g->links[i];
+		l->gen = g;
+		l->fd = fds[i];
+		l->index = i;
+		l->next_id = 1;
+		TAILQ_INIT(&l->pending);
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.data.ptr = l;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, l->fd, &ev) == -1) {
+			snprintf(errbuf, errlen, "signer: epoll: %s",
+			    strerror(errno));
+			for (i++; i < nfds; i++) {
+				g->links[i].gen = g;
+				g->links[i].fd = fds[i];
+			}
+			gen_free(s, g);
+			smsg_hello_free(hello);
+			return -1;
+		}
+	}
+	*genp = g;
+	return 0;
+ fail:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return -1;
+}
+
+void
+signer_discard(struct signer *s, struct signer_gen *g)
+{
+	gen_free(s, g);
+}
+
+void
+signer_use(struct signer *s, struct signer_gen *g)
+{
+	struct signer_gen *old = s->current;
+
+	s->current = g;
+	g->current = 1;
+	if (old != NULL) {
+		old->current = 0;
+		if (old->dead)
+			gen_free(s, old);
+		else {
+			/* Its jobs finish there; then the signer exits. */
+			int i;
+
+			for (i = 0; i < old->n; i++)
+				if (old->links[i].npending == 0)
+					(void)shutdown(old->links[i].fd,
+					    SHUT_WR);
+			gen_maybe_free(s, old);
+		}
+	}
+}
+
+static void
+link_arm(struct slink *l, int want_write)
+{
+	struct epoll_event ev;
+
+	if (l->fd == -1 || want_write == l->writing)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0);
+	ev.data.ptr = l;
+	(void)epoll_ctl(l->gen->s->epfd, EPOLL_CTL_MOD, l->fd, &ev);
+	l->writing = want_write;
+}
+
+static void
+link_flush(struct slink *l)
+{
+	ssize_t n;
+
+	while (l->woff < l->wlen) {
+		n = write(l->fd, l->wbuf + l->woff, l->wlen - l->woff);
+		if (n > 0) {
+			l->woff += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		gen_kill(l->gen, "link write failed");
+		return;
+	}
+	if (l->woff == l->wlen) {
+		explicit_bzero(l->wbuf, l->wlen);
+		l->woff = l->wlen = 0;
+	}
+	link_arm(l, l->woff < l->wlen);
+}
+
+static int
+link_queue(struct slink *l, const uint8_t *msg, size_t len)
+{
+	uint8_t *nb;
+	size_t need, ncap;
+
+	if (l->woff > 0 && l->woff == l->wlen)
+		l->woff = l->wlen = 0;
+	need = l->wlen + len;
+	if (need > l->wcap) {
+		ncap = l->wcap == 0 ? 4096 : l->wcap;
+		while (ncap < need)
+			ncap *= 2;
+		if ((nb = malloc(ncap)) == NULL)
+			return -1;
+		if (l->wlen > 0)
+			memcpy(nb, l->wbuf, l->wlen);
+		freezero(l->wbuf, l->wcap);
+		l->wbuf = nb;
+		l->wcap = ncap;
+	}
+	memcpy(l->wbuf + l->wlen, msg, len);
+	l->wlen += len;
+	return 0;
+}
+
+/* The least loaded worker that is not stuck. */
+static struct slink *
+pick(struct signer_gen *g)
+{
+	struct slink *best = NULL;
+	int i;
+
+	for (i = 0; i < g->n; i++) {
+		if (g->links[i].stuck || g->links[i].fd == -1)
+			continue;
+		if (best == NULL || g->links[i].npending < best->npending)
+			best = &g->links[i];
+	}
+	return best;
+}
+
+void
+signer_submit(struct signer *s, struct work *w)
+{
+	struct signer_gen *g = s->current;
+	struct slink *l;
+	uint8_t *msg;
+	size_t len;
+
+	if (g == NULL || g->dead) {
+		fail_work(s, w, "the signer is not running");
+		return;
+	}
+	if ((l = pick(g)) == NULL) {
+		fail_work(s, w, "every token session is stuck");
+		return;
+	}
+	w->id = l->next_id++;
+	if (smsg_job_encode(w->id, &w->job, &msg, &len) != SMSG_OK) {
+		fail_work(s, w, "cannot encode the job");
+		return;
+	}
+	if (link_queue(l, msg, len) != 0) {
+		freezero(msg, len);
+		fail_work(s, w, "out of memory");
+		return;
+	}
+	freezero(msg, len);
+	w->link = l;
+	w->sent_ms = signer_now_ms();
+	TAILQ_INSERT_TAIL(&l->pending, w, entry);
+	l->npending++;
+	g->jobs++;
+	link_flush(l);
+}
+
+/* One complete result message; -1 when the signer broke the protocol. */
+static int
+link_result(struct signer *s, struct slink *l, const struct smsg_hdr *h,
+    const uint8_t *body, struct workq *done)
+{
+	struct signer_gen *g = l->gen;
+	struct work *w = TAILQ_FIRST(&l->pending);
+	struct token_result res;
+	char msg[SMSG_TEXT_MAX + 1];
+
+	if (h->type != SMSG_RESULT || w == NULL || h->id != w->id ||
+	    smsg_result_decode(body, h->len, &res, msg, sizeof(msg)) !=
+	    SMSG_OK)
+		return -1;
+	TAILQ_REMOVE(&l->pending, w, entry);
+	l->npending--;
+	g->jobs--;
+	if (w->arg == GHOST) {		/* answered already, by the sweep */
+		token_result_clear(&res);
+		free(w);
+		if (l->stuck && --l->stuck == 0)
+			log_info("signer: worker %d answers again", l->index);
+	} else {
+		w->res = res;
+		if (res.message != NULL) {
+			strlcpy(w->msgbuf, msg, sizeof(w->msgbuf));
+			w->res.message = w->msgbuf;
+		}
+		w->link = NULL;
+		TAILQ_INSERT_TAIL(done, w, entry);
+	}
+	if (!g->current && l->npending == 0)
+		(void)shutdown(l->fd, SHUT_WR);
+	(void)s;
+	return 0;
+}
+
+static void
+link_read(struct signer *s, struct slink *l, struct workq *done)
+{
+	struct smsg_hdr h;
+	uint8_t *nb;
+	size_t off, ncap;
+	ssize_t n;
+
+	for (;;) {
+		if (l->rcap - l->rlen < READ_CHUNK) {
+			ncap = l->rcap == 0 ? 2 * READ_CHUNK : l->rcap * 2;
+			if (ncap > 2 * (SMSG_HDR_LEN + SMSG_BODY_MAX) ||
+			    (nb = malloc(ncap)) == NULL) {
+				gen_kill(l->gen, "out of memory");
+				return;
+			}
+			if (l->rlen > 0)
+				memcpy(nb, l->rbuf, l->rlen);
+			freezero(l->rbuf, l->rcap);
+			l->rbuf = nb;
+			l->rcap = ncap;
+		}
+		n = read(l->fd, l->rbuf + l->rlen, l->rcap - l->rlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			gen_kill(l->gen, n == 0 ? "the signer went away" :
+			    "link read failed");
+			return;
+		}
+		l->rlen += (size_t)n;
+		off = 0;
+		while (l->rlen - off >= SMSG_HDR_LEN) {
+			if (smsg_hdr_decode(l->rbuf + off, &h) != SMSG_OK) {
+				gen_kill(l->gen, "malformed message from the "
+				    "signer");
+				return;
+			}
+			if (l->rlen - off - SMSG_HDR_LEN < h.len)
+				break;
+			if (link_result(s, l, &h, l->rbuf + off + SMSG_HDR_LEN,
+			    done) != 0) {
+				gen_kill(l->gen, "malformed result from the "
+				    "signer");
+				return;
+			}
+			off += SMSG_HDR_LEN + h.len;
+		}
+		if (off > 0) {
+			memmove(l->rbuf, l->rbuf + off, l->rlen - off);
+			explicit_bzero(l->rbuf + l->rlen - off, off);
+			l->rlen -= off;
+		}
+	}
+}
+
+void
+signer_collect(struct signer *s, struct workq *done)
+{
+	struct epoll_event evs[32];
+	struct signer_gen *g, *next;
+	struct slink *l;
+	uint64_t count;
+	int i, n;
+
+	(void)read(s->efd, &count, sizeof(count));
+	TAILQ_CONCAT(done, &s->done, entry);
+	n = epoll_wait(s->epfd, evs, 32, 0);
+	for (i = 0; i < n; i++) {
+		if ((l = evs[i].data.ptr) == NULL || l->fd == -1)
+			continue;
+		if (evs[i].events & EPOLLOUT)
+			link_flush(l);
+		if (l->fd != -1 && (evs[i].events & (EPOLLIN | EPOLLHUP |
+		    EPOLLERR | EPOLLRDHUP)))
+			link_read(s, l, done);
+	}
+	TAILQ_CONCAT(done, &s->done, entry);
+	for (g = TAILQ_FIRST(&s->gens); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, entry);
+		gen_maybe_free(s, g);
+	}
+}
+
+int
+signer_ready(const struct signer *s)
+{
+	return s->current != NULL && !s->current->dead &&
+	    pick(s->current) != NULL;
+}
+
+int
+signer_busy(const struct signer *s)
+{
+	int i, busy = 0;
+
+	if (s->current == NULL || s->current->dead)
+		return 0;
+	for (i = 0; i < s->current->n; i++)
+		busy += s->current->links[i].npending > 0;
+	return busy;
+}
+
+int
+signer_workers(const struct signer *s)
+{
+	return s->current == NULL ? 0 : s->current->n;
+}
+
+int
+signer_sweep(struct signer *s, uint64_t timeout_ms)
+{
+	struct signer_gen *g = s->current;
+	struct work *w, *ghost;
+	struct slink *l;
+	uint64_t now = signer_now_ms();
+	int i;
+
+	if (g == NULL || g->dead || timeout_ms == 0)
+		return 0;
+	for (i = 0; i < g->n; i++) {
+		l = &g->links[i];
+		TAILQ_FOREACH(w, &l->pending, entry) {
+			if (w->arg == GHOST || now - w->sent_ms < timeout_ms)
+				continue;
+			/* Answer now; keep a place holder for the result. */
+			if ((ghost = calloc(1, sizeof(*ghost))) == NULL)
+				break;
+			ghost->arg = GHOST;
+			ghost->id = w->id;
+			ghost->link = l;
+			TAILQ_INSERT_AFTER(&l->pending, w, ghost, entry);
+			TAILQ_REMOVE(&l->pending, w, entry);
+			if (l->stuck++ == 0)
+				log_warnx("signer: worker %d: no answer in "
+				    "%llu ms; not using it until it answers",
+				    l->index, (unsigned long long)timeout_ms);
+			fail_work(s, w, "the token did not answer in time");
+			w = ghost;
+		}
+	}
+	return pick(g) == NULL;
+}

@@ -1,0 +1,157 @@
+/*
+ * Landlock for the signer: once the module is loaded and logged in, file
+ * reads are allowed only beneath the paths the module needs and nothing
+ * may be written, created or executed anywhere.  The paths come from
+ * "sandbox read"; without it, for SoftHSM2 they are the token directory
+ * and the configuration file SOFTHSM2_CONF names.  Kernels without
+ * Landlock get a notice and run without it.
+ */
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <linux/landlock.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+#define MAX_PATHS	(CONFIG_SANDBOX_MAX + 2)
+
+/* What the signer may do beneath a path: read files, list directories. */
+#define READ_ACCESS	(LANDLOCK_ACCESS_FS_READ_FILE | \
+			 LANDLOCK_ACCESS_FS_READ_DIR)
+
+static void
+notice(const char *msg)
+{
+	fprintf(stderr, "p11brokerd[signer]: %s\n", msg);
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+	    e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* SoftHSM2: its config file and the tokendir it names. */
+static size_t
+softhsm_paths(char paths[][4096], size_t max)
+{
+	const char *conf = getenv("SOFTHSM2_CONF");
+	char line[4096], *k, *v;
+	size_t n = 0;
+	FILE *fp;
+
+	if (conf == NULL)
+		conf = "/etc/softhsm/softhsm2.conf";
+	if (max < 2 || (fp = fopen(conf, "r")) == NULL)
+		return 0;
+	strlcpy(paths[n++], conf, 4096);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if ((v = strchr(line, '=')) == NULL || line[0] == '#')
+			continue;
+		*v++ = '\0';
+		k = trim(line);
+		if (strcmp(k, "directories.tokendir") == 0) {
+			strlcpy(paths[n++], trim(v), 4096);
+			break;
+		}
+	}
+	fclose(fp);
+	return n;
+}
+
+static int
+is_softhsm(const char *module)
+{
+	return module != NULL && strstr(module, "softhsm") != NULL;
+}
+
+int
+sandbox_landlock(const struct config *conf, char *errbuf, size_t errlen)
+{
+	static char paths[MAX_PATHS][4096];
+	struct landlock_ruleset_attr attr;
+	struct landlock_path_beneath_attr pb;
+	size_t i, n = 0;
+	int abi, rfd, fd;
+
+	if (conf->sandbox_mode == SANDBOX_OFF)
+		return 0;
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1) {
+		notice("this kernel has no Landlock; file reads are not "
+		    "confined (seccomp still applies)");
+		return 0;
+	}
+	for (i = 0; i < conf->nsandbox_read && n < MAX_PATHS; i++)
+		strlcpy(paths[n++], conf->sandbox_read[i], sizeof(paths[0]));
+	if (conf->nsandbox_read == 0 && is_softhsm(conf->module))
+		n = softhsm_paths(paths, MAX_PATHS);
+	if (n == 0) {
+		notice("no \"sandbox read\" paths for this module; file reads "
+		    "are not confined");
+		return 0;
+	}
+	memset(&attr, 0, sizeof(attr));
+	/* Handle (and so deny by default) every access of ABI 1. */
+	attr.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+	    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+	    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+	    LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+	if ((rfd = (int)syscall(SYS_landlock_create_ruleset, &attr,
+	    sizeof(attr), 0)) == -1) {
+		snprintf(errbuf, errlen, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((fd = open(paths[i], O_PATH | O_CLOEXEC)) == -1) {
+			snprintf(errbuf, errlen, "landlock: %s: %s", paths[i],
+			    strerror(errno));
+			close(rfd);
+			return -1;
+		}
+		memset(&pb, 0, sizeof(pb));
+		pb.parent_fd = fd;
+		/* A file gets only the file right, a directory both. */
+		pb.allowed_access = READ_ACCESS;
+		if (syscall(SYS_landlock_add_rule, rfd,
+		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1) {
+			pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE;
+			if (syscall(SYS_landlock_add_rule, rfd,
+			    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1) {
+				snprintf(errbuf, errlen, "landlock: %s: %s",
+				    paths[i], strerror(errno));
+				close(fd);
+				close(rfd);
+				return -1;
+			}
+		}
+		close(fd);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    syscall(SYS_landlock_restrict_self, rfd, 0) == -1) {
+		snprintf(errbuf, errlen, "landlock: %s", strerror(errno));
+		close(rfd);
+		return -1;
+	}
+	close(rfd);
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * Process confinement: privilege drop and hardening, Landlock for the
+ * signer's file reads, and one seccomp allowlist per process.
+ */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+enum sandbox_role {
+	SANDBOX_FRONT,
+	SANDBOX_SIGNER,
+};
+
+/*
+ * Become the configured user (when started as root), for good: the
+ * groups, gid and uid are set and checked to be unrecoverable.  Then
+ * PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0 and RLIMIT_CORE 0.
+ */
+int	sandbox_harden(const struct config *conf, char *errbuf, size_t errlen);
+/* No new privileges, not dumpable, no core: for the monitor. */
+int	sandbox_no_dumps(char *errbuf, size_t errlen);
+
+/*
+ * Signer only: file reads beneath the configured paths, no writes.  A
+ * kernel without Landlock gets a logged notice, not an error.
+ */
+int	sandbox_landlock(const struct config *conf, char *errbuf,
+	    size_t errlen);
+
+/* Install the role's allowlist (conf->sandbox_mode; extra calls). */
+int	sandbox_seccomp(enum sandbox_role role, const struct config *conf,
+	    char *errbuf, size_t errlen);
+
+/* The allowlists, for the tests: name of every call in the table. */
+const char *const *sandbox_syscalls(enum sandbox_role role, size_t *n);
+
+#endif /* SANDBOX_H */
