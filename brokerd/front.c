@@ -4,6 +4,8 @@
  * signer's hello, opens the audit log, drops privileges, installs its
  * allowlist (no open, no socket, no exec) and runs the event loop.
  */
+#include <sys/prctl.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +115,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	sigset_t mask;
 
 	log_set_name("p11brokerd[front]");
+	(void)prctl(PR_SET_NAME, "p11b-front", 0, 0, 0);
 	b->ctl_fd = ctl_fd;
 	signal(SIGPIPE, SIG_IGN);
 	/* The loop reads these through a signalfd. */

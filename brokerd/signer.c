@@ -7,6 +7,7 @@
  * client, the policy or the socket, and it exits when the front closes
  * its links.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -126,7 +127,7 @@ report(int status_fd, const char *msg)
 static void __attribute__((noreturn))
 fail(int status_fd, int code, const char *msg)
 {
-	log_warnx("signer: %s", msg);
+	log_warnx("%s", msg);
 	report(status_fd, msg);
 	_exit(code);
 }
@@ -162,7 +163,8 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
-	log_set_name("signer");
+	log_set_name("p11brokerd[signer]");
+	(void)prctl(PR_SET_NAME, "p11b-signer", 0, 0, 0);
 	if ((wk = calloc(nlinks, sizeof(*wk))) == NULL)
 		fail(status_fd, SIGNER_EXIT_RETRY, "out of memory");
 	r = token_open(conf, pin, &tok, err, sizeof(err));

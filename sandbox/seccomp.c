@@ -20,7 +20,9 @@
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "sandbox.h"
@@ -84,8 +86,6 @@ static const struct allow front_only[] = {
 };
 
 static const struct allow signer_only[] = {
-	{ "openat",		"SoftHSM2 re-reads token files (read-only: "
-				"see the argument rule)" },
 	{ "getdents64",		"SoftHSM2 lists the token directory" },
 	{ "pread64",		"module file reads" },
 	{ "flock",		"module file locks" },
@@ -169,13 +169,16 @@ add_fcntl(scmp_filter_ctx ctx, int locks)
 	return 0;
 }
 
+/*
+ * openat: SoftHSM2 re-reads token files on every operation, read-only;
+ * never create, truncate or write.
+ */
 static int
 add_signer_rules(scmp_filter_ctx ctx)
 {
 	const scmp_datum_t writes = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC |
 	    O_APPEND;
 
-	/* openat: read-only, never create or truncate. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, writes, 0)) != 0)
 		return -1;
@@ -231,6 +234,8 @@ sandbox_seccomp(enum sandbox_role role, const struct config *conf,
 			goto out;
 		}
 	}
+	if (getenv("P11B_SECCOMP_DUMP") != NULL)	/* for the curious */
+		(void)seccomp_export_pfc(ctx, STDERR_FILENO);
 	if (seccomp_load(ctx) != 0) {
 		snprintf(errbuf, errlen, "seccomp: cannot load the filter");
 		goto out;
