@@ -216,10 +216,12 @@ setup_token()
 	fi
 }
 
-# The "user" line for a config: only when the tests run as root.
+# The "user" line for a config: only when the tests run as root (and
+# not for a test that starts the daemon unprivileged: P11B_NO_USER=1).
 user_line()
 {
-	[ "$(id -u)" -eq 0 ] && printf 'user %s\n' "$P11B_DAEMON_USER"
+	[ "$(id -u)" -eq 0 ] && [ -z "${P11B_NO_USER:-}" ] &&
+	    printf 'user %s\n' "$P11B_DAEMON_USER"
 	return 0
 }
 
