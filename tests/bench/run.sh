@@ -12,6 +12,10 @@
 # the table shows medians over REPS and broker/direct ratios, once
 # unpinned and once with everything pinned to CPU 0 (taskset -c 0).
 #
+#   old    : with OLD_BUILD=DIR, a second broker built from another tree
+#            (e.g. the single-process broker before the split), on its
+#            own socket, measured in the same run; the table then also
+#            shows broker/old.
 # Env: SECS (default 2) REPS (3) CLIENTS ("1 4 16") OPS ("ecdsa rsa hmac")
 #      MODES ("unpinned pinned") WORKERS (broker workers, default: config
 #      default) P11BENCH_DIR (default ../shared/bench beside the source tree)
@@ -41,10 +45,23 @@ export P11BENCH_PIN=1234
 
 umask 077
 printf '1234\n' >"$WORK/pin"
-cat >"$WORK/p11brokerd.conf" <<CONF
-socket "$WORK/broker.sock" mode 0600
+# Run as root, the broker drops to an unprivileged user that must be able
+# to read the token.
+USER_LINE=
+if [ "$(id -u)" -eq 0 ]; then
+	BUSER=p11broker
+	getent passwd "$BUSER" >/dev/null || BUSER=nobody
+	chown -R "$BUSER" "$WORK/hsm"
+	chmod 0755 "$WORK" "$WORK/hsm"
+	USER_LINE="user $BUSER"
+fi
+# config NAME SOCKET [EXTRA]: a broker config
+config() {
+	cat >"$WORK/$1" <<CONF
+socket "$WORK/$2" mode 0600
 policy "policy.conf"
 ${WORKERS:+workers $WORKERS}
+${3:-}
 token {
 	module "$SOFTHSM"
 	label "bench"
@@ -54,35 +71,49 @@ key ec256   label "ec256"
 key rsa2048 label "rsa2048"
 key hmac32  label "hmac32"
 CONF
+}
+config p11brokerd.conf broker.sock "$USER_LINE"
+config old.conf old.sock
 cat >"$WORK/policy.conf" <<CONF
 permit user $(id -u) sign ec256,rsa2048
 permit user $(id -u) hmac hmac32
 permit user $(id -u) health
 CONF
 
-DPID=
+TARGETS="direct broker"
+[ -n "${OLD_BUILD:-}" ] && OLD_BUILD=$(cd "$OLD_BUILD" && pwd) &&
+    TARGETS="direct broker old"
+DPIDS=
 stop_broker() {
-	[ -n "$DPID" ] || return 0
-	# Only our own child: a reused PID may belong to someone else.
-	[ "$(ps -o ppid= -p "$DPID" 2>/dev/null | tr -d ' ')" = $$ ] &&
-	    kill "$DPID" 2>/dev/null || true
-	wait "$DPID" 2>/dev/null || true
-	DPID=
+	local p
+	for p in $DPIDS; do
+		# Only our own child: a reused PID may belong to someone else.
+		[ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = $$ ] &&
+		    kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	DPIDS=
 }
 trap stop_broker EXIT
 
-start_broker() {
-	"${PIN[@]}" "$build/brokerd/p11brokerd" -d -f "$WORK/p11brokerd.conf" \
-	    >"$WORK/broker.log" 2>&1 &
-	DPID=$!
+# start_one BUILD CONF SOCK
+start_one() {
+	"${PIN[@]}" "$1/brokerd/p11brokerd" -d -f "$WORK/$2" \
+	    >"$WORK/$2.log" 2>&1 &
+	DPIDS="$DPIDS $!"
 	for _ in $(seq 100); do
-		"$build/client/p11broker" -s "$WORK/broker.sock" health \
+		"$1/client/p11broker" -s "$WORK/$3" health \
 		    >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	echo "broker did not start:" >&2
-	cat "$WORK/broker.log" >&2
+	cat "$WORK/$2.log" >&2
 	exit 1
+}
+
+start_broker() {
+	start_one "$build" p11brokerd.conf broker.sock
+	[ -z "${OLD_BUILD:-}" ] || start_one "$OLD_BUILD" old.conf old.sock
 }
 
 # one TARGET OP N: prints "ops_per_s p50 p99"
@@ -93,7 +124,9 @@ one() {
 		    --token bench --label "${KEY[$op]}" --op "$op" \
 		    --threads "$n" --seconds "$SECS")
 	else
-		line=$("${PIN[@]}" "$build/client/p11broker" -s "$WORK/broker.sock" \
+		local sock=broker.sock
+		[ "$target" = old ] && sock=old.sock
+		line=$("${PIN[@]}" "$build/client/p11broker" -s "$WORK/$sock" \
 		    bench --op "$op" --key "${KEY[$op]}" --clients "$n" \
 		    --seconds "$SECS")
 		case $line in *errors=0*) ;; *) echo "broker errors: $line" >&2
@@ -112,7 +145,7 @@ for mode in $MODES; do
 	for rep in $(seq "$REPS"); do
 		for op in $OPS; do
 			for n in $CLIENTS; do
-				for target in direct broker; do
+				for target in $TARGETS; do
 					echo "$mode $op $n $target $rep $(one $target $op $n)" \
 					    >>"$WORK/raw.txt"
 				done
@@ -122,21 +155,34 @@ for mode in $MODES; do
 	stop_broker
 done
 
-echo "| cpus | op | clients | direct ops/s | broker ops/s | ratio | direct p50/p99 µs | broker p50/p99 µs |"
-echo "|---|---|---|---:|---:|---:|---:|---:|"
+if [ -n "${OLD_BUILD:-}" ]; then
+	echo "| cpus | op | clients | direct ops/s | old ops/s | broker ops/s | broker/old | broker/direct | old p50/p99 µs | broker p50/p99 µs |"
+	echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+else
+	echo "| cpus | op | clients | direct ops/s | broker ops/s | ratio | direct p50/p99 µs | broker p50/p99 µs |"
+	echo "|---|---|---|---:|---:|---:|---:|---:|"
+fi
 for mode in $MODES; do
 	for op in $OPS; do
 		for n in $CLIENTS; do
-			for target in direct broker; do
+			for target in $TARGETS; do
 				sel() { awk -v m="$mode" -v o="$op" -v n="$n" -v t="$target" -v f="$1" \
 				    '$1==m && $2==o && $3==n && $4==t {print $f}' "$WORK/raw.txt" | median; }
 				eval "${target}_ops=$(sel 6) ${target}_p50=$(sel 7) ${target}_p99=$(sel 8)"
 			done
 			ratio=$(awk -v b="$broker_ops" -v d="$direct_ops" 'BEGIN {printf "%.2f", b / d}')
-			printf '| %s | %s | %s | %.0f | %.0f | %s× | %.0f / %.0f | %.0f / %.0f |\n' \
-			    "$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)" \
-			    "$op" "$n" "$direct_ops" "$broker_ops" "$ratio" \
-			    "$direct_p50" "$direct_p99" "$broker_p50" "$broker_p99"
+			cpus=$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)
+			if [ -n "${OLD_BUILD:-}" ]; then
+				vsold=$(awk -v b="$broker_ops" -v d="$old_ops" 'BEGIN {printf "%.2f", b / d}')
+				printf '| %s | %s | %s | %.0f | %.0f | %.0f | %s× | %s× | %.0f / %.0f | %.0f / %.0f |\n' \
+				    "$cpus" "$op" "$n" "$direct_ops" "$old_ops" \
+				    "$broker_ops" "$vsold" "$ratio" "$old_p50" \
+				    "$old_p99" "$broker_p50" "$broker_p99"
+			else
+				printf '| %s | %s | %s | %.0f | %.0f | %s× | %.0f / %.0f | %.0f / %.0f |\n' \
+				    "$cpus" "$op" "$n" "$direct_ops" "$broker_ops" "$ratio" \
+				    "$direct_p50" "$direct_p99" "$broker_p50" "$broker_p99"
+			fi
 		done
 	done
 done
