@@ -34,6 +34,19 @@ uint32_t	crypto_key_ops(enum p11b_key_type type, int extractable);
 size_t		crypto_ec_field_len(enum p11b_key_type type);
 
 /* Hash a message with the algorithm's digest; returns 0 or -1. */
+/* crypto_verify.c: a public key (EVP_PKEY) from a DER SPKI. */
+void	*crypto_pubkey_load(const uint8_t *spki, size_t len);
+void	 crypto_pubkey_free(void *pkey);
+/*
+ * 1 when sig is a valid signature by pkey over tbs (the digest, or the
+ * message for Ed25519; ECDSA as r||s), 0 when not, -1 on error.
+ */
+int	crypto_verify(void *pkey, enum p11b_alg alg, const uint8_t *tbs,
+	    size_t tbslen, const uint8_t *sig, size_t siglen);
+/* ECDSA r||s: make s <= n/2.  1 changed, 0 already low, -1 error. */
+int	crypto_ecdsa_low_s(enum p11b_key_type type, uint8_t *raw,
+	    size_t rawlen);
+
 /* Before the sandbox: OpenSSL's config and providers, loaded now. */
 int	crypto_init(void);
 int	crypto_digest(enum p11b_alg alg, const uint8_t *in, size_t inlen,

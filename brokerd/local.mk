@@ -4,7 +4,7 @@ sbin_PROGRAMS += brokerd/p11brokerd
 noinst_LTLIBRARIES += brokerd/libbroker.la
 brokerd_libbroker_la_SOURCES = \
 	brokerd/log.c brokerd/log.h \
-	brokerd/crypto.c brokerd/crypto.h \
+	brokerd/crypto.c brokerd/crypto.h brokerd/crypto_verify.c \
 	brokerd/pin.c brokerd/pin.h \
 	brokerd/token/token.h brokerd/token/token_int.h \
 	brokerd/token/token_load.c brokerd/token/token_keys.c \

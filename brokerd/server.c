@@ -510,7 +510,10 @@ stop(struct server *s)
 		return;
 	s->stopping = 1;
 	s->stop_deadline = time(NULL) + DRAIN_SECONDS;
+	/* New connections are refused from now on, not left waiting. */
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+	close(s->listen_fd);
+	s->listen_fd = -1;
 }
 
 static void

@@ -102,6 +102,11 @@ serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
 		return 1;
 	}
 	freezero(out, outlen);
+	if (token_session_faulted(wk->sess)) {
+		log_warnx("the token is unhealthy; starting over (new "
+		    "sessions, a new login)");
+		_exit(SIGNER_EXIT_RETRY);
+	}
 	return 0;
 }
 

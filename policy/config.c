@@ -399,6 +399,22 @@ parse_key(struct parser *p)
 	} else
 		return lex_error(&p->lx, tok.line, "key %s: expected "
 		    "\"label\" or \"id\"", k->name);
+	/* Options: verify-signatures, low-s. */
+	for (;;) {
+		if (lex_peek(&p->lx, &tok) != 0)
+			return -1;
+		if (tok.kind != LEX_WORD)
+			break;
+		(void)lex_next(&p->lx, &tok);
+		if (strcmp(tok.text, "verify-signatures") == 0)
+			k->verify = 1;
+		else if (strcmp(tok.text, "low-s") == 0)
+			k->low_s = 1;
+		else
+			return lex_error(&p->lx, tok.line, "key %s: unknown "
+			    "option \"%s\" (expected verify-signatures or "
+			    "low-s)", k->name, tok.text);
+	}
 	c->nkeys++;
 	return 0;
 }

@@ -34,6 +34,8 @@ struct key_ref {
 	char			*label;
 	uint8_t			 id[CONFIG_ID_MAX];
 	size_t			 idlen;
+	int			 verify;	/* check every signature */
+	int			 low_s;		/* ECDSA: s <= n/2 */
 	int			 line;
 };
 

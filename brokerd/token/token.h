@@ -95,6 +95,8 @@ void	token_session_close(struct token_session *sess);
 void	token_execute(struct token_session *sess, const struct token_job *job,
 	    struct token_result *res);
 void	token_result_clear(struct token_result *res);
+/* The last job met a token-level fault (the token is unhealthy). */
+int	token_session_faulted(const struct token_session *sess);
 
 /* CK_RV by name: "CKR_PIN_INCORRECT". */
 const char *token_ckr_name(unsigned long rv);

@@ -13,6 +13,9 @@ struct key_handles {
 	CK_OBJECT_HANDLE	 pub;		/* CK_INVALID_HANDLE if none */
 	uint8_t			 id[CONFIG_ID_MAX];
 	size_t			 idlen;
+	int			 verify;	/* check each signature */
+	int			 low_s;		/* normalise ECDSA s */
+	void			*pubkey;	/* EVP_PKEY, for verify */
 };
 
 /* One generation of resolved keys; a reload makes a new one. */
@@ -42,6 +45,7 @@ struct token_session {
 	struct token		*tok;
 	CK_SESSION_HANDLE	 h;
 	int			 open;
+	int			 faulted;	/* a token-level error */
 };
 
 /* token_keys.c */

@@ -426,6 +426,32 @@ resolve_class(struct token *tok, const struct key_ref *ref,
 	return 0;
 }
 
+/* verify-signatures needs the public key; low-s an ECDSA key. */
+static int
+resolve_options(const struct config *conf, const struct key_ref *ref,
+    struct key_handles *kh, const struct key_info *ki, char *errbuf,
+    size_t errlen)
+{
+	kh->verify = ref->verify;
+	kh->low_s = ref->low_s;
+	if (ref->low_s && ki->type != P11B_KEY_EC_P256 &&
+	    ki->type != P11B_KEY_EC_P384 && ki->type != P11B_KEY_EC_P521) {
+		snprintf(errbuf, errlen, "%s:%d: key %s: low-s is for ECDSA "
+		    "keys", conf->path, ref->line, ref->name);
+		return -1;
+	}
+	if (!ref->verify)
+		return 0;
+	if (ki->spki == NULL || (kh->pubkey = crypto_pubkey_load(ki->spki,
+	    ki->spkilen)) == NULL) {
+		snprintf(errbuf, errlen, "%s:%d: key %s: verify-signatures "
+		    "needs the key's public key on the token", conf->path,
+		    ref->line, ref->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 resolve_key(struct token *tok, const struct config *conf,
     const struct key_ref *ref, struct key_handles *kh, struct key_info *ki,
@@ -477,7 +503,7 @@ resolve_key(struct token *tok, const struct config *conf,
 		    ki->object);
 		return -1;
 	}
-	return 0;
+	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
 }
 
 int
@@ -520,6 +546,8 @@ token_keyset_free(struct token_keyset *ks)
 		free(ks->info[i].spki);
 		free(ks->info[i].cert);
 	}
+	for (i = 0; ks->handles != NULL && i < ks->nkeys; i++)
+		crypto_pubkey_free(ks->handles[i].pubkey);
 	free(ks->info);
 	free(ks->handles);
 	free(ks);

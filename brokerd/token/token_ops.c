@@ -24,7 +24,11 @@ result_set(struct token_result *res, int status, const char *msg)
 	res->message = msg;
 }
 
-/* Map a failed call to a status; session and device faults close the session. */
+/*
+ * Map a failed call to a status.  Session, device and handle faults mark
+ * the session faulted: the signer then exits and the monitor starts a
+ * new one (module initialised, logged in, keys resolved again).
+ */
 static void
 result_ckr(struct token_session *sess, struct token_result *res,
     const char *call, CK_RV rv)
@@ -52,7 +56,11 @@ result_ckr(struct token_session *sess, struct token_result *res,
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_USER_NOT_LOGGED_IN:
 	case CKR_CRYPTOKI_NOT_INITIALIZED:
-		sess->open = 0;		/* reopened before the next job */
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_KEY_HANDLE_INVALID:
+		/* The token is unhealthy: the signer starts over. */
+		sess->open = 0;
+		sess->faulted = 1;
 		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
 		return;
 	}
@@ -149,6 +157,7 @@ do_sign(struct token_session *sess, const struct token_job *job,
     struct token_result *res)
 {
 	const struct key_info *ki = &job->keys->info[job->key];
+	const struct key_handles *kh = &job->keys->handles[job->key];
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	uint8_t digest[CRYPTO_MAX_DIGEST], di[CRYPTO_MAX_DIGESTINFO];
@@ -205,9 +214,24 @@ do_sign(struct token_session *sess, const struct token_job *job,
 		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
 		return;
 	}
-	if (sign_raw(sess, &mech, job->keys->handles[job->key].obj, tbs,
-	    tbslen, res) != 0)
+	if (sign_raw(sess, &mech, kh->obj, tbs, tbslen, res) != 0)
 		return;
+	if (kh->low_s && fam == ALG_FAMILY_ECDSA &&
+	    crypto_ecdsa_low_s(ki->type, res->out, res->outlen) < 0) {
+		result_set(res, P11B_INTERNAL, "cannot normalise the "
+		    "signature");
+		return;
+	}
+	if (kh->verify && crypto_verify(kh->pubkey, job->alg,
+	    fam == ALG_FAMILY_EDDSA ? (job->in != NULL ? job->in :
+	    empty_input) : digest, fam == ALG_FAMILY_EDDSA ? job->inlen :
+	    dlen, res->out, res->outlen) != 1) {
+		log_warnx("key %s: the token returned a signature that does "
+		    "not verify; it was not passed on", ki->name);
+		result_set(res, P11B_INTERNAL, "the token's signature did not "
+		    "verify");
+		return;
+	}
 	if (fam == ALG_FAMILY_ECDSA && !(job->flags & P11B_SIGN_RAW) &&
 	    ecdsa_to_der(ki, res) != 0)
 		return;
@@ -366,4 +390,10 @@ token_result_clear(struct token_result *res)
 	memset(res, 0, sizeof(*res));
 	res->status = status;
 	res->message = msg;
+}
+
+int
+token_session_faulted(const struct token_session *sess)
+{
+	return sess->faulted;
 }
