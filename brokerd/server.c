@@ -49,7 +49,8 @@ struct conn {
 	size_t			 wcap;
 	int			 inflight;
 	int			 dirty;
-	int			 closing;	/* close once output is flushed */
+	int			 closing;	/* close once answered and flushed */
+	time_t			 frame_since;	/* a partial frame waits */
 	int			 dead;		/* fd closed, awaiting results */
 	int			 reading;	/* EPOLLIN armed */
 	int			 writing;	/* EPOLLOUT armed */
@@ -92,8 +93,8 @@ conn_arm(struct server *s, struct conn *c)
 	if (want_read == c->reading && want_write == c->writing)
 		return;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0) |
-	    EPOLLRDHUP;
+	ev.events = (want_read ? EPOLLIN | EPOLLRDHUP : 0) |
+	    (want_write ? EPOLLOUT : 0);
 	ev.data.ptr = c;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
 		log_warn("epoll_ctl");
@@ -207,7 +208,8 @@ conn_flush(struct server *s, struct conn *c)
 	}
 	if (c->woff == c->wlen) {
 		c->woff = c->wlen = 0;
-		if (c->closing) {
+		/* Closing: once the answers still at the token are sent too. */
+		if (c->closing && c->inflight == 0) {
 			conn_close(s, c);
 			return;
 		}
@@ -336,7 +338,7 @@ conn_rbuf_room(struct server *s, struct conn *c)
 }
 
 static void
-conn_read(struct server *s, struct conn *c)
+conn_read(struct server *s, struct conn *c, int hup)
 {
 	ssize_t n;
 
@@ -347,14 +349,29 @@ conn_read(struct server *s, struct conn *c)
 	n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == 0 && !hup && (c->inflight > 0 || c->wlen > c->woff)) {
+		/*
+		 * Half-closed: the client sent all it will and still reads.
+		 * Its answers go out, then the connection closes.
+		 */
+		c->closing = 1;
+		conn_arm(s, c);
+		return;
+	}
 	if (n <= 0) {
 		/* The peer is gone; results still in flight are dropped. */
 		conn_close(s, c);
 		return;
 	}
+	if (c->rlen == 0)
+		c->frame_since = time(NULL);
 	c->rlen += n;
 	c->last_active = time(NULL);
 	conn_parse(s, c);
+	if (c->rlen == 0)
+		c->frame_since = 0;
+	else if (c->frame_since == 0)
+		c->frame_since = time(NULL);
 	conn_arm(s, c);
 }
 
@@ -470,6 +487,12 @@ expire_idle(struct server *s)
 		if (c->inflight == 0 && now - c->last_active >= timeout) {
 			log_debug("closing idle connection from pid %d",
 			    (int)c->peer.pid);
+			conn_close(s, c);
+		} else if (c->reading && c->frame_since != 0 &&
+		    now - c->frame_since >= timeout) {
+			/* A frame trickling in byte by byte (slowloris). */
+			log_debug("closing connection from pid %d: a frame "
+			    "took over %d s", (int)c->peer.pid, timeout);
 			conn_close(s, c);
 		}
 	}
@@ -609,7 +632,7 @@ handle_event(struct server *s, struct epoll_event *ev)
 		conn_flush(s, c);
 	if (!c->dead && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR |
 	    EPOLLRDHUP)))
-		conn_read(s, c);
+		conn_read(s, c, (ev->events & (EPOLLHUP | EPOLLERR)) != 0);
 }
 
 static int

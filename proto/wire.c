@@ -73,15 +73,18 @@ wire_strerror(int err)
 	return "unknown wire error";
 }
 
+/*
+ * The key name as sent: its bytes and length, so that "ec256\0evil" is
+ * refused instead of being read as "ec256".
+ */
 static int
-set_key(struct wire_request *req, const char *key)
+set_key(struct wire_request *req, ProtobufCBinaryData key)
 {
-	size_t len;
-
-	len = key == NULL ? 0 : strlen(key);
-	if (!wire_key_name_valid(key, len))
+	if (key.len == 0 || key.len > P11B_KEY_NAME_MAX ||
+	    !wire_key_name_valid((const char *)key.data, key.len))
 		return WIRE_ERR_INVALID;
-	memcpy(req->key, key, len + 1);
+	memcpy(req->key, key.data, key.len);
+	req->key[key.len] = '\0';
 	return 0;
 }
 
@@ -223,7 +226,8 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	PB(ListKeysRequest) list = PBC(LIST_KEYS_REQUEST__INIT);
 	PB(HealthRequest) health = PBC(HEALTH_REQUEST__INIT);
 	PB(StatsRequest) stats = PBC(STATS_REQUEST__INIT);
-	char *key = (char *)req->key;
+	ProtobufCBinaryData key = bin((const uint8_t *)req->key,
+	    strlen(req->key));
 
 	m.id = req->id;
 	switch (req->op) {
