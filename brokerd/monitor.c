@@ -33,7 +33,7 @@
 #include "signer.h"
 
 #define BACKOFF_MIN_MS	50
-#define BACKOFF_MAX_MS	1000	/* back within 1 s of the token */
+#define BACKOFF_MAX_MS	500	/* back within 1 s of the token */
 #define STABLE_MS	10000	/* a signer this old resets the backoff */
 #define START_WAIT_MS	30000
 
