@@ -24,11 +24,19 @@ if [ ! -f "$demo/tok/softhsm2.conf" ]; then
 	    { cat "$demo/mktoken.log"; exit 1; }
 fi
 export SOFTHSM2_CONF="$demo/tok/softhsm2.conf"
+# Started as root, the broker's processes drop to p11broker (created by
+# install-deps.sh), which must be able to read the token.
+user_line=
+if [ "$(id -u)" -eq 0 ]; then
+	user_line="user p11broker"
+	chown -R p11broker "$demo/tok/tokens"
+fi
 umask 077
 printf '1234\n' >"$demo/pin"
 cat >"$demo/p11brokerd.conf" <<CONF
 socket "$demo/p11broker.sock" mode 0600
 policy "policy.conf"
+$user_line
 token {
 	module "/usr/lib/softhsm/libsofthsm2.so"
 	label "p11b-test"
