@@ -132,8 +132,8 @@ crypto_ec_field_len(enum p11b_key_type type)
 	}
 }
 
-static const EVP_MD *
-alg_md(enum p11b_alg alg)
+const void *
+crypto_alg_md(enum p11b_alg alg)
 {
 	switch (p11b_alg_digest_len(alg)) {
 	case 32:
@@ -153,7 +153,7 @@ crypto_digest(enum p11b_alg alg, const uint8_t *in, size_t inlen,
 	const EVP_MD *md;
 	unsigned int len;
 
-	if ((md = alg_md(alg)) == NULL)
+	if ((md = crypto_alg_md(alg)) == NULL)
 		return -1;
 	if (EVP_Digest(in, inlen, out, &len, md, NULL) != 1)
 		return -1;

@@ -47,6 +47,8 @@ int	crypto_verify(void *pkey, enum p11b_alg alg, const uint8_t *tbs,
 int	crypto_ecdsa_low_s(enum p11b_key_type type, uint8_t *raw,
 	    size_t rawlen);
 
+/* The algorithm's digest (an EVP_MD), NULL for none. */
+const void *crypto_alg_md(enum p11b_alg alg);
 /* Before the sandbox: OpenSSL's config and providers, loaded now. */
 int	crypto_init(void);
 int	crypto_digest(enum p11b_alg alg, const uint8_t *in, size_t inlen,

@@ -29,20 +29,6 @@ crypto_pubkey_free(void *pkey)
 	EVP_PKEY_free(pkey);
 }
 
-static const EVP_MD *
-md_of(enum p11b_alg alg)
-{
-	switch (p11b_alg_digest_len(alg)) {
-	case 32:
-		return EVP_sha256();
-	case 48:
-		return EVP_sha384();
-	case 64:
-		return EVP_sha512();
-	}
-	return NULL;
-}
-
 /* r||s -> DER, for OpenSSL's verifier. */
 static int
 raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t **derp, int *derlenp)
@@ -75,7 +61,7 @@ crypto_verify(void *pubkey, enum p11b_alg alg, const uint8_t *tbs,
 	EVP_PKEY *pkey = pubkey;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_MD_CTX *mctx = NULL;
-	const EVP_MD *md = md_of(alg);
+	const EVP_MD *md = crypto_alg_md(alg);
 	uint8_t *der = NULL;
 	int derlen, r = -1;
 

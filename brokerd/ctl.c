@@ -11,46 +11,13 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "io.h"
 
 struct ctl_hdr {
 	uint16_t	type;
 	uint16_t	nfds;
 	uint32_t	len;
 };
-
-static int
-write_full(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-read_full(int fd, uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = read(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int
 ctl_send(int fd, enum ctl_type type, const void *body, size_t len,
@@ -89,7 +56,7 @@ ctl_send(int fd, enum ctl_type type, const void *body, size_t len,
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof(h))
 		return -1;
-	return write_full(fd, body, len);
+	return io_write_full(fd, body, len);
 }
 
 int
@@ -135,7 +102,7 @@ ctl_recv(int fd, struct ctl_msg *msg)
 	msg->type = (enum ctl_type)h.type;
 	msg->len = h.len;
 	if ((msg->body = malloc(h.len + 1)) == NULL ||
-	    read_full(fd, msg->body, h.len) != 0)
+	    io_read_full(fd, msg->body, h.len) != 0)
 		goto fail;
 	msg->body[h.len] = '\0';
 	return 0;

@@ -13,6 +13,7 @@ brokerd_libbroker_la_SOURCES = \
 	brokerd/signer_link.c brokerd/signer_link.h \
 	brokerd/signer.c brokerd/signer.h \
 	brokerd/ctl.c brokerd/ctl.h brokerd/files.c brokerd/files.h \
+	brokerd/io.c brokerd/io.h \
 	brokerd/monitor.c brokerd/monitor.h brokerd/front.c \
 	brokerd/metrics.c brokerd/metrics.h \
 	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \

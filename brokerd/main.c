@@ -21,6 +21,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
+#include "sandbox.h"
 #include "secret.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/p11broker/p11brokerd.conf"
@@ -235,6 +236,9 @@ main(int argc, char *argv[])
 		detach();
 		log_fd = log_pipe();
 	}
+	/* Before the PIN is in memory: no core, not dumpable, no new privs. */
+	if (sandbox_no_dumps(err, sizeof(err)) != 0)
+		startup_fail(err);
 	if ((pin = pin_read(files.conf, err, sizeof(err))) == NULL)
 		startup_fail(err);
 	if ((fd = server_listen(files.conf, &inherited, err, sizeof(err))) ==
@@ -247,6 +251,5 @@ main(int argc, char *argv[])
 	memcpy(b.files_hex, files.hex, sizeof(b.files_hex));
 	b.ctl_fd = -1;
 	log_info("listening on %s", files.conf->socket_path);
-	monitor_run(&b, &files, conffile, pin, fd, log_fd, ready);
-	return 0;
+	return monitor_run(&b, &files, conffile, pin, fd, log_fd, ready);
 }

@@ -28,7 +28,6 @@
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
-#include "sandbox.h"
 #include "secret.h"
 #include "signer.h"
 
@@ -58,6 +57,8 @@ struct monitor {
 	pid_t		 retiring[8];	/* old signers, reaped quietly */
 	int		 down;		/* PIN refused: no more signers */
 	int		 stopping;
+	int		 killed_leftovers;
+	int		 failed;	/* a child ended badly: exit 1 */
 	uint64_t	 backoff_ms;
 	uint64_t	 restart_at;	/* 0: none scheduled */
 	uint64_t	 kill_at;	/* stopping: SIGKILL what is left */
@@ -273,6 +274,9 @@ reaped(struct monitor *m, pid_t pid, int status)
 		if (!m->stopping)
 			log_warnx("monitor: the front exited (status %d); "
 			    "stopping", status);
+		if (!m->stopping || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			m->failed = 1;
 		m->stopping = 1;
 		return;
 	}
@@ -289,8 +293,16 @@ reaped(struct monitor *m, pid_t pid, int status)
 	}
 	child_drop_links(&m->signer);
 	m->signer.pid = 0;
-	if (m->stopping)
+	if (m->stopping) {
+		/* It should leave cleanly once the front closed its links. */
+		if (!m->killed_leftovers && (!WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)) {
+			log_warnx("monitor: the signer ended with status %d "
+			    "while stopping", status);
+			m->failed = 1;
+		}
 		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
 		log_warnx("monitor: the token refused the PIN; the signer "
 		    "will NOT be restarted (answering TOKEN_UNAVAILABLE)");
@@ -539,6 +551,7 @@ kill_leftovers(struct monitor *m)
 {
 	size_t i;
 
+	m->killed_leftovers = 1;
 	if (m->signer.pid > 0)
 		(void)kill(m->signer.pid, SIGKILL);
 	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
@@ -621,7 +634,7 @@ spawn_front(struct monitor *m, struct broker *b, struct child *signer)
 	return 0;
 }
 
-void
+int
 monitor_run(struct broker *b, struct files *files, const char *conffile,
     struct secret *pin, int listen_fd, int log_fd, monitor_ready_fn ready)
 {
@@ -668,12 +681,11 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 		ready(-1, err);
 	}
 	ctl_msg_free(&cm);
-	if (sandbox_no_dumps(err, sizeof(err)) != 0)
-		ready(-1, err);
 	ready(0, NULL);
 	loop(&m);
 	unlink(m.files.conf->socket_path);
 	secret_free(m.pin);
 	files_free(&m.files);
 	log_info("stopped");
+	return m.failed ? 1 : 0;
 }

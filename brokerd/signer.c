@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "io.h"
 #include "log.h"
 #include "sandbox.h"
 #include "secret.h"
@@ -32,38 +33,6 @@ struct sworker {
 	int			 fd;
 };
 
-static int
-read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < len) {
-		n = read(fd, buf + off, len - off);
-		if (n > 0)
-			off += (size_t)n;
-		else if (n == 0 || errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-write_full(int fd, const uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < len) {
-		n = write(fd, buf + off, len - off);
-		if (n > 0)
-			off += (size_t)n;
-		else if (n == -1 && errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
 /* One job: read, check, run, answer.  0: go on; 1: the front hung up. */
 static int
 serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
@@ -74,7 +43,7 @@ serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
 	struct smsg_hdr h;
 	size_t outlen, nkeys;
 
-	if (read_full(wk->fd, hdr, sizeof(hdr)) != 0)
+	if (io_read_full(wk->fd, hdr, sizeof(hdr)) != 0)
 		return 1;
 	if (smsg_hdr_decode(hdr, &h) != SMSG_OK || h.type != SMSG_JOB)
 		fatalx("signer: malformed message header from the front");
@@ -85,7 +54,7 @@ serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
 		*bodyp = nb;
 		*capp = h.len;
 	}
-	if (read_full(wk->fd, *bodyp, h.len) != 0)
+	if (io_read_full(wk->fd, *bodyp, h.len) != 0)
 		return 1;
 	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
 	if (smsg_job_decode(*bodyp, h.len, nkeys, &job) != SMSG_OK)
@@ -97,7 +66,7 @@ serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("signer: cannot encode a result");
 	token_result_clear(&res);
-	if (write_full(wk->fd, out, outlen) != 0) {
+	if (io_write_full(wk->fd, out, outlen) != 0) {
 		freezero(out, outlen);
 		return 1;
 	}
@@ -126,7 +95,7 @@ worker_main(void *arg)
 static void
 report(int status_fd, const char *msg)
 {
-	(void)write_full(status_fd, (const uint8_t *)msg, strlen(msg));
+	(void)io_write_full(status_fd, (const uint8_t *)msg, strlen(msg));
 }
 
 static void __attribute__((noreturn))
@@ -148,17 +117,19 @@ send_hello(struct token *tok, int fd, int nworkers, int status_fd)
 	if (smsg_hello_encode(token_description(tok), (unsigned int)nworkers,
 	    keys, nkeys, &msg, &len) != SMSG_OK)
 		fail(status_fd, SIGNER_EXIT_RETRY, "cannot encode the hello");
-	if (write_full(fd, msg, len) != 0)
+	if (io_write_full(fd, msg, len) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, "cannot send the hello");
 	free(msg);
 }
+
+/* Kept reachable to the end: the signer exits without tearing down. */
+static struct sworker *wk;
+static struct token *tok;
 
 void
 signer_main(const struct config *conf, struct secret *pin, int *links,
     int nlinks, int status_fd)
 {
-	struct sworker *wk;
-	struct token *tok;
 	char err[1024];
 	sigset_t none;
 	int i, r;

@@ -74,6 +74,20 @@ wr_bytes(struct wr *w, const void *src, size_t n)
 	w->p += n;
 }
 
+/*
+ * Text the decoder checks (descriptions, object names, messages): a token
+ * or key label may hold any UTF-8, and the receiver only takes printable
+ * ASCII, so every other byte goes as '?'.
+ */
+static void
+wr_text(struct wr *w, const char *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		*w->p++ = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
+}
+
 static void
 wr_u8(struct wr *w, uint8_t v)
 {
@@ -242,7 +256,7 @@ smsg_result_encode(uint64_t id, const struct token_result *res,
 	wr_u8(&w, res->secret ? 1 : 0);
 	wr_u8(&w, (uint8_t)msglen);
 	wr_u32(&w, (uint32_t)res->outlen);
-	wr_bytes(&w, res->message, msglen);
+	wr_text(&w, res->message, msglen);
 	wr_bytes(&w, res->out, res->outlen);
 	return SMSG_OK;
 }
@@ -315,7 +329,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 	wr_u32(&w, (uint32_t)nkeys);
 	wr_u32(&w, workers);
 	wr_u8(&w, (uint8_t)dlen);
-	wr_bytes(&w, desc, dlen);
+	wr_text(&w, desc, dlen);
 	for (i = 0; i < nkeys; i++) {
 		wr_u8(&w, (uint8_t)strlen(keys[i].name));
 		wr_bytes(&w, keys[i].name, strlen(keys[i].name));
@@ -326,7 +340,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		wr_u32(&w, (uint32_t)keys[i].certlen);
 		dlen = text_len(keys[i].object, SMSG_TEXT_MAX);
 		wr_u8(&w, (uint8_t)dlen);
-		wr_bytes(&w, keys[i].object, dlen);
+		wr_text(&w, keys[i].object, dlen);
 		wr_bytes(&w, keys[i].spki, keys[i].spkilen);
 		wr_bytes(&w, keys[i].cert, keys[i].certlen);
 	}

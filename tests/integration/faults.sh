@@ -16,6 +16,9 @@
 FAULTMOD="$top_builddir/tests/faultmod/.libs/fault-pkcs11.so"
 [ -f "$FAULTMOD" ] || bail "$FAULTMOD not built (make check builds it)"
 need_tools python3
+# How long "at once" and "within 1 s" may take: valgrind is slow.
+LIMIT=1000
+[ -n "${P11B_DAEMON_WRAPPER:-}" ] && LIMIT=20000
 
 setup_token
 CTL="$T/fault.ctl"
@@ -54,17 +57,6 @@ now_ms()
 	echo $(($(date +%s%N) / 1000000))
 }
 
-child_pid()
-{
-	local p
-	for p in $(pgrep -P "$DAEMON_PID"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] && {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 head -c 200 /dev/urandom >"$T/data"
 sign_ok()
@@ -97,21 +89,21 @@ for i in 1 2 3 4 5; do
 done
 t1=$(now_ms)
 is "$fast" 5 "token gone: 5 requests, 5 TOKEN_UNAVAILABLE"
-ok "$([ $((t1 - t0)) -lt 2500 ] && echo 0 || echo 1)" \
+ok "$([ $((t1 - t0)) -lt $((LIMIT * 5 / 2)) ] && echo 0 || echo 1)" \
     "token gone: answered at once, not queued ($((t1 - t0)) ms for 5)"
 sleep 1.5	# a few restart attempts with backoff
 rules ""
 t0=$(now_ms)
 back=
-for i in $(seq 1 60); do
+while [ $(($(now_ms) - t0)) -lt $((LIMIT * 3)) ]; do
 	if sign_ok; then
 		back=$(($(now_ms) - t0))
 		break
 	fi
 	sleep 0.05
 done
-ok "$([ -n "$back" ] && [ "$back" -le 1000 ] && echo 0 || echo 1)" \
-    "token back: signing again after ${back:-never} ms (<= 1000)"
+ok "$([ -n "$back" ] && [ "$back" -le "$LIMIT" ] && echo 0 || echo 1)" \
+    "token back: signing again after ${back:-never} ms (<= $LIMIT)"
 diag "token back after ${back:-never} ms"
 cli health
 like "$(cat "$OUT")" "token=ready" "token back: health says ready"
@@ -127,11 +119,11 @@ is "$RC" 10 "CKR_SESSION_HANDLE_INVALID: TOKEN_UNAVAILABLE" || diag "$ERR"
 rules ""
 back=
 t0=$(now_ms)
-for i in $(seq 1 40); do
+while [ $(($(now_ms) - t0)) -lt $((LIMIT * 3)) ]; do
 	sign_ok && { back=$(($(now_ms) - t0)); break; }
 	sleep 0.05
 done
-ok "$([ -n "$back" ] && [ "$back" -le 1000 ] && echo 0 || echo 1)" \
+ok "$([ -n "$back" ] && [ "$back" -le "$LIMIT" ] && echo 0 || echo 1)" \
     "session error: signing again after ${back:-never} ms"
 
 # --- a hung call: timeout, the other worker serves --------------------------
@@ -149,7 +141,7 @@ sleep 0.3
 t0=$(now_ms)
 sign_ok
 ok $? "one worker hung: the other still signs"
-ok "$([ $(($(now_ms) - t0)) -lt 900 ] && echo 0 || echo 1)" \
+ok "$([ $(($(now_ms) - t0)) -lt $((LIMIT * 9 / 10)) ] && echo 0 || echo 1)" \
     "one worker hung: that took $(($(now_ms) - t0)) ms"
 wait "$hung"
 rc=$?
@@ -162,7 +154,7 @@ sign_ok
 ok $? "after the release: signing works"
 
 # Every worker hangs: the monitor replaces the signer.
-SIGNER=$(child_pid p11b-signer)
+SIGNER=$(daemon_child p11b-signer)
 rules "C_Sign hang count 2"
 bg_sign
 h1=$!
@@ -175,12 +167,13 @@ is "$?" 10 "both workers hung: second request TOKEN_UNAVAILABLE"
 # A new signer would read the rule afresh: it goes now.
 rules ""
 back=
-for i in $(seq 1 60); do
+t0=$(now_ms)
+while [ $(($(now_ms) - t0)) -lt $((LIMIT * 3)) ]; do
 	sign_ok && { back=1; break; }
 	sleep 0.05
 done
 ok "$([ -n "$back" ] && echo 0 || echo 1)" "both workers hung: a new signer serves"
-new=$(child_pid p11b-signer)
+new=$(daemon_child p11b-signer)
 ok "$([ -n "$new" ] && [ "$new" != "$SIGNER" ] && echo 0 || echo 1)" \
     "both workers hung: the signer was replaced ($SIGNER -> $new)"
 grep -q 'every token session is stuck' "$DAEMON_LOG"
@@ -219,7 +212,7 @@ is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature "$OUT" \
 # --- a refused PIN at a re-login: never retried -----------------------------
 logins=$(calls C_Login)
 rules "C_Login error CKR_PIN_INCORRECT"
-SIGNER=$(child_pid p11b-signer)
+SIGNER=$(daemon_child p11b-signer)
 kill -KILL "$SIGNER"
 for i in $(seq 1 100); do
 	grep -q 'refused the PIN' "$DAEMON_LOG" && break

@@ -8,6 +8,8 @@
 # executable mapping; Landlock refuses a read outside the allowed paths.
 . "$(dirname "$0")/lib.sh"
 
+[ -z "${P11B_DAEMON_WRAPPER:-}" ] ||
+    skip_all "the daemon is wrapped (valgrind runs with the sandbox off)"
 PROBE="$top_builddir/tests/tools/sandbox_probe"
 [ -x "$PROBE" ] || bail "$PROBE not built"
 SIGSYS=31
@@ -18,18 +20,6 @@ write_config "sandbox enforce" \
 write_policy
 start_daemon
 
-# child_pid COMM: the daemon's child process with that name.
-child_pid()
-{
-	local p
-	for p in $(pgrep -P "$DAEMON_PID"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] && {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 status_field()
 {
@@ -37,8 +27,8 @@ status_field()
 	    "/proc/$1/status"
 }
 
-FRONT=$(child_pid p11b-front)
-SIGNER=$(child_pid p11b-signer)
+FRONT=$(daemon_child p11b-front)
+SIGNER=$(daemon_child p11b-signer)
 ok $? "the daemon runs a front ($FRONT) and a signer ($SIGNER)"
 [ -n "$FRONT" ] && [ -n "$SIGNER" ] || bail "no front or signer process"
 
@@ -106,7 +96,7 @@ grep -q 'reloaded ' "$DAEMON_LOG"
 ok $? "enforce: SIGHUP reloads"
 cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
 is "$RC" 0 "enforce: sign after the reload" || diag "$ERR"
-is "$(child_pid p11b-front)" "$FRONT" "the front survived all of it"
+is "$(daemon_child p11b-front)" "$FRONT" "the front survived all of it"
 ! grep -q 'signal 31\|killed by signal' "$DAEMON_LOG"
 ok $? "no process was killed by its filter" ||
     diag "$(grep 'signal' "$DAEMON_LOG")"

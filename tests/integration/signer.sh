@@ -14,17 +14,6 @@ write_config
 write_policy "permit user $ME stats"
 start_daemon
 
-child_pid()
-{
-	local p
-	for p in $(pgrep -P "$DAEMON_PID"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] && {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 # field NAME LINE: the value of NAME=value in a keepsign line.
 field()
@@ -32,8 +21,8 @@ field()
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-FRONT=$(child_pid p11b-front)
-SIGNER=$(child_pid p11b-signer)
+FRONT=$(daemon_child p11b-front)
+SIGNER=$(daemon_child p11b-signer)
 [ -n "$FRONT" ] && [ -n "$SIGNER" ] || bail "no front or signer process"
 
 for round in 1 2; do
@@ -58,9 +47,9 @@ for round in 1 2; do
 	gap=$(field gap-ms "$line")
 	ok "$([ "${gap:-99999}" -le 2000 ] && echo 0 || echo 1)" \
 	    "round $round: serving again ${gap} ms after the first failure"
-	is "$(child_pid p11b-front)" "$FRONT" \
+	is "$(daemon_child p11b-front)" "$FRONT" \
 	    "round $round: the front is the same process"
-	new=$(child_pid p11b-signer)
+	new=$(daemon_child p11b-signer)
 	ok "$([ -n "$new" ] && [ "$new" != "$SIGNER" ] && echo 0 || echo 1)" \
 	    "round $round: a new signer runs ($new)"
 	SIGNER=$new
