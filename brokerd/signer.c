@@ -33,38 +33,90 @@ struct sworker {
 	int			 fd;
 };
 
+#define INBUF_MIN	4096
+
+/* What a worker has read from its link and not yet served. */
+struct inbuf {
+	uint8_t		*buf;
+	size_t		 len;
+	size_t		 cap;
+};
+
+/*
+ * The next complete job message: one read usually brings the header and
+ * the body together (and any jobs queued behind it).  -1: the front hung
+ * up.
+ */
+static int
+next_job(struct sworker *wk, struct inbuf *in, struct smsg_hdr *h)
+{
+	uint8_t *nb;
+	size_t need, ncap;
+	ssize_t n;
+
+	for (;;) {
+		need = SMSG_HDR_LEN;
+		if (in->len >= SMSG_HDR_LEN) {
+			if (smsg_hdr_decode(in->buf, h) != SMSG_OK ||
+			    h->type != SMSG_JOB)
+				fatalx("malformed message header from the "
+				    "front");
+			need += h->len;
+			if (in->len >= need)
+				return 0;
+		}
+		if (need > in->cap || in->cap - in->len < INBUF_MIN / 2) {
+			ncap = in->cap == 0 ? INBUF_MIN : in->cap;
+			while (ncap < need || ncap - in->len < INBUF_MIN / 2)
+				ncap *= 2;
+			if ((nb = malloc(ncap)) == NULL)
+				fatalx("out of memory");
+			if (in->len > 0)
+				memcpy(nb, in->buf, in->len);
+			freezero(in->buf, in->cap);
+			in->buf = nb;
+			in->cap = ncap;
+		}
+		n = read(wk->fd, in->buf + in->len, in->cap - in->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		in->len += (size_t)n;
+	}
+}
+
+/* Drop a served message, wiping its bytes. */
+static void
+consume(struct inbuf *in, size_t n)
+{
+	memmove(in->buf, in->buf + n, in->len - n);
+	explicit_bzero(in->buf + in->len - n, n);
+	in->len -= n;
+}
+
 /* One job: read, check, run, answer.  0: go on; 1: the front hung up. */
 static int
-serve_one(struct sworker *wk, uint8_t **bodyp, size_t *capp)
+serve_one(struct sworker *wk, struct inbuf *in)
 {
-	uint8_t hdr[SMSG_HDR_LEN], *out = NULL, *nb;
+	uint8_t *out = NULL;
 	struct token_result res;
 	struct token_job job;
 	struct smsg_hdr h;
 	size_t outlen, nkeys;
 
-	if (io_read_full(wk->fd, hdr, sizeof(hdr)) != 0)
-		return 1;
-	if (smsg_hdr_decode(hdr, &h) != SMSG_OK || h.type != SMSG_JOB)
-		fatalx("signer: malformed message header from the front");
-	if (h.len > *capp) {
-		if ((nb = malloc(h.len)) == NULL)
-			fatalx("signer: out of memory");
-		freezero(*bodyp, *capp);
-		*bodyp = nb;
-		*capp = h.len;
-	}
-	if (io_read_full(wk->fd, *bodyp, h.len) != 0)
+	if (next_job(wk, in, &h) != 0)
 		return 1;
 	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
-	if (smsg_job_decode(*bodyp, h.len, nkeys, &job) != SMSG_OK)
-		fatalx("signer: malformed job from the front");
+	if (smsg_job_decode(in->buf + SMSG_HDR_LEN, h.len, nkeys, &job) !=
+	    SMSG_OK)
+		fatalx("malformed job from the front");
 	job.keys = token_current_keys(wk->tok);
 	memset(&res, 0, sizeof(res));
 	token_execute(wk->sess, &job, &res);
-	explicit_bzero(*bodyp, h.len);
+	consume(in, SMSG_HDR_LEN + h.len);
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
-		fatalx("signer: cannot encode a result");
+		fatalx("cannot encode a result");
 	token_result_clear(&res);
 	if (io_write_full(wk->fd, out, outlen) != 0) {
 		freezero(out, outlen);
@@ -83,12 +135,11 @@ static void *
 worker_main(void *arg)
 {
 	struct sworker *wk = arg;
-	uint8_t *body = NULL;
-	size_t cap = 0;
+	struct inbuf in = { NULL, 0, 0 };
 
-	while (serve_one(wk, &body, &cap) == 0)
+	while (serve_one(wk, &in) == 0)
 		;
-	freezero(body, cap);
+	freezero(in.buf, in.cap);
 	return NULL;
 }
 
