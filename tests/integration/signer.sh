@@ -21,12 +21,16 @@ field()
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
+# valgrind (make check-valgrind) starts a signer in seconds, not ms.
+RUN=4 LIMIT=2000
+[ -n "${P11B_DAEMON_WRAPPER:-}" ] && RUN=30 LIMIT=25000
+
 FRONT=$(daemon_child p11b-front)
 SIGNER=$(daemon_child p11b-signer)
 [ -n "$FRONT" ] && [ -n "$SIGNER" ] || bail "no front or signer process"
 
 for round in 1 2; do
-	"$KEEPSIGN" "$SOCK" ec256 4 4 >"$T/keep.out" 2>"$T/keep.err" &
+	"$KEEPSIGN" "$SOCK" ec256 4 "$RUN" >"$T/keep.out" 2>"$T/keep.err" &
 	keep=$!
 	sleep 1
 	kill -KILL "$SIGNER"
@@ -45,7 +49,7 @@ for round in 1 2; do
 	ok "$([ "$(field ok-after-unavailable "$line")" -ge 1 ] && echo 0 ||
 	    echo 1)" "round $round: then successes again, same connection"
 	gap=$(field gap-ms "$line")
-	ok "$([ "${gap:-99999}" -le 2000 ] && echo 0 || echo 1)" \
+	ok "$([ "${gap:-999999}" -le "$LIMIT" ] && echo 0 || echo 1)" \
 	    "round $round: serving again ${gap} ms after the first failure"
 	is "$(daemon_child p11b-front)" "$FRONT" \
 	    "round $round: the front is the same process"
