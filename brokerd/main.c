@@ -230,6 +230,12 @@ main(int argc, char *argv[])
 		startup_fail("libsodium initialisation failed");
 	if (files_load(conffile, &files, err, sizeof(err)) != 0)
 		startup_fail(err);
+	if (geteuid() == 0 && files.conf->user == NULL) {
+		snprintf(err, sizeof(err), "%s: started as root without a "
+		    "\"user\" statement; the broker's processes do not run as "
+		    "root", conffile);
+		startup_fail(err);
+	}
 	if (check)
 		return check_only(&files);
 	if (!foreground) {

@@ -193,6 +193,22 @@ ok "$([ "$ELAPSED" -le 5 ] && echo 0 || echo 1)" \
     "wrong PIN: exits within 5 s (took ${ELAPSED}s)"
 ok "$([ -e "$SOCK" ] && echo 1 || echo 0)" "wrong PIN: no socket left behind"
 
+# --- root without a "user": refused, clearly --------------------------------
+
+if [ "$(id -u)" -eq 0 ]; then
+	grep -v '^user ' "$CONF" >"$T/nouser.conf"
+	start_fg "$T/nouser.conf"
+	ok "$([ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && echo 0 || echo 1)" \
+	    "root without user: daemon exits non-zero (exit $RC)"
+	like "$ERR" 'started as root without a "user" statement' \
+	    "root without user: the message says what to add"
+	ok "$([ -e "$SOCK" ] && echo 1 || echo 0)" \
+	    "root without user: no socket left behind"
+	sed 's/^user .*/user root/' "$CONF" >"$T/rootuser.conf"
+	bad_conf "$T/rootuser.conf" rootuser.conf '[0-9]+' "user root"
+	like "$ERR" 'does not run as root' "user root: refused, says why"
+fi
+
 CHECK_PIN=9999 check_conf "$CONF"
 ok "$([ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && echo 0 || echo 1)" \
     "-n with a wrong PIN fails (exit $RC)"
