@@ -221,6 +221,10 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 	}
 	if (maclen != 0 && op != P11B_OP_HMAC_VERIFY)
 		return SMSG_ERR;
+	/* An algorithm exactly where one is used; flags only to sign. */
+	if ((alg == P11B_ALG_NONE) != (op == P11B_OP_SECRET ||
+	    op == P11B_OP_RANDOM) || (flags != 0 && op != P11B_OP_SIGN))
+		return SMSG_ERR;
 	/* The rest is exactly the input and the MAC. */
 	if ((size_t)inlen > r.left || (size_t)maclen != r.left - inlen)
 		return SMSG_ERR;
@@ -280,6 +284,9 @@ smsg_result_decode(const uint8_t *body, size_t len, struct token_result *res,
 	if (r.bad || status >= P11B_STATUS_COUNT || valid > 1 || secret > 1 ||
 	    msglen > SMSG_TEXT_MAX || msglen >= msgbuflen ||
 	    (size_t)msglen + outlen != r.left)
+		return SMSG_ERR;
+	/* A failure carries nothing but its status and message. */
+	if (status != P11B_OK && (valid != 0 || secret != 0 || outlen != 0))
 		return SMSG_ERR;
 	msg = rd_take(&r, msglen);
 	out = rd_take(&r, outlen);
@@ -407,7 +414,7 @@ smsg_hello_decode(const uint8_t *body, size_t len, struct smsg_hello *hello)
 	const uint8_t *desc;
 	unsigned int dlen;
 	uint32_t nkeys;
-	size_t i;
+	size_t i, j;
 
 	memset(hello, 0, sizeof(*hello));
 	nkeys = rd_u32(&r);
@@ -427,6 +434,10 @@ smsg_hello_decode(const uint8_t *body, size_t len, struct smsg_hello *hello)
 		hello->nkeys = i + 1;
 		if (hello_key(&r, &hello->keys[i]) != SMSG_OK)
 			goto fail;
+		for (j = 0; j < i; j++)		/* names are unique */
+			if (strcmp(hello->keys[j].name, hello->keys[i].name) ==
+			    0)
+				goto fail;
 	}
 	if (r.left != 0)
 		goto fail;

@@ -18,6 +18,14 @@ tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c \
 	tests/fuzz/fuzz_config.c tests/fuzz/fuzz.h
 tests_fuzz_replay_config_LDADD = policy/libpolicy.la proto/libwire.la \
 	$(FUZZ_REPLAY_LIBS)
+# The front <-> signer codec, compiled in (brokerd/ has no small library).
+check_PROGRAMS += tests/fuzz/replay_signer_msg
+tests_fuzz_replay_signer_msg_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_signer_msg.c tests/fuzz/fuzz.h \
+	brokerd/signer_msg.c brokerd/signer_msg.h
+tests_fuzz_replay_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/token
+tests_fuzz_replay_signer_msg_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
 
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
@@ -35,7 +43,7 @@ FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
-	tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
@@ -58,10 +66,21 @@ tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 
+tests_fuzz_fuzz_signer_msg_SOURCES = tests/fuzz/fuzz_signer_msg.c \
+	tests/fuzz/fuzz.h brokerd/signer_msg.c brokerd/signer_msg.h \
+	$(FUZZ_WIRE_SOURCES)
+nodist_tests_fuzz_fuzz_signer_msg_SOURCES = $(FUZZ_WIRE_GENERATED)
+tests_fuzz_fuzz_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/token
+tests_fuzz_fuzz_signer_msg_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(FUZZ_FLAGS)
+tests_fuzz_fuzz_signer_msg_LDADD = $(FUZZ_REPLAY_LIBS)
+
 # BUILT_SOURCES only applies to all and check: make fuzz-* on a fresh
 # tree must generate the protobuf-c header before compiling wire.c.
 $(tests_fuzz_fuzz_request_OBJECTS) $(tests_fuzz_fuzz_response_OBJECTS) \
-$(tests_fuzz_fuzz_config_OBJECTS): proto/p11broker.pb-c.h
+$(tests_fuzz_fuzz_config_OBJECTS) $(tests_fuzz_fuzz_signer_msg_OBJECTS): \
+	proto/p11broker.pb-c.h
 
 # make fuzz [FUZZ_SECONDS=600] [FUZZ_ARGS=...]: run each target over a
 # scratch copy of its seed corpus in tests/fuzz/run/TARGET/; new inputs
@@ -84,7 +103,7 @@ FUZZ_RUN = \
 		exit 1; \
 	fi
 
-fuzz: fuzz-request fuzz-response fuzz-config
+fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg
 fuzz-request: tests/fuzz/fuzz_request$(EXEEXT)
 	$(AM_V_at)t=request; max=-max_len=70000; $(FUZZ_RUN)
 fuzz-response: tests/fuzz/fuzz_response$(EXEEXT)
@@ -93,8 +112,10 @@ fuzz-config: tests/fuzz/fuzz_config$(EXEEXT)
 	$(AM_V_at)t=config; \
 	max="-max_len=8192 -dict=$(srcdir)/tests/fuzz/config.dict"; \
 	$(FUZZ_RUN)
+fuzz-signer-msg: tests/fuzz/fuzz_signer_msg$(EXEEXT)
+	$(AM_V_at)t=signer_msg; max=-max_len=4096; $(FUZZ_RUN)
 else
-fuzz fuzz-request fuzz-response fuzz-config:
+fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg:
 	@echo "$@: configure with CC=clang --enable-fuzzing" >&2; exit 1
 endif
-.PHONY: fuzz fuzz-request fuzz-response fuzz-config
+.PHONY: fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg

@@ -4,6 +4,7 @@
 The protobuf frames are encoded by hand from proto/p11broker.proto, so
 this needs nothing but Python 3.  The configs and policies come from the
 examples in DESIGN.md, tests/unit/test_config.c and their broken variants.
+The front <-> signer messages follow brokerd/signer_msg.h.
 
     python3 tests/fuzz/mkseeds.py [OUTDIR]      # default: tests/fuzz/corpus
 
@@ -385,6 +386,98 @@ def config_seeds():
     return {k: v.encode() for k, v in s.items()}
 
 
+# --- front <-> signer messages (brokerd/signer_msg.h) ----------------------
+#
+# Fixed layouts in host byte order: these seeds are little-endian (x86-64,
+# arm64).  Header: body length, type, zero, id.
+
+SMSG_JOB, SMSG_RESULT, SMSG_HELLO = 1, 2, 3
+OP_SIGN, OP_HMAC, OP_HMAC_VERIFY, OP_SECRET, OP_PUBKEY, OP_RANDOM = range(1, 7)
+NO_KEY = 0xFFFF
+
+
+def smsg(mtype, mid, body, zero=0):
+    return struct.pack("<IHHQ", len(body), mtype, zero, mid) + body
+
+
+def smsg_job(key, op, alg, flags=0, random_len=0, data=b"", mac=b"",
+             pad=0):
+    return (struct.pack("<HBBBBHIII", key, op, alg, flags, pad, 0,
+                        random_len, len(data), len(mac)) + data + mac)
+
+
+def smsg_result(status, message=b"", out=b"", valid=0, secret=0):
+    return (struct.pack("<BBBBI", status, valid, secret, len(message),
+                        len(out)) + message + out)
+
+
+def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0):
+    return (struct.pack("<B", len(name)) + name +
+            struct.pack("<BBIIIB", ktype, extractable, bits, len(spki),
+                        len(cert), len(obj)) + obj + spki + cert)
+
+
+def smsg_hello(desc, workers, keys):
+    return (struct.pack("<IIB", len(keys), workers, len(desc)) + desc +
+            b"".join(keys))
+
+
+def signer_msg_seeds():
+    spki = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d03010703"
+                         "4200") + bytes(range(65))
+    keys = [
+        smsg_key(b"dns-zsk", 1, 256, b"private key label=dns-zsk id=01",
+                 spki),
+        smsg_key(b"ca-root", 4, 3072, b"private key label=ca-root",
+                 bytes(range(200)), b"\x30\x82" + bytes(100)),
+        smsg_key(b"hmac.k_1", 6, 256, b"secret key label=hmac", b"", b"",
+                 1),
+        smsg_key(b"ed", 5, 255, b"", bytes(44)),
+        smsg_key(b"blob", 7, 0, b"data object label=blob", b"", b"", 1),
+    ]
+    hello = smsg_hello(b"SoftHSM slot 0 token=p11broker", 4, keys)
+    s = {}
+    s["job-sign"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1, 0,
+                                               data=b"message"))
+    s["job-sign-digest-raw"] = smsg(SMSG_JOB, 2, smsg_job(
+        1, OP_SIGN, 7, 3, data=bytes(range(48))))
+    s["job-hmac"] = smsg(SMSG_JOB, 3, smsg_job(2, OP_HMAC, 11,
+                                               data=b"payload"))
+    s["job-hmac-verify"] = smsg(SMSG_JOB, 4, smsg_job(
+        2, OP_HMAC_VERIFY, 12, data=b"payload", mac=bytes(range(48))))
+    s["job-secret"] = smsg(SMSG_JOB, 5, smsg_job(2, OP_SECRET, 0))
+    s["job-random"] = smsg(SMSG_JOB, 6, smsg_job(NO_KEY, OP_RANDOM, 0,
+                                                 random_len=32))
+    s["job-random-max"] = smsg(SMSG_JOB, 7, smsg_job(NO_KEY, OP_RANDOM, 0,
+                                                     random_len=4096))
+    s["job-sign-empty"] = smsg(SMSG_JOB, 8, smsg_job(3, OP_SIGN, 10))
+    s["job-sign-large"] = smsg(SMSG_JOB, 9, smsg_job(
+        0, OP_SIGN, 1, data=bytes(i & 0xFF for i in range(3000))))
+    s["result-sign"] = smsg(SMSG_RESULT, 1, smsg_result(
+        0, out=b"\x30\x06\x02\x01\x01\x02\x01\x02"))
+    s["result-verify"] = smsg(SMSG_RESULT, 4, smsg_result(0, valid=1))
+    s["result-secret"] = smsg(SMSG_RESULT, 5, smsg_result(
+        0, out=bytes(32), secret=1))
+    s["result-error"] = smsg(SMSG_RESULT, 6, smsg_result(
+        8, b"C_Sign: CKR_DEVICE_ERROR"))
+    s["result-error-long"] = smsg(SMSG_RESULT, 7, smsg_result(
+        7, b"x" * 127))
+    s["hello"] = smsg(SMSG_HELLO, 0, hello)
+    s["hello-no-keys"] = smsg(SMSG_HELLO, 0, smsg_hello(b"", 1, []))
+    s["stream"] = (s["hello"] + s["job-sign"] + s["result-sign"] +
+                   s["job-random"] + s["result-error"])
+    # Broken: the target stops at these.
+    s["err-hdr-zero"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1), zero=1)
+    s["err-hdr-type"] = smsg(4, 1, smsg_job(0, OP_SIGN, 1))
+    s["err-job-pubkey"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_PUBKEY, 0))
+    s["err-job-pad"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1, pad=1))
+    s["err-job-truncated"] = s["job-hmac-verify"][:-1]
+    s["err-result-nonprintable"] = smsg(SMSG_RESULT, 1, smsg_result(
+        3, b"bad\nline"))
+    s["err-hello-trailing"] = smsg(SMSG_HELLO, 0, hello + b"\0")
+    return s
+
+
 def write(outdir, target, seeds):
     d = os.path.join(outdir, target)
     os.makedirs(d, exist_ok=True)
@@ -399,7 +492,8 @@ def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
     for target, seeds in (("request", request_seeds()),
                           ("response", response_seeds()),
-                          ("config", config_seeds())):
+                          ("config", config_seeds()),
+                          ("signer_msg", signer_msg_seeds())):
         n = write(outdir, target, seeds)
         print("%s: %d seeds" % (os.path.join(outdir, target), n))
 

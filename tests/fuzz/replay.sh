@@ -9,10 +9,11 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 
 FUZZ_SRC="$top_srcdir/tests/fuzz"
-TARGETS="request response config"
+TARGETS="request response config signer_msg"
 
 n=0
-echo "1..3"
+set -- $TARGETS
+echo "1..$#"
 for t in $TARGETS; do
 	n=$((n + 1))
 	prog="$top_builddir/tests/fuzz/replay_$t"

@@ -28,3 +28,12 @@ tests_unit_test_audit_LDADD = brokerd/libbroker.la $(UNIT_LDADD) \
 	$(LIBCRYPTO_LIBS) $(SODIUM_LIBS)
 TESTS += tests/unit/test_audit
 include $(srcdir)/tests/unit/client.mk
+
+# The front <-> signer codec, compiled in (brokerd/ has no small library).
+check_PROGRAMS += tests/unit/test_signer_msg
+tests_unit_test_signer_msg_SOURCES = tests/unit/test_signer_msg.c \
+	tests/unit/tap.h brokerd/signer_msg.c brokerd/signer_msg.h
+tests_unit_test_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/token
+tests_unit_test_signer_msg_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_signer_msg
