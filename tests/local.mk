@@ -3,7 +3,7 @@
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
-	SOFTHSM_MODULE='$(SOFTHSM_MODULE)' \
+	SOFTHSM_MODULE='$(SOFTHSM_MODULE)' P11B_SANITIZED='$(SANITIZED)' \
 	LSAN_OPTIONS='suppressions=$(abs_top_srcdir)/tests/lsan.supp' \
 	ASAN_OPTIONS='fast_unwind_on_malloc=0'
 

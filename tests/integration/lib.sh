@@ -235,8 +235,10 @@ write_config()
 		printf 'max-clients 64\n'
 		printf 'idle-timeout %s\n' "${IDLE_TIMEOUT:-30}"
 		user_line
-		# valgrind's own system calls are not in the allowlists.
-		[ -n "${P11B_DAEMON_WRAPPER:-}" ] && printf 'sandbox off\n'
+		# valgrind's own system calls are not in the allowlists, nor
+		# are the ASan/LSan runtime's.
+		[ -n "${P11B_DAEMON_WRAPPER:-}${P11B_SANITIZED:-}" ] &&
+		    printf 'sandbox off\n'
 		printf 'policy "%s"\n' "$POLICY"
 		printf 'token {\n'
 		printf '\tmodule "%s"\n' "$SOFTHSM_MODULE"

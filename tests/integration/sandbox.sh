@@ -10,6 +10,8 @@
 
 [ -z "${P11B_DAEMON_WRAPPER:-}" ] ||
     skip_all "the daemon is wrapped (valgrind runs with the sandbox off)"
+[ -z "${P11B_SANITIZED:-}" ] ||
+    skip_all "sanitizer build (its runtime needs calls the allowlists forbid)"
 PROBE="$top_builddir/tests/tools/sandbox_probe"
 [ -x "$PROBE" ] || bail "$PROBE not built"
 SIGSYS=31
