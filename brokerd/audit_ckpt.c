@@ -148,6 +148,7 @@ wait_signed(struct audit *a)
 			    "seconds", FINAL_WAIT);
 			return -1;
 		}
+		signer_flush(a->b->signer);
 		pfd.fd = signer_fd(a->b->signer);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 200) <= 0)

@@ -697,6 +697,8 @@ server_run(struct broker *b)
 			expire_idle(sp);
 			sweep_signer(sp);
 		}
+		/* This turn's jobs (and any checkpoint) to the signer. */
+		signer_flush(b->signer);
 		/* Also the jobs of clients that hung up: all get decided. */
 		if (sp->stopping && (sp->jobs == 0 ||
 		    time(NULL) >= sp->stop_deadline))

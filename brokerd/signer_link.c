@@ -32,6 +32,8 @@ struct slink {
 	int			 npending;
 	int			 stuck;		/* a job timed out here */
 	int			 writing;	/* EPOLLOUT armed */
+	int			 dirty;		/* jobs queued, not yet written */
+	TAILQ_ENTRY(slink)	 dirty_entry;
 	uint64_t		 next_id;
 	uint8_t			*wbuf;
 	size_t			 wlen, woff, wcap;
@@ -51,10 +53,14 @@ struct signer_gen {
 
 TAILQ_HEAD(genlist, signer_gen);
 
+TAILQ_HEAD(linklist, slink);
+
 struct signer {
 	int			 epfd;
 	int			 efd;		/* failed-at-once jobs */
+	int			 efd_set;	/* efd has a count to read */
 	struct workq		 done;
+	struct linklist		 dirty;		/* links with jobs to write */
 	struct genlist		 gens;
 	struct signer_gen	*current;
 };
@@ -78,6 +84,7 @@ signer_new(struct signer **sp)
 		return -1;
 	TAILQ_INIT(&s->done);
 	TAILQ_INIT(&s->gens);
+	TAILQ_INIT(&s->dirty);
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	memset(&ev, 0, sizeof(ev));
@@ -109,12 +116,19 @@ fail_work(struct signer *s, struct work *w, const char *why)
 	w->res.message = w->msgbuf;
 	w->link = NULL;
 	TAILQ_INSERT_TAIL(&s->done, w, entry);
-	(void)write(s->efd, &one, sizeof(one));
+	if (!s->efd_set) {
+		(void)write(s->efd, &one, sizeof(one));
+		s->efd_set = 1;
+	}
 }
 
 static void
 link_close(struct slink *l)
 {
+	if (l->dirty) {
+		TAILQ_REMOVE(&l->gen->s->dirty, l, dirty_entry);
+		l->dirty = 0;
+	}
 	if (l->fd == -1)
 		return;
 	(void)epoll_ctl(l->gen->s->epfd, EPOLL_CTL_DEL, l->fd, NULL);
@@ -441,7 +455,24 @@ signer_submit(struct signer *s, struct work *w)
 	TAILQ_INSERT_TAIL(&l->pending, w, entry);
 	l->npending++;
 	g->jobs++;
-	link_flush(l);
+	/* Written by signer_flush(), once per loop turn for all jobs. */
+	if (!l->dirty) {
+		l->dirty = 1;
+		TAILQ_INSERT_TAIL(&s->dirty, l, dirty_entry);
+	}
+}
+
+void
+signer_flush(struct signer *s)
+{
+	struct slink *l;
+
+	while ((l = TAILQ_FIRST(&s->dirty)) != NULL) {
+		TAILQ_REMOVE(&s->dirty, l, dirty_entry);
+		l->dirty = 0;
+		if (l->fd != -1)
+			link_flush(l);
+	}
 }
 
 /* One complete result message; -1 when the signer broke the protocol. */
@@ -486,8 +517,9 @@ link_read(struct signer *s, struct slink *l, struct workq *done)
 {
 	struct smsg_hdr h;
 	uint8_t *nb;
-	size_t off, ncap;
+	size_t off, ncap, room;
 	ssize_t n;
+	int short_read;
 
 	for (;;) {
 		if (l->rcap - l->rlen < READ_CHUNK) {
@@ -503,7 +535,8 @@ link_read(struct signer *s, struct slink *l, struct workq *done)
 			l->rbuf = nb;
 			l->rcap = ncap;
 		}
-		n = read(l->fd, l->rbuf + l->rlen, l->rcap - l->rlen);
+		room = l->rcap - l->rlen;
+		n = read(l->fd, l->rbuf + l->rlen, room);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -514,6 +547,7 @@ link_read(struct signer *s, struct slink *l, struct workq *done)
 			return;
 		}
 		l->rlen += (size_t)n;
+		short_read = (size_t)n < room;
 		off = 0;
 		while (l->rlen - off >= SMSG_HDR_LEN) {
 			if (smsg_hdr_decode(l->rbuf + off, &h) != SMSG_OK) {
@@ -536,6 +570,9 @@ link_read(struct signer *s, struct slink *l, struct workq *done)
 			explicit_bzero(l->rbuf + l->rlen - off, off);
 			l->rlen -= off;
 		}
+		/* Drained for now; epoll says when there is more. */
+		if (short_read)
+			break;
 	}
 }
 
@@ -548,7 +585,10 @@ signer_collect(struct signer *s, struct workq *done)
 	uint64_t count;
 	int i, n;
 
-	(void)read(s->efd, &count, sizeof(count));
+	if (s->efd_set) {
+		(void)read(s->efd, &count, sizeof(count));
+		s->efd_set = 0;
+	}
 	TAILQ_CONCAT(done, &s->done, entry);
 	n = epoll_wait(s->epfd, evs, 32, 0);
 	for (i = 0; i < n; i++) {

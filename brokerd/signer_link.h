@@ -54,8 +54,10 @@ int	signer_gen_open(struct signer *s, int *fds, int nfds,
 void	signer_use(struct signer *s, struct signer_gen *gen);
 void	signer_discard(struct signer *s, struct signer_gen *gen);
 
-/* Send a job to the current signer, or fail it at once. */
+/* Queue a job for the current signer, or fail it at once. */
 void	signer_submit(struct signer *s, struct work *w);
+/* Write the queued jobs (once per loop turn: one write per link). */
+void	signer_flush(struct signer *s);
 /* Take every finished job (call when signer_fd() became readable). */
 void	signer_collect(struct signer *s, struct workq *done);
 
