@@ -399,6 +399,7 @@ parse_key(struct parser *p)
 	} else
 		return lex_error(&p->lx, tok.line, "key %s: expected "
 		    "\"label\" or \"id\"", k->name);
+	c->nkeys++;			/* from here config_free() owns it */
 	/* Options: verify-signatures, low-s. */
 	for (;;) {
 		if (lex_peek(&p->lx, &tok) != 0)
@@ -415,7 +416,6 @@ parse_key(struct parser *p)
 			    "option \"%s\" (expected verify-signatures or "
 			    "low-s)", k->name, tok.text);
 	}
-	c->nkeys++;
 	return 0;
 }
 
