@@ -131,11 +131,16 @@ serve_one(struct sworker *wk, struct inbuf *in)
 	return 0;
 }
 
+/* Every worker has run its thread start-up before the filter goes on. */
+static pthread_barrier_t started;
+
 static void *
 worker_main(void *arg)
 {
 	struct sworker *wk = arg;
 	struct inbuf in = { NULL, 0, 0 };
+
+	(void)pthread_barrier_wait(&started);
 
 	while (serve_one(wk, &in) == 0)
 		;
@@ -212,11 +217,16 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	if (sandbox_harden(conf, err, sizeof(err)) != 0 ||
 	    sandbox_landlock(conf, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
+	if (pthread_barrier_init(&started, NULL, (unsigned int)nlinks + 1) !=
+	    0)
+		fail(status_fd, SIGNER_EXIT_RETRY, "cannot start the worker "
+		    "threads");
 	for (i = 0; i < nlinks; i++)
 		if (pthread_create(&wk[i].thread, NULL, worker_main,
 		    &wk[i]) != 0)
 			fail(status_fd, SIGNER_EXIT_RETRY, "cannot start the "
 			    "worker threads");
+	(void)pthread_barrier_wait(&started);
 	/* Every thread runs: the filter covers them all (TSYNC). */
 	if (sandbox_seccomp(SANDBOX_SIGNER, conf, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
