@@ -10,7 +10,8 @@ TESTS_ENVIRONMENT = \
 include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/integration/local.mk
 
-EXTRA_DIST += tests/bench/run.sh tests/bench/audit.sh
+EXTRA_DIST += tests/bench/run.sh tests/bench/audit.sh tests/bench/soak.sh \
+	tests/bench/idle.sh tests/bench/idle.py
 
 EXTRA_DIST += tests/valgrind.supp tests/lsan.supp
 

@@ -1,8 +1,11 @@
 /*
  * p11broker bench: N client threads, each on its own connection or all
- * pipelined on one shared connection, run one operation back to back for
- * a fixed time after a short warm-up.  One result line: ops, ops/s and
- * the p50/p99 latency of single calls.
+ * pipelined on one shared connection, run one operation (--op) or a
+ * weighted mix of operations (--mix) back to back, for a fixed time after
+ * a short warm-up (--seconds) or for a fixed number of requests split
+ * over the clients (--requests).  One result line: ops, ops/s and the
+ * p50/p99 latency of single calls; with --mix also a line per operation,
+ * the requests sent and the errors by status.
  */
 #include <sys/types.h>
 
@@ -20,22 +23,60 @@
 #define BENCH_WARMUP_OPS	20	/* per client, not measured */
 #define BENCH_CLIENTS_MAX	1024
 #define BENCH_SECONDS_MAX	3600.0
+#define BENCH_REQUESTS_MAX	100000000LL	/* 8 bytes of latency each */
+#define BENCH_OPS_MAX		16	/* entries in a mix */
+#define BENCH_WEIGHT_MAX	1000000
 #define BENCH_HMAC_SIZE		64
 #define BENCH_MESSAGE_SIZE	64	/* Ed25519 signs a message */
+#define BENCH_RANDOM_SIZE	32
 #define BENCH_MESSAGE_MAX	256
 
-struct bench_conf {
-	const char	*opname;	/* ecdsa, rsa, hmac */
-	enum p11b_op	 op;		/* sign or hmac */
-	const char	*key;
+/* The mix "default": the load of a typical signing frontend. */
+#define BENCH_MIX_DEFAULT	\
+	"sign-ec=50,sign-rsa=10,hmac=30,hmac-verify=5,random=5"
+
+/*
+ * Outcomes counted per operation: the broker statuses, a MAC that did
+ * not match (hmac-verify) and the local errors P11B_ERR_CONNECT (-1) to
+ * P11B_ERR_INVALID (-5).
+ */
+#define BENCH_MISMATCH		P11B_STATUS_COUNT
+#define BENCH_LOCAL_ERRORS	5
+#define BENCH_NOUTCOMES		(P11B_STATUS_COUNT + 1 + BENCH_LOCAL_ERRORS)
+
+enum bench_kind {
+	BENCH_SIGN,
+	BENCH_HMAC,
+	BENCH_HMAC_VERIFY,
+	BENCH_RANDOM,
+};
+
+struct bench_op {
+	const char	*name;		/* ecdsa, sign-ec, hmac-verify, ... */
+	enum bench_kind	 kind;
+	const char	*key;		/* NULL for random */
 	enum p11b_alg	 alg;
 	int		 flags;		/* P11B_SIGN_DIGEST for a digest */
-	size_t		 size;
-	unsigned int	 clients;
-	double		 seconds;
-	int		 shared;
-	const char	*socket;
 	uint8_t		*input;
+	size_t		 size;		/* input, or random bytes asked */
+	uint8_t		*mac;		/* hmac-verify: the MAC to check */
+	size_t		 maclen;
+	unsigned int	 weight;
+	unsigned int	 upto;		/* cumulative weight, exclusive */
+};
+
+struct bench_conf {
+	struct bench_op		 ops[BENCH_OPS_MAX];
+	size_t			 nops;
+	unsigned int		 total_weight;
+	int			 mixed;		/* --mix: a line per op */
+	unsigned int		 clients;
+	double			 seconds;	/* 0 with --requests */
+	unsigned long long	 requests;	/* 0: run for seconds */
+	unsigned long long	 setup;		/* requests before the run */
+	int			 shared;
+	const char		*socket;
+	char			*mixbuf;	/* --mix, split in place */
 };
 
 /* What the clients and the timing thread share. */
@@ -45,32 +86,49 @@ struct bench_sync {
 	atomic_int		 running;	/* clients still measuring */
 };
 
+/* One client's counts for one operation of the mix. */
+struct bench_stats {
+	uint64_t		*lat;	/* nanoseconds, successful calls */
+	size_t			 nlat, caplat;
+	unsigned long long	 errors;
+	unsigned long long	 outcome[BENCH_NOUTCOMES];
+};
+
 struct bench_client {
 	pthread_t			 thread;
 	const struct bench_conf		*conf;
 	struct bench_sync		*sync;
 	struct p11b_conn		*conn;
 	int				 own_conn;
-	uint64_t			*lat;	/* nanoseconds */
-	size_t				 nlat, caplat;
-	unsigned long long		 errors;
+	struct bench_stats		 stats[BENCH_OPS_MAX];
+	uint64_t			 rng;
+	unsigned long long		 quota;	/* --requests: its share */
+	unsigned long long		 warmup;	/* requests sent */
+	unsigned long long		 sent;		/* measured, sent */
 	int				 first_error;
 	char				 message[BENCH_MESSAGE_MAX];
-	struct timespec			 end;
+	uint64_t			 begin, end;	/* measured part */
 };
 
+/* The operations --op and --mix know, with their default key and alg. */
 struct bench_default {
-	const char	*opname;
-	enum p11b_op	 op;
+	const char	*name;
+	enum bench_kind	 kind;
 	const char	*key;
 	enum p11b_alg	 alg;
 };
 
 static const struct bench_default bench_defaults[] = {
-	{ "ecdsa", P11B_OP_SIGN, "ec256", P11B_ALG_ECDSA_P256_SHA256 },
-	{ "rsa", P11B_OP_SIGN, "rsa2048", P11B_ALG_RSA_PKCS1_SHA256 },
-	{ "hmac", P11B_OP_HMAC, "hmac32", P11B_ALG_HMAC_SHA256 },
+	{ "ecdsa", BENCH_SIGN, "ec256", P11B_ALG_ECDSA_P256_SHA256 },
+	{ "rsa", BENCH_SIGN, "rsa2048", P11B_ALG_RSA_PKCS1_SHA256 },
+	{ "hmac", BENCH_HMAC, "hmac32", P11B_ALG_HMAC_SHA256 },
+	{ "sign-ec", BENCH_SIGN, "ec256", P11B_ALG_ECDSA_P256_SHA256 },
+	{ "sign-rsa", BENCH_SIGN, "rsa2048", P11B_ALG_RSA_PKCS1_SHA256 },
+	{ "sign-ed25519", BENCH_SIGN, "ed25519", P11B_ALG_ED25519 },
+	{ "hmac-verify", BENCH_HMAC_VERIFY, "hmac32", P11B_ALG_HMAC_SHA256 },
+	{ "random", BENCH_RANDOM, NULL, P11B_ALG_NONE },
 };
+#define BENCH_NDEFAULTS	(sizeof(bench_defaults) / sizeof(bench_defaults[0]))
 
 static uint64_t
 bench_ns(const struct timespec *ts)
@@ -87,72 +145,160 @@ bench_now(void)
 	return bench_ns(&ts);
 }
 
-static int
-bench_call(struct bench_client *c)
+/* xorshift64*: a fixed sequence per client, so runs repeat. */
+static uint64_t
+bench_rand(uint64_t *state)
 {
-	const struct bench_conf *conf = c->conf;
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static size_t
+bench_outcome_index(int r)
+{
+	if (r >= 0 && r <= BENCH_MISMATCH)
+		return (size_t)r;
+	if (r < 0 && r >= -BENCH_LOCAL_ERRORS)
+		return (size_t)(BENCH_MISMATCH - r);
+	return P11B_INTERNAL;
+}
+
+static const char *
+bench_outcome_name(size_t i)
+{
+	if (i == BENCH_MISMATCH)
+		return "mismatch";
+	if (i > BENCH_MISMATCH)
+		return p11b_status_name(BENCH_MISMATCH - (int)i);
+	return p11b_status_name((int)i);
+}
+
+static int
+bench_call(struct bench_client *c, const struct bench_op *op)
+{
 	uint8_t *out = NULL;
 	size_t outlen = 0;
-	int r;
+	int r = P11B_ERR_INVALID, valid = 0;
 
-	if (conf->op == P11B_OP_SIGN)
-		r = p11b_sign(c->conn, conf->key, conf->alg, conf->flags,
-		    conf->input, conf->size, &out, &outlen);
-	else
-		r = p11b_hmac(c->conn, conf->key, conf->alg, conf->input,
-		    conf->size, &out, &outlen);
+	switch (op->kind) {
+	case BENCH_SIGN:
+		r = p11b_sign(c->conn, op->key, op->alg, op->flags, op->input,
+		    op->size, &out, &outlen);
+		break;
+	case BENCH_HMAC:
+		r = p11b_hmac(c->conn, op->key, op->alg, op->input, op->size,
+		    &out, &outlen);
+		break;
+	case BENCH_HMAC_VERIFY:
+		r = p11b_hmac_verify(c->conn, op->key, op->alg, op->input,
+		    op->size, op->mac, op->maclen, &valid);
+		if (r == P11B_OK && !valid)
+			r = BENCH_MISMATCH;
+		break;
+	case BENCH_RANDOM:
+		r = p11b_random(c->conn, op->size, &out);
+		break;
+	}
 	free(out);
 	return r;
 }
 
 static void
-bench_error(struct bench_client *c, int r)
+bench_error(struct bench_client *c, struct bench_stats *st, int r)
 {
-	c->errors++;
+	st->errors++;
+	st->outcome[bench_outcome_index(r)]++;
 	if (c->first_error != 0)
 		return;
 	c->first_error = r;
-	strlcpy(c->message, p11b_last_message(), sizeof(c->message));
+	if (r == BENCH_MISMATCH)
+		strlcpy(c->message, "the MAC did not match",
+		    sizeof(c->message));
+	else
+		strlcpy(c->message, p11b_last_message(), sizeof(c->message));
 }
 
 static int
-bench_record(struct bench_client *c, uint64_t ns)
+bench_record(struct bench_stats *st, uint64_t ns)
 {
 	uint64_t *nlat;
 	size_t ncap;
 
-	if (c->nlat == c->caplat) {
-		ncap = c->caplat == 0 ? 4096 : c->caplat * 2;
-		if ((nlat = reallocarray(c->lat, ncap, sizeof(*nlat))) ==
+	if (st->nlat == st->caplat) {
+		ncap = st->caplat == 0 ? 4096 : st->caplat * 2;
+		if ((nlat = reallocarray(st->lat, ncap, sizeof(*nlat))) ==
 		    NULL)
 			return -1;
-		c->lat = nlat;
-		c->caplat = ncap;
+		st->lat = nlat;
+		st->caplat = ncap;
 	}
-	c->lat[c->nlat++] = ns;
+	st->lat[st->nlat++] = ns;
 	return 0;
 }
 
-/* Until told to stop; a local error (connection lost) ends the client. */
-static void
-bench_loop(struct bench_client *c)
+/* The next operation: weighted at random (one op: always that one). */
+static size_t
+bench_pick(struct bench_client *c)
 {
+	const struct bench_conf *conf = c->conf;
+	unsigned int w;
+	size_t i;
+
+	if (conf->nops == 1)
+		return 0;
+	w = (unsigned int)(bench_rand(&c->rng) % conf->total_weight);
+	for (i = 0; w >= conf->ops[i].upto; i++)
+		;
+	return i;
+}
+
+/*
+ * One request; measured ones record their latency.  Returns the status
+ * (BENCH_MISMATCH for a MAC that did not match) or a local error.
+ */
+static int
+bench_one(struct bench_client *c, int measured)
+{
+	size_t i = bench_pick(c);
+	struct bench_stats *st = &c->stats[i];
 	uint64_t t0;
 	int r;
 
-	while (!atomic_load(&c->sync->stop)) {
-		t0 = bench_now();
-		r = bench_call(c);
-		if (r < 0) {
-			bench_error(c, r);
+	t0 = bench_now();
+	r = bench_call(c, &c->conf->ops[i]);
+	if (measured)
+		c->sent++;
+	else
+		c->warmup++;
+	if (r != P11B_OK)
+		bench_error(c, st, r);
+	else if (measured && bench_record(st, bench_now() - t0) == -1) {
+		bench_error(c, st, P11B_ERR_NOMEM);
+		r = P11B_ERR_NOMEM;
+	}
+	return r;
+}
+
+/*
+ * Until told to stop, or until the client's share of --requests is
+ * sent; a local error (connection lost) ends the client.
+ */
+static void
+bench_loop(struct bench_client *c)
+{
+	const struct bench_conf *conf = c->conf;
+
+	for (;;) {
+		if (conf->requests == 0 ? atomic_load(&c->sync->stop) != 0 :
+		    c->sent >= c->quota)
 			break;
-		}
-		if (r != P11B_OK)
-			bench_error(c, r);
-		else if (bench_record(c, bench_now() - t0) == -1) {
-			bench_error(c, P11B_ERR_NOMEM);
+		if (bench_one(c, 1) < 0)
 			break;
-		}
 	}
 }
 
@@ -164,14 +310,16 @@ bench_client_main(void *arg)
 
 	if (c->own_conn &&
 	    (r = p11b_connect(c->conf->socket, &c->conn)) != P11B_OK)
-		bench_error(c, r);
-	for (i = 0; r == P11B_OK && i < BENCH_WARMUP_OPS; i++)
-		if ((r = bench_call(c)) != P11B_OK)
-			bench_error(c, r);
+		bench_error(c, &c->stats[0], r);
+	/* --requests sends exactly that many: no warm-up. */
+	for (i = 0; r == P11B_OK && c->conf->requests == 0 &&
+	    i < BENCH_WARMUP_OPS; i++)
+		r = bench_one(c, 0);
 	pthread_barrier_wait(&c->sync->barrier);
+	c->begin = bench_now();
 	if (c->conn != NULL && r >= 0)
 		bench_loop(c);
-	clock_gettime(CLOCK_MONOTONIC, &c->end);
+	c->end = bench_now();
 	atomic_fetch_sub(&c->sync->running, 1);
 	return NULL;
 }
@@ -198,51 +346,162 @@ bench_percentile(const uint64_t *lat, size_t n, unsigned int pct)
 	return (double)lat[rank - 1] / 1000.0;
 }
 
+/* The counts of one operation (op < nops) or of all, over the clients. */
+struct bench_sum {
+	uint64_t		*lat;	/* sorted */
+	size_t			 n;
+	unsigned long long	 errors;
+	unsigned long long	 outcome[BENCH_NOUTCOMES];
+};
+
+static int
+bench_sum(const struct bench_conf *conf, const struct bench_client *clients,
+    size_t op, struct bench_sum *sum)
+{
+	const struct bench_stats *st;
+	size_t i, j, k, n = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < conf->clients; i++)
+		for (j = 0; j < conf->nops; j++)
+			if (op >= conf->nops || op == j)
+				n += clients[i].stats[j].nlat;
+	if ((sum->lat = calloc(n > 0 ? n : 1, sizeof(*sum->lat))) == NULL)
+		return -1;
+	for (i = 0; i < conf->clients; i++)
+		for (j = 0; j < conf->nops; j++) {
+			if (op < conf->nops && op != j)
+				continue;
+			st = &clients[i].stats[j];
+			memcpy(sum->lat + sum->n, st->lat,
+			    st->nlat * sizeof(*sum->lat));
+			sum->n += st->nlat;
+			sum->errors += st->errors;
+			for (k = 0; k < BENCH_NOUTCOMES; k++)
+				sum->outcome[k] += st->outcome[k];
+		}
+	qsort(sum->lat, sum->n, sizeof(*sum->lat), bench_cmp);
+	return 0;
+}
+
+/* " denied=2 mismatch=1": the errors by status, or "" for none. */
+static void
+bench_print_outcomes(const struct bench_sum *sum)
+{
+	size_t k;
+
+	for (k = 1; k < BENCH_NOUTCOMES; k++)
+		if (sum->outcome[k] != 0)
+			printf(" %s=%llu", bench_outcome_name(k),
+			    sum->outcome[k]);
+}
+
+static void
+bench_print_sum(const struct bench_sum *sum, double secs)
+{
+	printf("ops=%zu secs=%.2f ops_per_s=%.1f p50_us=%.1f p99_us=%.1f "
+	    "errors=%llu", sum->n, secs, secs > 0 ? (double)sum->n / secs :
+	    0.0, bench_percentile(sum->lat, sum->n, 50),
+	    bench_percentile(sum->lat, sum->n, 99), sum->errors);
+}
+
+/*
+ * A line per operation of the mix, then what was sent: setup (the MACs
+ * hmac-verify checks), warm-up and measured requests, and those a client
+ * could not send after losing its connection.
+ */
+static int
+bench_report_mix(const struct bench_conf *conf,
+    const struct bench_client *clients, double secs)
+{
+	const struct bench_op *op;
+	struct bench_sum sum;
+	unsigned long long warmup = 0, sent = 0, unsent = 0;
+	size_t i;
+
+	for (i = 0; i < conf->nops; i++) {
+		op = &conf->ops[i];
+		if (bench_sum(conf, clients, i, &sum) == -1)
+			return -1;
+		printf("  op=%s key=%s alg=%s weight=%u ", op->name,
+		    op->key != NULL ? op->key : "-", op->kind == BENCH_RANDOM ?
+		    "-" : p11b_alg_name(op->alg), op->weight);
+		bench_print_sum(&sum, secs);
+		bench_print_outcomes(&sum);
+		printf("\n");
+		free(sum.lat);
+	}
+	for (i = 0; i < conf->clients; i++) {
+		warmup += clients[i].warmup;
+		sent += clients[i].sent;
+		if (clients[i].sent < clients[i].quota)
+			unsent += clients[i].quota - clients[i].sent;
+	}
+	printf("requests=%llu setup=%llu warmup=%llu measured=%llu "
+	    "unsent=%llu\n", conf->setup + warmup + sent, conf->setup, warmup,
+	    sent, unsent);
+	return 0;
+}
+
+/* The time from the first client's start to the last client's end. */
 static int
 bench_report(struct cli *cli, const struct bench_conf *conf,
-    struct bench_client *clients, uint64_t start)
+    struct bench_client *clients)
 {
-	uint64_t *all, end = start;
-	unsigned long long errors = 0;
-	size_t n = 0, i;
+	struct bench_sum all;
+	uint64_t start = clients[0].begin, end = clients[0].end;
 	double secs;
-	int first = 0;
+	size_t i;
+	int first = 0, r;
 	const char *msg = "";
 
-	for (i = 0; i < conf->clients; i++)
-		n += clients[i].nlat;
-	if ((all = calloc(n > 0 ? n : 1, sizeof(*all))) == NULL) {
-		cli_warnx(cli, "out of memory");
-		return CLI_EXIT_STATUS + P11B_INTERNAL;
-	}
-	for (n = 0, i = 0; i < conf->clients; i++) {
-		memcpy(all + n, clients[i].lat, clients[i].nlat * sizeof(*all));
-		n += clients[i].nlat;
-		errors += clients[i].errors;
-		if (bench_ns(&clients[i].end) > end)
-			end = bench_ns(&clients[i].end);
+	for (i = 0; i < conf->clients; i++) {
+		if (clients[i].begin < start)
+			start = clients[i].begin;
+		if (clients[i].end > end)
+			end = clients[i].end;
 		if (first == 0 && clients[i].first_error != 0) {
 			first = clients[i].first_error;
 			msg = clients[i].message;
 		}
 	}
-	qsort(all, n, sizeof(*all), bench_cmp);
+	if (bench_sum(conf, clients, BENCH_OPS_MAX, &all) == -1) {
+		cli_warnx(cli, "out of memory");
+		return CLI_EXIT_STATUS + P11B_INTERNAL;
+	}
 	secs = (double)(end - start) / 1e9;
-	printf("op=%s key=%s clients=%u ops=%zu secs=%.2f ops_per_s=%.1f "
-	    "p50_us=%.1f p99_us=%.1f errors=%llu\n", conf->opname, conf->key,
-	    conf->clients, n, secs, secs > 0 ? (double)n / secs : 0.0,
-	    bench_percentile(all, n, 50), bench_percentile(all, n, 99),
-	    errors);
-	free(all);
+	printf("op=%s key=%s clients=%u ", conf->mixed ? "mix" :
+	    conf->ops[0].name, conf->mixed ? "-" : conf->ops[0].key != NULL ?
+	    conf->ops[0].key : "-", conf->clients);
+	bench_print_sum(&all, secs);
+	printf("\n");
+	r = conf->mixed ? bench_report_mix(conf, clients, secs) : 0;
+	if (all.errors != 0) {
+		printf("errors by status:");
+		bench_print_outcomes(&all);
+		printf("\n");
+	}
+	free(all.lat);
+	if (r == -1) {
+		cli_warnx(cli, "out of memory");
+		return CLI_EXIT_STATUS + P11B_INTERNAL;
+	}
 	if (first == 0)
 		return CLI_EXIT_OK;
 	fflush(stdout);
+	if (first == BENCH_MISMATCH) {
+		cli_warnx(cli, "mismatch (%s)", msg);
+		return CLI_EXIT_MISMATCH;
+	}
 	cli_warnx(cli, "%s (%s)", cli_status_name(first),
 	    *msg != '\0' ? msg : p11b_strerror(first));
 	return cli_exit_code(first);
 }
 
-/* Sleep for the measured time, or until every client has given up. */
+/*
+ * Sleep for the measured time (no limit with --requests), or until every
+ * client has given up or finished.
+ */
 static void
 bench_wait(struct bench_sync *sync, double seconds)
 {
@@ -250,7 +509,8 @@ bench_wait(struct bench_sync *sync, double seconds)
 	uint64_t deadline;
 
 	deadline = bench_now() + (uint64_t)(seconds * 1e9);
-	while (bench_now() < deadline && atomic_load(&sync->running) > 0)
+	while ((seconds == 0 || bench_now() < deadline) &&
+	    atomic_load(&sync->running) > 0)
 		nanosleep(&tick, NULL);
 	atomic_store(&sync->stop, 1);
 }
@@ -259,13 +519,18 @@ static int
 bench_start(struct bench_client *clients, const struct bench_conf *conf,
     struct bench_sync *sync, struct p11b_conn *shared)
 {
+	unsigned long long share;
 	unsigned int i;
 
+	share = conf->requests / conf->clients;
 	for (i = 0; i < conf->clients; i++) {
 		clients[i].conf = conf;
 		clients[i].sync = sync;
 		clients[i].conn = shared;
 		clients[i].own_conn = shared == NULL;
+		clients[i].rng = (i + 1) * 0x9E3779B97F4A7C15ULL;
+		clients[i].quota = share +
+		    (i < conf->requests % conf->clients ? 1 : 0);
 		if (pthread_create(&clients[i].thread, NULL,
 		    bench_client_main, &clients[i]) != 0)
 			return -1;
@@ -278,8 +543,8 @@ bench_run(struct cli *cli, const struct bench_conf *conf)
 {
 	struct bench_client *clients;
 	struct bench_sync sync;
-	uint64_t start;
 	unsigned int i;
+	size_t j;
 	int r;
 
 	if ((clients = calloc(conf->clients, sizeof(*clients))) == NULL) {
@@ -296,15 +561,15 @@ bench_run(struct cli *cli, const struct bench_conf *conf)
 		exit(CLI_EXIT_STATUS + P11B_INTERNAL);
 	}
 	pthread_barrier_wait(&sync.barrier);
-	start = bench_now();
 	bench_wait(&sync, conf->seconds);
 	for (i = 0; i < conf->clients; i++)
 		pthread_join(clients[i].thread, NULL);
-	r = bench_report(cli, conf, clients, start);
+	r = bench_report(cli, conf, clients);
 	for (i = 0; i < conf->clients; i++) {
 		if (clients[i].own_conn)
 			p11b_close(clients[i].conn);
-		free(clients[i].lat);
+		for (j = 0; j < conf->nops; j++)
+			free(clients[i].stats[j].lat);
 	}
 	pthread_barrier_destroy(&sync.barrier);
 	free(clients);
@@ -338,32 +603,165 @@ bench_seconds(struct cli *cli, const char *s, double *vp)
 	return CLI_EXIT_OK;
 }
 
-static int
-bench_op(struct cli *cli, struct bench_conf *conf)
+static const struct bench_default *
+bench_default_find(const char *name)
 {
-	const char *name = cli->args.op != NULL ? cli->args.op : "ecdsa";
 	size_t i;
 
-	for (i = 0; i < sizeof(bench_defaults) / sizeof(bench_defaults[0]);
-	    i++) {
-		if (strcmp(bench_defaults[i].opname, name) != 0)
-			continue;
-		conf->opname = bench_defaults[i].opname;
-		conf->op = bench_defaults[i].op;
-		conf->key = cli->args.key != NULL ? cli->args.key :
-		    bench_defaults[i].key;
-		return cli_alg(cli, cli->args.alg, bench_defaults[i].alg,
-		    &conf->alg);
-	}
-	return cli_usage(cli, "unknown --op \"%s\" (ecdsa, rsa or hmac)",
-	    name);
+	for (i = 0; i < BENCH_NDEFAULTS; i++)
+		if (strcmp(bench_defaults[i].name, name) == 0)
+			return &bench_defaults[i];
+	return NULL;
 }
 
 /*
- * Without --size a signature is over a digest of the algorithm's length
- * (a message for Ed25519) and a MAC over 64 bytes; with --size the input
- * is a message of that many bytes.
+ * The input of an operation.  Without a size a signature is over a
+ * digest of the algorithm's length (a message for Ed25519) and a MAC over
+ * 64 bytes; with a size the input is a message of that many bytes.
  */
+static int
+bench_input(struct bench_op *op, size_t size)
+{
+	size_t i;
+
+	op->flags = 0;
+	if (op->kind == BENCH_RANDOM) {
+		op->size = BENCH_RANDOM_SIZE;
+		return 0;
+	}
+	if (size != 0)
+		op->size = size;
+	else if (op->kind != BENCH_SIGN)
+		op->size = BENCH_HMAC_SIZE;
+	else if ((op->size = p11b_alg_digest_len(op->alg)) != 0)
+		op->flags = P11B_SIGN_DIGEST;
+	else
+		op->size = BENCH_MESSAGE_SIZE;
+	if ((op->input = malloc(op->size)) == NULL)
+		return -1;
+	for (i = 0; i < op->size; i++)
+		op->input[i] = (uint8_t)(i * 31 + 7);
+	return 0;
+}
+
+/* --op, --key, --alg, --size: a single operation. */
+static int
+bench_single(struct cli *cli, struct bench_conf *conf)
+{
+	const char *name = cli->args.op != NULL ? cli->args.op : "ecdsa";
+	const struct bench_default *d;
+	struct bench_op *op = &conf->ops[0];
+	long long v = 0;
+	int r;
+
+	if ((d = bench_default_find(name)) == NULL)
+		return cli_usage(cli, "unknown --op \"%s\" (ecdsa, rsa, hmac, "
+		    "sign-ec, sign-rsa, sign-ed25519, hmac-verify or random)",
+		    name);
+	op->name = d->name;
+	op->kind = d->kind;
+	op->key = cli->args.key != NULL && d->kind != BENCH_RANDOM ?
+	    cli->args.key : d->key;
+	if (d->kind != BENCH_RANDOM &&
+	    (r = cli_alg(cli, cli->args.alg, d->alg, &op->alg)) != 0)
+		return r;
+	if (cli->args.size != NULL && (r = bench_number(cli, "--size",
+	    cli->args.size, 1, d->kind == BENCH_RANDOM ? P11B_RANDOM_MAX :
+	    CLI_INPUT_MAX, &v)) != 0)
+		return r;
+	op->weight = op->upto = 1;
+	conf->nops = 1;
+	conf->total_weight = 1;
+	if (bench_input(op, (size_t)v) == -1) {
+		cli_warnx(cli, "out of memory");
+		return CLI_EXIT_STATUS + P11B_INTERNAL;
+	}
+	if (op->kind == BENCH_RANDOM && v != 0)
+		op->size = (size_t)v;
+	return CLI_EXIT_OK;
+}
+
+/* One entry of --mix: OP[:KEY[:ALG]]=WEIGHT, split in place. */
+static int
+bench_mix_entry(struct cli *cli, struct bench_conf *conf, char *entry)
+{
+	const struct bench_default *d;
+	struct bench_op *op;
+	char *weight, *key, *alg;
+	long long v;
+	int r;
+
+	if ((weight = strchr(entry, '=')) == NULL)
+		return cli_usage(cli, "--mix entry \"%s\" needs =WEIGHT",
+		    entry);
+	*weight++ = '\0';
+	if ((key = strchr(entry, ':')) != NULL)
+		*key++ = '\0';
+	if (key != NULL && (alg = strchr(key, ':')) != NULL)
+		*alg++ = '\0';
+	else
+		alg = NULL;
+	if ((d = bench_default_find(entry)) == NULL ||
+	    d == &bench_defaults[0] || d == &bench_defaults[1])
+		return cli_usage(cli, "unknown --mix operation \"%s\" "
+		    "(sign-ec, sign-rsa, sign-ed25519, hmac, hmac-verify or "
+		    "random)", entry);
+	if (conf->nops == BENCH_OPS_MAX)
+		return cli_usage(cli, "--mix: at most %d entries",
+		    BENCH_OPS_MAX);
+	if ((r = bench_number(cli, "--mix weight", weight, 0,
+	    BENCH_WEIGHT_MAX, &v)) != 0)
+		return r;
+	op = &conf->ops[conf->nops++];
+	op->name = d->name;
+	op->kind = d->kind;
+	op->key = d->key;
+	op->alg = d->alg;
+	op->weight = (unsigned int)v;
+	if (key != NULL && *key != '\0') {
+		if (d->kind == BENCH_RANDOM)
+			return cli_usage(cli, "--mix: random takes no key");
+		op->key = key;
+	}
+	if (alg != NULL && (r = cli_alg(cli, alg, d->alg, &op->alg)) != 0)
+		return r;
+	conf->total_weight += op->weight;
+	op->upto = conf->total_weight;
+	if (bench_input(op, 0) == -1) {
+		cli_warnx(cli, "out of memory");
+		return CLI_EXIT_STATUS + P11B_INTERNAL;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int
+bench_mix(struct cli *cli, struct bench_conf *conf)
+{
+	const char *spec = cli->args.mix;
+	char *entry, *rest;
+	int r;
+
+	if (cli->args.op != NULL || cli->args.key != NULL ||
+	    cli->args.alg != NULL || cli->args.size != NULL)
+		return cli_usage(cli, "--mix takes keys and algorithms in its "
+		    "entries (OP:KEY:ALG=WEIGHT), not --op, --key, --alg or "
+		    "--size");
+	if (strcmp(spec, "default") == 0)
+		spec = BENCH_MIX_DEFAULT;
+	if ((conf->mixbuf = strdup(spec)) == NULL) {
+		cli_warnx(cli, "out of memory");
+		return CLI_EXIT_STATUS + P11B_INTERNAL;
+	}
+	conf->mixed = 1;
+	rest = conf->mixbuf;
+	while ((entry = strsep(&rest, ",")) != NULL)
+		if ((r = bench_mix_entry(cli, conf, entry)) != 0)
+			return r;
+	if (conf->total_weight == 0)
+		return cli_usage(cli, "--mix: all weights are 0");
+	return CLI_EXIT_OK;
+}
+
 static int
 bench_conf(struct cli *cli, struct bench_conf *conf)
 {
@@ -374,7 +772,8 @@ bench_conf(struct cli *cli, struct bench_conf *conf)
 	conf->socket = cli->socket;
 	conf->clients = 1;
 	conf->seconds = 5.0;
-	if ((r = bench_op(cli, conf)) != 0)
+	if ((r = cli->args.mix != NULL ? bench_mix(cli, conf) :
+	    bench_single(cli, conf)) != 0)
 		return r;
 	if (cli->args.clients != NULL) {
 		if ((r = bench_number(cli, "--clients", cli->args.clients, 1,
@@ -382,48 +781,76 @@ bench_conf(struct cli *cli, struct bench_conf *conf)
 			return r;
 		conf->clients = (unsigned int)v;
 	}
+	if (cli->args.seconds != NULL && cli->args.requests != NULL)
+		return cli_usage(cli, "give --seconds or --requests, not both");
 	if (cli->args.seconds != NULL &&
 	    (r = bench_seconds(cli, cli->args.seconds, &conf->seconds)) != 0)
 		return r;
-	if (cli->args.size != NULL) {
-		if ((r = bench_number(cli, "--size", cli->args.size, 1,
-		    CLI_INPUT_MAX, &v)) != 0)
+	if (cli->args.requests != NULL) {
+		if ((r = bench_number(cli, "--requests", cli->args.requests,
+		    1, BENCH_REQUESTS_MAX, &v)) != 0)
 			return r;
-		conf->size = (size_t)v;
-	} else if (conf->op == P11B_OP_HMAC)
-		conf->size = BENCH_HMAC_SIZE;
-	else if ((conf->size = p11b_alg_digest_len(conf->alg)) != 0)
-		conf->flags = P11B_SIGN_DIGEST;
-	else
-		conf->size = BENCH_MESSAGE_SIZE;
+		conf->requests = (unsigned long long)v;
+		conf->seconds = 0;
+	}
 	conf->shared = cli->args.shared;
 	return CLI_EXIT_OK;
+}
+
+/* The MAC each hmac-verify checks: asked once, before the run. */
+static int
+bench_prepare(struct cli *cli, struct bench_conf *conf)
+{
+	struct bench_op *op;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < conf->nops; i++) {
+		op = &conf->ops[i];
+		if (op->kind != BENCH_HMAC_VERIFY || op->weight == 0)
+			continue;
+		conf->setup++;
+		if ((rc = p11b_hmac(cli->conn, op->key, op->alg, op->input,
+		    op->size, &op->mac, &op->maclen)) != P11B_OK) {
+			cli->key = op->key;
+			return cli_fail(cli, rc);
+		}
+	}
+	return CLI_EXIT_OK;
+}
+
+static void
+bench_conf_free(struct bench_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < BENCH_OPS_MAX; i++) {
+		free(conf->ops[i].input);
+		free(conf->ops[i].mac);
+	}
+	free(conf->mixbuf);
 }
 
 int
 cmd_bench(struct cli *cli)
 {
 	struct bench_conf conf;
-	size_t i;
 	int r;
 
-	if ((r = bench_conf(cli, &conf)) != CLI_EXIT_OK)
-		return r;
-	cli->key = conf.key;
-	if ((conf.input = malloc(conf.size)) == NULL) {
-		cli_warnx(cli, "out of memory");
-		return CLI_EXIT_STATUS + P11B_INTERNAL;
+	if ((r = bench_conf(cli, &conf)) == CLI_EXIT_OK) {
+		cli->key = conf.mixed ? NULL : conf.ops[0].key;
+		/* Connect first also without --shared: fail early, clearly. */
+		r = cli_connect(cli);
 	}
-	for (i = 0; i < conf.size; i++)
-		conf.input[i] = (uint8_t)(i * 31 + 7);
-	/* Connect first also without --shared: fail early and clearly. */
-	if ((r = cli_connect(cli)) == CLI_EXIT_OK) {
+	if (r == CLI_EXIT_OK && (r = bench_prepare(cli, &conf)) ==
+	    CLI_EXIT_OK) {
 		if (!conf.shared) {
 			p11b_close(cli->conn);
 			cli->conn = NULL;
 		}
+		cli->key = conf.mixed ? NULL : conf.ops[0].key;
 		r = bench_run(cli, &conf);
 	}
-	free(conf.input);
+	bench_conf_free(&conf);
 	return r;
 }

@@ -38,6 +38,8 @@ struct cli_args {
 	const char	*clients;	/* bench */
 	const char	*seconds;	/* bench */
 	const char	*size;		/* bench */
+	const char	*mix;		/* bench */
+	const char	*requests;	/* bench */
 	int		 digest;
 	int		 raw;
 	int		 der;

@@ -33,6 +33,8 @@
 #define O_PROMETHEUS	0x2000
 #define O_PUBKEY	0x4000
 #define O_OPEN_TAIL	0x8000
+#define O_MIX		0x10000
+#define O_REQUESTS	0x20000
 
 /* getopt values of the long-only options */
 enum {
@@ -48,6 +50,8 @@ enum {
 	LONG_PROMETHEUS,
 	LONG_PUBKEY,
 	LONG_OPEN_TAIL,
+	LONG_MIX,
+	LONG_REQUESTS,
 };
 
 struct cli_command {
@@ -74,10 +78,10 @@ static const struct cli_command commands[] = {
 	{ "health", cmd_health, 0, 0, 0, "health" },
 	{ "stats", cmd_stats, 0, 0, O_PROMETHEUS, "stats [--prometheus]" },
 	{ "bench", cmd_bench, 0, 0, O_OP | O_KEY | O_CLIENTS | O_SECONDS |
-	    O_SIZE | O_ALG | O_SHARED,
-	    "bench [--op ecdsa|rsa|hmac] [--key KEY]\n"
-	    "        [--clients N] [--seconds S] [--size BYTES] [--alg ALG] "
-	    "[--shared]" },
+	    O_SIZE | O_ALG | O_SHARED | O_MIX | O_REQUESTS,
+	    "bench [--op OP] [--key KEY] [--alg ALG] [--size BYTES]\n"
+	    "        [--mix OP[:KEY[:ALG]]=WEIGHT,...|default]\n"
+	    "        [--clients N] [--seconds S | --requests N] [--shared]" },
 	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL,
 	    "audit verify LOGFILE... --pubkey PEMFILE [--allow-open-tail]" },
 };
@@ -100,6 +104,8 @@ static const struct option command_options[] = {
 	{ "prometheus", no_argument, NULL, LONG_PROMETHEUS },
 	{ "pubkey", required_argument, NULL, LONG_PUBKEY },
 	{ "allow-open-tail", no_argument, NULL, LONG_OPEN_TAIL },
+	{ "mix", required_argument, NULL, LONG_MIX },
+	{ "requests", required_argument, NULL, LONG_REQUESTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -119,10 +125,18 @@ static const char *help_text =
     "  --digest        the input is a digest, not the message\n"
     "  --raw           ECDSA signature as r||s instead of DER\n"
     "  --der           public key as DER instead of PEM\n"
-    "  --op OP         bench: ecdsa (default), rsa or hmac\n"
+    "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
+    "                  --mix operations\n"
     "  --key KEY       bench: key (default ec256, rsa2048, hmac32)\n"
+    "  --mix SPEC      bench: a weighted mix, OP[:KEY[:ALG]]=WEIGHT,...\n"
+    "                  OP: sign-ec (ec256), sign-rsa (rsa2048),\n"
+    "                  sign-ed25519 (ed25519), hmac, hmac-verify (hmac32),\n"
+    "                  random; \"default\" is sign-ec=50,sign-rsa=10,\n"
+    "                  hmac=30,hmac-verify=5,random=5\n"
     "  --clients N     bench: client threads (default 1)\n"
     "  --seconds S     bench: measured time (default 5)\n"
+    "  --requests N    bench: N requests in all, split over the clients,\n"
+    "                  instead of --seconds (no warm-up)\n"
     "  --size BYTES    bench: sign a message of BYTES, not a digest\n"
     "  --shared        bench: all clients on one pipelined connection\n"
     "  --prometheus    stats: Prometheus text exposition format\n"
@@ -321,6 +335,12 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_OPEN_TAIL:
 		a->allow_open_tail = 1;
 		return O_OPEN_TAIL;
+	case LONG_MIX:
+		a->mix = arg;
+		return O_MIX;
+	case LONG_REQUESTS:
+		a->requests = arg;
+		return O_REQUESTS;
 	}
 	return 0;
 }

@@ -1,0 +1,123 @@
+#!/bin/bash
+# tests/bench/idle.sh [BUILDDIR] -- the broker's memory with many idle
+# connections: the real daemon on a throwaway SoftHSM2 token
+# (tests/integration/mktoken.sh), then tests/bench/idle.py opens
+# CONNS connections and keeps them open without a request, then sends one
+# Health request on each and keeps them open again, then closes them;
+# ROUNDS times (a second round shows memory kept for reuse, not leaked).
+# At each stage the RSS (VmRSS) of the monitor, the front and the signer
+# is sampled SAMPLES times a second apart (medians shown), and a normal
+# client must still be answered.  Not part of make check.
+#
+# Env: CONNS (1000) ROUNDS (2) SAMPLES (3) AUDIT=1 (with the audit log on)
+#      RESULTS (default /tmp/p11broker-idle: idle.txt)
+set -u
+
+build=$(cd "${1:-build}" && pwd) || exit 2
+top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+top_builddir=$build
+CONNS=${CONNS:-1000}
+ROUNDS=${ROUNDS:-2}
+SAMPLES=${SAMPLES:-3}
+AUDIT=${AUDIT:-}
+RESULTS=${RESULTS:-/tmp/p11broker-idle}
+. "$top_srcdir/tests/integration/lib.sh"
+
+mkdir -p "$RESULTS" || exit 2
+setup_token
+write_policy "permit user $ME stats"
+{
+	printf 'socket "%s" mode 0666\n' "$SOCK"
+	printf 'max-clients %d\n' $((CONNS + 16))
+	printf 'idle-timeout 3600\n'
+	user_line
+	printf 'policy "%s"\n' "$POLICY"
+	printf 'token {\n\tmodule "%s"\n\tlabel "p11b-test"\n' "$SOFTHSM_MODULE"
+	printf '\tpin-env "P11BROKER_PIN"\n}\n'
+	write_keys
+	[ -n "$AUDIT" ] &&
+	    printf 'audit "%s" checkpoint-key ec384\n' "$T/audit.log"
+} >"$CONF"
+start_daemon
+
+children()
+{
+	local p f= s=
+	for p in $(pgrep -P "$1"); do
+		case $(cat "/proc/$p/comm" 2>/dev/null) in
+		p11b-front) f=$p ;;
+		p11b-signer) s=$p ;;
+		esac
+	done
+	printf '%s %s\n' "${f:--}" "${s:--}"
+}
+read -r FRONT SIGNER < <(children "$DAEMON_PID")
+
+# stage NAME: median VmRSS (kB) of each process over SAMPLES seconds.
+stage()
+{
+	local name=$1 i p
+	for i in $(seq 1 "$SAMPLES"); do
+		for p in "$DAEMON_PID" "$FRONT" "$SIGNER"; do
+			awk '/^VmRSS:/ { printf "%s ", $2 }' "/proc/$p/status"
+		done
+		echo
+		[ "$i" -lt "$SAMPLES" ] && sleep 1
+	done | python3 -c '
+import statistics, sys
+rows = [list(map(int, l.split())) for l in sys.stdin if l.strip()]
+m, f, s = (statistics.median(c) for c in zip(*rows))
+t = m + f + s
+print("| %s | %d | %d | %d | %d | %.1f |" % (sys.argv[1], m, f, s, t,
+      t / 1024))' "$name"
+}
+
+conns()
+{
+	"$P11B" -s "$SOCK" stats | sed -n 's/.* connections=\([0-9]*\) .*/\1/p'
+}
+
+table="$RESULTS/idle.txt"
+{
+	echo "| stage | monitor kB | front kB | signer kB | total kB | total MiB |"
+	echo "|---|---:|---:|---:|---:|---:|"
+} >"$table"
+stage "daemon started, no client" >>"$table"
+
+# round N: open CONNS connections, one request on each, close them.
+round()
+{
+	local n=$1 line
+	coproc IDLE { python3 "$top_srcdir/tests/bench/idle.py" "$SOCK" \
+	    "$CONNS" 2>"$T/idle.err"; }
+	read -r -t 60 line <&"${IDLE[0]}"
+	is "$line" "open $CONNS" "round $n: idle.py opened $CONNS connections" ||
+	    bail "idle.py: $(cat "$T/idle.err")"
+	sleep 1
+	is "$(conns)" "$((CONNS + 1))" \
+	    "round $n: stats: $CONNS idle connections + this one"
+	stage "round $n: $CONNS connections open, no request yet" >>"$table"
+	echo health >&"${IDLE[1]}"
+	read -r -t 120 line <&"${IDLE[0]}"
+	is "$line" "answered $CONNS" "round $n: one Health request on each"
+	stage "round $n: $CONNS connections open, idle after one request each" \
+	    >>"$table"
+	cli health
+	is "$RC" 0 "round $n: a new client is served with $CONNS open"
+	echo close >&"${IDLE[1]}"
+	read -r -t 60 line <&"${IDLE[0]}"
+	is "$line" closed "round $n: idle.py closed its connections"
+	wait "$IDLE_PID" 2>/dev/null
+	sleep 1
+	stage "round $n: connections closed" >>"$table"
+	is "$(conns)" 1 "round $n: stats: only this connection is left"
+}
+
+for r in $(seq 1 "$ROUNDS"); do
+	round "$r"
+done
+
+stop_daemon
+is "$EXIT_RC" 0 "the daemon exits 0 on SIGTERM"
+cat "$table"
+done_testing
