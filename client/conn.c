@@ -188,6 +188,16 @@ p11b_close(struct p11b_conn *conn)
 	free(conn);
 }
 
+void
+p11b_close_after_fork(struct p11b_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	close(conn->fd);
+	explicit_bzero(conn->rbuf, sizeof(conn->rbuf));
+	free(conn);
+}
+
 /*
  * Fail the connection (lock held): every waiter gets the error now, later
  * calls get P11B_ERR_IO.  Shutting the socket down wakes a leader blocked

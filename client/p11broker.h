@@ -143,6 +143,13 @@ struct p11b_health {
 int	p11b_connect(const char *path, struct p11b_conn **connp);
 /* Call only when no other thread is inside a call on this connection. */
 void	p11b_close(struct p11b_conn *conn);
+/*
+ * In a child after fork(): release the child's copy of a connection that
+ * the parent keeps using.  The socket is closed in the child only (never
+ * shut down) and the connection's locks, which a parent thread may have
+ * held at the fork, are not touched.
+ */
+void	p11b_close_after_fork(struct p11b_conn *conn);
 
 int	p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	    int flags, const uint8_t *in, size_t inlen,

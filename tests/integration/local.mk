@@ -8,8 +8,20 @@ tests_tools_mkobjects_SOURCES = tests/tools/mkobjects.c
 tests_tools_mkobjects_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_tools_mkobjects_LDADD = $(BSD_LIBS) -ldl
 
+# sandbox_probe installs the real allowlists in a child and makes a call
+# they forbid; keepsign keeps a connection busy while the signer dies.
+check_PROGRAMS += tests/tools/sandbox_probe tests/tools/keepsign
+tests_tools_sandbox_probe_SOURCES = tests/tools/sandbox_probe.c
+tests_tools_sandbox_probe_LDADD = sandbox/libsandbox.la
+tests_tools_keepsign_SOURCES = tests/tools/keepsign.c
+tests_tools_keepsign_LDADD = client/libp11broker.la $(PTHREAD_LIBS)
+
 INTEGRATION_TESTS = \
 	tests/integration/sign_verify.sh \
+	tests/integration/sandbox.sh \
+	tests/integration/signer.sh \
+	tests/integration/systemd.sh \
+	tests/integration/faults.sh \
 	tests/integration/hmac_secret.sh \
 	tests/integration/deny.sh \
 	tests/integration/badinput.sh \
@@ -17,11 +29,30 @@ INTEGRATION_TESTS = \
 	tests/integration/policy.sh \
 	tests/integration/reload.sh \
 	tests/integration/stats.sh \
-	tests/integration/audit.sh
+	tests/integration/audit.sh \
+	tests/integration/fault_module.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/mktoken.sh \
 	tests/integration/rawclient.py \
 	tests/integration/ed25519_verify.py
-EXTRA_DIST += tests/integration/lib.sh
+EXTRA_DIST += tests/integration/lib.sh tests/badinput/CATALOGUE.md
+
+# The client-side PKCS#11 module under unmodified programs, and a small
+# dlopen() client for semantics, fork and broker restarts.
+check_PROGRAMS += tests/integration/pkcs11_client
+tests_integration_pkcs11_client_SOURCES = tests/integration/pkcs11_client.c
+tests_integration_pkcs11_client_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+tests_integration_pkcs11_client_LDADD = $(PTHREAD_LIBS) -ldl
+
+PKCS11_TESTS = \
+	tests/integration/pkcs11_module.sh \
+	tests/integration/pkcs11_tool.sh \
+	tests/integration/pkcs11_openssl.sh \
+	tests/integration/pkcs11_ssh.sh \
+	tests/integration/pkcs11_gnutls.sh \
+	tests/integration/pkcs11_restart.sh
+TESTS += $(PKCS11_TESTS)
+dist_check_SCRIPTS += $(PKCS11_TESTS)
+EXTRA_DIST += tests/integration/pkcs11_lib.sh

@@ -1,0 +1,390 @@
+/*
+ * Mechanisms: which ones the token offers (those some key may use under
+ * the caller's policy), their parameters, and how their input becomes a
+ * broker sign request (algorithm, digest or message).
+ *
+ * The broker takes a digest of exactly the algorithm's length and never
+ * guesses an algorithm, so the module decides it from the key and the
+ * mechanism: the hash of a *_SHA* mechanism, the DigestInfo inside a
+ * CKM_RSA_PKCS input, the PSS parameters.
+ */
+#include <sys/types.h>
+
+#include <string.h>
+
+#include "module.h"
+
+static const struct mech_info mech_table[] = {
+	{ CKM_ECDSA, "ECDSA", MECH_ECDSA, NULL },
+	{ CKM_ECDSA_SHA256, "ECDSA-SHA256", MECH_ECDSA, "SHA256" },
+	{ CKM_ECDSA_SHA384, "ECDSA-SHA384", MECH_ECDSA, "SHA384" },
+	{ CKM_ECDSA_SHA512, "ECDSA-SHA512", MECH_ECDSA, "SHA512" },
+	{ CKM_RSA_PKCS, "RSA-PKCS", MECH_RSA_PKCS, NULL },
+	{ CKM_SHA256_RSA_PKCS, "SHA256-RSA-PKCS", MECH_RSA_PKCS, "SHA256" },
+	{ CKM_SHA384_RSA_PKCS, "SHA384-RSA-PKCS", MECH_RSA_PKCS, "SHA384" },
+	{ CKM_SHA512_RSA_PKCS, "SHA512-RSA-PKCS", MECH_RSA_PKCS, "SHA512" },
+	{ CKM_RSA_PKCS_PSS, "RSA-PKCS-PSS", MECH_RSA_PSS, NULL },
+	{ CKM_SHA256_RSA_PKCS_PSS, "SHA256-RSA-PKCS-PSS", MECH_RSA_PSS,
+	    "SHA256" },
+	{ CKM_SHA384_RSA_PKCS_PSS, "SHA384-RSA-PKCS-PSS", MECH_RSA_PSS,
+	    "SHA384" },
+	{ CKM_SHA512_RSA_PKCS_PSS, "SHA512-RSA-PKCS-PSS", MECH_RSA_PSS,
+	    "SHA512" },
+	{ CKM_EDDSA, "EDDSA", MECH_EDDSA, NULL },
+	{ CKM_SHA256_HMAC, "SHA256-HMAC", MECH_HMAC, "SHA256" },
+	{ CKM_SHA384_HMAC, "SHA384-HMAC", MECH_HMAC, "SHA384" },
+	{ CKM_SHA512_HMAC, "SHA512-HMAC", MECH_HMAC, "SHA512" },
+};
+#define MECH_COUNT	(sizeof(mech_table) / sizeof(mech_table[0]))
+
+/* DER DigestInfo prefixes (RFC 8017 9.2 note 1) the broker can sign. */
+static const struct {
+	const char	*hash;
+	size_t		 len;		/* digest length */
+	uint8_t		 prefix[19];
+} mech_digest_infos[] = {
+	{ "SHA256", 32, { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+	    0x20 } },
+	{ "SHA384", 48, { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
+	    0x30 } },
+	{ "SHA512", 64, { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
+	    0x40 } },
+};
+#define MECH_DIGEST_PREFIX_LEN	19
+
+const struct mech_info *
+mech_lookup(CK_MECHANISM_TYPE type)
+{
+	size_t i;
+
+	for (i = 0; i < MECH_COUNT; i++)
+		if (mech_table[i].type == type)
+			return &mech_table[i];
+	return NULL;
+}
+
+static int
+mech_key_is_ec(enum p11b_key_type t)
+{
+	return t == P11B_KEY_EC_P256 || t == P11B_KEY_EC_P384 ||
+	    t == P11B_KEY_EC_P521;
+}
+
+/* The mechanism applies to this kind of key at all. */
+int
+mech_fits_key(const struct mech_info *mi, const struct key *key)
+{
+	switch (mi->kind) {
+	case MECH_ECDSA:
+		return mech_key_is_ec(key->type);
+	case MECH_RSA_PKCS:
+	case MECH_RSA_PSS:
+		return key->type == P11B_KEY_RSA;
+	case MECH_EDDSA:
+		return key->type == P11B_KEY_ED25519;
+	case MECH_HMAC:
+		return key->type == P11B_KEY_SECRET;
+	}
+	return 0;
+}
+
+/* The algorithm of a family (given by its SHA-256 member) for a hash. */
+enum p11b_alg
+mech_alg_by_hash(enum p11b_alg a256, const char *hash)
+{
+	if (hash == NULL)
+		return P11B_ALG_NONE;
+	if (strcmp(hash, "SHA256") == 0)
+		return a256;
+	if (strcmp(hash, "SHA384") == 0)
+		return a256 + 1;
+	if (strcmp(hash, "SHA512") == 0)
+		return a256 + 2;
+	return P11B_ALG_NONE;
+}
+
+/*
+ * The broker algorithm for a key: ECDSA and EdDSA have one per key; RSA
+ * and HMAC take the hash (NULL: none yet).
+ */
+enum p11b_alg
+mech_key_alg(const struct key *key, const char *hash)
+{
+	switch (key->type) {
+	case P11B_KEY_EC_P256:
+		return P11B_ALG_ECDSA_P256_SHA256;
+	case P11B_KEY_EC_P384:
+		return P11B_ALG_ECDSA_P384_SHA384;
+	case P11B_KEY_EC_P521:
+		return P11B_ALG_ECDSA_P521_SHA512;
+	case P11B_KEY_ED25519:
+		return P11B_ALG_ED25519;
+	case P11B_KEY_SECRET:
+		return mech_alg_by_hash(P11B_ALG_HMAC_SHA256, hash);
+	case P11B_KEY_RSA:
+	case P11B_KEY_DATA:
+	case P11B_KEY_NONE:
+		break;
+	}
+	return P11B_ALG_NONE;
+}
+
+const char *
+mech_alg_hash(enum p11b_alg alg)
+{
+	switch (p11b_alg_digest_len(alg)) {
+	case 32:
+		return "SHA256";
+	case 48:
+		return "SHA384";
+	case 64:
+		return "SHA512";
+	}
+	return NULL;
+}
+
+static int
+mech_alg_allowed(const struct key *key, enum p11b_alg alg)
+{
+	return alg != P11B_ALG_NONE && (key->algs & (1U << alg)) != 0;
+}
+
+/* Some input to this mechanism could be signed with this key. */
+int
+mech_usable(const struct mech_info *mi, const struct key *key)
+{
+	uint32_t pkcs1, pss;
+
+	if (!mech_fits_key(mi, key))
+		return 0;
+	pkcs1 = 1U << P11B_ALG_RSA_PKCS1_SHA256 |
+	    1U << P11B_ALG_RSA_PKCS1_SHA384 | 1U << P11B_ALG_RSA_PKCS1_SHA512;
+	pss = 1U << P11B_ALG_RSA_PSS_SHA256 | 1U << P11B_ALG_RSA_PSS_SHA384 |
+	    1U << P11B_ALG_RSA_PSS_SHA512;
+	switch (mi->kind) {
+	case MECH_RSA_PKCS:
+		if (mi->hash == NULL)
+			return (key->algs & pkcs1) != 0;
+		return mech_alg_allowed(key, mech_alg_by_hash(
+		    P11B_ALG_RSA_PKCS1_SHA256, mi->hash));
+	case MECH_RSA_PSS:
+		if (mi->hash == NULL)
+			return (key->algs & pss) != 0;
+		return mech_alg_allowed(key, mech_alg_by_hash(
+		    P11B_ALG_RSA_PSS_SHA256, mi->hash));
+	case MECH_HMAC:
+		return mech_alg_allowed(key, mech_key_alg(key, mi->hash));
+	case MECH_ECDSA:
+	case MECH_EDDSA:
+		return mech_alg_allowed(key, mech_key_alg(key, NULL));
+	}
+	return 0;
+}
+
+size_t
+mech_key_mechanisms(const struct key *key, CK_MECHANISM_TYPE *out,
+    size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < MECH_COUNT && n < max; i++)
+		if (mech_usable(&mech_table[i], key))
+			out[n++] = mech_table[i].type;
+	return n;
+}
+
+CK_RV
+mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *countp)
+{
+	CK_MECHANISM_TYPE all[MECH_COUNT];
+	CK_MECHANISM_INFO info;
+	CK_ULONG n = 0;
+	size_t i;
+
+	for (i = 0; i < MECH_COUNT; i++)
+		if (mech_get_info(mech_table[i].type, &info) == CKR_OK)
+			all[n++] = mech_table[i].type;
+	if (list == NULL) {
+		*countp = n;
+		return CKR_OK;
+	}
+	if (*countp < n) {
+		*countp = n;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	memcpy(list, all, n * sizeof(all[0]));
+	*countp = n;
+	return CKR_OK;
+}
+
+/* Key sizes in bits (bytes for HMAC keys, as PKCS#11 counts them). */
+static void
+mech_key_size(const struct mech_info *mi, const struct key *key,
+    CK_ULONG *minp, CK_ULONG *maxp)
+{
+	CK_ULONG size = key->bits;
+
+	if (mi->kind == MECH_HMAC)
+		size = key->bits / 8;
+	if (*minp == 0 || size < *minp)
+		*minp = size;
+	if (size > *maxp)
+		*maxp = size;
+}
+
+CK_RV
+mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
+{
+	const struct mech_info *mi;
+	struct object *obj;
+	CK_OBJECT_HANDLE h;
+	int any = 0;
+
+	memset(info, 0, sizeof(*info));
+	if ((mi = mech_lookup(type)) == NULL)
+		return CKR_MECHANISM_INVALID;
+	for (h = 1; (obj = object_find(h)) != NULL; h++) {
+		if (obj->gone || (obj->class != CKO_PRIVATE_KEY &&
+		    obj->class != CKO_SECRET_KEY) ||
+		    !mech_usable(mi, obj->key))
+			continue;
+		mech_key_size(mi, obj->key, &info->ulMinKeySize,
+		    &info->ulMaxKeySize);
+		any = 1;
+	}
+	if (!any)
+		return CKR_MECHANISM_INVALID;
+	info->flags = CKF_SIGN | CKF_VERIFY;
+	if (mi->kind == MECH_ECDSA)
+		info->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE |
+		    CKF_EC_UNCOMPRESS;
+	return CKR_OK;
+}
+
+static size_t
+mech_curve_bytes(const struct key *key)
+{
+	switch (key->type) {
+	case P11B_KEY_EC_P256:
+		return 32;
+	case P11B_KEY_EC_P384:
+		return 48;
+	case P11B_KEY_EC_P521:
+		return 66;
+	default:
+		return 0;
+	}
+}
+
+/* Known before any request: what the length-query idiom answers. */
+size_t
+mech_sig_len(const struct mech_info *mi, const struct key *key)
+{
+	switch (mi->kind) {
+	case MECH_ECDSA:
+		return 2 * mech_curve_bytes(key);	/* r || s */
+	case MECH_RSA_PKCS:
+	case MECH_RSA_PSS:
+		return (key->bits + 7) / 8;
+	case MECH_EDDSA:
+		return 64;
+	case MECH_HMAC:
+		return p11b_alg_digest_len(mech_key_alg(key, mi->hash));
+	}
+	return 0;
+}
+
+static const char *
+mech_hash_of(CK_MECHANISM_TYPE hash_mech, CK_RSA_PKCS_MGF_TYPE *mgfp)
+{
+	switch (hash_mech) {
+	case CKM_SHA256:
+		*mgfp = CKG_MGF1_SHA256;
+		return "SHA256";
+	case CKM_SHA384:
+		*mgfp = CKG_MGF1_SHA384;
+		return "SHA384";
+	case CKM_SHA512:
+		*mgfp = CKG_MGF1_SHA512;
+		return "SHA512";
+	}
+	return NULL;
+}
+
+/*
+ * PSS parameters: the broker uses MGF1 with the message hash and a salt
+ * as long as the digest, so those are the only parameters accepted.
+ */
+CK_RV
+mech_check_pss(const struct mech_info *mi, const CK_MECHANISM *mech,
+    const char **hashp)
+{
+	const CK_RSA_PKCS_PSS_PARAMS *pp;
+	CK_RSA_PKCS_MGF_TYPE mgf = 0;
+	const char *hash;
+
+	if (mech->pParameter == NULL ||
+	    mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
+		return CKR_MECHANISM_PARAM_INVALID;
+	pp = mech->pParameter;
+	if ((hash = mech_hash_of(pp->hashAlg, &mgf)) == NULL ||
+	    pp->mgf != mgf ||
+	    pp->sLen != p11b_alg_digest_len(mech_alg_by_hash(
+	    P11B_ALG_RSA_PSS_SHA256, hash)))
+		return CKR_MECHANISM_PARAM_INVALID;
+	if (mi->hash != NULL && strcmp(mi->hash, hash) != 0)
+		return CKR_MECHANISM_PARAM_INVALID;
+	*hashp = hash;
+	return CKR_OK;
+}
+
+CK_RV
+mech_parse_digest_info(const uint8_t *in, size_t len, const char **hashp,
+    const uint8_t **digestp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mech_digest_infos) /
+	    sizeof(mech_digest_infos[0]); i++) {
+		if (len != MECH_DIGEST_PREFIX_LEN + mech_digest_infos[i].len ||
+		    memcmp(in, mech_digest_infos[i].prefix,
+		    MECH_DIGEST_PREFIX_LEN) != 0)
+			continue;
+		*hashp = mech_digest_infos[i].hash;
+		*digestp = in + MECH_DIGEST_PREFIX_LEN;
+		return CKR_OK;
+	}
+	/* Not a DigestInfo for a hash the broker signs with. */
+	return CKR_DATA_INVALID;
+}
+
+/*
+ * CKM_ECDSA signs whatever hash the caller brings.  ECDSA uses the
+ * leftmost order-length bits of it (FIPS 186-4 6.4), so a longer digest
+ * is cut and a shorter one is the same number with zeros in front: either
+ * way the broker gets the digest length of the key's algorithm and the
+ * token computes exactly the signature the caller asked for.  Only P-521
+ * (order longer than its SHA-512 digest) cannot take more than 64 bytes.
+ */
+CK_RV
+mech_fit_ecdsa_digest(const struct key *key, const uint8_t *in, size_t len,
+    uint8_t *out, size_t *outlenp)
+{
+	size_t want = p11b_alg_digest_len(mech_key_alg(key, NULL));
+
+	if (len == 0 || want == 0)
+		return CKR_DATA_LEN_RANGE;
+	if (len >= want) {
+		if (len > want && key->type == P11B_KEY_EC_P521)
+			return CKR_DATA_LEN_RANGE;
+		memcpy(out, in, want);
+	} else {
+		memset(out, 0, want - len);
+		memcpy(out + want - len, in, len);
+	}
+	*outlenp = want;
+	return CKR_OK;
+}
