@@ -95,9 +95,69 @@ consume(struct inbuf *in, size_t n)
 	in->len -= n;
 }
 
-/* One job: read, check, run, answer.  0: go on; 1: the front hung up. */
+#define OUT_BATCH	(64 * 1024)	/* results held back at most */
+
+/* Results not yet written: sent together while jobs are queued. */
+struct outbuf {
+	uint8_t		*buf;
+	size_t		 len;
+	size_t		 cap;
+};
+
+static void
+outbuf_add(struct outbuf *ob, const uint8_t *p, size_t len)
+{
+	uint8_t *nb;
+	size_t ncap;
+
+	if (ob->len + len > ob->cap) {
+		ncap = ob->cap == 0 ? 4096 : ob->cap;
+		while (ncap < ob->len + len)
+			ncap *= 2;
+		if ((nb = malloc(ncap)) == NULL)
+			fatalx("out of memory");
+		if (ob->len > 0)
+			memcpy(nb, ob->buf, ob->len);
+		freezero(ob->buf, ob->cap);
+		ob->buf = nb;
+		ob->cap = ncap;
+	}
+	memcpy(ob->buf + ob->len, p, len);
+	ob->len += len;
+}
+
+/* 0, or -1 when the front hung up. */
 static int
-serve_one(struct sworker *wk, struct inbuf *in)
+outbuf_flush(struct sworker *wk, struct outbuf *ob)
+{
+	int r;
+
+	if (ob->len == 0)
+		return 0;
+	r = io_write_full(wk->fd, ob->buf, ob->len);
+	explicit_bzero(ob->buf, ob->len);
+	ob->len = 0;
+	return r;
+}
+
+/* Another whole job is already read (pipelined behind this one). */
+static int
+job_waiting(const struct inbuf *in)
+{
+	struct smsg_hdr h;
+
+	return in->len >= SMSG_HDR_LEN &&
+	    smsg_hdr_decode(in->buf, &h) == SMSG_OK &&
+	    in->len >= SMSG_HDR_LEN + h.len;
+}
+
+/*
+ * One job: read, check, run, answer.  While more jobs are queued behind
+ * it the answer waits in ob, so that a busy link carries several results
+ * per write (and wakes the front once).  0: go on; 1: the front hung up.
+ */
+static int
+serve_one(struct sworker *wk, struct inbuf *in, struct outbuf *ob)
 {
 	uint8_t *out = NULL;
 	struct token_result res;
@@ -118,16 +178,17 @@ serve_one(struct sworker *wk, struct inbuf *in)
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("cannot encode a result");
 	token_result_clear(&res);
-	if (io_write_full(wk->fd, out, outlen) != 0) {
-		freezero(out, outlen);
-		return 1;
-	}
+	outbuf_add(ob, out, outlen);
 	freezero(out, outlen);
 	if (token_session_faulted(wk->sess)) {
+		(void)outbuf_flush(wk, ob);
 		log_warnx("the token is unhealthy; starting over (new "
 		    "sessions, a new login)");
 		_exit(SIGNER_EXIT_RETRY);
 	}
+	if ((!job_waiting(in) || ob->len >= OUT_BATCH) &&
+	    outbuf_flush(wk, ob) != 0)
+		return 1;
 	return 0;
 }
 
@@ -139,12 +200,13 @@ worker_main(void *arg)
 {
 	struct sworker *wk = arg;
 	struct inbuf in = { NULL, 0, 0 };
+	struct outbuf ob = { NULL, 0, 0 };
 
 	(void)pthread_barrier_wait(&started);
-
-	while (serve_one(wk, &in) == 0)
+	while (serve_one(wk, &in, &ob) == 0)
 		;
 	freezero(in.buf, in.cap);
+	freezero(ob.buf, ob.cap);
 	return NULL;
 }
 
