@@ -209,5 +209,10 @@ CK_RV		 op_setup(struct op *op, const CK_MECHANISM *mech,
 		    struct object *obj, int verify);
 CK_RV		 sign_broker(struct op *op, const uint8_t *data, size_t len,
 		    uint8_t *sig, CK_ULONG *siglenp);
+/* C_SignInit/C_VerifyInit and C_SignUpdate/C_VerifyUpdate, shared. */
+CK_RV		 op_begin(CK_SESSION_HANDLE h, int verify, CK_MECHANISM *mech,
+		    CK_OBJECT_HANDLE key);
+CK_RV		 op_update(CK_SESSION_HANDLE h, int verify, CK_BYTE *part,
+		    CK_ULONG len);
 
 #endif /* PKCS11_MODULE_H */

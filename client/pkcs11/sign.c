@@ -139,27 +139,67 @@ sign_broker(struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
 	return rv;
 }
 
+/*
+ * Start a signing (verify 0: a private or secret key) or verifying
+ * (verify 1: a public or secret key) operation.
+ */
 CK_RV
-C_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+op_begin(CK_SESSION_HANDLE h, int verify, CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE key)
 {
 	struct session *s;
 	struct object *obj;
+	struct op *op;
 	CK_RV rv;
 
 	if ((rv = session_get(h, &s)) != CKR_OK)
 		return rv;
+	op = verify ? &s->verify : &s->sign;
 	if (mech == NULL) {
 		/* PKCS#11 3.0: a NULL mechanism ends the operation. */
-		op_reset(&s->sign);
-	} else if (s->sign.state != OP_NONE)
+		op_reset(op);
+	} else if (op->state != OP_NONE)
 		rv = CKR_OPERATION_ACTIVE;
 	else if ((obj = object_find(key)) == NULL || obj->gone ||
-	    (obj->class != CKO_PRIVATE_KEY && obj->class != CKO_SECRET_KEY))
+	    (obj->class != (verify ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY) &&
+	    obj->class != CKO_SECRET_KEY))
 		rv = CKR_KEY_HANDLE_INVALID;
 	else
-		rv = op_setup(&s->sign, mech, obj, 0);
+		rv = op_setup(op, mech, obj, verify);
 	session_put(s);
 	return rv;
+}
+
+/* One more part of a multi-part operation. */
+CK_RV
+op_update(CK_SESSION_HANDLE h, int verify, CK_BYTE *part, CK_ULONG len)
+{
+	struct session *s;
+	struct op *op;
+	CK_RV rv;
+
+	if ((rv = session_get(h, &s)) != CKR_OK)
+		return rv;
+	op = verify ? &s->verify : &s->sign;
+	if (op->state == OP_NONE)
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+	else if (op->state == OP_SINGLE)
+		rv = CKR_OPERATION_ACTIVE;
+	else if (part == NULL && len != 0) {
+		op_reset(op);
+		rv = CKR_ARGUMENTS_BAD;
+	} else if ((rv = op_append(op, part, len)) != CKR_OK)
+		op_reset(op);
+	else
+		op->state = OP_MULTI;
+	session_put(s);
+	return rv;
+}
+
+CK_RV
+C_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+{
+	return op_begin(h, 0, mech, key);
 }
 
 /*
@@ -228,26 +268,7 @@ C_Sign(CK_SESSION_HANDLE h, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,
 CK_RV
 C_SignUpdate(CK_SESSION_HANDLE h, CK_BYTE *part, CK_ULONG len)
 {
-	struct session *s;
-	struct op *op;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	op = &s->sign;
-	if (op->state == OP_NONE)
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	else if (op->state == OP_SINGLE)
-		rv = CKR_OPERATION_ACTIVE;
-	else if (part == NULL && len != 0) {
-		op_reset(op);
-		rv = CKR_ARGUMENTS_BAD;
-	} else if ((rv = op_append(op, part, len)) != CKR_OK)
-		op_reset(op);
-	else
-		op->state = OP_MULTI;
-	session_put(s);
-	return rv;
+	return op_update(h, 0, part, len);
 }
 
 CK_RV

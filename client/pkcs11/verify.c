@@ -189,23 +189,7 @@ verify_finish(struct op *op, const CK_BYTE *data, CK_ULONG len,
 CK_RV
 C_VerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
 {
-	struct session *s;
-	struct object *obj;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	if (mech == NULL)
-		op_reset(&s->verify);
-	else if (s->verify.state != OP_NONE)
-		rv = CKR_OPERATION_ACTIVE;
-	else if ((obj = object_find(key)) == NULL || obj->gone ||
-	    (obj->class != CKO_PUBLIC_KEY && obj->class != CKO_SECRET_KEY))
-		rv = CKR_KEY_HANDLE_INVALID;
-	else
-		rv = op_setup(&s->verify, mech, obj, 1);
-	session_put(s);
-	return rv;
+	return op_begin(h, 1, mech, key);
 }
 
 CK_RV
@@ -235,24 +219,7 @@ C_Verify(CK_SESSION_HANDLE h, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,
 CK_RV
 C_VerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE *part, CK_ULONG len)
 {
-	struct session *s;
-	struct op *op;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	op = &s->verify;
-	if (op->state == OP_NONE)
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	else if (part == NULL && len != 0) {
-		op_reset(op);
-		rv = CKR_ARGUMENTS_BAD;
-	} else if ((rv = op_append(op, part, len)) != CKR_OK)
-		op_reset(op);
-	else
-		op->state = OP_MULTI;
-	session_put(s);
-	return rv;
+	return op_update(h, 1, part, len);
 }
 
 CK_RV
