@@ -101,6 +101,19 @@ printf 'key ghost2 id 7f7f\n' >>"$T/bad4.conf"
 bad_conf "$T/bad4.conf" bad4.conf "$(wc -l <"$T/bad4.conf")" \
     "key with an id not on the token"
 
+# key options that do not fit the key (found when the key is resolved)
+sed 's/^key rsa2048 label "rsa2048"$/key rsa2048 label "rsa2048" low-s/' \
+    "$CONF" >"$T/bad9.conf"
+bad_conf "$T/bad9.conf" bad9.conf "$(grep -n '^key rsa2048' "$T/bad9.conf" |
+    cut -d: -f1)" "low-s on an RSA key"
+like "$ERR" 'low-s is for ECDSA keys' "low-s on RSA: says why"
+sed 's/^key hmac32  label "hmac32"$/key hmac32 label "hmac32" verify-signatures/' \
+    "$CONF" >"$T/bad10.conf"
+bad_conf "$T/bad10.conf" bad10.conf "$(grep -n '^key hmac32' \
+    "$T/bad10.conf" | cut -d: -f1)" "verify-signatures on a secret key"
+like "$ERR" 'verify-signatures needs the key.s public key' \
+    "verify-signatures without a public key: says why"
+
 # policy: unknown operation on line 2
 printf 'permit user root sign ec256\npermit user root frobnicate ec256\n' \
     >"$T/badpol1.policy"

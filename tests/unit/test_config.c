@@ -20,8 +20,13 @@ static const char good_conf[] =
     "\tpin-file \"/etc/p11broker/pin\"\n"
     "}\n"
     "key dns-zsk label \"zsk-2026\"\n"
-    "key ca-root id 0a1B\n"
-    "key api-token label \"runbound api key\"\n";
+    "key ca-root id 0a1B verify-signatures low-s\n"
+    "key api-token label \"runbound api key\"\n"
+    "user nobody\n"
+    "sandbox log\n"
+    "sandbox allow ioctl pread64\n"
+    "sandbox read \"/var/lib/softhsm\" \"/etc/softhsm/softhsm2.conf\"\n"
+    "token-timeout 7\n";
 
 static struct config *
 parse(const char *text, char *err, size_t errlen)
@@ -74,6 +79,16 @@ test_good_config(void)
 	ok(c->keys[1].idlen == 2 && c->keys[1].id[0] == 0x0a &&
 	    c->keys[1].id[1] == 0x1b, "hex id decoded");
 	is_str(c->keys[2].label, "runbound api key", "quoted label");
+	ok(c->keys[1].verify && c->keys[1].low_s && !c->keys[0].verify &&
+	    !c->keys[0].low_s, "key options verify-signatures, low-s");
+	is_str(c->user, "nobody", "user");
+	ok(c->user_uid != 0 && c->user_uid != (uid_t)-1, "user resolved");
+	is_int(c->sandbox_mode, SANDBOX_LOG, "sandbox log");
+	ok(c->nsandbox_allow == 2 && strcmp(c->sandbox_allow[1], "pread64") ==
+	    0, "sandbox allow: two calls");
+	ok(c->nsandbox_read == 2 && strcmp(c->sandbox_read[0],
+	    "/var/lib/softhsm") == 0, "sandbox read: two paths");
+	is_int(c->token_timeout, 7, "token-timeout");
 	is_int(config_key_index(c, "nope"), -1, "unknown key");
 	config_free(c);
 }
@@ -118,6 +133,23 @@ test_config_errors(void)
 	    "unknown user", "unknown socket owner");
 	expect_error("\x01\n", "test.conf:1: unexpected byte 0x01",
 	    "control byte");
+	expect_error("user no-such-user-here\n", "test.conf:1: unknown user",
+	    "unknown user");
+	expect_error("user root\n", "does not run as root", "user root");
+	expect_error("user nobody\nuser nobody\n", "test.conf:2: user given "
+	    "twice", "user twice");
+	expect_error("sandbox strict\n", "test.conf:1: sandbox: expected "
+	    "enforce, log, off, allow or read", "unknown sandbox mode");
+	expect_error("sandbox allow\n", "sandbox allow: expected at least one",
+	    "sandbox allow without calls");
+	expect_error("sandbox allow Open\n", "is not a system call name",
+	    "sandbox allow: not a call name");
+	expect_error("sandbox read relative/path\n", "not an absolute path",
+	    "sandbox read: relative path");
+	expect_error("token-timeout 3601\n", "test.conf:1: token-timeout",
+	    "token-timeout out of range");
+	expect_error("key k label \"x\" verify\n", "unknown option "
+	    "\"verify\"", "unknown key option");
 }
 
 static struct config *
