@@ -118,9 +118,3 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
-
-int
-log_debug_enabled(void)
-{
-	return log_debugging;
-}

@@ -6,7 +6,6 @@
 
 void	log_init(int foreground, int debug);
 void	log_set_name(const char *name);
-int	log_debug_enabled(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -483,11 +483,10 @@ link_result(struct signer *s, struct slink *l, const struct smsg_hdr *h,
 	struct signer_gen *g = l->gen;
 	struct work *w = TAILQ_FIRST(&l->pending);
 	struct token_result res;
-	char msg[SMSG_TEXT_MAX + 1];
 
 	if (h->type != SMSG_RESULT || w == NULL || h->id != w->id ||
-	    smsg_result_decode(body, h->len, &res, msg, sizeof(msg)) !=
-	    SMSG_OK)
+	    smsg_result_decode(body, h->len, &res, w->msgbuf,
+	    sizeof(w->msgbuf)) != SMSG_OK)
 		return -1;
 	TAILQ_REMOVE(&l->pending, w, entry);
 	l->npending--;
@@ -498,11 +497,7 @@ link_result(struct signer *s, struct slink *l, const struct smsg_hdr *h,
 		if (l->stuck && --l->stuck == 0)
 			log_info("signer: worker %d answers again", l->index);
 	} else {
-		w->res = res;
-		if (res.message != NULL) {
-			strlcpy(w->msgbuf, msg, sizeof(w->msgbuf));
-			w->res.message = w->msgbuf;
-		}
+		w->res = res;		/* its message is in w->msgbuf */
 		w->link = NULL;
 		TAILQ_INSERT_TAIL(done, w, entry);
 	}
@@ -626,11 +621,6 @@ signer_busy(const struct signer *s)
 	return busy;
 }
 
-int
-signer_workers(const struct signer *s)
-{
-	return s->current == NULL ? 0 : s->current->n;
-}
 
 int
 signer_sweep(struct signer *s, uint64_t timeout_ms)

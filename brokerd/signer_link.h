@@ -65,7 +65,6 @@ void	signer_collect(struct signer *s, struct workq *done);
 int	signer_ready(const struct signer *s);
 /* Jobs with the current signer's workers, at most one per worker. */
 int	signer_busy(const struct signer *s);
-int	signer_workers(const struct signer *s);
 
 /*
  * Once a second: answer jobs waiting longer than timeout_ms with

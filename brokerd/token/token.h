@@ -86,7 +86,6 @@ struct token_keyset *token_keyset_from_info(struct key_info *info,
 /* Jobs in flight hold their generation (event loop thread only). */
 void	token_keyset_hold(struct token_keyset *ks);
 void	token_keyset_release(struct token_keyset *ks);
-int	token_ready(const struct token *tok);
 const char *token_description(const struct token *tok);
 
 int	token_session_open(struct token *tok, struct token_session **sessp);

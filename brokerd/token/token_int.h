@@ -37,7 +37,6 @@ struct token {
 	CK_SESSION_HANDLE	 control;	/* keeps the login alive */
 	int			 have_control;
 	struct token_keyset	*keys;		/* current generation */
-	volatile int		 ready;
 	char			 desc[256];
 };
 

@@ -145,7 +145,6 @@ token_open(const struct config *conf, struct secret *pin,
 		return r < 0 ? r : -1;
 	}
 	token_use_keys(tok, ks);
-	tok->ready = 1;
 	*tokp = tok;
 	return 0;
 }
@@ -171,12 +170,6 @@ token_close(struct token *tok)
 	if (tok->dl != NULL)
 		dlclose(tok->dl);
 	free(tok);
-}
-
-int
-token_ready(const struct token *tok)
-{
-	return tok->ready;
 }
 
 const char *

@@ -228,13 +228,7 @@ CK_RV
 C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE *templ, CK_ULONG count,
     CK_OBJECT_HANDLE *ohp)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return session_refuse(h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 CK_RV

@@ -189,6 +189,8 @@ struct session {
 
 CK_RV		 session_get(CK_SESSION_HANDLE h, struct session **sp);
 void		 session_put(struct session *s);
+/* A call the module does not offer: the session error first, else rv. */
+CK_RV		 session_refuse(CK_SESSION_HANDLE h, CK_RV rv);
 CK_ULONG	 session_count(int rw);
 int		 session_logged_in(void);
 void		 session_close_all(void);

@@ -334,24 +334,24 @@ C_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
 CK_RV
 C_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE *state, CK_ULONG *lenp)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return session_refuse(h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 CK_RV
 C_SetOperationState(CK_SESSION_HANDLE h, CK_BYTE *state, CK_ULONG len,
     CK_OBJECT_HANDLE enckey, CK_OBJECT_HANDLE authkey)
 {
-	struct session *s;
-	CK_RV rv;
+	return session_refuse(h, CKR_FUNCTION_NOT_SUPPORTED);
+}
 
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
+CK_RV
+session_refuse(CK_SESSION_HANDLE h, CK_RV rv)
+{
+	struct session *s;
+	CK_RV srv;
+
+	if ((srv = session_get(h, &s)) != CKR_OK)
+		return srv;
 	session_put(s);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return rv;
 }

@@ -298,24 +298,12 @@ CK_RV
 C_SignRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM *mech,
     CK_OBJECT_HANDLE key)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_MECHANISM_INVALID;
+	return session_refuse(h, CKR_MECHANISM_INVALID);
 }
 
 CK_RV
 C_SignRecover(CK_SESSION_HANDLE h, CK_BYTE *data, CK_ULONG len,
     CK_BYTE *sig, CK_ULONG *siglenp)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_OPERATION_NOT_INITIALIZED;
+	return session_refuse(h, CKR_OPERATION_NOT_INITIALIZED);
 }

@@ -185,38 +185,20 @@ C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR *pin, CK_ULONG pinlen,
 CK_RV
 C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR *pin, CK_ULONG pinlen)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return session_refuse(h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 CK_RV
 C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR *oldpin, CK_ULONG oldlen,
     CK_UTF8CHAR *newpin, CK_ULONG newlen)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return session_refuse(h, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 CK_RV
 C_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE *seed, CK_ULONG len)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_RANDOM_SEED_NOT_SUPPORTED;
+	return session_refuse(h, CKR_RANDOM_SEED_NOT_SUPPORTED);
 }
 
 /* The token's RNG, P11B_RANDOM_MAX bytes per request. */

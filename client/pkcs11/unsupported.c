@@ -10,137 +10,125 @@
 #include "module.h"
 #include "ck3.h"
 
-static CK_RV
-unsupported(CK_SESSION_HANDLE h, CK_RV rv)
-{
-	struct session *s;
-	CK_RV srv;
-
-	if ((srv = session_get(h, &s)) != CKR_OK)
-		return srv;
-	session_put(s);
-	return rv;
-}
-
 #define NO_MECH		CKR_MECHANISM_INVALID
 #define NO_OP		CKR_OPERATION_NOT_INITIALIZED
 
 CK_RV
 C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
 C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
     CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
     CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
 C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
     CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
     CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DigestInit(CK_SESSION_HANDLE h, CK_MECHANISM *m)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
 C_Digest(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
     CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DigestUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DigestFinal(CK_SESSION_HANDLE h, CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DigestEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
     CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DecryptDigestUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
     CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_SignEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
     CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
     CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 CK_RV
 C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_ATTRIBUTE *t,
     CK_ULONG n, CK_OBJECT_HANDLE *kp)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
@@ -148,14 +136,14 @@ C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_ATTRIBUTE *pubt,
     CK_ULONG npub, CK_ATTRIBUTE *privt, CK_ULONG npriv,
     CK_OBJECT_HANDLE *pubp, CK_OBJECT_HANDLE *privp)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
 C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE wk,
     CK_OBJECT_HANDLE k, CK_BYTE *out, CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
@@ -163,34 +151,34 @@ C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE uk,
     CK_BYTE *in, CK_ULONG inlen, CK_ATTRIBUTE *t, CK_ULONG n,
     CK_OBJECT_HANDLE *kp)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 CK_RV
 C_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE base,
     CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *kp)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 /* Legacy parallel-function calls (PKCS#11 2.x section 11.16). */
 CK_RV
 C_GetFunctionStatus(CK_SESSION_HANDLE h)
 {
-	return unsupported(h, CKR_FUNCTION_NOT_PARALLEL);
+	return session_refuse(h, CKR_FUNCTION_NOT_PARALLEL);
 }
 
 CK_RV
 C_CancelFunction(CK_SESSION_HANDLE h)
 {
-	return unsupported(h, CKR_FUNCTION_NOT_PARALLEL);
+	return session_refuse(h, CKR_FUNCTION_NOT_PARALLEL);
 }
 
 /* PKCS#11 3.0 message-based functions. */
 static CK_RV
 msg_init(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
-	return unsupported(h, NO_MECH);
+	return session_refuse(h, NO_MECH);
 }
 
 static CK_RV
@@ -198,47 +186,47 @@ msg_crypt(CK_SESSION_HANDLE h, void *p, CK_ULONG plen, CK_BYTE *ad,
     CK_ULONG adlen, CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
     CK_ULONG *outlenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 static CK_RV
 msg_crypt_begin(CK_SESSION_HANDLE h, void *p, CK_ULONG plen, CK_BYTE *ad,
     CK_ULONG adlen)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 static CK_RV
 msg_crypt_next(CK_SESSION_HANDLE h, void *p, CK_ULONG plen, CK_BYTE *in,
     CK_ULONG inlen, CK_BYTE *out, CK_ULONG *outlenp, CK_FLAGS flags)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 static CK_RV
 msg_final(CK_SESSION_HANDLE h)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 static CK_RV
 msg_sign(CK_SESSION_HANDLE h, void *p, CK_ULONG plen, CK_BYTE *in,
     CK_ULONG inlen, CK_BYTE *sig, CK_ULONG *siglenp)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 static CK_RV
 msg_begin(CK_SESSION_HANDLE h, void *p, CK_ULONG plen)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 static CK_RV
 msg_verify(CK_SESSION_HANDLE h, void *p, CK_ULONG plen, CK_BYTE *in,
     CK_ULONG inlen, CK_BYTE *sig, CK_ULONG siglen)
 {
-	return unsupported(h, NO_OP);
+	return session_refuse(h, NO_OP);
 }
 
 void

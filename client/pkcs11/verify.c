@@ -247,24 +247,12 @@ CK_RV
 C_VerifyRecoverInit(CK_SESSION_HANDLE h, CK_MECHANISM *mech,
     CK_OBJECT_HANDLE key)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_MECHANISM_INVALID;
+	return session_refuse(h, CKR_MECHANISM_INVALID);
 }
 
 CK_RV
 C_VerifyRecover(CK_SESSION_HANDLE h, CK_BYTE *sig, CK_ULONG siglen,
     CK_BYTE *data, CK_ULONG *lenp)
 {
-	struct session *s;
-	CK_RV rv;
-
-	if ((rv = session_get(h, &s)) != CKR_OK)
-		return rv;
-	session_put(s);
-	return CKR_OPERATION_NOT_INITIALIZED;
+	return session_refuse(h, CKR_OPERATION_NOT_INITIALIZED);
 }
