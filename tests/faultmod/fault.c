@@ -25,14 +25,19 @@ static CK_FUNCTION_LIST	 wrapper;
 static pthread_once_t	 load_once = PTHREAD_ONCE_INIT;
 static CK_RV		 load_rv = CKR_GENERAL_ERROR;
 
-/* The rules' verdict on a call, counted. */
+/*
+ * The rules' verdict on a call.  The call is counted as soon as it is
+ * entered, before a delay or hang holds it: a test that sees the count
+ * go up knows the call is in progress.
+ */
 static int
 enter(struct fault_call *fc, int has_output, CK_RV *rv)
 {
 	int fail;
 
-	fail = fault_rules_enter(fc, has_output, rv);
+	fail = fault_rules_decide(fc, has_output, rv);
 	fault_counts_add(fc->fn, fc->faulted);
+	fault_rules_wait(fc);
 	return fail;
 }
 
@@ -52,7 +57,7 @@ flip_last_bit(CK_BYTE_PTR p, CK_ULONG len)
 static CK_RV							\
 fw_##name params						\
 {								\
-	struct fault_call fc = { FN_##name, 0, 0 };		\
+	struct fault_call fc = { .fn = FN_##name };	\
 	CK_RV rv;						\
 								\
 	if (enter(&fc, 0, &rv))					\
@@ -76,7 +81,7 @@ static CK_RV
 fw_C_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG datalen,
     CK_BYTE_PTR sig, CK_ULONG_PTR siglen)
 {
-	struct fault_call fc = { FN_C_Sign, 0, 0 };
+	struct fault_call fc = { .fn = FN_C_Sign };
 	CK_BYTE scratch[SCRATCH_MAX];
 	CK_ULONG len = sizeof(scratch);
 	CK_RV rv;
@@ -98,7 +103,7 @@ static CK_RV
 fw_C_SignFinal(CK_SESSION_HANDLE session, CK_BYTE_PTR sig,
     CK_ULONG_PTR siglen)
 {
-	struct fault_call fc = { FN_C_SignFinal, 0, 0 };
+	struct fault_call fc = { .fn = FN_C_SignFinal };
 	CK_BYTE scratch[SCRATCH_MAX];
 	CK_ULONG len = sizeof(scratch);
 	CK_RV rv;
@@ -120,7 +125,7 @@ static CK_RV
 fw_C_Verify(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG datalen,
     CK_BYTE_PTR sig, CK_ULONG siglen)
 {
-	struct fault_call fc = { FN_C_Verify, 0, 0 };
+	struct fault_call fc = { .fn = FN_C_Verify };
 	CK_RV rv;
 
 	if (enter(&fc, 0, &rv)) {
@@ -134,7 +139,7 @@ static CK_RV
 fw_C_GenerateRandom(CK_SESSION_HANDLE session, CK_BYTE_PTR out,
     CK_ULONG len)
 {
-	struct fault_call fc = { FN_C_GenerateRandom, 0, 0 };
+	struct fault_call fc = { .fn = FN_C_GenerateRandom };
 	CK_RV rv;
 
 	if (enter(&fc, out != NULL && len > 0, &rv))
@@ -150,7 +155,7 @@ static CK_RV
 fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
     CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
 {
-	struct fault_call fc = { FN_C_GetAttributeValue, 0, 0 };
+	struct fault_call fc = { .fn = FN_C_GetAttributeValue };
 	CK_ULONG i;
 	CK_RV rv;
 	int has_output = 0;

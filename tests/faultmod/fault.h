@@ -18,18 +18,25 @@ enum fault_fn {
 };
 #undef FAULT_NAME_FN
 
+#define RULE_TEXT_MAX	160	/* a rule's words, as written */
+
 /* What the rules decided for one call. */
 struct fault_call {
 	enum fault_fn	 fn;
 	int		 faulted;	/* some rule fired */
 	int		 corrupt;	/* flip a bit of the output */
+	int		 crash;		/* abort() before the call */
+	unsigned long	 delay_ms;	/* sleep this long first */
+	char		 hang[RULE_TEXT_MAX];	/* block until it goes */
+	char		 fired[RULE_TEXT_MAX];	/* the first rule that fired */
 };
 
 extern const char *const fault_fn_names[FN_COUNT];
 
 /* rules.c */
 void	 fault_rules_init(const char *control, int verbose);
-int	 fault_rules_enter(struct fault_call *, int has_output, CK_RV *);
+int	 fault_rules_decide(struct fault_call *, int has_output, CK_RV *);
+void	 fault_rules_wait(const struct fault_call *);
 int	 fault_fn_lookup(const char *);
 int	 fault_rv_lookup(const char *, CK_RV *);
 const char *fault_rv_name(CK_RV);

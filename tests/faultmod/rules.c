@@ -27,7 +27,6 @@
 
 #define CONTROL_MAX	65536	/* bytes of the control file used */
 #define RULES_MAX	256
-#define RULE_TEXT_MAX	160
 #define TOKENS_MAX	8
 #define HANG_POLL_MS	20
 #define ANY_FUNCTION	(-1)
@@ -454,15 +453,15 @@ hang_until_removed(const char *fn, const char *text)
 /*
  * Every rule that matches the call fires in file order: delays add up,
  * the first hang blocks, corrupt marks the output, and the first error
- * ends the walk (later rules do not see the call).  Returns 1 when the
- * call must fail with *rv instead of reaching the real module.
+ * ends the walk (later rules do not see the call).  Only decides (under
+ * the lock, never blocking), so that the caller can count the call as
+ * entered before fault_rules_wait() sleeps, hangs or crashes.  Returns 1
+ * when the call must fail with *rv instead of reaching the real module.
  */
 int
-fault_rules_enter(struct fault_call *fc, int has_output, CK_RV *rv)
+fault_rules_decide(struct fault_call *fc, int has_output, CK_RV *rv)
 {
-	char hang[RULE_TEXT_MAX] = "", fired[RULE_TEXT_MAX] = "";
-	unsigned long delay_ms = 0;
-	int error = 0, crash = 0;
+	int error = 0;
 	struct rule *r;
 	size_t i;
 
@@ -478,39 +477,46 @@ fault_rules_enter(struct fault_call *fc, int has_output, CK_RV *rv)
 			continue;
 		r->fired++;
 		fc->faulted = 1;
-		if (fired[0] == '\0')
-			memcpy(fired, r->text, sizeof(fired));
+		if (fc->fired[0] == '\0')
+			memcpy(fc->fired, r->text, sizeof(fc->fired));
 		switch (r->act) {
 		case ACT_ERROR:
 			*rv = r->rv;
 			error = 1;
 			break;
 		case ACT_DELAY:
-			delay_ms += r->delay_ms;
+			fc->delay_ms += r->delay_ms;
 			break;
 		case ACT_HANG:
-			if (hang[0] == '\0')
-				memcpy(hang, r->text, sizeof(hang));
+			if (fc->hang[0] == '\0')
+				memcpy(fc->hang, r->text, sizeof(fc->hang));
 			break;
 		case ACT_CORRUPT:
 			fc->corrupt = 1;
 			break;
 		case ACT_CRASH:
-			crash = 1;
+			fc->crash = 1;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&ctl.mtx);
+	return error;
+}
+
+/* What fault_rules_decide() asked for: crash, delay, then hang. */
+void
+fault_rules_wait(const struct fault_call *fc)
+{
 	if (ctl.verbose && fc->faulted)
-		fault_log("%s: rule '%s' fires", fault_fn_names[fc->fn], fired);
-	if (crash) {
+		fault_log("%s: rule '%s' fires", fault_fn_names[fc->fn],
+		    fc->fired);
+	if (fc->crash) {
 		fault_log("%s: crashing as the control file asks",
 		    fault_fn_names[fc->fn]);
 		abort();
 	}
-	if (delay_ms > 0)
-		sleep_ms(delay_ms);
-	if (hang[0] != '\0')
-		hang_until_removed(fault_fn_names[fc->fn], hang);
-	return error;
+	if (fc->delay_ms > 0)
+		sleep_ms(fc->delay_ms);
+	if (fc->hang[0] != '\0')
+		hang_until_removed(fault_fn_names[fc->fn], fc->hang);
 }
