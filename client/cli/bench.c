@@ -5,12 +5,14 @@
  * a short warm-up (--seconds) or for a fixed number of requests split
  * over the clients (--requests).  One result line: ops, ops/s and the
  * p50/p99 latency of single calls; with --mix also a line per operation,
- * the requests sent and the errors by status.
+ * the requests sent and the errors by status.  SIGINT or SIGTERM ends
+ * the run early, and the results so far are reported as usual.
  */
 #include <sys/types.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,8 +287,9 @@ bench_one(struct bench_client *c, int measured)
 }
 
 /*
- * Until told to stop, or until the client's share of --requests is
- * sent; a local error (connection lost) ends the client.
+ * Until told to stop (the time is up, or a signal), or until the
+ * client's share of --requests is sent; a local error (connection lost)
+ * ends the client.
  */
 static void
 bench_loop(struct bench_client *c)
@@ -294,8 +297,8 @@ bench_loop(struct bench_client *c)
 	const struct bench_conf *conf = c->conf;
 
 	for (;;) {
-		if (conf->requests == 0 ? atomic_load(&c->sync->stop) != 0 :
-		    c->sent >= c->quota)
+		if (atomic_load(&c->sync->stop) != 0 ||
+		    (conf->requests != 0 && c->sent >= c->quota))
 			break;
 		if (bench_one(c, 1) < 0)
 			break;
@@ -498,9 +501,35 @@ bench_report(struct cli *cli, const struct bench_conf *conf,
 	return cli_exit_code(first);
 }
 
+static volatile sig_atomic_t bench_interrupted;
+
+static void
+bench_on_signal(int sig)
+{
+	(void)sig;
+	bench_interrupted = 1;
+}
+
 /*
- * Sleep for the measured time (no limit with --requests), or until every
- * client has given up or finished.
+ * While the clients run, SIGINT and SIGTERM end the run instead of the
+ * process (a load that lasts "until I am done with it").  The client
+ * threads block them, so that only the waiting thread takes them.
+ */
+static void
+bench_catch_signals(int on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on ? bench_on_signal : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+}
+
+/*
+ * Sleep for the measured time (no limit with --requests), until every
+ * client has given up or finished, or until SIGINT/SIGTERM.
  */
 static void
 bench_wait(struct bench_sync *sync, double seconds)
@@ -510,7 +539,7 @@ bench_wait(struct bench_sync *sync, double seconds)
 
 	deadline = bench_now() + (uint64_t)(seconds * 1e9);
 	while ((seconds == 0 || bench_now() < deadline) &&
-	    atomic_load(&sync->running) > 0)
+	    atomic_load(&sync->running) > 0 && !bench_interrupted)
 		nanosleep(&tick, NULL);
 	atomic_store(&sync->stop, 1);
 }
@@ -543,6 +572,7 @@ bench_run(struct cli *cli, const struct bench_conf *conf)
 {
 	struct bench_client *clients;
 	struct bench_sync sync;
+	sigset_t block, old;
 	unsigned int i;
 	size_t j;
 	int r;
@@ -554,8 +584,14 @@ bench_run(struct cli *cli, const struct bench_conf *conf)
 	atomic_init(&sync.stop, 0);
 	atomic_init(&sync.running, (int)conf->clients);
 	pthread_barrier_init(&sync.barrier, NULL, conf->clients + 1);
-	if (bench_start(clients, conf, &sync,
-	    conf->shared ? cli->conn : NULL) == -1) {
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	bench_catch_signals(1);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = bench_start(clients, conf, &sync, conf->shared ? cli->conn : NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == -1) {
 		/* Cannot happen short of resource exhaustion; no cleanup. */
 		cli_warnx(cli, "cannot start client threads");
 		exit(CLI_EXIT_STATUS + P11B_INTERNAL);
@@ -564,6 +600,7 @@ bench_run(struct cli *cli, const struct bench_conf *conf)
 	bench_wait(&sync, conf->seconds);
 	for (i = 0; i < conf->clients; i++)
 		pthread_join(clients[i].thread, NULL);
+	bench_catch_signals(0);
 	r = bench_report(cli, conf, clients);
 	for (i = 0; i < conf->clients; i++) {
 		if (clients[i].own_conn)
