@@ -44,6 +44,11 @@ CPUS=${CPUS:-}
 CKPT_KEY=${CKPT_KEY:-ec384}
 SANDBOX=${SANDBOX:-}
 RESULTS=${RESULTS:-/tmp/p11broker-soak}
+# Slow starts and exits under valgrind (every process checks its leaks):
+# lib.sh's one deadline is longer then.
+if [ -n "$VALGRIND" ]; then
+	export P11B_HANG=${P11B_HANG:-180}
+fi
 . "$top_srcdir/tests/integration/lib.sh"
 
 mkdir -p "$RESULTS" || exit 2
@@ -59,14 +64,7 @@ if grep -q __asan_init "$BROKERD" 2>/dev/null; then
 	# the allowlists forbid.  SANDBOX=enforce shows which.
 	SANDBOX=${SANDBOX:-off}
 fi
-# Slow starts and exits under valgrind (every process checks its leaks).
-START_SECS=30
-STOP_SECS=30
 VG_LOGS=
-if [ -n "$VALGRIND" ]; then
-	START_SECS=180
-	STOP_SECS=180
-fi
 
 setup_token
 write_policy "permit user $ME stats" "permit user $ME pubkey $CKPT_KEY"
@@ -103,32 +101,27 @@ if [ -n "$VALGRIND" ]; then
 	    "--log-file=$VG_LOGS/vg.%p")
 fi
 
-# start: the daemon in the foreground, as try_start_daemon does, with a
-# longer wait.
+# start: the daemon in the foreground, as try_start_daemon does, with
+# the CPU pinning and valgrind wrapper.
 start()
 {
 	: >"$DAEMON_LOG"
 	P11BROKER_PIN=$PIN setsid "${PIN_CMD[@]}" "${WRAPPER[@]}" "$BROKERD" \
 	    -d -f "$CONF" </dev/null >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
-	wait_socket "$SOCK" "$START_SECS" ||
-	    bail "daemon did not open $SOCK"
-	for _ in $(seq 1 200); do
-		timeout 30 "$P11B" -s "$SOCK" health >/dev/null 2>&1 && return
-		running "$DAEMON_PID" || break
-		sleep 0.1
-	done
+	wait_socket "$SOCK" || bail "daemon did not open $SOCK"
+	wait_for _daemon_healthy_or_gone && running "$DAEMON_PID" && return
 	bail "daemon does not answer health"
 }
 
-# stop: SIGTERM and wait (longer than stop_daemon does); EXIT_RC.
+# stop: SIGTERM and wait (HANG at most); EXIT_RC.
 stop()
 {
 	local pid=$DAEMON_PID
 	DAEMON_PID=
 	kill_child "$pid" TERM
-	if ! wait_exit "$pid" "$STOP_SECS"; then
-		diag "daemon still running ${STOP_SECS}s after SIGTERM"
+	if ! wait_exit "$pid"; then
+		diag "daemon still running ${HANG}s after SIGTERM"
 		kill -KILL -- "-$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi

@@ -145,7 +145,13 @@ done
 # 32 RSA signatures asked for, and the client gone before the answers.
 python3 "$INTEGRATION_DIR/rawclient.py" "$SOCK" case hangup-mid-request \
     >/dev/null
-sleep 0.5
+# rsa_decisions N: the log has N decisions on rsa2048 (all 32 were read
+# and answered, or their answers dropped) before the daemon is stopped.
+rsa_decisions()
+{
+	[ "$(grep -c '"key":"rsa2048"' "$LOG")" -ge "$1" ]
+}
+wait_for rsa_decisions 32 || diag "not 32 rsa2048 decisions in the log"
 stop_daemon
 is "$EXIT_RC" 0 "daemon exits 0"
 
@@ -345,7 +351,7 @@ head -c -20 "$BASE" >"$T/m.log"
 caught "cut in the middle of the last line" "$n"
 verify "$T/nonexistent.log"
 is "$RC" 12 "audit verify: missing file exits 12"
-timeout 10 "$P11B" audit verify "$LOG" >/dev/null 2>&1
+timeout "$HANG" "$P11B" audit verify "$LOG" >/dev/null 2>&1
 is "$?" 2 "audit verify without --pubkey: usage, exit 2"
 
 # --- restart, reload, rotation ------------------------------------------------
@@ -356,30 +362,25 @@ is "$RC" 0 "restarted on the same log" || diag "$ERR"
 cp "$POLICY" "$T/policy.orig"
 printf '# reloaded\n' >>"$POLICY"
 cp "$POLICY" "$T/policy.reloaded"
-# log_wait PATTERN: until the daemon log has a line matching PATTERN
-# (a reload starts a new signer, so it finishes after the signal).
-log_wait()
-{
-	local i
-	for i in $(seq 1 600); do
-		grep -q -- "$1" "$DAEMON_LOG" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# (A reload starts a new signer, so it finishes after the signal: wait
+# for its line.)
 kill_child "$DAEMON_PID" HUP
-log_wait 'reloaded ' || diag "no reload line in the daemon log"
+wait_log 'reloaded ' || diag "no reload line in the daemon log"
 printf 'permit nonsense\n' >>"$POLICY"
 kill_child "$DAEMON_PID" HUP
-log_wait 'reload rejected' || diag "no rejection line in the daemon log"
+wait_log 'reload rejected' || diag "no rejection line in the daemon log"
 cli health
 cp "$T/policy.reloaded" "$POLICY"
 mv "$LOG" "$LOG.1"
 kill_child "$DAEMON_PID" USR1
-for i in $(seq 1 100); do
-	[ -s "$LOG" ] && break
+# new_log_started: the reopened log has its first line (a request
+# makes sure something is written).
+new_log_started()
+{
 	cli health
-done
+	[ -s "$LOG" ]
+}
+wait_for new_log_started || diag "SIGUSR1: no new log file"
 cli hmac hmac32 -i "$data" -o /dev/null
 is "$RC" 0 "served after SIGUSR1" || diag "$ERR"
 ok "$([ -s "$LOG" ] && echo 0 || echo 1)" "SIGUSR1: a new file"
@@ -407,10 +408,7 @@ is "$(count_lines "$LOG.1" event=reload result=rejected)" 1 \
 mv "$LOG" "$LOG.2"
 ln -s /dev/full "$LOG"
 kill_child "$DAEMON_PID" USR1
-for i in $(seq 1 100); do
-	grep -q "refusing every request" "$DAEMON_LOG" && break
-	sleep 0.05
-done
+wait_log "refusing every request"
 like "$(cat "$DAEMON_LOG")" "cannot write .*refusing every request" \
     "full disk: the broker says it refuses requests"
 answered_ok=
@@ -425,10 +423,7 @@ is "$answered_ok" "" "full disk: every request gets internal, none an answer"
 like "$ERR" "audit log unavailable" "full disk: the error says why"
 rm "$LOG"
 kill_child "$DAEMON_PID" USR1
-for i in $(seq 1 100); do
-	grep -q "can be written again" "$DAEMON_LOG" && break
-	sleep 0.05
-done
+wait_log "can be written again"
 cli hmac hmac32 -i "$data" -o /dev/null
 is "$RC" 0 "after the disk is back: served again" || diag "$ERR"
 stop_daemon
@@ -460,7 +455,7 @@ check "Ed25519: openssl pkeyutl verifies the final checkpoint" \
     openssl_checkpoint "$LOG" -1 "$T/pub/ed25519.pem"
 
 write_config "audit \"$LOG\" checkpoint-key hmac32"
-P11BROKER_PIN=$PIN timeout 30 "$BROKERD" -n -f "$CONF" >/dev/null \
+P11BROKER_PIN=$PIN timeout "$HANG" "$BROKERD" -n -f "$CONF" >/dev/null \
     2>"$T/n.err"
 is "$?" 1 "-n: an HMAC key as checkpoint key is refused"
 like "$(cat "$T/n.err")" \

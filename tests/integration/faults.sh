@@ -2,8 +2,8 @@
 # The broker under token faults, with tests/faultmod's fault-pkcs11.so
 # between the signer and SoftHSM2:
 #   - a session or device error answers TOKEN_UNAVAILABLE, health says
-#     so, requests are refused at once rather than queued, and signing
-#     resumes within 1 s of the token coming back (new login, sessions);
+#     so, requests are refused rather than queued, and signing resumes
+#     once the token is back (new login, sessions);
 #   - a hung call times out (token-timeout) while the other worker keeps
 #     serving; when every worker hangs the signer is replaced;
 #   - a refused PIN at a re-login is never retried: one C_Login, a loud
@@ -11,14 +11,14 @@
 #   - verify-signatures never passes on a corrupted signature, low-s
 #     gives s <= n/2;
 #   - SIGTERM lets the requests in flight finish and refuses new ones.
+# Every step waits for its event (a call counted on entry by the fault
+# module, a log line, a health answer); how fast recovery and drain are
+# is measured by tests/reliability/recovery.sh, not asserted here.
 . "$(dirname "$0")/lib.sh"
 
 FAULTMOD="$top_builddir/tests/faultmod/.libs/fault-pkcs11.so"
 [ -f "$FAULTMOD" ] || bail "$FAULTMOD not built (make check builds it)"
 need_tools python3
-# How long "at once" and "within 1 s" may take: valgrind is slow.
-LIMIT=1000
-[ -n "${P11B_DAEMON_WRAPPER:-}" ] && LIMIT=20000
 
 setup_token
 CTL="$T/fault.ctl"
@@ -49,14 +49,22 @@ rules()
 
 calls()
 {
-	awk -v f="$1" '$1 == f { print $2; exit }' "$COUNTS"
+	awk -v f="$1" '$1 == f { n = $2 } END { print n + 0 }' "$COUNTS"
 }
 
-now_ms()
+# calls_above FUNCTION N: the token function was entered more than N
+# times (the fault module counts a call before a delay or hang holds it).
+calls_above()
 {
-	echo $(($(date +%s%N) / 1000000))
+	[ "$(calls "$1")" -gt "$2" ]
 }
 
+# health_says WORD: `p11broker health` reports token=WORD.
+health_says()
+{
+	cli health
+	grep -q "token=$1" "$OUT"
+}
 
 head -c 200 /dev/urandom >"$T/data"
 sign_ok()
@@ -70,41 +78,37 @@ sign_ok()
 sign_ok
 ok $? "through the fault module, no rules: a verified signature"
 
-# --- a device error: unhealthy, then back within 1 s ------------------------
+# --- a device error: unhealthy, then back -----------------------------------
 rules "C_Sign error CKR_DEVICE_ERROR"
 cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
 is "$RC" 10 "CKR_DEVICE_ERROR: TOKEN_UNAVAILABLE (exit 10)" || diag "$ERR"
 like "$ERR" "token-unavailable" "CKR_DEVICE_ERROR: the error names it"
 
 # The token stays away: every call fails, the signer cannot start.
+inits=$(calls C_Initialize)
 rules "* error CKR_TOKEN_NOT_PRESENT"
-sleep 0.3
-cli health
-like "$(cat "$OUT")" "token=unavailable" "token gone: health says unavailable"
-t0=$(now_ms)
+# The signer restarted after the device error may have started before
+# the new rule: a request finds the token gone, health then says so.
+gone_and_says_so()
+{
+	cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
+	health_says unavailable
+}
+wait_for gone_and_says_so
+ok $? "token gone: health says unavailable"
 fast=0
 for i in 1 2 3 4 5; do
 	cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
 	[ "$RC" -eq 10 ] && fast=$((fast + 1))
 done
-t1=$(now_ms)
-is "$fast" 5 "token gone: 5 requests, 5 TOKEN_UNAVAILABLE"
-ok "$([ $((t1 - t0)) -lt $((LIMIT * 5 / 2)) ] && echo 0 || echo 1)" \
-    "token gone: answered at once, not queued ($((t1 - t0)) ms for 5)"
-sleep 1.5	# a few restart attempts with backoff
+is "$fast" 5 "token gone: 5 requests, 5 TOKEN_UNAVAILABLE (refused, not queued)"
+# A few restart attempts with backoff: new signers met the absent token.
+wait_for calls_above C_Initialize $((inits + 2))
+ok $? "token gone: the monitor keeps starting signers (C_Initialize" \
+    "$inits -> $(calls C_Initialize))"
 rules ""
-t0=$(now_ms)
-back=
-while [ $(($(now_ms) - t0)) -lt $((LIMIT * 3)) ]; do
-	if sign_ok; then
-		back=$(($(now_ms) - t0))
-		break
-	fi
-	sleep 0.05
-done
-ok "$([ -n "$back" ] && [ "$back" -le "$LIMIT" ] && echo 0 || echo 1)" \
-    "token back: signing again after ${back:-never} ms (<= $LIMIT)"
-diag "token back after ${back:-never} ms"
+wait_for sign_ok
+ok $? "token back: signing again"
 cli health
 like "$(cat "$OUT")" "token=ready" "token back: health says ready"
 grep -q 'the token is unhealthy; starting over' "$DAEMON_LOG"
@@ -117,40 +121,32 @@ rules "C_SignInit error CKR_SESSION_HANDLE_INVALID"
 cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
 is "$RC" 10 "CKR_SESSION_HANDLE_INVALID: TOKEN_UNAVAILABLE" || diag "$ERR"
 rules ""
-back=
-t0=$(now_ms)
-while [ $(($(now_ms) - t0)) -lt $((LIMIT * 3)) ]; do
-	sign_ok && { back=$(($(now_ms) - t0)); break; }
-	sleep 0.05
-done
-ok "$([ -n "$back" ] && [ "$back" -le "$LIMIT" ] && echo 0 || echo 1)" \
-    "session error: signing again after ${back:-never} ms"
+wait_for sign_ok
+ok $? "session error: signing again"
 
 # --- a hung call: timeout, the other worker serves --------------------------
 # bg_sign: a signature request in the background (cli() keeps no status).
 bg_sign()
 {
-	timeout 20 "$P11B" -s "$SOCK" sign ec256 -a ecdsa-p256-sha256 \
+	timeout "$HANG" "$P11B" -s "$SOCK" sign ec256 -a ecdsa-p256-sha256 \
 	    -i "$T/data" >/dev/null 2>&1 &
 }
 
+signs=$(calls C_Sign)
 rules "C_Sign hang count 1"
 bg_sign
 hung=$!
-sleep 0.3
-t0=$(now_ms)
+wait_for calls_above C_Sign "$signs"
+ok $? "one worker hung: its C_Sign is held by the rule"
 sign_ok
 ok $? "one worker hung: the other still signs"
-ok "$([ $(($(now_ms) - t0)) -lt $((LIMIT * 9 / 10)) ] && echo 0 || echo 1)" \
-    "one worker hung: that took $(($(now_ms) - t0)) ms"
 wait "$hung"
 rc=$?
 is "$rc" 10 "the hung request times out with TOKEN_UNAVAILABLE"
 grep -q 'no answer in 1000 ms' "$DAEMON_LOG"
 ok $? "the log names the stuck worker"
 rules ""			# releases the hung call
-sleep 0.2
-sign_ok
+wait_for sign_ok
 ok $? "after the release: signing works"
 
 # Every worker hangs: the monitor replaces the signer.
@@ -166,13 +162,8 @@ wait "$h2"
 is "$?" 10 "both workers hung: second request TOKEN_UNAVAILABLE"
 # A new signer would read the rule afresh: it goes now.
 rules ""
-back=
-t0=$(now_ms)
-while [ $(($(now_ms) - t0)) -lt $((LIMIT * 3)) ]; do
-	sign_ok && { back=1; break; }
-	sleep 0.05
-done
-ok "$([ -n "$back" ] && echo 0 || echo 1)" "both workers hung: a new signer serves"
+wait_for sign_ok
+ok $? "both workers hung: a new signer serves"
 new=$(daemon_child p11b-signer)
 ok "$([ -n "$new" ] && [ "$new" != "$SIGNER" ] && echo 0 || echo 1)" \
     "both workers hung: the signer was replaced ($SIGNER -> $new)"
@@ -214,16 +205,8 @@ logins=$(calls C_Login)
 rules "C_Login error CKR_PIN_INCORRECT"
 SIGNER=$(daemon_child p11b-signer)
 kill -KILL "$SIGNER"
-for i in $(seq 1 100); do
-	grep -q 'refused the PIN' "$DAEMON_LOG" && break
-	sleep 0.05
-done
-grep -q 'the token refused the PIN; the signer will NOT be restarted' \
-    "$DAEMON_LOG"
+wait_log 'the token refused the PIN; the signer will NOT be restarted'
 ok $? "PIN refused at re-login: a loud log line"
-sleep 2
-is "$(calls C_Login)" "$((logins + 1))" \
-    "PIN refused: exactly one more C_Login in 2 s (no retry)"
 running "$DAEMON_PID"
 ok $? "PIN refused: the broker stays up"
 cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
@@ -232,22 +215,37 @@ cli health
 like "$(cat "$OUT")" "token=unavailable" "PIN refused: health says unavailable"
 stop_daemon
 is "$EXIT_RC" 0 "daemon exits 0 on SIGTERM"
+# Counted over the rest of the daemon's life, not over a time window.
+is "$(calls C_Login)" "$((logins + 1))" \
+    "PIN refused: exactly one more C_Login until the daemon stopped"
 rules ""
 
 # --- SIGTERM drains ---------------------------------------------------------
-start_daemon
-rules "C_Sign delay 400ms"
+# Three workers, each holding one signature at the token (a hang rule,
+# proven by the fault module's entry count), and a token-timeout that
+# only a hang reaches: the three are surely in flight at the SIGTERM.
+sed -e 's/^workers .*/workers 3/' -e "s/^token-timeout .*/token-timeout $HANG/" \
+    "$CONF" >"$T/drain.conf"
+grep -q '^workers 3$' "$T/drain.conf" || bail "sed failed on workers"
+start_daemon "$T/drain.conf"
+signs=$(calls C_Sign)
+rules "C_Sign hang"
 for i in 1 2 3; do
-	timeout 20 "$P11B" -s "$SOCK" sign ec256 -a ecdsa-p256-sha256 \
+	timeout "$HANG" "$P11B" -s "$SOCK" sign ec256 -a ecdsa-p256-sha256 \
 	    -i "$T/data" -o "$T/drain.$i" 2>"$T/drain.$i.err" &
 	eval "d$i=\$!"
 done
-sleep 0.2
+wait_for calls_above C_Sign $((signs + 2))
+ok $? "SIGTERM: three signatures held at the token"
 kill -TERM "$DAEMON_PID"
-sleep 0.1
-cli health
-ok "$([ "$RC" -ne 0 ] && echo 0 || echo 1)" \
-    "SIGTERM: a new connection is refused (exit $RC)"
+# The front's line: it has closed the listening socket by then.
+# (start_daemon began a new log.)
+wait_log '^p11brokerd\[front\]: signal 15: stopping'
+ok $? "SIGTERM: the front says it is stopping"
+_socket_accepts "$SOCK"
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" \
+    "SIGTERM: a new connection is refused"
+rules ""			# releases the three
 drained=0
 for i in 1 2 3; do
 	eval "wait \$d$i" && [ "$(openssl dgst -sha256 -verify \
@@ -255,8 +253,8 @@ for i in 1 2 3; do
 	    "Verified OK" ] && drained=$((drained + 1))
 done
 is "$drained" 3 "SIGTERM: the 3 requests in flight completed and verify"
-wait_exit "$DAEMON_PID" 10
-is "$EXIT_RC" 0 "SIGTERM: the daemon exits 0 within 10 s"
+wait_exit "$DAEMON_PID"
+is "$EXIT_RC" 0 "SIGTERM: the daemon exits 0"
 DAEMON_PID=
 rules ""
 done_testing

@@ -7,14 +7,19 @@
  *	PKCS#11 semantics: interfaces, attributes, length idiom, multi-part,
  *	HMAC verify, parameter and mechanism errors.
  *   pkcs11_client MODULE kill PID GOFILE
- *	4 threads sign; SIGKILL PID; every thread must fail within 1 s.
+ *	4 threads sign; SIGKILL PID; every thread must fail with
+ *	CKR_DEVICE_ERROR (how long that took is printed, not judged).
  *	Then wait until GOFILE exists (the test restarted the broker) and
  *	sign again on the same module instance.
  *   pkcs11_client MODULE fork
  *	A child of an initialised process initialises and signs on its own
  *	connection; the parent's still works afterwards.
- *   pkcs11_client MODULE idle SECONDS
- *	Sign, stay idle (the broker drops idle connections), sign again.
+ *   pkcs11_client MODULE idle GOFILE
+ *	Sign, then wait until GOFILE exists (the test saw the broker drop
+ *	the idle connection), sign again.
+ *
+ * Every wait ends at P11B_HANG seconds (default 60): only a hang gets
+ * there.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -60,6 +65,33 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The one deadline of every wait (lib.sh's HANG). */
+static double
+hang_seconds(void)
+{
+	const char *s = getenv("P11B_HANG");
+	double v = s != NULL ? atof(s) : 0;
+
+	return v > 0 ? v : 60;
+}
+
+/* Wait until PATH exists (the test's go-ahead); -1 at the deadline. */
+static int
+wait_file(const char *path)
+{
+	double end;
+
+	printf("# waiting for %s\n", path);
+	fflush(stdout);
+	end = now() + hang_seconds();
+	while (access(path, F_OK) != 0) {
+		if (now() >= end)
+			return -1;
+		usleep(20000);
+	}
+	return 0;
 }
 
 static void
@@ -434,12 +466,11 @@ run_kill(pid_t pid, const char *gofile)
 		w[i].key = find(s, CKO_PRIVATE_KEY, "ec256");
 	}
 	start_workers(w);
-	check(warm_up(w, WARMUP_OPS, 20) == 0, "%d threads signing",
-	    NTHREADS);
+	check(warm_up(w, WARMUP_OPS, hang_seconds()) == 0,
+	    "%d threads signing", NTHREADS);
 	t0 = now();
 	check(kill(pid, SIGKILL) == 0, "broker killed");
-	/* Give every thread up to 5 s; the test asks for 1 s. */
-	while (now() < t0 + 5) {
+	while (now() < t0 + hang_seconds()) {
 		for (i = 0, all = 1; i < NTHREADS; i++)
 			all &= w[i].failed_at != 0;
 		if (all)
@@ -451,12 +482,11 @@ run_kill(pid_t pid, const char *gofile)
 
 		if (dt > worst)
 			worst = dt;
-		check(w[i].failed_at != 0 && dt <= 1.0 &&
-		    w[i].rv == CKR_DEVICE_ERROR,
-		    "thread %d: CKR 0x%lx after %.3f s", i,
-		    (unsigned long)w[i].rv, dt);
+		check(w[i].failed_at != 0 && w[i].rv == CKR_DEVICE_ERROR,
+		    "thread %d: CKR_DEVICE_ERROR (CKR 0x%lx after %.3f s)",
+		    i, (unsigned long)w[i].rv, dt);
 	}
-	if (worst > 5) {
+	if (worst > hang_seconds()) {
 		/* A thread hangs in the module: nothing more to learn. */
 		fflush(stdout);
 		_exit(1);
@@ -468,12 +498,10 @@ run_kill(pid_t pid, const char *gofile)
 	    CKR_DEVICE_ERROR, "broker down: CKR_DEVICE_ERROR at once");
 
 	/* The test restarts the broker and then creates gofile. */
-	printf("# waiting for %s\n", gofile);
-	fflush(stdout);
-	for (i = 0; i < 600 && access(gofile, F_OK) != 0; i++)
-		usleep(50000);
+	check(wait_file(gofile) == 0, "the test restarted the broker");
 	start_workers(w);
-	check(warm_up(w, 5, 20) == 0, "after the restart all threads sign");
+	check(warm_up(w, 5, hang_seconds()) == 0,
+	    "after the restart all threads sign");
 	for (i = 0; i < NTHREADS; i++) {
 		w[i].stop = 1;
 		pthread_join(w[i].thread, NULL);
@@ -535,11 +563,11 @@ run_fork(void)
 /* --- idle ----------------------------------------------------------------- */
 
 static int
-run_idle(int seconds)
+run_idle(const char *gofile)
 {
 	check(p11->C_Initialize(NULL) == CKR_OK, "C_Initialize");
 	sign_ok("before the idle time");
-	sleep(seconds);
+	check(wait_file(gofile) == 0, "the broker closed the idle connection");
 	sign_ok("after the broker closed the idle connection");
 	check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
 	return failures != 0;
@@ -562,7 +590,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[2], "fork") == 0)
 		return run_fork();
 	if (strcmp(argv[2], "idle") == 0 && argc == 4)
-		return run_idle(atoi(argv[3]));
+		return run_idle(argv[3]);
 	fprintf(stderr, "pkcs11_client: bad arguments\n");
 	return 2;
 }

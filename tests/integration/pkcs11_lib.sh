@@ -93,7 +93,7 @@ run_client()
 {
 	local rc
 	[ -x "$PKCS11_CLIENT" ] || bail "$PKCS11_CLIENT not built"
-	timeout -k 2 60 "$PKCS11_CLIENT" "$MODULE" "$@" >"$T/client.out" \
+	timeout -k 2 $((HANG * 3)) "$PKCS11_CLIENT" "$MODULE" "$@" >"$T/client.out" \
 	    2>"$T/client.err"
 	rc=$?
 	client_report

@@ -24,10 +24,7 @@ ssh-agent -D -a "$AGENT_SOCK" -P "$(dirname "$real")/*" \
     >"$T/agent.log" 2>&1 &
 AGENT_PID=$!
 _KEEPALIVE_PID=$AGENT_PID	# lib.sh's cleanup stops it
-for i in $(seq 1 100); do
-	[ -S "$AGENT_SOCK" ] && break
-	sleep 0.05
-done
+wait_for test -S "$AGENT_SOCK"
 export SSH_AUTH_SOCK="$AGENT_SOCK"
 # ssh-add asks for a PIN; the module needs none: answer with nothing.
 printf '#!/bin/sh\necho\n' >"$T/askpass"

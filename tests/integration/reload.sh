@@ -1,5 +1,6 @@
 #!/bin/bash
-# SIGHUP under load: while `p11broker bench` signs with 4 clients, a good
+# SIGHUP under load: while `p11broker bench` signs with 4 clients (until
+# told to stop, however long the reloads take on a busy machine), a good
 # new policy takes effect; broken policies and configs (syntax error,
 # unknown key, an alg that fits no key, a key label not on the token) and
 # changes that need a restart (socket mode, workers, PIN source) are
@@ -62,7 +63,7 @@ req_count()
 	    END { print n + 0 }' "$OUT"
 }
 
-# hup_and_wait KIND: SIGHUP, then wait (5 s) for one more log line
+# hup_and_wait KIND: SIGHUP, then wait for one more log line
 # "reloaded" (KIND=ok) or "reload rejected" (KIND=rejected).  Sets
 # LOGLINE to the new line.
 n_reloaded=0
@@ -80,7 +81,8 @@ hup_and_wait()
 	fi
 	kill_child "$DAEMON_PID" HUP || bail "daemon is gone"
 	LOGLINE=
-	for i in $(seq 1 100); do
+	local end=$((SECONDS + HANG))
+	while [ "$SECONDS" -lt "$end" ]; do
 		if [ "$(grep -c -- "$pat" "$DAEMON_LOG")" -ge "$want" ]; then
 			LOGLINE=$(grep -- "$pat" "$DAEMON_LOG" | sed -n "${want}p")
 			return 0
@@ -136,18 +138,20 @@ is "$RC" 5 "before the reload: uid 64402 has no rule (no-such-key)"
 
 signs_before=$(req_count sign ec256 ok)
 BENCH_OUT="$T/bench.out"
-timeout -k 2 40 "$P11B" -s "$SOCK" bench --op ecdsa --clients 4 --seconds 10 \
+# Runs until SIGTERM (below, once every reload is done); --seconds is
+# only an upper bound.
+"$P11B" -s "$SOCK" bench --op ecdsa --clients 4 --seconds 3600 \
     </dev/null >"$BENCH_OUT" 2>"$T/bench.err" &
 BENCH_PID=$!
-# Past the warm-up (20 requests per client): measuring.
-for i in $(seq 1 200); do
-	[ "$(req_count sign ec256 ok)" -ge $((signs_before + 80)) ] && break
-	running "$BENCH_PID" || break
-	sleep 0.05
-done
+# bench_measuring: past the warm-up (20 requests per client), or gone.
+bench_measuring()
+{
+	[ "$(req_count sign ec256 ok)" -ge $((signs_before + 80)) ] ||
+	    ! running "$BENCH_PID"
+}
+wait_for bench_measuring
 running "$BENCH_PID"
 ok $? "bench is running" || bail "bench: $(cat "$T/bench.err")"
-t_load=$SECONDS
 cli stats
 busy=$(sed -n '1s/.* busy=\([0-9]*\) .*/\1/p' "$OUT")
 conns=$(sed -n '1s/.* connections=\([0-9]*\) .*/\1/p' "$OUT")
@@ -237,13 +241,13 @@ sed 's/pin-env "P11BROKER_PIN"/pin-env "OTHER_PIN"/' "$CONF_ORIG" >"$T/c.new"
 chmod 0644 "$T/c.new" && mv -f "$T/c.new" "$CONF"
 reject "PIN source change" "PIN source settings changed.*restart"
 
-t_load=$((SECONDS - t_load))
 running "$BENCH_PID"
-ok $? "the reloads ran while bench was still signing (${t_load}s)"
+ok $? "the reloads ran while bench was still signing"
 
 # --- the bench: nothing lost ------------------------------------------------
 
-wait_exit "$BENCH_PID" 30
+kill_child "$BENCH_PID" TERM
+wait_exit "$BENCH_PID"
 is "$EXIT_RC" 0 "bench exits 0" || diag "$(cat "$T/bench.err")"
 bench_line=$(cat "$BENCH_OUT")
 diag "bench: $bench_line"

@@ -90,11 +90,7 @@ ok "$([ "$RC" -ne 0 ] && echo 0 || echo 1)" \
     "enforce: a wrong-length digest is refused"
 kill_child "$DAEMON_PID" USR1
 kill_child "$DAEMON_PID" HUP
-for i in $(seq 1 100); do
-	grep -q 'reloaded ' "$DAEMON_LOG" && break
-	sleep 0.05
-done
-grep -q 'reloaded ' "$DAEMON_LOG"
+wait_log 'reloaded '
 ok $? "enforce: SIGHUP reloads"
 cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
 is "$RC" 0 "enforce: sign after the reload" || diag "$ERR"

@@ -21,24 +21,24 @@ field()
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-# valgrind (make check-valgrind) starts a signer in seconds, not ms.
-RUN=4 LIMIT=2000
-[ -n "${P11B_DAEMON_WRAPPER:-}" ] && RUN=30 LIMIT=25000
-
 FRONT=$(daemon_child p11b-front)
 SIGNER=$(daemon_child p11b-signer)
 [ -n "$FRONT" ] && [ -n "$SIGNER" ] || bail "no front or signer process"
 
 for round in 1 2; do
-	"$KEEPSIGN" "$SOCK" ec256 4 "$RUN" >"$T/keep.out" 2>"$T/keep.err" &
+	# keepsign says "signing" once the load is on, and ends once the
+	# callers were failed and then served again (or at the deadline).
+	"$KEEPSIGN" "$SOCK" ec256 4 "$HANG" >"$T/keep.out" 2>"$T/keep.err" &
 	keep=$!
-	sleep 1
+	wait_for grep -q '^signing$' "$T/keep.out"
+	ok $? "round $round: four threads are signing on one connection" ||
+	    diag "$(cat "$T/keep.err")"
 	kill -KILL "$SIGNER"
 	ok $? "round $round: SIGKILL the signer ($SIGNER) mid-load"
 	wait "$keep"
 	is "$?" 0 "round $round: keepsign ran to the end" ||
 	    diag "$(cat "$T/keep.err")"
-	line=$(cat "$T/keep.out")
+	line=$(tail -n 1 "$T/keep.out")
 	diag "round $round: $line"
 	is "$(field lost "$line")" 0 \
 	    "round $round: no caller lost its connection"
@@ -46,11 +46,8 @@ for round in 1 2; do
 	    "round $round: no status but ok and token-unavailable"
 	ok "$([ "$(field token-unavailable "$line")" -ge 1 ] && echo 0 ||
 	    echo 1)" "round $round: callers saw TOKEN_UNAVAILABLE"
-	ok "$([ "$(field ok-after-unavailable "$line")" -ge 1 ] && echo 0 ||
+	ok "$([ "$(field ok-after-unavailable "$line")" -ge 20 ] && echo 0 ||
 	    echo 1)" "round $round: then successes again, same connection"
-	gap=$(field gap-ms "$line")
-	ok "$([ "${gap:-999999}" -le "$LIMIT" ] && echo 0 || echo 1)" \
-	    "round $round: serving again ${gap} ms after the first failure"
 	is "$(daemon_child p11b-front)" "$FRONT" \
 	    "round $round: the front is the same process"
 	new=$(daemon_child p11b-signer)

@@ -19,22 +19,21 @@ write_policy
 check_conf()
 {
 	OUT="$T/n.out"
-	P11BROKER_PIN=${CHECK_PIN-$PIN} timeout -k 2 30 "$BROKERD" -n -f "$1" \
+	P11BROKER_PIN=${CHECK_PIN-$PIN} timeout -k 2 "$HANG" "$BROKERD" -n -f "$1" \
 	    </dev/null >"$OUT" 2>"$T/n.err"
 	RC=$?
 	ERR=$(cat "$T/n.err")
 }
 
 # start_fg CONF: start the daemon with a deadline and wait for it to exit
-# (for start-ups that must fail); sets RC, ERR, ELAPSED.
+# (for start-ups that must fail: exit 124 means it did not); sets RC
+# and ERR.
 start_fg()
 {
-	local t0=$SECONDS
-	P11BROKER_PIN=${START_PIN-$PIN} timeout -k 2 "${START_TIMEOUT:-10}" \
+	P11BROKER_PIN=${START_PIN-$PIN} timeout -k 2 "$HANG" \
 	    "$BROKERD" -d -f "$1" \
 	    </dev/null >"$T/fg.out" 2>"$T/fg.err"
 	RC=$?
-	ELAPSED=$((SECONDS - t0))
 	ERR=$(cat "$T/fg.out" "$T/fg.err")
 }
 
@@ -188,7 +187,7 @@ ok "$([ "$RC" -ne 0 ] && echo 0 || echo 1)" \
     "group-readable credential file refused (exit $RC)"
 
 # no PIN at all: the variable is unset
-(unset P11BROKER_PIN; timeout -k 2 20 "$BROKERD" -n -f "$CONF" </dev/null \
+(unset P11BROKER_PIN; timeout -k 2 "$HANG" "$BROKERD" -n -f "$CONF" </dev/null \
     >/dev/null 2>"$T/nopin.err")
 rc=$?
 ok "$([ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && echo 0 || echo 1)" \
@@ -196,14 +195,12 @@ ok "$([ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && echo 0 || echo 1)" \
 like "$(cat "$T/nopin.err")" 'P11BROKER_PIN|PIN' \
     "missing PIN: diagnostic names the PIN variable"
 
-# --- wrong PIN: fatal, quick, never retried ---------------------------------
+# --- wrong PIN: fatal, never retried --------------------------------------
 
 START_PIN=9999 start_fg "$CONF"
 ok "$([ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && echo 0 || echo 1)" \
     "wrong PIN: daemon exits non-zero (exit $RC)"
 like "$ERR" 'PIN' "wrong PIN: message mentions PIN"
-ok "$([ "$ELAPSED" -le 5 ] && echo 0 || echo 1)" \
-    "wrong PIN: exits within 5 s (took ${ELAPSED}s)"
 ok "$([ -e "$SOCK" ] && echo 1 || echo 0)" "wrong PIN: no socket left behind"
 
 # --- root without a "user": refused, clearly --------------------------------
@@ -255,7 +252,7 @@ is "$RC" 0 "health after the right-PIN start"
 
 # --- a second instance on a live socket -------------------------------------
 
-START_TIMEOUT=5 start_fg "$CONF"
+start_fg "$CONF"
 ok "$([ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && echo 0 || echo 1)" \
     "second daemon on a live socket refuses to start (exit $RC)" ||
     diag "$ERR"
@@ -275,26 +272,24 @@ s.connect(sys.argv[1])
 open(sys.argv[2], "w").write("connected\n")
 s.recv(1)' "$SOCK" "$T/holder.out" &
 holder=$!
-for i in $(seq 1 100); do
-	[ -s "$T/holder.out" ] && break
-	sleep 0.05
-done
+wait_for test -s "$T/holder.out"
 check "a client holds a connection open" test -s "$T/holder.out"
 pgid=$DAEMON_PID
 kill_child "$DAEMON_PID" TERM
-wait_exit "$DAEMON_PID" 10
+wait_exit "$DAEMON_PID"
 is "$EXIT_RC" 0 "SIGTERM with a client connected: exit 0"
 DAEMON_PID=
 ok "$([ -e "$SOCK" ] && echo 1 || echo 0)" "SIGTERM: socket file removed"
-left=
-for i in $(seq 1 40); do
-	left=$(pgrep -g "$pgid" 2>/dev/null | tr '\n' ' ')
-	[ -z "$left" ] && break
-	sleep 0.05
-done
+# group_empty PGID: no process is left in the group.
+group_empty()
+{
+	! pgrep -g "$1" >/dev/null 2>&1
+}
+wait_for group_empty "$pgid"
+left=$(pgrep -g "$pgid" 2>/dev/null | tr '\n' ' ')
 is "$left" "" "SIGTERM: no daemon process (signer) left behind"
 kill -KILL -- "-$pgid" 2>/dev/null
-wait_exit "$holder" 5
+wait_exit "$holder"
 ok $([ "$EXIT_RC" -ne 124 ] && echo 0 || echo 1) \
     "SIGTERM: the connected client saw the connection close"
 kill_child "$holder"

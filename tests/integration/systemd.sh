@@ -44,16 +44,15 @@ setsid systemd-socket-activate -l "$SOCK" \
     setpriv --reuid="$P11B_DAEMON_USER" --regid="$P11B_DAEMON_USER" \
     --clear-groups "$BROKERD" -d -f "$CONF" </dev/null >>"$DAEMON_LOG" 2>&1 &
 DAEMON_PID=$!
-for i in $(seq 1 100); do
-	[ -S "$SOCK" ] && break
-	sleep 0.05
-done
+wait_for test -S "$SOCK"
 chmod 0666 "$SOCK"
 # The first connection starts nothing new: the broker is already running.
-for i in $(seq 1 100); do
-	timeout 5 "$P11B" -s "$SOCK" health >/dev/null 2>&1 && break
-	sleep 0.05
-done
+# answers_health: a health request on $SOCK succeeds.
+answers_health()
+{
+	timeout "$HANG" "$P11B" -s "$SOCK" health >/dev/null 2>&1
+}
+wait_for answers_health
 cli health
 is "$RC" 0 "socket-activated broker answers health" ||
     diag "$ERR" "$(cat "$DAEMON_LOG")"
@@ -90,9 +89,9 @@ systemd-socket-activate -l "$T/other.sock" \
     -E CREDENTIALS_DIRECTORY="$T/creds" -E SOFTHSM2_CONF \
     $AS_USER "$BROKERD" -d -f "$CONF" </dev/null >"$T/other.log" 2>&1 &
 other=$!
-for i in $(seq 1 100); do [ -S "$T/other.sock" ] && break; sleep 0.05; done
-timeout 5 "$P11B" -s "$T/other.sock" health >/dev/null 2>&1
-for i in $(seq 1 100); do running "$other" || break; sleep 0.05; done
+wait_for test -S "$T/other.sock"
+timeout "$HANG" "$P11B" -s "$T/other.sock" health >/dev/null 2>&1
+wait_for _not_running "$other"
 like "$(cat "$T/other.log")" "socket activation: got .*other.sock, the config says" \
     "an inherited socket at another path is refused with a clear error"
 kill "$other" 2>/dev/null
