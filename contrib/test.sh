@@ -6,16 +6,21 @@
 #   contrib/test.sh                 normal build
 #   contrib/test.sh --werror        warnings are errors (CI)
 #   contrib/test.sh --sanitizers    ASan + UBSan build in build-asan/
+#   contrib/test.sh --stress        with nproc+1 CPU-bound processes
+#                                   competing for the whole run (the
+#                                   tests must hold on a busy machine)
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=$top/build
 flags=
+stress=
 for arg in "$@"; do
 	case $arg in
 	--werror) flags="$flags --enable-werror" ;;
 	--sanitizers) flags="$flags --enable-sanitizers"
 		builddir=$top/build-asan ;;
-	*) echo "usage: contrib/test.sh [--werror] [--sanitizers]" >&2
+	--stress) stress=1 ;;
+	*) echo "usage: contrib/test.sh [--werror] [--sanitizers] [--stress]" >&2
 		exit 2 ;;
 	esac
 done
@@ -27,8 +32,25 @@ cd "$builddir"
 # shellcheck disable=SC2086
 [ -f Makefile ] || "$top/configure" $flags >configure.out
 make -j"$(nproc)" >make.out 2>&1 || { cat make.out; exit 1; }
+# --stress: CPU hogs beside make check, stopped however the run ends.
+hogs=
+stop_hogs()
+{
+	# shellcheck disable=SC2086
+	[ -n "$hogs" ] && kill $hogs 2>/dev/null
+	hogs=
+}
+if [ -n "$stress" ]; then
+	trap stop_hogs EXIT INT TERM
+	for _ in $(seq 0 "$(nproc)"); do
+		sh -c 'while :; do :; done' &
+		hogs="$hogs $!"
+	done
+	echo "test.sh: $(echo $hogs | wc -w) CPU-bound processes running beside the tests"
+fi
 rc=0
 make -j"$(nproc)" check >check.out 2>&1 || rc=$?
+stop_hogs
 grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP|XFAIL):' check.out || true
 if [ $rc -ne 0 ]; then
 	for log in $(find . -name '*.log' ! -name config.log ! -name test-suite.log); do
