@@ -1,38 +1,91 @@
-# brokerd/: the daemon.  brokerd/token/ is the only code that calls PKCS#11.
+# brokerd/: the daemon, one folder per process (see README.md's table):
+#   monitor/  first pid: config, policy and PIN, the socket, forks and
+#             supervises the others; reads no client bytes, no PKCS#11.
+#   front/    p11b-front: connections, policy, audit, answers; no module,
+#             no file opens, no socket creation, no exec.
+#   signer/   p11b-signer: the only PKCS#11 (signer/token/); sees no
+#             client, policy or socket.
+#   common/   what all three share: log, clock, io, the internal channels
+#             (ctl: monitor<->front, signer_msg: front<->signer) and the
+#             job vocabulary, crypto facts, config file loading.
+# Each folder is its own library with its own include path, so a process
+# cannot reach another's headers by accident: front/ is built without
+# signer/token/ on its path.
 sbin_PROGRAMS += brokerd/p11brokerd
 
+BROKERD_COMMON_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/common \
+	-DSYSCONFDIR='"$(sysconfdir)"' $(LIBCRYPTO_CFLAGS) $(P11KIT_CFLAGS) \
+	$(SODIUM_CFLAGS) $(SECCOMP_CFLAGS)
+
+noinst_LTLIBRARIES += brokerd/common/libcommon.la
+brokerd_common_libcommon_la_SOURCES = \
+	brokerd/common/log.c brokerd/common/log.h \
+	brokerd/common/clock.c brokerd/common/clock.h \
+	brokerd/common/io.c brokerd/common/io.h \
+	brokerd/common/ctl.c brokerd/common/ctl.h \
+	brokerd/common/job.c brokerd/common/job.h \
+	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
+	brokerd/common/crypto.c brokerd/common/crypto.h \
+	brokerd/common/crypto_verify.c \
+	brokerd/common/files.c brokerd/common/files.h
+brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
+
+noinst_LTLIBRARIES += brokerd/signer/libsigner.la
+brokerd_signer_libsigner_la_SOURCES = \
+	brokerd/signer/signer.c brokerd/signer/signer.h \
+	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
+	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
+	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c
+brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/signer -I$(top_srcdir)/brokerd/signer/token \
+	$(LIBP11_CFLAGS)
+
+noinst_LTLIBRARIES += brokerd/front/libfront.la
+brokerd_front_libfront_la_SOURCES = \
+	brokerd/front/front.c brokerd/front/front.h \
+	brokerd/front/server.c brokerd/front/dispatch.c \
+	brokerd/front/reload.c \
+	brokerd/front/keygen.c brokerd/front/keygen.h \
+	brokerd/front/joblink.c brokerd/front/joblink.h \
+	brokerd/front/metrics.c brokerd/front/metrics.h \
+	brokerd/front/audit.c brokerd/front/audit.h \
+	brokerd/front/audit_ckpt.c brokerd/front/audit_int.h \
+	brokerd/front/audit_line.c brokerd/front/audit_line.h \
+	proto/audit_msg.c proto/audit_msg.h
+brokerd_front_libfront_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/front
+
+noinst_LTLIBRARIES += brokerd/monitor/libmonitor.la
+brokerd_monitor_libmonitor_la_SOURCES = \
+	brokerd/monitor/monitor.c brokerd/monitor/monitor.h \
+	brokerd/monitor/pin.c brokerd/monitor/pin.h \
+	brokerd/monitor/listen.c brokerd/monitor/listen.h
+# The monitor starts the other two: it calls their entry points.
+BROKERD_MONITOR_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/monitor -I$(top_srcdir)/brokerd/front \
+	-I$(top_srcdir)/brokerd/signer
+brokerd_monitor_libmonitor_la_CPPFLAGS = $(BROKERD_MONITOR_CPPFLAGS)
+
+# Everything of the daemon but main(), for the white-box unit tests.
 noinst_LTLIBRARIES += brokerd/libbroker.la
-brokerd_libbroker_la_SOURCES = \
-	brokerd/log.c brokerd/log.h \
-	brokerd/crypto.c brokerd/crypto.h brokerd/crypto_verify.c \
-	brokerd/pin.c brokerd/pin.h \
-	brokerd/token/token.h brokerd/token/token_int.h \
-	brokerd/token/token_load.c brokerd/token/token_keys.c \
-	brokerd/token/token_ops.c brokerd/token/ckr.c \
-	brokerd/signer_msg.c brokerd/signer_msg.h \
-	brokerd/signer_link.c brokerd/signer_link.h \
-	brokerd/signer.c brokerd/signer.h \
-	brokerd/ctl.c brokerd/ctl.h brokerd/files.c brokerd/files.h \
-	brokerd/io.c brokerd/io.h \
-	brokerd/monitor.c brokerd/monitor.h brokerd/front.c \
-	brokerd/metrics.c brokerd/metrics.h \
-	brokerd/dispatch.c brokerd/server.c brokerd/listen.c \
-	brokerd/reload.c brokerd/audit_msg.c brokerd/audit_msg.h \
-	brokerd/audit.c brokerd/audit.h brokerd/audit_ckpt.c \
-	brokerd/audit_int.h brokerd/audit_line.c brokerd/audit_line.h \
-	brokerd/brokerd.h
-brokerd_libbroker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
-	-DSYSCONFDIR='"$(sysconfdir)"' $(LIBP11_CFLAGS) $(LIBCRYPTO_CFLAGS) \
-	$(P11KIT_CFLAGS) $(SODIUM_CFLAGS) $(SECCOMP_CFLAGS)
-brokerd_libbroker_la_LIBADD = policy/libpolicy.la sandbox/libsandbox.la \
+brokerd_libbroker_la_SOURCES =
+brokerd_libbroker_la_LIBADD = brokerd/monitor/libmonitor.la \
+	brokerd/front/libfront.la brokerd/signer/libsigner.la \
+	brokerd/common/libcommon.la \
+	policy/libpolicy.la sandbox/libsandbox.la \
 	proto/libwire.la $(LIBP11_LIBS) $(LIBCRYPTO_LIBS) $(SODIUM_LIBS) \
 	$(BSD_LIBS) $(PTHREAD_LIBS) $(LIBS)
 
-brokerd_p11brokerd_SOURCES = brokerd/main.c
-brokerd_p11brokerd_CPPFLAGS = $(brokerd_libbroker_la_CPPFLAGS)
+# main() also runs the -n check, which opens the token (as the monitor,
+# before anything is forked).
+brokerd_p11brokerd_SOURCES = brokerd/monitor/main.c
+brokerd_p11brokerd_CPPFLAGS = $(BROKERD_MONITOR_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/signer/token
 brokerd_p11brokerd_LDADD = brokerd/libbroker.la
 
 man_MANS += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5 \
 	brokerd/p11broker-audit.5
-EXTRA_DIST += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5 \
+EXTRA_DIST += brokerd/monitor/README.md brokerd/front/README.md \
+	brokerd/signer/README.md brokerd/common/README.md \
+	brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5 \
 	brokerd/p11broker-audit.5

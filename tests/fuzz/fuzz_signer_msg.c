@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the front <-> signer codec (brokerd/signer_msg.c): the
+ * Fuzz target for the front <-> signer codec (brokerd/common/signer_msg.c): the
  * input is a stream of internal messages (16-byte header, then the body),
  * read the way either end reads a link.  Every body goes through all
  * three body decoders, the job decoder with several key counts.  What
@@ -52,10 +52,9 @@ check_encoded(const uint8_t *msg, size_t len, enum smsg_type type,
 
 /* What smsg_job_decode() promises about a job it accepted. */
 static void
-check_job(const struct token_job *job, const uint8_t *body, size_t len,
+check_job(const struct job *job, const uint8_t *body, size_t len,
     size_t nkeys)
 {
-	FUZZ_ASSERT(job->keys == NULL);
 	FUZZ_ASSERT(job->op == P11B_OP_SIGN || job->op == P11B_OP_HMAC ||
 	    job->op == P11B_OP_HMAC_VERIFY || job->op == P11B_OP_SECRET ||
 	    job->op == P11B_OP_RANDOM);
@@ -79,10 +78,10 @@ check_job(const struct token_job *job, const uint8_t *body, size_t len,
 }
 
 static void
-job_round_trip(uint64_t id, const struct token_job *job, const uint8_t *body,
+job_round_trip(uint64_t id, const struct job *job, const uint8_t *body,
     size_t len, size_t nkeys)
 {
-	struct token_job again;
+	struct job again;
 	uint8_t *msg = NULL;
 	size_t msglen;
 
@@ -102,7 +101,7 @@ job_round_trip(uint64_t id, const struct token_job *job, const uint8_t *body,
 static void
 fuzz_job(uint64_t id, const uint8_t *body, size_t len)
 {
-	struct token_job job;
+	struct job job;
 	size_t i;
 	int accepted = 0;
 
@@ -121,7 +120,7 @@ fuzz_job(uint64_t id, const uint8_t *body, size_t len)
 
 /* What smsg_result_decode() promises about a result it accepted. */
 static void
-check_result(const struct token_result *res, const char *msgbuf,
+check_result(const struct job_result *res, const char *msgbuf,
     size_t msgbuflen, size_t len)
 {
 	size_t msglen = res->message == NULL ? 0 : strlen(res->message);
@@ -139,10 +138,10 @@ check_result(const struct token_result *res, const char *msgbuf,
 }
 
 static void
-result_round_trip(uint64_t id, const struct token_result *res,
+result_round_trip(uint64_t id, const struct job_result *res,
     const uint8_t *body, size_t len)
 {
-	struct token_result again;
+	struct job_result again;
 	char msgbuf[SMSG_TEXT_MAX + 1];
 	uint8_t *msg = NULL;
 	size_t msglen;
@@ -165,7 +164,7 @@ result_round_trip(uint64_t id, const struct token_result *res,
 static void
 fuzz_result(uint64_t id, const uint8_t *body, size_t len)
 {
-	struct token_result res, small;
+	struct job_result res, small;
 	char msgbuf[SMSG_TEXT_MAX + 1], smallbuf[8];
 	int r;
 
@@ -277,7 +276,7 @@ same_text(const char *got, const char *sent)
 static void
 fuzz_text(const uint8_t *data, size_t size)
 {
-	struct token_result res, got;
+	struct job_result res, got;
 	struct smsg_hello hello;
 	struct key_info key;
 	char text[SMSG_TEXT_MAX + 40], msgbuf[SMSG_TEXT_MAX + 1];

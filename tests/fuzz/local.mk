@@ -18,13 +18,14 @@ tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c \
 	tests/fuzz/fuzz_config.c tests/fuzz/fuzz.h
 tests_fuzz_replay_config_LDADD = policy/libpolicy.la proto/libwire.la \
 	$(FUZZ_REPLAY_LIBS)
-# The front <-> signer codec, compiled in (brokerd/ has no small library).
+# The front <-> signer codec, compiled in.
 check_PROGRAMS += tests/fuzz/replay_signer_msg
 tests_fuzz_replay_signer_msg_SOURCES = tests/fuzz/replay.c \
 	tests/fuzz/fuzz_signer_msg.c tests/fuzz/fuzz.h \
-	brokerd/signer_msg.c brokerd/signer_msg.h
+	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
+	brokerd/common/job.c
 tests_fuzz_replay_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
-	-I$(top_srcdir)/brokerd/token
+	-I$(top_srcdir)/brokerd/common
 tests_fuzz_replay_signer_msg_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
 
 TESTS += tests/fuzz/replay.sh
@@ -68,11 +69,11 @@ tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_signer_msg_SOURCES = tests/fuzz/fuzz_signer_msg.c \
-	tests/fuzz/fuzz.h brokerd/signer_msg.c brokerd/signer_msg.h \
-	$(FUZZ_WIRE_SOURCES)
+	tests/fuzz/fuzz.h brokerd/common/signer_msg.c \
+	brokerd/common/signer_msg.h brokerd/common/job.c $(FUZZ_WIRE_SOURCES)
 nodist_tests_fuzz_fuzz_signer_msg_SOURCES = $(FUZZ_WIRE_GENERATED)
 tests_fuzz_fuzz_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
-	-I$(top_srcdir)/brokerd/token
+	-I$(top_srcdir)/brokerd/common
 tests_fuzz_fuzz_signer_msg_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_signer_msg_LDADD = $(FUZZ_REPLAY_LIBS)

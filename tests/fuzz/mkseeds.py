@@ -4,7 +4,7 @@
 The protobuf frames are encoded by hand from proto/p11broker.proto, so
 this needs nothing but Python 3.  The configs and policies come from the
 examples in DESIGN.md, tests/unit/test_config.c and their broken variants.
-The front <-> signer messages follow brokerd/signer_msg.h.
+The front <-> signer messages follow brokerd/common/signer_msg.h.
 
     python3 tests/fuzz/mkseeds.py [OUTDIR]      # default: tests/fuzz/corpus
 
@@ -386,7 +386,7 @@ def config_seeds():
     return {k: v.encode() for k, v in s.items()}
 
 
-# --- front <-> signer messages (brokerd/signer_msg.h) ----------------------
+# --- front <-> signer messages (brokerd/common/signer_msg.h) ----------------------
 #
 # Fixed layouts in host byte order: these seeds are little-endian (x86-64,
 # arm64).  Header: body length, type, zero, id.

@@ -13,8 +13,9 @@ TESTS += tests/unit/test_config
 
 check_PROGRAMS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h \
-	brokerd/crypto.c
-tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+	brokerd/common/crypto.c
+tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/common $(LIBCRYPTO_CFLAGS)
 tests_unit_test_crypto_LDADD = $(UNIT_LDADD) $(LIBCRYPTO_LIBS)
 TESTS += tests/unit/test_crypto
 
@@ -22,18 +23,20 @@ TESTS += tests/unit/test_crypto
 check_PROGRAMS += tests/unit/test_audit
 tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/tap.h \
 	client/cli/auditlog.c client/cli/auditlog.h
-tests_unit_test_audit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/token \
+tests_unit_test_audit_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/brokerd/front \
 	-I$(top_srcdir)/client/cli $(LIBCRYPTO_CFLAGS) $(SODIUM_CFLAGS)
 tests_unit_test_audit_LDADD = brokerd/libbroker.la $(UNIT_LDADD) \
 	$(LIBCRYPTO_LIBS) $(SODIUM_LIBS)
 TESTS += tests/unit/test_audit
 include $(srcdir)/tests/unit/client.mk
 
-# The front <-> signer codec, compiled in (brokerd/ has no small library).
+# The front <-> signer codec, compiled in.
 check_PROGRAMS += tests/unit/test_signer_msg
 tests_unit_test_signer_msg_SOURCES = tests/unit/test_signer_msg.c \
-	tests/unit/tap.h brokerd/signer_msg.c brokerd/signer_msg.h
+	tests/unit/tap.h brokerd/common/signer_msg.c \
+	brokerd/common/signer_msg.h brokerd/common/job.c
 tests_unit_test_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
-	-I$(top_srcdir)/brokerd/token
+	-I$(top_srcdir)/brokerd/common
 tests_unit_test_signer_msg_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_signer_msg

@@ -1,5 +1,5 @@
 /*
- * Unit tests for brokerd/crypto.c: key/algorithm fit, DigestInfo and
+ * Unit tests for brokerd/common/crypto.c: key/algorithm fit, DigestInfo and
  * ECDSA DER encoding, checked against OpenSSL's own decoder.
  */
 #include <stdlib.h>

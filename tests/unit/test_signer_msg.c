@@ -1,5 +1,5 @@
 /*
- * Unit tests for brokerd/signer_msg.c, the front <-> signer codec: round
+ * Unit tests for brokerd/common/signer_msg.c, the front <-> signer codec: round
  * trips of every message, and rejection of every malformed form.  The
  * malformed bodies are built by hand with the writer below, which is
  * first checked against the encoders' own output.
@@ -165,7 +165,7 @@ good_key(void)
 /* Decode a body copied into an exact-size buffer: ASan sees overreads. */
 static int
 job_decode(const struct body *b, size_t len, size_t nkeys,
-    struct token_job *job)
+    struct job *job)
 {
 	uint8_t *copy = malloc(len > 0 ? len : 1);
 	int r;
@@ -177,7 +177,7 @@ job_decode(const struct body *b, size_t len, size_t nkeys,
 }
 
 static int
-result_decode(const struct body *b, size_t len, struct token_result *res,
+result_decode(const struct body *b, size_t len, struct job_result *res,
     char *msgbuf, size_t msgbuflen)
 {
 	uint8_t *copy = malloc(len > 0 ? len : 1);
@@ -271,7 +271,7 @@ test_header(void)
 static void
 job_truncations(const struct body *b, size_t nkeys, const char *what)
 {
-	struct token_job job;
+	struct job job;
 	struct body more = { NULL, 0, 0 };
 	size_t n;
 
@@ -290,8 +290,8 @@ job_truncations(const struct body *b, size_t nkeys, const char *what)
 
 /* Encode, check the header, decode; the body stays in *b. */
 static int
-job_round_trip(uint64_t id, const struct token_job *in, size_t nkeys,
-    struct body *b, struct token_job *out)
+job_round_trip(uint64_t id, const struct job *in, size_t nkeys,
+    struct body *b, struct job *out)
 {
 	uint8_t *msg = NULL;
 	size_t len;
@@ -310,7 +310,7 @@ job_round_trip(uint64_t id, const struct token_job *in, size_t nkeys,
 
 /* The encoder's verdict alone. */
 static int
-job_encodes(const struct token_job *job)
+job_encodes(const struct job *job)
 {
 	uint8_t *msg = NULL;
 	size_t len;
@@ -322,7 +322,7 @@ job_encodes(const struct token_job *job)
 }
 
 static int
-same_job(const struct token_job *a, const struct token_job *b)
+same_job(const struct job *a, const struct job *b)
 {
 	return a->key == b->key && a->op == b->op && a->alg == b->alg &&
 	    a->flags == b->flags && a->random_len == b->random_len &&
@@ -337,7 +337,7 @@ test_job_round_trip(void)
 	static uint8_t data[] = "the message to sign";
 	static uint8_t mac[32] = { 0xde, 0xad, 0xbe, 0xef };
 	struct body b = { NULL, 0, 0 }, raw = { NULL, 0, 0 };
-	struct token_job in, out;
+	struct job in, out;
 	struct raw_job rj;
 	uint8_t *big;
 	size_t biglen = 1024 * 1024, i;
@@ -352,8 +352,8 @@ test_job_round_trip(void)
 	is_int(job_round_trip(0xfedcba9876543210ULL, &in, 3, &b, &out),
 	    SMSG_OK, "sign job decodes");
 	ok(same_job(&in, &out), "sign job kept (key, alg, flags, input)");
-	ok(out.in == b.p + SMSG_JOB_FIXED && out.mac == NULL &&
-	    out.keys == NULL, "input points into the body, no MAC");
+	ok(out.in == b.p + SMSG_JOB_FIXED && out.mac == NULL,
+	    "input points into the body, no MAC");
 	/* The hand writer agrees with the encoder. */
 	memset(&rj, 0, sizeof(rj));
 	rj.key = 2;
@@ -493,7 +493,7 @@ static int
 raw_job_decode(const struct raw_job *j, size_t nkeys)
 {
 	struct body b = { NULL, 0, 0 };
-	struct token_job job;
+	struct job job;
 	int r;
 
 	put_job(&b, j);
@@ -511,7 +511,7 @@ test_job_invalid(void)
 	static const unsigned int good_ops[] = { P11B_OP_SIGN, P11B_OP_HMAC,
 	    P11B_OP_SECRET };
 	struct body b = { NULL, 0, 0 };
-	struct token_job job;
+	struct job job;
 	struct raw_job j, r;
 	size_t i;
 
@@ -662,8 +662,8 @@ test_job_invalid(void)
 
 /* Encode, check the header, decode into msgbuf; the body stays in *b. */
 static int
-result_round_trip(uint64_t id, const struct token_result *in, struct body *b,
-    struct token_result *out, char *msgbuf, size_t msgbuflen)
+result_round_trip(uint64_t id, const struct job_result *in, struct body *b,
+    struct job_result *out, char *msgbuf, size_t msgbuflen)
 {
 	uint8_t *msg = NULL;
 	size_t len;
@@ -679,7 +679,7 @@ result_round_trip(uint64_t id, const struct token_result *in, struct body *b,
 }
 
 static int
-result_encodes(const struct token_result *res)
+result_encodes(const struct job_result *res)
 {
 	uint8_t *msg = NULL;
 	size_t len;
@@ -693,7 +693,7 @@ result_encodes(const struct token_result *res)
 static void
 result_truncations(const struct body *b, const char *what)
 {
-	struct token_result res;
+	struct job_result res;
 	struct body more = { NULL, 0, 0 };
 	char msgbuf[SMSG_TEXT_MAX + 1];
 	size_t n;
@@ -717,7 +717,7 @@ test_result_round_trip(void)
 	static uint8_t sig[] = { 0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01,
 	    0x02 };
 	struct body b = { NULL, 0, 0 }, raw = { NULL, 0, 0 };
-	struct token_result in, out;
+	struct job_result in, out;
 	struct raw_result rr;
 	char msgbuf[SMSG_TEXT_MAX + 1], small[8], longmsg[300];
 	int s;
@@ -832,7 +832,7 @@ static int
 raw_result_decode(const struct raw_result *rr, size_t msgbuflen)
 {
 	struct body b = { NULL, 0, 0 };
-	struct token_result res;
+	struct job_result res;
 	char msgbuf[256];
 	int r;
 

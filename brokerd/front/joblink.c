@@ -18,14 +18,14 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "signer_link.h"
+#include "joblink.h"
 
 #define READ_CHUNK	65536
 #define HELLO_WAIT_MS	5000
 #define GHOST		((void *)-1)	/* a timed-out job's place holder */
 
 struct slink {
-	struct signer_gen	*gen;
+	struct joblink_gen	*gen;
 	int			 fd;
 	int			 index;
 	struct workq		 pending;	/* sent, oldest first */
@@ -41,9 +41,9 @@ struct slink {
 	size_t			 rlen, rcap;
 };
 
-struct signer_gen {
-	TAILQ_ENTRY(signer_gen)	 entry;
-	struct signer		*s;
+struct joblink_gen {
+	TAILQ_ENTRY(joblink_gen)	 entry;
+	struct joblink		*s;
 	struct slink		*links;
 	int			 n;
 	int			 dead;
@@ -51,34 +51,25 @@ struct signer_gen {
 	int			 current;
 };
 
-TAILQ_HEAD(genlist, signer_gen);
+TAILQ_HEAD(genlist, joblink_gen);
 
 TAILQ_HEAD(linklist, slink);
 
-struct signer {
+struct joblink {
 	int			 epfd;
 	int			 efd;		/* failed-at-once jobs */
 	int			 efd_set;	/* efd has a count to read */
 	struct workq		 done;
 	struct linklist		 dirty;		/* links with jobs to write */
 	struct genlist		 gens;
-	struct signer_gen	*current;
+	struct joblink_gen	*current;
 };
 
-uint64_t
-signer_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
-signer_new(struct signer **sp)
+joblink_new(struct joblink **sp)
 {
 	struct epoll_event ev;
-	struct signer *s;
+	struct joblink *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
@@ -92,7 +83,7 @@ signer_new(struct signer **sp)
 	ev.data.ptr = NULL;
 	if (s->efd == -1 || s->epfd == -1 ||
 	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ev) == -1) {
-		signer_free(s);
+		joblink_free(s);
 		return -1;
 	}
 	*sp = s;
@@ -100,13 +91,13 @@ signer_new(struct signer **sp)
 }
 
 int
-signer_fd(const struct signer *s)
+joblink_fd(const struct joblink *s)
 {
 	return s->epfd;
 }
 
 static void
-fail_work(struct signer *s, struct work *w, const char *why)
+fail_work(struct joblink *s, struct work *w, const char *why)
 {
 	uint64_t one = 1;
 
@@ -141,7 +132,7 @@ link_close(struct slink *l)
 }
 
 static void
-gen_free(struct signer *s, struct signer_gen *g)
+gen_free(struct joblink *s, struct joblink_gen *g)
 {
 	int i;
 
@@ -154,7 +145,7 @@ gen_free(struct signer *s, struct signer_gen *g)
 
 /* A retired generation goes once its last job is back. */
 static void
-gen_maybe_free(struct signer *s, struct signer_gen *g)
+gen_maybe_free(struct joblink *s, struct joblink_gen *g)
 {
 	if (!g->current && g->jobs == 0)
 		gen_free(s, g);
@@ -162,9 +153,9 @@ gen_maybe_free(struct signer *s, struct signer_gen *g)
 
 /* The signer died or broke the protocol: fail everything it holds. */
 static void
-gen_kill(struct signer_gen *g, const char *why)
+gen_kill(struct joblink_gen *g, const char *why)
 {
-	struct signer *s = g->s;
+	struct joblink *s = g->s;
 	struct work *w;
 	int i;
 
@@ -189,9 +180,9 @@ gen_kill(struct signer_gen *g, const char *why)
 }
 
 void
-signer_free(struct signer *s)
+joblink_free(struct joblink *s)
 {
-	struct signer_gen *g;
+	struct joblink_gen *g;
 
 	if (s == NULL)
 		return;
@@ -225,7 +216,7 @@ read_full(int fd, uint8_t *buf, size_t len, uint64_t deadline)
 			continue;
 		if (errno != EAGAIN)
 			return -1;
-		if ((now = signer_now_ms()) >= deadline)
+		if ((now = clock_ms()) >= deadline)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -238,7 +229,7 @@ static int
 read_hello(int fd, struct smsg_hello *hello, char *errbuf, size_t errlen)
 {
 	uint8_t hdr[SMSG_HDR_LEN], *body = NULL;
-	uint64_t deadline = signer_now_ms() + HELLO_WAIT_MS;
+	uint64_t deadline = clock_ms() + HELLO_WAIT_MS;
 	struct smsg_hdr h;
 	int r = -1;
 
@@ -255,12 +246,12 @@ read_hello(int fd, struct smsg_hello *hello, char *errbuf, size_t errlen)
 }
 
 int
-signer_gen_open(struct signer *s, int *fds, int nfds,
-    struct signer_gen **genp, struct smsg_hello *hello, char *errbuf,
+joblink_gen_open(struct joblink *s, int *fds, int nfds,
+    struct joblink_gen **genp, struct smsg_hello *hello, char *errbuf,
     size_t errlen)
 {
 	struct epoll_event ev;
-	struct signer_gen *g;
+	struct joblink_gen *g;
 	struct slink *l;
 	int i;
 
@@ -313,15 +304,15 @@ signer_gen_open(struct signer *s, int *fds, int nfds,
 }
 
 void
-signer_discard(struct signer *s, struct signer_gen *g)
+joblink_discard(struct joblink *s, struct joblink_gen *g)
 {
 	gen_free(s, g);
 }
 
 void
-signer_use(struct signer *s, struct signer_gen *g)
+joblink_use(struct joblink *s, struct joblink_gen *g)
 {
-	struct signer_gen *old = s->current;
+	struct joblink_gen *old = s->current;
 
 	s->current = g;
 	g->current = 1;
@@ -409,7 +400,7 @@ link_queue(struct slink *l, const uint8_t *msg, size_t len)
 
 /* The least loaded worker that is not stuck. */
 static struct slink *
-pick(struct signer_gen *g)
+pick(struct joblink_gen *g)
 {
 	struct slink *best = NULL;
 	int i;
@@ -424,9 +415,9 @@ pick(struct signer_gen *g)
 }
 
 void
-signer_submit(struct signer *s, struct work *w)
+joblink_submit(struct joblink *s, struct work *w)
 {
-	struct signer_gen *g = s->current;
+	struct joblink_gen *g = s->current;
 	struct slink *l;
 	uint8_t *msg;
 	size_t len;
@@ -451,11 +442,11 @@ signer_submit(struct signer *s, struct work *w)
 	}
 	freezero(msg, len);
 	w->link = l;
-	w->sent_ms = signer_now_ms();
+	w->sent_ms = clock_ms();
 	TAILQ_INSERT_TAIL(&l->pending, w, entry);
 	l->npending++;
 	g->jobs++;
-	/* Written by signer_flush(), once per loop turn for all jobs. */
+	/* Written by joblink_flush(), once per loop turn for all jobs. */
 	if (!l->dirty) {
 		l->dirty = 1;
 		TAILQ_INSERT_TAIL(&s->dirty, l, dirty_entry);
@@ -463,7 +454,7 @@ signer_submit(struct signer *s, struct work *w)
 }
 
 void
-signer_flush(struct signer *s)
+joblink_flush(struct joblink *s)
 {
 	struct slink *l;
 
@@ -477,12 +468,12 @@ signer_flush(struct signer *s)
 
 /* One complete result message; -1 when the signer broke the protocol. */
 static int
-link_result(struct signer *s, struct slink *l, const struct smsg_hdr *h,
+link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
     const uint8_t *body, struct workq *done)
 {
-	struct signer_gen *g = l->gen;
+	struct joblink_gen *g = l->gen;
 	struct work *w = TAILQ_FIRST(&l->pending);
-	struct token_result res;
+	struct job_result res;
 
 	if (h->type != SMSG_RESULT || w == NULL || h->id != w->id ||
 	    smsg_result_decode(body, h->len, &res, w->msgbuf,
@@ -492,7 +483,7 @@ link_result(struct signer *s, struct slink *l, const struct smsg_hdr *h,
 	l->npending--;
 	g->jobs--;
 	if (w->arg == GHOST) {		/* answered already, by the sweep */
-		token_result_clear(&res);
+		job_result_clear(&res);
 		free(w);
 		if (l->stuck && --l->stuck == 0)
 			log_info("signer: worker %d answers again", l->index);
@@ -508,7 +499,7 @@ link_result(struct signer *s, struct slink *l, const struct smsg_hdr *h,
 }
 
 static void
-link_read(struct signer *s, struct slink *l, struct workq *done)
+link_read(struct joblink *s, struct slink *l, struct workq *done)
 {
 	struct smsg_hdr h;
 	uint8_t *nb;
@@ -572,10 +563,10 @@ link_read(struct signer *s, struct slink *l, struct workq *done)
 }
 
 void
-signer_collect(struct signer *s, struct workq *done)
+joblink_collect(struct joblink *s, struct workq *done)
 {
 	struct epoll_event evs[32];
-	struct signer_gen *g, *next;
+	struct joblink_gen *g, *next;
 	struct slink *l;
 	uint64_t count;
 	int i, n;
@@ -603,14 +594,14 @@ signer_collect(struct signer *s, struct workq *done)
 }
 
 int
-signer_ready(const struct signer *s)
+joblink_ready(const struct joblink *s)
 {
 	return s->current != NULL && !s->current->dead &&
 	    pick(s->current) != NULL;
 }
 
 int
-signer_busy(const struct signer *s)
+joblink_busy(const struct joblink *s)
 {
 	int i, busy = 0;
 
@@ -623,12 +614,12 @@ signer_busy(const struct signer *s)
 
 
 int
-signer_sweep(struct signer *s, uint64_t timeout_ms)
+joblink_sweep(struct joblink *s, uint64_t timeout_ms)
 {
-	struct signer_gen *g = s->current;
+	struct joblink_gen *g = s->current;
 	struct work *w, *ghost;
 	struct slink *l;
-	uint64_t now = signer_now_ms();
+	uint64_t now = clock_ms();
 	int i;
 
 	if (g == NULL || g->dead || timeout_ms == 0)

@@ -23,7 +23,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "front.h"
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
@@ -160,7 +161,7 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 	c->status_fd = st[0];
 	c->links = mine;
 	c->nlinks = n;
-	c->started_ms = signer_now_ms();
+	c->started_ms = clock_ms();
 	return 0;
  fail:
 	log_warn("monitor: cannot start a signer");
@@ -228,7 +229,7 @@ send_signer(struct monitor *m, struct child *c)
 static void
 schedule_restart(struct monitor *m)
 {
-	uint64_t now = signer_now_ms();
+	uint64_t now = clock_ms();
 
 	if (m->down || m->stopping)
 		return;
@@ -574,7 +575,7 @@ loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
 		timeout = m->stopping ? 200 : -1;
 		if (m->restart_at != 0) {
-			now = signer_now_ms();
+			now = clock_ms();
 			timeout = m->restart_at > now ?
 			    (int)(m->restart_at - now) : 0;
 		}
@@ -589,13 +590,13 @@ loop(struct monitor *m)
 		if (m->signer.status_fd != -1 && pfd[2].fd == m->signer.status_fd
 		    && (pfd[2].revents & (POLLIN | POLLHUP)))
 			starting_status(m);
-		if (m->restart_at != 0 && signer_now_ms() >= m->restart_at)
+		if (m->restart_at != 0 && clock_ms() >= m->restart_at)
 			restart_signer(m);
 		/* With the front gone, the signers follow (links closed). */
 		if (m->stopping && m->front == 0) {
 			if (m->kill_at == 0)
-				m->kill_at = signer_now_ms() + 5000;
-			else if (signer_now_ms() >= m->kill_at)
+				m->kill_at = clock_ms() + 5000;
+			else if (clock_ms() >= m->kill_at)
 				kill_leftovers(m);
 		}
 	}

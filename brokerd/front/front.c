@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "front.h"
 #include "crypto.h"
 #include "ctl.h"
 #include "log.h"
@@ -33,13 +33,13 @@ alg_fits(enum p11b_alg alg, int key, void *arg)
  */
 int
 front_take_signer(struct broker *b, const struct config *conf,
-    const struct policy *pol, int *fds, int nfds, struct signer_gen **genp,
-    struct token_keyset **ksp, char *desc, char *errbuf, size_t errlen)
+    const struct policy *pol, int *fds, int nfds, struct joblink_gen **genp,
+    struct keygen **ksp, char *desc, char *errbuf, size_t errlen)
 {
 	struct smsg_hello hello;
 	size_t i;
 
-	if (signer_gen_open(b->signer, fds, nfds, genp, &hello, errbuf,
+	if (joblink_gen_open(b->jobs, fds, nfds, genp, &hello, errbuf,
 	    errlen) != 0)
 		return -1;
 	if (hello.nkeys != conf->nkeys) {
@@ -56,7 +56,7 @@ front_take_signer(struct broker *b, const struct config *conf,
 		}
 	if (policy_check_algs(pol, alg_fits, hello.keys, errbuf, errlen) != 0)
 		goto fail;
-	if ((*ksp = token_keyset_from_info(hello.keys, hello.nkeys)) == NULL) {
+	if ((*ksp = keygen_new(hello.keys, hello.nkeys)) == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -64,25 +64,25 @@ front_take_signer(struct broker *b, const struct config *conf,
 	return 0;
  fail:
 	smsg_hello_free(&hello);
-	signer_discard(b->signer, *genp);
+	joblink_discard(b->jobs, *genp);
 	return -1;
 }
 
 static void
-use_keys(struct broker *b, struct token_keyset *ks, const char *desc)
+use_keys(struct broker *b, struct keygen *ks, const char *desc)
 {
 	if (b->keyset != NULL)
-		token_keyset_release(b->keyset);
+		keygen_release(b->keyset);
 	b->keyset = ks;
-	b->keys = token_keyset_info(ks, &b->nkeys);
+	b->keys = keygen_keys(ks, &b->nkeys);
 	strlcpy(b->token_desc, desc, sizeof(b->token_desc));
 }
 
 int
 front_adopt_signer(struct broker *b, int *fds, int nfds)
 {
-	struct signer_gen *gen;
-	struct token_keyset *ks;
+	struct joblink_gen *gen;
+	struct keygen *ks;
 	char err[1024], desc[SMSG_TEXT_MAX + 1];
 
 	if (front_take_signer(b, b->conf, b->policy, fds, nfds, &gen, &ks,
@@ -90,7 +90,7 @@ front_adopt_signer(struct broker *b, int *fds, int nfds)
 		log_warnx("%s", err);
 		return -1;
 	}
-	signer_use(b->signer, gen);
+	joblink_use(b->jobs, gen);
 	use_keys(b, ks, desc);
 	log_info("signer: serving again (%s)", desc);
 	audit_event(b->audit, "signer", "state", "up", NULL);
@@ -109,8 +109,8 @@ void
 front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
     int nlinks)
 {
-	struct signer_gen *gen;
-	struct token_keyset *ks;
+	struct joblink_gen *gen;
+	struct keygen *ks;
 	char err[1024], desc[SMSG_TEXT_MAX + 1];
 	sigset_t mask;
 
@@ -125,12 +125,12 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	if (signer_new(&b->signer) != 0)
+	if (joblink_new(&b->jobs) != 0)
 		front_fail(ctl_fd, "out of memory");
 	if (front_take_signer(b, b->conf, b->policy, links, nlinks, &gen, &ks,
 	    desc, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);
-	signer_use(b->signer, gen);
+	joblink_use(b->jobs, gen);
 	use_keys(b, ks, desc);
 	log_info("%s: %zu keys", b->token_desc, b->nkeys);
 	if (audit_open(b, &b->audit, err, sizeof(err)) != 0)
@@ -153,7 +153,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	server_run(b);
 	audit_stop(b->audit);	/* final checkpoint: the signer still runs */
 	audit_free(b->audit);
-	signer_free(b->signer);	/* the signer sees its links close */
+	joblink_free(b->jobs);	/* the signer sees its links close */
 	metrics_free(b->metrics);
 	log_info("stopped");
 	_exit(0);

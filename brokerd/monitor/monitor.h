@@ -2,7 +2,7 @@
 #ifndef MONITOR_H
 #define MONITOR_H
 
-#include "brokerd.h"
+#include "front.h"
 
 struct secret;
 

@@ -12,47 +12,11 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "p11broker.h"
+#include "job.h"
 
 struct secret;
 
-/* What the rest of the broker knows about a configured key. */
-struct key_info {
-	char			 name[P11B_KEY_NAME_MAX + 1];
-	enum p11b_key_type	 type;
-	unsigned int		 bits;
-	int			 extractable;	/* get-secret possible */
-	uint8_t			*spki;		/* public key, DER */
-	size_t			 spkilen;
-	uint8_t			*cert;		/* certificate, DER, if any */
-	size_t			 certlen;
-	char			 object[160];	/* "private key label=... id=..." */
-};
-
 struct token_keyset;
-
-/* One operation for a worker: copies, never pointers to connections. */
-struct token_job {
-	struct token_keyset *keys;	/* the generation key indexes into */
-	int		 key;		/* key index, -1: none */
-	enum p11b_op	 op;
-	enum p11b_alg	 alg;
-	int		 flags;		/* P11B_SIGN_* */
-	uint8_t		*in;
-	size_t		 inlen;
-	uint8_t		*mac;
-	size_t		 maclen;
-	uint32_t	 random_len;
-};
-
-struct token_result {
-	int		 status;	/* enum p11b_status */
-	const char	*message;	/* static string */
-	uint8_t		*out;		/* malloc'd */
-	size_t		 outlen;
-	int		 valid;		/* hmac-verify */
-	int		 secret;	/* out must be wiped */
-};
 
 struct token;
 struct token_session;
@@ -80,20 +44,14 @@ const struct key_info *token_keyset_info(const struct token_keyset *ks,
 int	token_keyset_load(struct token *tok, const struct config *conf,
 	    struct token_keyset **ksp, char *errbuf, size_t errlen);
 void	token_use_keys(struct token *tok, struct token_keyset *ks);
-/* A key set around key_info from elsewhere (taken over), no handles. */
-struct token_keyset *token_keyset_from_info(struct key_info *info,
-	    size_t nkeys);
-/* Jobs in flight hold their generation (event loop thread only). */
-void	token_keyset_hold(struct token_keyset *ks);
 void	token_keyset_release(struct token_keyset *ks);
 const char *token_description(const struct token *tok);
 
 int	token_session_open(struct token *tok, struct token_session **sessp);
 void	token_session_close(struct token_session *sess);
-/* Run one job; always fills res. */
-void	token_execute(struct token_session *sess, const struct token_job *job,
-	    struct token_result *res);
-void	token_result_clear(struct token_result *res);
+/* Run one job on the current keys; always fills res. */
+void	token_execute(struct token_session *sess, const struct job *job,
+	    struct job_result *res);
 /* The last job met a token-level fault (the token is unhealthy). */
 int	token_session_faulted(const struct token_session *sess);
 

@@ -26,7 +26,7 @@ submit(struct audit *a)
 {
 	struct broker *b = a->b;
 	struct audit_checkpoint *cp = &a->ckpt;
-	struct token_job *job = &cp->work.job;
+	struct job *job = &cp->work.job;
 	char msg[AUDIT_CHECKPOINT_MSG_MAX];
 	size_t len;
 	int key;
@@ -42,7 +42,7 @@ submit(struct audit *a)
 	}
 	memcpy(job->in, msg, len);
 	job->inlen = len;
-	job->keys = b->keyset;
+	cp->work.gen = b->keyset;
 	job->key = key;
 	job->op = P11B_OP_SIGN;
 	job->alg = audit_key_alg(b->keys[key].type);
@@ -54,8 +54,8 @@ submit(struct audit *a)
 	cp->wanted = 0;
 	cp->last = time(NULL);
 	cp->busy = 1;
-	token_keyset_hold(b->keyset);	/* a reload may make a new one */
-	signer_submit(b->signer, &cp->work);
+	keygen_hold(b->keyset);	/* a reload may make a new one */
+	joblink_submit(b->jobs, &cp->work);
 }
 
 void
@@ -64,7 +64,7 @@ audit_checkpoint_maybe(struct audit *a)
 	struct audit_checkpoint *cp = &a->ckpt;
 	const struct config *conf = a->b->conf;
 
-	if (cp->busy || cp->since == 0 || a->failed || a->b->signer == NULL)
+	if (cp->busy || cp->since == 0 || a->failed || a->b->jobs == NULL)
 		return;
 	if (cp->wanted || cp->since >= conf->audit_lines ||
 	    time(NULL) - cp->last >= (time_t)conf->audit_seconds)
@@ -78,7 +78,7 @@ audit_owns(const struct audit *a, const struct work *w)
 }
 
 static void
-checkpoint_line(struct audit *a, const struct token_result *res)
+checkpoint_line(struct audit *a, const struct job_result *res)
 {
 	struct audit_checkpoint *cp = &a->ckpt;
 	struct audit_buf *ab;
@@ -108,8 +108,8 @@ finish(struct audit *a)
 {
 	struct work *w = &a->ckpt.work;
 
-	token_result_clear(&w->res);
-	token_keyset_release(w->job.keys);
+	job_result_clear(&w->res);
+	keygen_release(w->gen);
 	free(w->job.in);
 	w->job.in = NULL;
 	a->ckpt.busy = 0;
@@ -118,7 +118,7 @@ finish(struct audit *a)
 void
 audit_signed(struct audit *a, struct work *w)
 {
-	struct token_result *res = &w->res;
+	struct job_result *res = &w->res;
 
 	if (res->status == P11B_OK)
 		checkpoint_line(a, res);
@@ -148,13 +148,13 @@ wait_signed(struct audit *a)
 			    "seconds", FINAL_WAIT);
 			return -1;
 		}
-		signer_flush(a->b->signer);
-		pfd.fd = signer_fd(a->b->signer);
+		joblink_flush(a->b->jobs);
+		pfd.fd = joblink_fd(a->b->jobs);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		TAILQ_INIT(&done);
-		signer_collect(a->b->signer, &done);
+		joblink_collect(a->b->jobs, &done);
 		while ((w = TAILQ_FIRST(&done)) != NULL) {
 			TAILQ_REMOVE(&done, w, entry);
 			if (audit_owns(a, w))

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "p11broker.h"
-#include "token.h"
+#include "job.h"
 
 struct metrics;
 

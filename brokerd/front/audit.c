@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "audit_int.h"
+#include "clock.h"
 #include "log.h"
 
 #define TAIL_MAX		(64 * 1024)	/* longest line we continue */
@@ -272,11 +273,8 @@ audit_request_init(struct audit *a, struct request_ctx *rq)
 static uint64_t
 latency_us(uint64_t received_ns)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = clock_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	return now > received_ns ? (now - received_ns) / 1000 : 0;
 }
 

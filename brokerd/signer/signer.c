@@ -25,6 +25,7 @@
 #include "secret.h"
 #include "signer.h"
 #include "signer_msg.h"
+#include "token.h"
 
 struct sworker {
 	pthread_t		 thread;
@@ -160,8 +161,8 @@ static int
 serve_one(struct sworker *wk, struct inbuf *in, struct outbuf *ob)
 {
 	uint8_t *out = NULL;
-	struct token_result res;
-	struct token_job job;
+	struct job_result res;
+	struct job job;
 	struct smsg_hdr h;
 	size_t outlen, nkeys;
 
@@ -171,13 +172,12 @@ serve_one(struct sworker *wk, struct inbuf *in, struct outbuf *ob)
 	if (smsg_job_decode(in->buf + SMSG_HDR_LEN, h.len, nkeys, &job) !=
 	    SMSG_OK)
 		fatalx("malformed job from the front");
-	job.keys = token_current_keys(wk->tok);
 	memset(&res, 0, sizeof(res));
 	token_execute(wk->sess, &job, &res);
 	consume(in, SMSG_HDR_LEN + h.len);
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("cannot encode a result");
-	token_result_clear(&res);
+	job_result_clear(&res);
 	outbuf_add(ob, out, outlen);
 	freezero(out, outlen);
 	if (token_session_faulted(wk->sess)) {

@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "token.h"
+#include "config.h"
+#include "job.h"
 
 #define SMSG_HDR_LEN	16
 #define SMSG_JOB_FIXED	20	/* job body before the input bytes */
@@ -48,19 +49,18 @@ void	smsg_hdr_encode(uint8_t hdr[SMSG_HDR_LEN], const struct smsg_hdr *h);
 
 /*
  * A job: malloc'd header + body in *bufp.  The decoder fills job with
- * pointers into body (in, mac) and checks every field against nkeys;
- * job->keys is left for the caller.
+ * pointers into body (in, mac) and checks every field against nkeys.
  */
-int	smsg_job_encode(uint64_t id, const struct token_job *job,
+int	smsg_job_encode(uint64_t id, const struct job *job,
 	    uint8_t **bufp, size_t *lenp);
 int	smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
-	    struct token_job *job);
+	    struct job *job);
 
 /* A result; the decoder copies the output (malloc'd) and the message. */
-int	smsg_result_encode(uint64_t id, const struct token_result *res,
+int	smsg_result_encode(uint64_t id, const struct job_result *res,
 	    uint8_t **bufp, size_t *lenp);
 int	smsg_result_decode(const uint8_t *body, size_t len,
-	    struct token_result *res, char *msgbuf, size_t msglen);
+	    struct job_result *res, char *msgbuf, size_t msglen);
 
 /* What the signer found: the token and one entry per configured key. */
 struct smsg_hello {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "listen.h"
 
 #define LISTEN_BACKLOG	512
 
@@ -111,7 +111,7 @@ inherited_socket(const struct config *conf, char *errbuf, size_t errlen)
 }
 
 int
-server_listen(const struct config *conf, int *inherited, char *errbuf,
+listen_open(const struct config *conf, int *inherited, char *errbuf,
     size_t errlen)
 {
 	struct sockaddr_un sun;

@@ -542,13 +542,9 @@ token_keyset_free(struct token_keyset *ks)
 
 	if (ks == NULL)
 		return;
-	for (i = 0; ks->info != NULL && i < ks->nkeys; i++) {
-		free(ks->info[i].spki);
-		free(ks->info[i].cert);
-	}
 	for (i = 0; ks->handles != NULL && i < ks->nkeys; i++)
 		crypto_pubkey_free(ks->handles[i].pubkey);
-	free(ks->info);
+	key_info_free(ks->info, ks->nkeys);
 	free(ks->handles);
 	free(ks);
 }
@@ -567,12 +563,6 @@ token_current_keys(struct token *tok)
 }
 
 void
-token_keyset_hold(struct token_keyset *ks)
-{
-	ks->refs++;
-}
-
-void
 token_keyset_release(struct token_keyset *ks)
 {
 	if (--ks->refs == 0)
@@ -587,21 +577,4 @@ token_use_keys(struct token *tok, struct token_keyset *ks)
 	tok->keys = ks;			/* takes over the caller's reference */
 	if (old != NULL)
 		token_keyset_release(old);
-}
-
-/*
- * The front's copy of a signer's keys: the hello's key_info array (taken
- * over), no handles.  One reference, the caller's.
- */
-struct token_keyset *
-token_keyset_from_info(struct key_info *info, size_t nkeys)
-{
-	struct token_keyset *ks;
-
-	if ((ks = calloc(1, sizeof(*ks))) == NULL)
-		return NULL;
-	ks->info = info;
-	ks->nkeys = nkeys;
-	ks->refs = 1;
-	return ks;
 }

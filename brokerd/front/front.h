@@ -1,6 +1,6 @@
 /* State shared by the parts of the daemon. */
-#ifndef BROKERD_H
-#define BROKERD_H
+#ifndef FRONT_H
+#define FRONT_H
 
 #include <sys/queue.h>
 
@@ -12,9 +12,9 @@
 #include "config.h"
 #include "metrics.h"
 #include "policy.h"
-#include "token.h"
+#include "keygen.h"
 #include "files.h"
-#include "signer_link.h"
+#include "joblink.h"
 #include "wire.h"
 
 #define BROKER_VERSION	PACKAGE_VERSION
@@ -23,11 +23,11 @@ struct broker {
 	struct config		*conf;
 	struct policy		*policy;
 	char			 files_hex[2][FILES_HEX_LEN + 1];
-	struct token_keyset	*keyset;	/* current generation */
+	struct keygen	*keyset;	/* current generation */
 	const struct key_info	*keys;		/* its keys */
 	size_t			 nkeys;
 	char			 token_desc[SMSG_TEXT_MAX + 1];
-	struct signer		*signer;	/* the front's links */
+	struct joblink		*jobs;		/* the links to the signer */
 	int			 ctl_fd;	/* to the monitor */
 	struct metrics		*metrics;
 	struct audit		*audit;		/* NULL: no audit log */
@@ -65,9 +65,6 @@ void	conn_close_after_reply(struct conn *c);
 void	conn_hold(struct conn *c);
 /* Returns 0 when the connection is gone and the reply must be dropped. */
 int	conn_release(struct conn *c);
-/* Creating or inheriting (LISTEN_FDS) the listening socket. */
-int	server_listen(const struct config *conf, int *inherited, char *errbuf,
-	    size_t errlen);
 
 /* front.c: the front process; never returns. */
 void	front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
@@ -75,7 +72,7 @@ void	front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 /* Open a signer's links and check its hello against conf and pol. */
 int	front_take_signer(struct broker *b, const struct config *conf,
 	    const struct policy *pol, int *fds, int nfds,
-	    struct signer_gen **genp, struct token_keyset **ksp, char *desc,
+	    struct joblink_gen **genp, struct keygen **ksp, char *desc,
 	    char *errbuf, size_t errlen);
 /* A restarted signer's links: make it current.  0 on success. */
 int	front_adopt_signer(struct broker *b, int *fds, int nfds);
@@ -94,4 +91,4 @@ void	dispatch_done(struct broker *b, struct work *work);
 void	dispatch_frame_error(struct broker *b, struct conn *c, int status,
 	    const char *message);
 
-#endif /* BROKERD_H */
+#endif /* FRONT_H */

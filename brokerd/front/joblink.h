@@ -8,22 +8,25 @@
  * makes a new one current; jobs already sent to the old one finish there
  * (reload) or fail with TOKEN_UNAVAILABLE (the old one died).
  */
-#ifndef SIGNER_LINK_H
-#define SIGNER_LINK_H
+#ifndef JOBLINK_H
+#define JOBLINK_H
 
 #include <sys/queue.h>
 
 #include <stdint.h>
 
+#include "clock.h"
 #include "signer_msg.h"
-#include "token.h"
+#include "job.h"
+#include "keygen.h"
 
 struct slink;
 
 struct work {
 	TAILQ_ENTRY(work)	 entry;
-	struct token_job	 job;
-	struct token_result	 res;
+	struct job		 job;
+	struct job_result	 res;
+	struct keygen		*gen;		/* the keys job.key indexes */
 	void			*arg;		/* the submitter's */
 	/* the link's */
 	struct slink		*link;
@@ -34,45 +37,44 @@ struct work {
 
 TAILQ_HEAD(workq, work);
 
-struct signer;
-struct signer_gen;
+struct joblink;
+struct joblink_gen;
 
-int	signer_new(struct signer **sp);
-void	signer_free(struct signer *s);
+int	joblink_new(struct joblink **sp);
+void	joblink_free(struct joblink *s);
 /* Readable when results are waiting. */
-int	signer_fd(const struct signer *s);
+int	joblink_fd(const struct joblink *s);
 
 /*
  * Take a new signer's links (the first carries its hello, read here);
  * they are ours from now on, closed on failure too.
- * On success *genp is not in use yet: signer_use() makes it current,
- * signer_discard() closes it.
+ * On success *genp is not in use yet: joblink_use() makes it current,
+ * joblink_discard() closes it.
  */
-int	signer_gen_open(struct signer *s, int *fds, int nfds,
-	    struct signer_gen **genp, struct smsg_hello *hello, char *errbuf,
+int	joblink_gen_open(struct joblink *s, int *fds, int nfds,
+	    struct joblink_gen **genp, struct smsg_hello *hello, char *errbuf,
 	    size_t errlen);
-void	signer_use(struct signer *s, struct signer_gen *gen);
-void	signer_discard(struct signer *s, struct signer_gen *gen);
+void	joblink_use(struct joblink *s, struct joblink_gen *gen);
+void	joblink_discard(struct joblink *s, struct joblink_gen *gen);
 
 /* Queue a job for the current signer, or fail it at once. */
-void	signer_submit(struct signer *s, struct work *w);
+void	joblink_submit(struct joblink *s, struct work *w);
 /* Write the queued jobs (once per loop turn: one write per link). */
-void	signer_flush(struct signer *s);
-/* Take every finished job (call when signer_fd() became readable). */
-void	signer_collect(struct signer *s, struct workq *done);
+void	joblink_flush(struct joblink *s);
+/* Take every finished job (call when joblink_fd() became readable). */
+void	joblink_collect(struct joblink *s, struct workq *done);
 
 /* The current signer is up (and not every worker is stuck). */
-int	signer_ready(const struct signer *s);
+int	joblink_ready(const struct joblink *s);
 /* Jobs with the current signer's workers, at most one per worker. */
-int	signer_busy(const struct signer *s);
+int	joblink_busy(const struct joblink *s);
 
 /*
  * Once a second: answer jobs waiting longer than timeout_ms with
  * TOKEN_UNAVAILABLE and stop using their workers.  Returns 1 when every
  * worker of the current signer is stuck (it should be restarted).
  */
-int	signer_sweep(struct signer *s, uint64_t timeout_ms);
+int	joblink_sweep(struct joblink *s, uint64_t timeout_ms);
 
-uint64_t signer_now_ms(void);
 
-#endif /* SIGNER_LINK_H */
+#endif /* JOBLINK_H */

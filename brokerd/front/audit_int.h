@@ -6,7 +6,7 @@
 
 #include "audit.h"
 #include "audit_line.h"
-#include "brokerd.h"
+#include "front.h"
 
 /* The one checkpoint signature in flight, and when the next is due. */
 struct audit_checkpoint {

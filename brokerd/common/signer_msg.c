@@ -161,7 +161,7 @@ job_op_ok(enum p11b_op op)
 }
 
 int
-smsg_job_encode(uint64_t id, const struct token_job *job, uint8_t **bufp,
+smsg_job_encode(uint64_t id, const struct job *job, uint8_t **bufp,
     size_t *lenp)
 {
 	struct wr w;
@@ -188,7 +188,7 @@ smsg_job_encode(uint64_t id, const struct token_job *job, uint8_t **bufp,
 
 int
 smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
-    struct token_job *job)
+    struct job *job)
 {
 	struct rd r = { body, len, 0 };
 	unsigned int key, op, alg, flags, pad8, pad16;
@@ -240,7 +240,7 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 }
 
 int
-smsg_result_encode(uint64_t id, const struct token_result *res,
+smsg_result_encode(uint64_t id, const struct job_result *res,
     uint8_t **bufp, size_t *lenp)
 {
 	struct wr w;
@@ -266,7 +266,7 @@ smsg_result_encode(uint64_t id, const struct token_result *res,
 }
 
 int
-smsg_result_decode(const uint8_t *body, size_t len, struct token_result *res,
+smsg_result_decode(const uint8_t *body, size_t len, struct job_result *res,
     char *msgbuf, size_t msgbuflen)
 {
 	struct rd r = { body, len, 0 };
@@ -450,13 +450,7 @@ smsg_hello_decode(const uint8_t *body, size_t len, struct smsg_hello *hello)
 void
 smsg_hello_free(struct smsg_hello *hello)
 {
-	size_t i;
-
-	for (i = 0; hello->keys != NULL && i < hello->nkeys; i++) {
-		free(hello->keys[i].spki);
-		free(hello->keys[i].cert);
-	}
-	free(hello->keys);
+	key_info_free(hello->keys, hello->nkeys);
 	hello->keys = NULL;
 	hello->nkeys = 0;
 }

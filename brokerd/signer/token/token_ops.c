@@ -18,7 +18,7 @@
 static uint8_t empty_input[1];
 
 static void
-result_set(struct token_result *res, int status, const char *msg)
+result_set(struct job_result *res, int status, const char *msg)
 {
 	res->status = status;
 	res->message = msg;
@@ -30,7 +30,7 @@ result_set(struct token_result *res, int status, const char *msg)
  * new one (module initialised, logged in, keys resolved again).
  */
 static void
-result_ckr(struct token_session *sess, struct token_result *res,
+result_ckr(struct token_session *sess, struct job_result *res,
     const char *call, CK_RV rv)
 {
 	log_warnx("%s: %s", call, token_ckr_name(rv));
@@ -68,7 +68,7 @@ result_ckr(struct token_session *sess, struct token_result *res,
 }
 
 static int
-session_ensure(struct token_session *sess, struct token_result *res)
+session_ensure(struct token_session *sess, struct job_result *res)
 {
 	struct token *tok = sess->tok;
 	CK_RV rv;
@@ -92,7 +92,7 @@ session_ensure(struct token_session *sess, struct token_result *res)
 static int
 sign_raw(struct token_session *sess, CK_MECHANISM *mech,
     CK_OBJECT_HANDLE key, const uint8_t *in, size_t inlen,
-    struct token_result *res)
+    struct job_result *res)
 {
 	CK_FUNCTION_LIST *f = sess->tok->f;
 	CK_ULONG outlen = MAX_SIGNATURE;
@@ -134,7 +134,7 @@ hash_mech(enum p11b_alg alg, CK_RSA_PKCS_MGF_TYPE *mgf)
 }
 
 static int
-ecdsa_to_der(const struct key_info *ki, struct token_result *res)
+ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 {
 	uint8_t der[2 * 66 + 9];
 	size_t len;
@@ -153,11 +153,11 @@ ecdsa_to_der(const struct key_info *ki, struct token_result *res)
 }
 
 static void
-do_sign(struct token_session *sess, const struct token_job *job,
-    struct token_result *res)
+do_sign(struct token_session *sess, const struct job *job,
+    struct job_result *res)
 {
-	const struct key_info *ki = &job->keys->info[job->key];
-	const struct key_handles *kh = &job->keys->handles[job->key];
+	const struct key_info *ki = &sess->tok->keys->info[job->key];
+	const struct key_handles *kh = &sess->tok->keys->handles[job->key];
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	uint8_t digest[CRYPTO_MAX_DIGEST], di[CRYPTO_MAX_DIGESTINFO];
@@ -252,14 +252,14 @@ hmac_mech(enum p11b_alg alg)
 }
 
 static void
-do_hmac(struct token_session *sess, const struct token_job *job,
-    struct token_result *res)
+do_hmac(struct token_session *sess, const struct job *job,
+    struct job_result *res)
 {
 	CK_MECHANISM mech = { hmac_mech(job->alg), NULL, 0 };
 	uint8_t *mac;
 	size_t len = p11b_alg_digest_len(job->alg);
 
-	if (sign_raw(sess, &mech, job->keys->handles[job->key].obj, job->in,
+	if (sign_raw(sess, &mech, sess->tok->keys->handles[job->key].obj, job->in,
 	    job->inlen, res) != 0)
 		return;
 	if (res->outlen != len) {
@@ -280,14 +280,14 @@ do_hmac(struct token_session *sess, const struct token_job *job,
 }
 
 static void
-do_secret(struct token_session *sess, const struct token_job *job,
-    struct token_result *res)
+do_secret(struct token_session *sess, const struct job *job,
+    struct job_result *res)
 {
 	CK_RV rv;
 
 	res->secret = 1;
 	rv = token_get_attr(sess->tok, sess->h,
-	    job->keys->handles[job->key].obj, CKA_VALUE, &res->out,
+	    sess->tok->keys->handles[job->key].obj, CKA_VALUE, &res->out,
 	    &res->outlen);
 	if (rv != CKR_OK) {
 		result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
@@ -297,8 +297,8 @@ do_secret(struct token_session *sess, const struct token_job *job,
 }
 
 static void
-do_random(struct token_session *sess, const struct token_job *job,
-    struct token_result *res)
+do_random(struct token_session *sess, const struct job *job,
+    struct job_result *res)
 {
 	CK_RV rv;
 
@@ -322,16 +322,15 @@ do_random(struct token_session *sess, const struct token_job *job,
 
 /* The checks that keep a confused caller from reaching the token. */
 static int
-job_valid(const struct token_job *job)
+job_valid(const struct token_keyset *ks, const struct job *job)
 {
 	const struct key_info *ki;
 
 	if (job->op == P11B_OP_RANDOM)
 		return job->key == -1;
-	if (job->keys == NULL || job->key < 0 ||
-	    (size_t)job->key >= job->keys->nkeys)
+	if (ks == NULL || job->key < 0 || (size_t)job->key >= ks->nkeys)
 		return 0;
-	ki = &job->keys->info[job->key];
+	ki = &ks->info[job->key];
 	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << job->op)))
 		return 0;
 	if (job->op == P11B_OP_SECRET)
@@ -340,11 +339,11 @@ job_valid(const struct token_job *job)
 }
 
 void
-token_execute(struct token_session *sess, const struct token_job *job,
-    struct token_result *res)
+token_execute(struct token_session *sess, const struct job *job,
+    struct job_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (!job_valid(job)) {
+	if (!job_valid(sess->tok->keys, job)) {
 		result_set(res, P11B_BAD_REQUEST, "operation does not fit "
 		    "the key");
 		return;
@@ -374,22 +373,7 @@ token_execute(struct token_session *sess, const struct token_job *job,
 		break;
 	}
 	if (res->status != P11B_OK)
-		token_result_clear(res);
-}
-
-void
-token_result_clear(struct token_result *res)
-{
-	int status = res->status;
-	const char *msg = res->message;
-
-	if (res->out != NULL) {
-		explicit_bzero(res->out, res->outlen);
-		free(res->out);
-	}
-	memset(res, 0, sizeof(*res));
-	res->status = status;
-	res->message = msg;
+		job_result_clear(res);
 }
 
 int

@@ -16,13 +16,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "front.h"
 #include "crypto.h"
+#include "listen.h"
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
 #include "sandbox.h"
 #include "secret.h"
+#include "token.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/p11broker/p11brokerd.conf"
 
@@ -247,7 +249,7 @@ main(int argc, char *argv[])
 		startup_fail(err);
 	if ((pin = pin_read(files.conf, err, sizeof(err))) == NULL)
 		startup_fail(err);
-	if ((fd = server_listen(files.conf, &inherited, err, sizeof(err))) ==
+	if ((fd = listen_open(files.conf, &inherited, err, sizeof(err))) ==
 	    -1)
 		startup_fail(err);
 	if (!inherited)

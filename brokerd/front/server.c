@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "front.h"
 #include "ctl.h"
 #include "log.h"
 
@@ -463,7 +463,7 @@ collect_results(struct server *s)
 	struct workq done = TAILQ_HEAD_INITIALIZER(done);
 	struct work *w;
 
-	signer_collect(s->b->signer, &done);
+	joblink_collect(s->b->jobs, &done);
 	while ((w = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, w, entry);
 		if (audit_owns(s->b->audit, w))
@@ -594,7 +594,7 @@ handle_ctl(struct server *s)
 static void
 sweep_signer(struct server *s)
 {
-	if (signer_sweep(s->b->signer, (uint64_t)s->b->conf->token_timeout *
+	if (joblink_sweep(s->b->jobs, (uint64_t)s->b->conf->token_timeout *
 	    1000) && !s->restart_asked) {
 		log_warnx("every token session is stuck; asking for a new "
 		    "signer");
@@ -653,7 +653,7 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	if ((s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
 	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    add_fd(s, listen_fd, TAG_LISTEN) == -1 ||
-	    add_fd(s, signer_fd(b->signer), TAG_SIGNER) == -1 ||
+	    add_fd(s, joblink_fd(b->jobs), TAG_SIGNER) == -1 ||
 	    add_fd(s, b->ctl_fd, TAG_CTL) == -1 ||
 	    add_fd(s, s->sig_fd, TAG_SIGNAL) == -1) {
 		log_warn("event loop set-up");
@@ -698,7 +698,7 @@ server_run(struct broker *b)
 			sweep_signer(sp);
 		}
 		/* This turn's jobs (and any checkpoint) to the signer. */
-		signer_flush(b->signer);
+		joblink_flush(b->jobs);
 		/* Also the jobs of clients that hung up: all get decided. */
 		if (sp->stopping && (sp->jobs == 0 ||
 		    time(NULL) >= sp->stop_deadline))

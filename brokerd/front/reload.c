@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "front.h"
 #include "ctl.h"
 #include "log.h"
 
@@ -31,8 +31,8 @@ broker_reload_failed(struct broker *b, const char *why)
 
 static int
 load_new(struct broker *b, const uint8_t *body, size_t len, int *fds,
-    int nlinks, struct files *f, struct signer_gen **genp,
-    struct token_keyset **ksp, char *desc, char *err, size_t errlen)
+    int nlinks, struct files *f, struct joblink_gen **genp,
+    struct keygen **ksp, char *desc, char *err, size_t errlen)
 {
 	const uint8_t *parts[4];
 	const struct key_info *keys;
@@ -63,13 +63,13 @@ load_new(struct broker *b, const uint8_t *body, size_t len, int *fds,
 		fds[i] = -1;
 	if (r != 0)
 		return -1;
-	keys = token_keyset_info(*ksp, &nkeys);
+	keys = keygen_keys(*ksp, &nkeys);
 	if (audit_reload_check(b->audit, f->conf, keys, nkeys, err,
 	    errlen) != 0 || metrics_rekey(b->metrics, keys, nkeys) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
-		signer_discard(b->signer, *genp);
-		token_keyset_release(*ksp);
+		joblink_discard(b->jobs, *genp);
+		keygen_release(*ksp);
 		return -1;
 	}
 	return 0;
@@ -80,8 +80,8 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
     int nfds)
 {
 	struct files f;
-	struct signer_gen *gen;
-	struct token_keyset *ks;
+	struct joblink_gen *gen;
+	struct keygen *ks;
 	char err[1024], desc[SMSG_TEXT_MAX + 1];
 	int nlinks = b->conf->workers, audit_fd = -1;
 
@@ -99,10 +99,10 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	if (load_new(b, body, len, fds, nlinks, &f, &gen, &ks, desc, err,
 	    sizeof(err)) != 0)
 		goto fail;
-	signer_use(b->signer, gen);
-	token_keyset_release(b->keyset);
+	joblink_use(b->jobs, gen);
+	keygen_release(b->keyset);
 	b->keyset = ks;
-	b->keys = token_keyset_info(ks, &b->nkeys);
+	b->keys = keygen_keys(ks, &b->nkeys);
 	strlcpy(b->token_desc, desc, sizeof(b->token_desc));
 	policy_free(b->policy);
 	config_free(b->conf);

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "clock.h"
 #include "crypto.h"
+#include "front.h"
 #include "log.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
@@ -20,15 +21,6 @@ struct pending {
 	struct request_ctx	 rq;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Every request ends here, exactly once, whatever its outcome: the one
  * place that sees each decision with its caller, key and status.
@@ -37,7 +29,7 @@ static void
 answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
     struct wire_response *resp)
 {
-	uint64_t latency_us = (now_ns() - rq->received_ns) / 1000;
+	uint64_t latency_us = (clock_ns() - rq->received_ns) / 1000;
 	struct wire_response refusal;
 
 	if (audit_decision(b->audit, conn_peer(c), rq, resp, 0) != 0) {
@@ -73,7 +65,7 @@ dispatch_frame_error(struct broker *b, struct conn *c, int status,
 
 	memset(&rq, 0, sizeof(rq));
 	rq.key_index = -1;
-	rq.received_ns = now_ns();
+	rq.received_ns = clock_ns();
 	refuse(b, c, &rq, status, message);
 	conn_close_after_reply(c);
 }
@@ -90,7 +82,7 @@ request_ctx_init(struct broker *b, struct request_ctx *rq,
 	rq->alg = req->alg;
 	rq->data = req->data;
 	rq->datalen = req->datalen;
-	rq->received_ns = now_ns();
+	rq->received_ns = clock_ns();
 	audit_request_init(b->audit, rq);
 }
 
@@ -146,7 +138,7 @@ decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	pr.key = rq->key_index;
 	pr.alg = rq->alg;
 	pr.inlen = inlen;
-	pr.now_ns = now_ns();
+	pr.now_ns = clock_ns();
 	status = policy_check(b->policy, conn_peer(c), &pr, &why);
 	if (status != P11B_OK) {
 		refuse(b, c, rq, status, why);
@@ -198,7 +190,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
     const struct wire_request *req)
 {
 	struct pending *p;
-	struct token_job *job;
+	struct job *job;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (req->datalen > 0 && (p->work.job.in = malloc(req->datalen)) ==
@@ -213,7 +205,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		return;
 	}
 	job = &p->work.job;
-	job->keys = b->keyset;
+	p->work.gen = b->keyset;
 	job->key = rq->key_index;
 	job->op = req->op;
 	job->alg = req->alg;
@@ -229,9 +221,9 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	p->conn = c;
 	p->rq = *rq;
 	p->rq.data = NULL;		/* the frame is gone by completion */
-	token_keyset_hold(b->keyset);	/* a reload may make a new one */
+	keygen_hold(b->keyset);	/* a reload may make a new one */
 	conn_hold(c);
-	signer_submit(b->signer, &p->work);
+	joblink_submit(b->jobs, &p->work);
 }
 
 static void
@@ -339,7 +331,7 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.op = P11B_OP_HEALTH;
 	strlcpy(resp.health.version, BROKER_VERSION,
 	    sizeof(resp.health.version));
-	resp.health.token_ready = signer_ready(b->signer);
+	resp.health.token_ready = joblink_ready(b->jobs);
 	resp.health.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	resp.health.workers = (unsigned int)b->conf->workers;
 	answer(b, c, rq, &resp);
@@ -359,9 +351,9 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	}
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_STATS;
-	resp.stats.token_ready = signer_ready(b->signer);
+	resp.stats.token_ready = joblink_ready(b->jobs);
 	resp.stats.workers = (unsigned int)b->conf->workers;
-	resp.stats.workers_busy = (unsigned int)signer_busy(b->signer);
+	resp.stats.workers_busy = (unsigned int)joblink_busy(b->jobs);
 	resp.stats.connections = (unsigned int)server_connections();
 	resp.stats.policy_generation = b->policy_generation;
 	resp.stats.audit_lines = audit_lines_written(b->audit);
@@ -434,7 +426,7 @@ void
 dispatch_done(struct broker *b, struct work *work)
 {
 	struct pending *p = work->arg;
-	struct token_result *res = &work->res;
+	struct job_result *res = &work->res;
 	struct wire_response resp;
 	/* conn_release() may free the connection (and its groups) */
 	struct peer_cred peer = *conn_peer(p->conn);
@@ -443,7 +435,7 @@ dispatch_done(struct broker *b, struct work *work)
 	peer.ngroups = 0;
 
 	/* Started before a reload: count it under the key's new index. */
-	if (work->job.keys != b->keyset && p->rq.key_index >= 0)
+	if (work->gen != b->keyset && p->rq.key_index >= 0)
 		p->rq.key_index = config_key_index(b->conf, p->rq.key);
 	memset(&resp, 0, sizeof(resp));
 	resp.status = res->status;
@@ -456,8 +448,8 @@ dispatch_done(struct broker *b, struct work *work)
 		answer(b, p->conn, &p->rq, &resp);
 	else				/* the caller hung up */
 		(void)audit_decision(b->audit, &peer, &p->rq, &resp, 1);
-	token_result_clear(res);
-	token_keyset_release(work->job.keys);
+	job_result_clear(res);
+	keygen_release(work->gen);
 	freezero(work->job.in, work->job.inlen);
 	free(work->job.mac);
 	free(p);

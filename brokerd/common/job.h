@@ -1,0 +1,58 @@
+/*
+ * What the front and the signer exchange, and nothing of how either
+ * does its part: a configured key as the front knows it, a job (copies,
+ * never pointers into connection state) on a key index, and its result.
+ * common/signer_msg.c puts them on the wire between the two processes.
+ */
+#ifndef JOB_H
+#define JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p11broker.h"
+
+#define KEY_OBJECT_MAX	160	/* "private key label=... id=..." */
+
+/* A configured key: what the signer found and tells the front. */
+struct key_info {
+	char			 name[P11B_KEY_NAME_MAX + 1];
+	enum p11b_key_type	 type;
+	unsigned int		 bits;
+	int			 extractable;	/* get-secret possible */
+	uint8_t			*spki;		/* public key, DER */
+	size_t			 spkilen;
+	uint8_t			*cert;		/* certificate, DER, if any */
+	size_t			 certlen;
+	char			 object[KEY_OBJECT_MAX];
+};
+
+/* Free each key's public key and certificate, then the array. */
+void	key_info_free(struct key_info *keys, size_t nkeys);
+
+/* One operation for a signer worker, on a key index. */
+struct job {
+	int		 key;		/* key index, -1: none (random) */
+	enum p11b_op	 op;
+	enum p11b_alg	 alg;
+	int		 flags;		/* P11B_SIGN_* */
+	uint8_t		*in;
+	size_t		 inlen;
+	uint8_t		*mac;
+	size_t		 maclen;
+	uint32_t	 random_len;
+};
+
+struct job_result {
+	int		 status;	/* enum p11b_status */
+	const char	*message;	/* static string */
+	uint8_t		*out;		/* malloc'd */
+	size_t		 outlen;
+	int		 valid;		/* hmac-verify */
+	int		 secret;	/* out must be wiped */
+};
+
+/* Wipe and free the output; status and message stay. */
+void	job_result_clear(struct job_result *res);
+
+#endif /* JOB_H */
