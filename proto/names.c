@@ -5,39 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "algs.h"
 #include "p11broker.h"
-
-static const char *alg_names[P11B_ALG_COUNT] = {
-	[P11B_ALG_NONE] = "none",
-	[P11B_ALG_ECDSA_P256_SHA256] = "ecdsa-p256-sha256",
-	[P11B_ALG_ECDSA_P384_SHA384] = "ecdsa-p384-sha384",
-	[P11B_ALG_ECDSA_P521_SHA512] = "ecdsa-p521-sha512",
-	[P11B_ALG_RSA_PKCS1_SHA256] = "rsa-pkcs1-sha256",
-	[P11B_ALG_RSA_PKCS1_SHA384] = "rsa-pkcs1-sha384",
-	[P11B_ALG_RSA_PKCS1_SHA512] = "rsa-pkcs1-sha512",
-	[P11B_ALG_RSA_PSS_SHA256] = "rsa-pss-sha256",
-	[P11B_ALG_RSA_PSS_SHA384] = "rsa-pss-sha384",
-	[P11B_ALG_RSA_PSS_SHA512] = "rsa-pss-sha512",
-	[P11B_ALG_ED25519] = "ed25519",
-	[P11B_ALG_HMAC_SHA256] = "hmac-sha256",
-	[P11B_ALG_HMAC_SHA384] = "hmac-sha384",
-	[P11B_ALG_HMAC_SHA512] = "hmac-sha512",
-};
-
-static const size_t alg_digest_len[P11B_ALG_COUNT] = {
-	[P11B_ALG_ECDSA_P256_SHA256] = 32,
-	[P11B_ALG_ECDSA_P384_SHA384] = 48,
-	[P11B_ALG_ECDSA_P521_SHA512] = 64,
-	[P11B_ALG_RSA_PKCS1_SHA256] = 32,
-	[P11B_ALG_RSA_PKCS1_SHA384] = 48,
-	[P11B_ALG_RSA_PKCS1_SHA512] = 64,
-	[P11B_ALG_RSA_PSS_SHA256] = 32,
-	[P11B_ALG_RSA_PSS_SHA384] = 48,
-	[P11B_ALG_RSA_PSS_SHA512] = 64,
-	[P11B_ALG_HMAC_SHA256] = 32,
-	[P11B_ALG_HMAC_SHA384] = 48,
-	[P11B_ALG_HMAC_SHA512] = 64,
-};
 
 static const char *op_names[P11B_OP_COUNT] = {
 	[P11B_OP_NONE] = "none",
@@ -103,23 +72,31 @@ lookup(const char **names, int count, const char *name)
 const char *
 p11b_alg_name(enum p11b_alg alg)
 {
-	if ((unsigned int)alg >= P11B_ALG_COUNT)
-		return "unknown";
-	return alg_names[alg];
+	const struct alg_info *ai = alg_info(alg);
+
+	if (ai != NULL)
+		return ai->name;
+	return alg == P11B_ALG_NONE ? "none" : "unknown";
 }
 
 enum p11b_alg
 p11b_alg_from_name(const char *name)
 {
-	return lookup(alg_names, P11B_ALG_COUNT, name);
+	const struct alg_info *ai;
+	int a;
+
+	for (a = 1; name != NULL && a < P11B_ALG_COUNT; a++)
+		if ((ai = alg_info(a)) != NULL && strcmp(ai->name, name) == 0)
+			return a;
+	return P11B_ALG_NONE;
 }
 
 size_t
 p11b_alg_digest_len(enum p11b_alg alg)
 {
-	if ((unsigned int)alg >= P11B_ALG_COUNT)
-		return 0;
-	return alg_digest_len[alg];
+	const struct alg_info *ai = alg_info(alg);
+
+	return ai != NULL ? ai->digest_len : 0;
 }
 
 const char *

@@ -10,89 +10,17 @@
 
 #include "crypto.h"
 
-/* DER DigestInfo prefixes (RFC 8017, section 9.2, note 1). */
-static const uint8_t di_sha256[] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
-};
-static const uint8_t di_sha384[] = {
-	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30
-};
-static const uint8_t di_sha512[] = {
-	0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40
-};
-
 /* SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (32 bytes) } */
 static const uint8_t ed25519_spki_prefix[] = {
 	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
 };
-
-enum alg_family
-crypto_alg_family(enum p11b_alg alg)
-{
-	switch (alg) {
-	case P11B_ALG_ECDSA_P256_SHA256:
-	case P11B_ALG_ECDSA_P384_SHA384:
-	case P11B_ALG_ECDSA_P521_SHA512:
-		return ALG_FAMILY_ECDSA;
-	case P11B_ALG_RSA_PKCS1_SHA256:
-	case P11B_ALG_RSA_PKCS1_SHA384:
-	case P11B_ALG_RSA_PKCS1_SHA512:
-		return ALG_FAMILY_RSA_PKCS1;
-	case P11B_ALG_RSA_PSS_SHA256:
-	case P11B_ALG_RSA_PSS_SHA384:
-	case P11B_ALG_RSA_PSS_SHA512:
-		return ALG_FAMILY_RSA_PSS;
-	case P11B_ALG_ED25519:
-		return ALG_FAMILY_EDDSA;
-	case P11B_ALG_HMAC_SHA256:
-	case P11B_ALG_HMAC_SHA384:
-	case P11B_ALG_HMAC_SHA512:
-		return ALG_FAMILY_HMAC;
-	case P11B_ALG_NONE:
-		break;
-	}
-	return ALG_FAMILY_NONE;
-}
 
 int
 crypto_alg_fits_key(enum p11b_alg alg, enum p11b_key_type type)
 {
 	if ((unsigned int)alg >= P11B_ALG_COUNT)
 		return 0;
-	return (crypto_key_algs(type) & (1U << alg)) != 0;
-}
-
-uint32_t
-crypto_key_algs(enum p11b_key_type type)
-{
-	switch (type) {
-	case P11B_KEY_EC_P256:
-		return 1U << P11B_ALG_ECDSA_P256_SHA256;
-	case P11B_KEY_EC_P384:
-		return 1U << P11B_ALG_ECDSA_P384_SHA384;
-	case P11B_KEY_EC_P521:
-		return 1U << P11B_ALG_ECDSA_P521_SHA512;
-	case P11B_KEY_RSA:
-		return 1U << P11B_ALG_RSA_PKCS1_SHA256 |
-		    1U << P11B_ALG_RSA_PKCS1_SHA384 |
-		    1U << P11B_ALG_RSA_PKCS1_SHA512 |
-		    1U << P11B_ALG_RSA_PSS_SHA256 |
-		    1U << P11B_ALG_RSA_PSS_SHA384 |
-		    1U << P11B_ALG_RSA_PSS_SHA512;
-	case P11B_KEY_ED25519:
-		return 1U << P11B_ALG_ED25519;
-	case P11B_KEY_SECRET:
-		return 1U << P11B_ALG_HMAC_SHA256 |
-		    1U << P11B_ALG_HMAC_SHA384 |
-		    1U << P11B_ALG_HMAC_SHA512;
-	case P11B_KEY_DATA:
-	case P11B_KEY_NONE:
-		break;
-	}
-	return 0;
+	return (alg_key_algs(type) & (1U << alg)) != 0;
 }
 
 uint32_t
@@ -117,31 +45,20 @@ crypto_key_ops(enum p11b_key_type type, int extractable)
 	return 0;
 }
 
-size_t
-crypto_ec_field_len(enum p11b_key_type type)
-{
-	switch (type) {
-	case P11B_KEY_EC_P256:
-		return 32;
-	case P11B_KEY_EC_P384:
-		return 48;
-	case P11B_KEY_EC_P521:
-		return 66;
-	default:
-		return 0;
-	}
-}
-
 const void *
 crypto_alg_md(enum p11b_alg alg)
 {
-	switch (p11b_alg_digest_len(alg)) {
-	case 32:
+	const struct alg_info *ai = alg_info(alg);
+
+	switch (ai != NULL ? ai->hash : ALG_HASH_NONE) {
+	case ALG_HASH_SHA256:
 		return EVP_sha256();
-	case 48:
+	case ALG_HASH_SHA384:
 		return EVP_sha384();
-	case 64:
+	case ALG_HASH_SHA512:
 		return EVP_sha512();
+	case ALG_HASH_NONE:
+		break;
 	}
 	return NULL;
 }
@@ -165,30 +82,13 @@ int
 crypto_digestinfo(enum p11b_alg alg, const uint8_t *digest, size_t dlen,
     uint8_t *out, size_t *outlen)
 {
-	const uint8_t *prefix;
-	size_t plen;
+	const struct alg_info *ai = alg_info(alg);
 
-	switch (alg) {
-	case P11B_ALG_RSA_PKCS1_SHA256:
-		prefix = di_sha256;
-		plen = sizeof(di_sha256);
-		break;
-	case P11B_ALG_RSA_PKCS1_SHA384:
-		prefix = di_sha384;
-		plen = sizeof(di_sha384);
-		break;
-	case P11B_ALG_RSA_PKCS1_SHA512:
-		prefix = di_sha512;
-		plen = sizeof(di_sha512);
-		break;
-	default:
+	if (ai == NULL || ai->digestinfo_len == 0 || dlen != ai->digest_len)
 		return -1;
-	}
-	if (dlen != p11b_alg_digest_len(alg))
-		return -1;
-	memcpy(out, prefix, plen);
-	memcpy(out + plen, digest, dlen);
-	*outlen = plen + dlen;
+	memcpy(out, ai->digestinfo, ai->digestinfo_len);
+	memcpy(out + ai->digestinfo_len, digest, dlen);
+	*outlen = ai->digestinfo_len + dlen;
 	return 0;
 }
 

@@ -9,29 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "algs.h"
 #include "p11broker.h"
 
 #define CRYPTO_MAX_DIGEST	64
-#define CRYPTO_MAX_DIGESTINFO	(19 + CRYPTO_MAX_DIGEST)
+#define CRYPTO_MAX_DIGESTINFO	(ALG_DIGESTINFO_MAX + CRYPTO_MAX_DIGEST)
 #define CRYPTO_ED25519_SPKI_LEN	44
 
-enum alg_family {
-	ALG_FAMILY_NONE,
-	ALG_FAMILY_ECDSA,
-	ALG_FAMILY_RSA_PKCS1,
-	ALG_FAMILY_RSA_PSS,
-	ALG_FAMILY_EDDSA,
-	ALG_FAMILY_HMAC,
-};
-
-enum alg_family	crypto_alg_family(enum p11b_alg alg);
+/* Algorithm facts come from the one table, proto/algs.h. */
 /* Does the algorithm fit the key (curve, type)? */
 int		crypto_alg_fits_key(enum p11b_alg alg, enum p11b_key_type type);
-/* Bit masks (1 << alg) / (1 << op) of what a key type supports. */
-uint32_t	crypto_key_algs(enum p11b_key_type type);
+/* Bit mask (1 << op) of what a key type supports. */
 uint32_t	crypto_key_ops(enum p11b_key_type type, int extractable);
-/* Bytes in one ECDSA r or s for an EC key type, 0 for others. */
-size_t		crypto_ec_field_len(enum p11b_key_type type);
 
 /* Hash a message with the algorithm's digest; returns 0 or -1. */
 /* crypto_verify.c: a public key (EVP_PKEY) from a DER SPKI. */

@@ -67,7 +67,7 @@ crypto_verify(void *pubkey, enum p11b_alg alg, const uint8_t *tbs,
 
 	if (pkey == NULL)
 		return -1;
-	switch (crypto_alg_family(alg)) {
+	switch (alg_family_of(alg)) {
 	case ALG_FAMILY_EDDSA:
 		if ((mctx = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) != 1)
@@ -88,7 +88,7 @@ crypto_verify(void *pubkey, enum p11b_alg alg, const uint8_t *tbs,
 		    EVP_PKEY_verify_init(ctx) != 1 ||
 		    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1)
 			break;
-		if (crypto_alg_family(alg) == ALG_FAMILY_RSA_PSS) {
+		if (alg_family_of(alg) == ALG_FAMILY_RSA_PSS) {
 			if (EVP_PKEY_CTX_set_rsa_padding(ctx,
 			    RSA_PKCS1_PSS_PADDING) != 1 ||
 			    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1 ||

@@ -172,7 +172,7 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		}
 	}
 	if ((req->flags & P11B_SIGN_RAW) &&
-	    crypto_alg_family(req->alg) != ALG_FAMILY_ECDSA) {
+	    alg_family_of(req->alg) != ALG_FAMILY_ECDSA) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "raw format is for ECDSA "
 		    "only");
 		return -1;
@@ -306,7 +306,7 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		out[n].ops = ops;
 		if (ops & (1U << P11B_OP_SIGN | 1U << P11B_OP_HMAC |
 		    1U << P11B_OP_HMAC_VERIFY))
-			out[n].algs = crypto_key_algs(ki->type) &
+			out[n].algs = alg_key_algs(ki->type) &
 			    policy_key_algs(b->policy, conn_peer(c), (int)i);
 		n++;
 	}

@@ -37,24 +37,6 @@ static const struct mech_info mech_table[] = {
 };
 #define MECH_COUNT	(sizeof(mech_table) / sizeof(mech_table[0]))
 
-/* DER DigestInfo prefixes (RFC 8017 9.2 note 1) the broker can sign. */
-static const struct {
-	const char	*hash;
-	size_t		 len;		/* digest length */
-	uint8_t		 prefix[19];
-} mech_digest_infos[] = {
-	{ "SHA256", 32, { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
-	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
-	    0x20 } },
-	{ "SHA384", 48, { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
-	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
-	    0x30 } },
-	{ "SHA512", 64, { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
-	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
-	    0x40 } },
-};
-#define MECH_DIGEST_PREFIX_LEN	19
-
 const struct mech_info *
 mech_lookup(CK_MECHANISM_TYPE type)
 {
@@ -91,19 +73,16 @@ mech_fits_key(const struct mech_info *mi, const struct key *key)
 	return 0;
 }
 
-/* The algorithm of a family (given by its SHA-256 member) for a hash. */
+/* The algorithm of a family (given by any member) for a hash. */
 enum p11b_alg
-mech_alg_by_hash(enum p11b_alg a256, const char *hash)
+mech_alg_by_hash(enum p11b_alg member, const char *hash)
 {
-	if (hash == NULL)
+	const struct alg_info *ai = alg_info(member);
+	enum alg_hash h = alg_hash_from_name(hash);
+
+	if (ai == NULL || h == ALG_HASH_NONE)
 		return P11B_ALG_NONE;
-	if (strcmp(hash, "SHA256") == 0)
-		return a256;
-	if (strcmp(hash, "SHA384") == 0)
-		return a256 + 1;
-	if (strcmp(hash, "SHA512") == 0)
-		return a256 + 2;
-	return P11B_ALG_NONE;
+	return alg_find(ai->family, ai->key, h);
 }
 
 /*
@@ -115,15 +94,14 @@ mech_key_alg(const struct key *key, const char *hash)
 {
 	switch (key->type) {
 	case P11B_KEY_EC_P256:
-		return P11B_ALG_ECDSA_P256_SHA256;
 	case P11B_KEY_EC_P384:
-		return P11B_ALG_ECDSA_P384_SHA384;
 	case P11B_KEY_EC_P521:
-		return P11B_ALG_ECDSA_P521_SHA512;
+		return alg_find(ALG_FAMILY_ECDSA, key->type, ALG_HASH_NONE);
 	case P11B_KEY_ED25519:
-		return P11B_ALG_ED25519;
+		return alg_find(ALG_FAMILY_EDDSA, key->type, ALG_HASH_NONE);
 	case P11B_KEY_SECRET:
-		return mech_alg_by_hash(P11B_ALG_HMAC_SHA256, hash);
+		return alg_find(ALG_FAMILY_HMAC, key->type,
+		    alg_hash_from_name(hash));
 	case P11B_KEY_RSA:
 	case P11B_KEY_DATA:
 	case P11B_KEY_NONE:
@@ -135,15 +113,9 @@ mech_key_alg(const struct key *key, const char *hash)
 const char *
 mech_alg_hash(enum p11b_alg alg)
 {
-	switch (p11b_alg_digest_len(alg)) {
-	case 32:
-		return "SHA256";
-	case 48:
-		return "SHA384";
-	case 64:
-		return "SHA512";
-	}
-	return NULL;
+	const struct alg_info *ai = alg_info(alg);
+
+	return ai != NULL ? alg_hash_name(ai->hash) : NULL;
 }
 
 static int
@@ -264,28 +236,13 @@ mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 	return CKR_OK;
 }
 
-static size_t
-mech_curve_bytes(const struct key *key)
-{
-	switch (key->type) {
-	case P11B_KEY_EC_P256:
-		return 32;
-	case P11B_KEY_EC_P384:
-		return 48;
-	case P11B_KEY_EC_P521:
-		return 66;
-	default:
-		return 0;
-	}
-}
-
 /* Known before any request: what the length-query idiom answers. */
 size_t
 mech_sig_len(const struct mech_info *mi, const struct key *key)
 {
 	switch (mi->kind) {
 	case MECH_ECDSA:
-		return 2 * mech_curve_bytes(key);	/* r || s */
+		return 2 * alg_ec_field_len(key->type);	/* r || s */
 	case MECH_RSA_PKCS:
 	case MECH_RSA_PSS:
 		return (key->bits + 7) / 8;
@@ -297,20 +254,17 @@ mech_sig_len(const struct mech_info *mi, const struct key *key)
 	return 0;
 }
 
-static const char *
-mech_hash_of(CK_MECHANISM_TYPE hash_mech, CK_RSA_PKCS_MGF_TYPE *mgfp)
+/* The RSA-PSS algorithm whose hash mechanism this is (NULL: none). */
+static const struct alg_info *
+mech_pss_of(CK_MECHANISM_TYPE hash_mech)
 {
-	switch (hash_mech) {
-	case CKM_SHA256:
-		*mgfp = CKG_MGF1_SHA256;
-		return "SHA256";
-	case CKM_SHA384:
-		*mgfp = CKG_MGF1_SHA384;
-		return "SHA384";
-	case CKM_SHA512:
-		*mgfp = CKG_MGF1_SHA512;
-		return "SHA512";
-	}
+	const struct alg_info *ai;
+	size_t i;
+
+	for (i = 0; (ai = alg_row(i)) != NULL; i++)
+		if (ai->family == ALG_FAMILY_RSA_PSS &&
+		    ai->hash_mechanism == hash_mech)
+			return ai;
 	return NULL;
 }
 
@@ -323,18 +277,17 @@ mech_check_pss(const struct mech_info *mi, const CK_MECHANISM *mech,
     const char **hashp)
 {
 	const CK_RSA_PKCS_PSS_PARAMS *pp;
-	CK_RSA_PKCS_MGF_TYPE mgf = 0;
+	const struct alg_info *ai;
 	const char *hash;
 
 	if (mech->pParameter == NULL ||
 	    mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
 		return CKR_MECHANISM_PARAM_INVALID;
 	pp = mech->pParameter;
-	if ((hash = mech_hash_of(pp->hashAlg, &mgf)) == NULL ||
-	    pp->mgf != mgf ||
-	    pp->sLen != p11b_alg_digest_len(mech_alg_by_hash(
-	    P11B_ALG_RSA_PSS_SHA256, hash)))
+	if ((ai = mech_pss_of(pp->hashAlg)) == NULL || pp->mgf != ai->mgf ||
+	    pp->sLen != ai->digest_len)
 		return CKR_MECHANISM_PARAM_INVALID;
+	hash = alg_hash_name(ai->hash);
 	if (mi->hash != NULL && strcmp(mi->hash, hash) != 0)
 		return CKR_MECHANISM_PARAM_INVALID;
 	*hashp = hash;
@@ -345,16 +298,16 @@ CK_RV
 mech_parse_digest_info(const uint8_t *in, size_t len, const char **hashp,
     const uint8_t **digestp)
 {
+	const struct alg_info *ai;
 	size_t i;
 
-	for (i = 0; i < sizeof(mech_digest_infos) /
-	    sizeof(mech_digest_infos[0]); i++) {
-		if (len != MECH_DIGEST_PREFIX_LEN + mech_digest_infos[i].len ||
-		    memcmp(in, mech_digest_infos[i].prefix,
-		    MECH_DIGEST_PREFIX_LEN) != 0)
+	for (i = 0; (ai = alg_row(i)) != NULL; i++) {
+		if (ai->digestinfo_len == 0 ||
+		    len != ai->digestinfo_len + ai->digest_len ||
+		    memcmp(in, ai->digestinfo, ai->digestinfo_len) != 0)
 			continue;
-		*hashp = mech_digest_infos[i].hash;
-		*digestp = in + MECH_DIGEST_PREFIX_LEN;
+		*hashp = alg_hash_name(ai->hash);
+		*digestp = in + ai->digestinfo_len;
 		return CKR_OK;
 	}
 	/* Not a DigestInfo for a hash the broker signs with. */

@@ -18,6 +18,7 @@
 #include <p11-kit/pkcs11.h>
 #include <openssl/evp.h>
 
+#include "algs.h"
 #include "p11broker.h"
 
 #define MODULE_SLOT_ID		0
@@ -140,7 +141,7 @@ CK_RV		 mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *countp);
 CK_RV		 mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 size_t		 mech_key_mechanisms(const struct key *key,
 		    CK_MECHANISM_TYPE *out, size_t max);
-enum p11b_alg	 mech_alg_by_hash(enum p11b_alg a256, const char *hash);
+enum p11b_alg	 mech_alg_by_hash(enum p11b_alg member, const char *hash);
 enum p11b_alg	 mech_key_alg(const struct key *key, const char *hash);
 const char	*mech_alg_hash(enum p11b_alg alg);
 size_t		 mech_sig_len(const struct mech_info *mi,

@@ -38,7 +38,8 @@ if FUZZING
 # instrumentation; the libraries in proto/ and policy/ are not.
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
-FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c
+FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c proto/algs.c \
+	proto/algs.h
 FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \
@@ -50,21 +51,21 @@ noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
 nodist_tests_fuzz_fuzz_request_SOURCES = $(FUZZ_WIRE_GENERATED)
-tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_request_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_response_SOURCES = tests/fuzz/fuzz_response.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
 nodist_tests_fuzz_fuzz_response_SOURCES = $(FUZZ_WIRE_GENERATED)
-tests_fuzz_fuzz_response_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+tests_fuzz_fuzz_response_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_response_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
 	tests/fuzz/fuzz.h $(FUZZ_POLICY_SOURCES) $(FUZZ_WIRE_SOURCES)
 nodist_tests_fuzz_fuzz_config_SOURCES = $(FUZZ_WIRE_GENERATED)
-tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 
@@ -74,7 +75,7 @@ tests_fuzz_fuzz_signer_msg_SOURCES = tests/fuzz/fuzz_signer_msg.c \
 nodist_tests_fuzz_fuzz_signer_msg_SOURCES = $(FUZZ_WIRE_GENERATED)
 tests_fuzz_fuzz_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
-tests_fuzz_fuzz_signer_msg_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+tests_fuzz_fuzz_signer_msg_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_signer_msg_LDADD = $(FUZZ_REPLAY_LIBS)
 

@@ -1,11 +1,14 @@
 /*
- * Unit tests for brokerd/common/crypto.c: key/algorithm fit, DigestInfo and
- * ECDSA DER encoding, checked against OpenSSL's own decoder.
+ * Unit tests for the algorithm table (proto/algs.c) and
+ * brokerd/common/crypto.c: every row consistent with OpenSSL's own facts
+ * (digest sizes, curve sizes, DigestInfo), key/algorithm fit, DigestInfo
+ * and ECDSA DER encoding, checked against OpenSSL's own decoder.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -38,8 +41,101 @@ test_fit(void)
 	    "extractable secret can be read");
 	ok(!(crypto_key_ops(P11B_KEY_EC_P256, 1) & (1U << P11B_OP_SECRET)),
 	    "private keys are never secrets");
-	is_int(crypto_alg_family(P11B_ALG_RSA_PSS_SHA384), ALG_FAMILY_RSA_PSS,
+	is_int(alg_family_of(P11B_ALG_RSA_PSS_SHA384), ALG_FAMILY_RSA_PSS,
 	    "family");
+}
+
+/* The curve behind an EC key type, for OpenSSL's view of its size. */
+static int
+curve_nid(enum p11b_key_type type)
+{
+	switch (type) {
+	case P11B_KEY_EC_P256:
+		return NID_X9_62_prime256v1;
+	case P11B_KEY_EC_P384:
+		return NID_secp384r1;
+	case P11B_KEY_EC_P521:
+		return NID_secp521r1;
+	default:
+		return NID_undef;
+	}
+}
+
+/* Every row of the table against OpenSSL and against the other rows. */
+static void
+test_alg_table(void)
+{
+	const struct alg_info *ai;
+	const EVP_MD *md;
+	EC_GROUP *g;
+	size_t i, rows = 0, bytes;
+	int a, bad;
+
+	for (a = 1, bad = 0; a < P11B_ALG_COUNT; a++)
+		if ((ai = alg_info(a)) == NULL || ai->alg != (enum p11b_alg)a)
+			bad++;
+	is_int(bad, 0, "every algorithm of enum p11b_alg has its row");
+	ok(alg_info(P11B_ALG_NONE) == NULL && alg_info(P11B_ALG_COUNT) ==
+	    NULL && alg_info((enum p11b_alg)99) == NULL,
+	    "none and unknown algorithms have no row");
+	for (i = 0; (ai = alg_row(i)) != NULL; i++) {
+		rows++;
+		is_int(p11b_alg_from_name(ai->name), ai->alg, ai->name);
+		ok(alg_find(ai->family, ai->key, ai->hash) == ai->alg,
+		    "%s: found by family, key type and hash", ai->name);
+		ok(alg_key_algs(ai->key) & (1U << ai->alg),
+		    "%s: listed for its key type", ai->name);
+		ok(ai->mechanism != 0, "%s: has a PKCS#11 mechanism",
+		    ai->name);
+		md = crypto_alg_md(ai->alg);
+		if (ai->family == ALG_FAMILY_EDDSA)
+			ok(md == NULL && ai->digest_len == 0 &&
+			    ai->hash == ALG_HASH_NONE,
+			    "%s: signs the message, no digest", ai->name);
+		else
+			ok(md != NULL && (size_t)EVP_MD_get_size(md) ==
+			    ai->digest_len && p11b_alg_digest_len(ai->alg) ==
+			    ai->digest_len && alg_hash_from_name(
+			    alg_hash_name(ai->hash)) == ai->hash,
+			    "%s: digest length %zu is OpenSSL's", ai->name,
+			    ai->digest_len);
+		if (ai->family == ALG_FAMILY_ECDSA) {
+			g = EC_GROUP_new_by_curve_name(curve_nid(ai->key));
+			bytes = g == NULL ? 0 :
+			    ((size_t)EC_GROUP_order_bits(g) + 7) / 8;
+			EC_GROUP_free(g);
+			is_int((int)ai->ec_field_len, (int)bytes,
+			    "ECDSA field length is the curve's order length");
+			is_int((int)alg_ec_field_len(ai->key), (int)bytes,
+			    "alg_ec_field_len for the key type");
+		} else
+			is_int((int)ai->ec_field_len, 0,
+			    "no EC field length outside ECDSA");
+		ok((ai->family == ALG_FAMILY_RSA_PKCS1) ==
+		    (ai->digestinfo_len != 0) && (ai->digestinfo_len == 0 ||
+		    ai->digestinfo[ai->digestinfo_len - 1] == ai->digest_len),
+		    "%s: DigestInfo prefix only for PKCS#1, ending in the "
+		    "digest length", ai->name);
+		ok((ai->family == ALG_FAMILY_RSA_PSS) ==
+		    (ai->hash_mechanism != 0 && ai->mgf != 0),
+		    "%s: PSS parameters only for PSS", ai->name);
+	}
+	is_int((int)rows, P11B_ALG_COUNT - 1, "one row per algorithm");
+	is_int(alg_find(ALG_FAMILY_HMAC, P11B_KEY_SECRET, ALG_HASH_NONE),
+	    P11B_ALG_NONE, "HMAC without a hash: no default");
+	is_int(alg_find(ALG_FAMILY_RSA_PSS, P11B_KEY_RSA, ALG_HASH_NONE),
+	    P11B_ALG_NONE, "RSA-PSS without a hash: no default");
+	is_int((int)p11b_alg_digest_len((enum p11b_alg)99), 0,
+	    "unknown algorithm: no digest length");
+	is_int(alg_family_of((enum p11b_alg)99), ALG_FAMILY_NONE,
+	    "unknown algorithm: no family");
+	ok(crypto_alg_md((enum p11b_alg)99) == NULL,
+	    "unknown algorithm: no digest");
+	ok(strcmp(p11b_alg_name((enum p11b_alg)99), "unknown") == 0 &&
+	    strcmp(p11b_alg_name(P11B_ALG_NONE), "none") == 0,
+	    "names of none and unknown");
+	is_int(alg_hash_from_name("MD5"), ALG_HASH_NONE,
+	    "an unknown hash name is no hash");
 }
 
 static void
@@ -180,6 +276,7 @@ test_digest(void)
 int
 main(void)
 {
+	test_alg_table();
 	test_fit();
 	test_digestinfo();
 	test_ecdsa_der();

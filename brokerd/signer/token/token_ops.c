@@ -117,29 +117,13 @@ sign_raw(struct token_session *sess, CK_MECHANISM *mech,
 	return 0;
 }
 
-static CK_MECHANISM_TYPE
-hash_mech(enum p11b_alg alg, CK_RSA_PKCS_MGF_TYPE *mgf)
-{
-	switch (p11b_alg_digest_len(alg)) {
-	case 32:
-		*mgf = CKG_MGF1_SHA256;
-		return CKM_SHA256;
-	case 48:
-		*mgf = CKG_MGF1_SHA384;
-		return CKM_SHA384;
-	default:
-		*mgf = CKG_MGF1_SHA512;
-		return CKM_SHA512;
-	}
-}
-
 static int
 ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 {
 	uint8_t der[2 * 66 + 9];
 	size_t len;
 
-	if (res->outlen != 2 * crypto_ec_field_len(ki->type) ||
+	if (res->outlen != 2 * alg_ec_field_len(ki->type) ||
 	    crypto_ecdsa_raw_to_der(res->out, res->outlen, der, sizeof(der),
 	    &len) != 0) {
 		log_warnx("key %s: token returned a %zu-byte ECDSA signature",
@@ -162,8 +146,17 @@ do_sign(struct token_session *sess, const struct job *job,
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	uint8_t digest[CRYPTO_MAX_DIGEST], di[CRYPTO_MAX_DIGESTINFO];
 	const uint8_t *tbs = digest;
-	size_t dlen = p11b_alg_digest_len(job->alg), tbslen;
-	enum alg_family fam = crypto_alg_family(job->alg);
+	const struct alg_info *ai = alg_info(job->alg);
+	size_t dlen, tbslen;
+	enum alg_family fam;
+
+	if (ai == NULL || ai->family == ALG_FAMILY_HMAC) {
+		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
+		return;
+	}
+	dlen = ai->digest_len;
+	fam = ai->family;
+	mech.mechanism = ai->mechanism;
 
 	if (fam == ALG_FAMILY_EDDSA) {
 		if (job->flags & P11B_SIGN_DIGEST) {
@@ -186,33 +179,19 @@ do_sign(struct token_session *sess, const struct job *job,
 		result_set(res, P11B_INTERNAL, "digest failed");
 		return;
 	}
-	switch (fam) {
-	case ALG_FAMILY_ECDSA:
-		mech.mechanism = CKM_ECDSA;
-		break;
-	case ALG_FAMILY_RSA_PKCS1:
-		mech.mechanism = CKM_RSA_PKCS;
+	if (fam == ALG_FAMILY_RSA_PKCS1) {
 		if (crypto_digestinfo(job->alg, digest, dlen, di,
 		    &tbslen) != 0) {
 			result_set(res, P11B_INTERNAL, "DigestInfo failed");
 			return;
 		}
 		tbs = di;
-		break;
-	case ALG_FAMILY_RSA_PSS:
-		mech.mechanism = CKM_RSA_PKCS_PSS;
-		pss.hashAlg = hash_mech(job->alg, &pss.mgf);
+	} else if (fam == ALG_FAMILY_RSA_PSS) {
+		pss.hashAlg = ai->hash_mechanism;
+		pss.mgf = ai->mgf;
 		pss.sLen = dlen;
 		mech.pParameter = &pss;
 		mech.ulParameterLen = sizeof(pss);
-		break;
-	case ALG_FAMILY_EDDSA:
-		mech.mechanism = CKM_EDDSA;
-		break;
-	case ALG_FAMILY_HMAC:
-	case ALG_FAMILY_NONE:
-		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
-		return;
 	}
 	if (sign_raw(sess, &mech, kh->obj, tbs, tbslen, res) != 0)
 		return;
@@ -238,29 +217,24 @@ do_sign(struct token_session *sess, const struct job *job,
 	result_set(res, P11B_OK, "");
 }
 
-static CK_MECHANISM_TYPE
-hmac_mech(enum p11b_alg alg)
-{
-	switch (alg) {
-	case P11B_ALG_HMAC_SHA256:
-		return CKM_SHA256_HMAC;
-	case P11B_ALG_HMAC_SHA384:
-		return CKM_SHA384_HMAC;
-	default:
-		return CKM_SHA512_HMAC;
-	}
-}
-
 static void
 do_hmac(struct token_session *sess, const struct job *job,
     struct job_result *res)
 {
-	CK_MECHANISM mech = { hmac_mech(job->alg), NULL, 0 };
+	const struct alg_info *ai = alg_info(job->alg);
+	CK_MECHANISM mech = { 0, NULL, 0 };
 	uint8_t *mac;
-	size_t len = p11b_alg_digest_len(job->alg);
+	size_t len;
 
-	if (sign_raw(sess, &mech, sess->tok->keys->handles[job->key].obj, job->in,
-	    job->inlen, res) != 0)
+	if (ai == NULL || ai->family != ALG_FAMILY_HMAC) {
+		result_set(res, P11B_BAD_REQUEST, "not an HMAC algorithm");
+		return;
+	}
+	mech.mechanism = ai->mechanism;
+	len = ai->digest_len;
+
+	if (sign_raw(sess, &mech, sess->tok->keys->handles[job->key].obj,
+	    job->in, job->inlen, res) != 0)
 		return;
 	if (res->outlen != len) {
 		result_set(res, P11B_INTERNAL, "token returned a MAC of the "
