@@ -114,6 +114,14 @@ alg_key_algs(enum p11b_key_type key)
 	return mask;
 }
 
+int
+alg_fits_key(enum p11b_alg alg, enum p11b_key_type key)
+{
+	const struct alg_info *ai = alg_info(alg);
+
+	return ai != NULL && ai->key == key;
+}
+
 size_t
 alg_ec_field_len(enum p11b_key_type key)
 {

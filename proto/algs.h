@@ -65,6 +65,8 @@ enum p11b_alg	alg_find(enum alg_family family, enum p11b_key_type key,
 		    enum alg_hash hash);
 /* Bit mask (1 << alg) of the algorithms a key type signs or MACs with. */
 uint32_t	alg_key_algs(enum p11b_key_type key);
+/* Does the algorithm fit the key type (curve, RSA, secret)? */
+int		alg_fits_key(enum p11b_alg alg, enum p11b_key_type key);
 /* ECDSA r (or s) length for an EC key type; 0 for any other. */
 size_t		alg_ec_field_len(enum p11b_key_type key);
 /* "SHA256", "SHA384", "SHA512" (PKCS#11's spelling); NULL for none. */

@@ -15,14 +15,6 @@ static const uint8_t ed25519_spki_prefix[] = {
 	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
 };
 
-int
-crypto_alg_fits_key(enum p11b_alg alg, enum p11b_key_type type)
-{
-	if ((unsigned int)alg >= P11B_ALG_COUNT)
-		return 0;
-	return (alg_key_algs(type) & (1U << alg)) != 0;
-}
-
 uint32_t
 crypto_key_ops(enum p11b_key_type type, int extractable)
 {

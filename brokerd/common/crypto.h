@@ -17,8 +17,6 @@
 #define CRYPTO_ED25519_SPKI_LEN	44
 
 /* Algorithm facts come from the one table, proto/algs.h. */
-/* Does the algorithm fit the key (curve, type)? */
-int		crypto_alg_fits_key(enum p11b_alg alg, enum p11b_key_type type);
 /* Bit mask (1 << op) of what a key type supports. */
 uint32_t	crypto_key_ops(enum p11b_key_type type, int extractable);
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algs.h"
 #include "job.h"
 
 void
@@ -14,6 +15,14 @@ key_info_free(struct key_info *keys, size_t nkeys)
 		free(keys[i].cert);
 	}
 	free(keys);
+}
+
+int
+key_info_alg_fits(enum p11b_alg alg, int key, void *keys)
+{
+	const struct key_info *ki = (const struct key_info *)keys + key;
+
+	return alg_fits_key(alg, ki->type);
 }
 
 void

@@ -29,6 +29,11 @@ struct key_info {
 
 /* Free each key's public key and certificate, then the array. */
 void	key_info_free(struct key_info *keys, size_t nkeys);
+/*
+ * Does alg fit keys[key]?  The callback policy_check_algs() takes, with
+ * the key_info array as its argument.
+ */
+int	key_info_alg_fits(enum p11b_alg alg, int key, void *keys);
 
 /* One operation for a signer worker, on a key index. */
 struct job {

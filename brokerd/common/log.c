@@ -35,7 +35,7 @@ log_init(int foreground, int debug)
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char msg[1024];
+	char msg[LOG_MSG_MAX];
 	int saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);

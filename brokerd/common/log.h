@@ -4,6 +4,9 @@
 
 #include <stdarg.h>
 
+/* One message for the operator (a log line, why something failed). */
+#define LOG_MSG_MAX	1024
+
 void	log_init(int foreground, int debug);
 void	log_set_name(const char *name);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

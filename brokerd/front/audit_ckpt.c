@@ -20,6 +20,7 @@
 
 #define FINAL_ROUNDS	3	/* late answers may follow the stop line */
 #define FINAL_WAIT	10	/* seconds for one signature at stop */
+#define FINAL_POLL_MS	200	/* then look at the deadline again */
 
 static void
 submit(struct audit *a)
@@ -151,7 +152,7 @@ wait_signed(struct audit *a)
 		joblink_flush(a->b->jobs);
 		pfd.fd = joblink_fd(a->b->jobs);
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 200) <= 0)
+		if (poll(&pfd, 1, FINAL_POLL_MS) <= 0)
 			continue;
 		TAILQ_INIT(&done);
 		joblink_collect(a->b->jobs, &done);

@@ -14,6 +14,8 @@
 #include "log.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
 
 struct pending {
 	struct work		 work;	/* first: work->arg points here too */
@@ -154,7 +156,7 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	const struct key_info *ki = &b->keys[rq->key_index];
 	size_t dlen = p11b_alg_digest_len(req->alg);
 
-	if (!crypto_alg_fits_key(req->alg, ki->type)) {
+	if (!alg_fits_key(req->alg, ki->type)) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "algorithm does not fit "
 		    "the key");
 		return -1;
@@ -249,7 +251,7 @@ handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
 	}
 	if (req->random_len > P11B_RANDOM_MAX) {
 		refuse(b, c, rq, P11B_TOO_LARGE, "length over the limit of "
-		    "4096 bytes");
+		    XSTR(P11B_RANDOM_MAX) " bytes");
 		return;
 	}
 	submit(b, c, rq, req);

@@ -19,14 +19,6 @@
 #include "log.h"
 #include "sandbox.h"
 
-static int
-alg_fits(enum p11b_alg alg, int key, void *arg)
-{
-	const struct key_info *keys = arg;
-
-	return crypto_alg_fits_key(alg, keys[key].type);
-}
-
 /*
  * Open a signer's links and check its hello against conf: one entry per
  * configured key, in order, every algorithm the policy pins usable.
@@ -54,7 +46,8 @@ front_take_signer(struct broker *b, const struct config *conf,
 			    conf->keys[i].name);
 			goto fail;
 		}
-	if (policy_check_algs(pol, alg_fits, hello.keys, errbuf, errlen) != 0)
+	if (policy_check_algs(pol, key_info_alg_fits, hello.keys, errbuf,
+	    errlen) != 0)
 		goto fail;
 	if ((*ksp = keygen_new(hello.keys, hello.nkeys)) == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
@@ -68,8 +61,9 @@ front_take_signer(struct broker *b, const struct config *conf,
 	return -1;
 }
 
-static void
-use_keys(struct broker *b, struct keygen *ks, const char *desc)
+/* Make a generation of keys current (the old one goes when unused). */
+void
+front_use_keys(struct broker *b, struct keygen *ks, const char *desc)
 {
 	if (b->keyset != NULL)
 		keygen_release(b->keyset);
@@ -83,7 +77,7 @@ front_adopt_signer(struct broker *b, int *fds, int nfds)
 {
 	struct joblink_gen *gen;
 	struct keygen *ks;
-	char err[1024], desc[SMSG_TEXT_MAX + 1];
+	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
 
 	if (front_take_signer(b, b->conf, b->policy, fds, nfds, &gen, &ks,
 	    desc, err, sizeof(err)) != 0) {
@@ -91,7 +85,7 @@ front_adopt_signer(struct broker *b, int *fds, int nfds)
 		return -1;
 	}
 	joblink_use(b->jobs, gen);
-	use_keys(b, ks, desc);
+	front_use_keys(b, ks, desc);
 	log_info("signer: serving again (%s)", desc);
 	audit_event(b->audit, "signer", "state", "up", NULL);
 	return 0;
@@ -111,7 +105,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 {
 	struct joblink_gen *gen;
 	struct keygen *ks;
-	char err[1024], desc[SMSG_TEXT_MAX + 1];
+	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
 	sigset_t mask;
 
 	log_set_name("p11brokerd[front]");
@@ -131,7 +125,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	    desc, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);
 	joblink_use(b->jobs, gen);
-	use_keys(b, ks, desc);
+	front_use_keys(b, ks, desc);
 	log_info("%s: %zu keys", b->token_desc, b->nkeys);
 	if (audit_open(b, &b->audit, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);

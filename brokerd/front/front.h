@@ -74,6 +74,8 @@ int	front_take_signer(struct broker *b, const struct config *conf,
 	    const struct policy *pol, int *fds, int nfds,
 	    struct joblink_gen **genp, struct keygen **ksp, char *desc,
 	    char *errbuf, size_t errlen);
+/* Make a generation of keys current (the old one goes when unused). */
+void	front_use_keys(struct broker *b, struct keygen *ks, const char *desc);
 /* A restarted signer's links: make it current.  0 on success. */
 int	front_adopt_signer(struct broker *b, int *fds, int nfds);
 

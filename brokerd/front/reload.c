@@ -82,7 +82,7 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	struct files f;
 	struct joblink_gen *gen;
 	struct keygen *ks;
-	char err[1024], desc[SMSG_TEXT_MAX + 1];
+	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
 	int nlinks = b->conf->workers, audit_fd = -1;
 
 	err[0] = '\0';
@@ -100,10 +100,7 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	    sizeof(err)) != 0)
 		goto fail;
 	joblink_use(b->jobs, gen);
-	keygen_release(b->keyset);
-	b->keyset = ks;
-	b->keys = keygen_keys(ks, &b->nkeys);
-	strlcpy(b->token_desc, desc, sizeof(b->token_desc));
+	front_use_keys(b, ks, desc);
 	policy_free(b->policy);
 	config_free(b->conf);
 	b->conf = f.conf;

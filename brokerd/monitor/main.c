@@ -68,7 +68,7 @@ startup_fail(const char *msg)
 static void
 detach(void)
 {
-	char buf[1024];
+	char buf[LOG_MSG_MAX];
 	ssize_t n;
 	int p[2], fd;
 	pid_t pid;
@@ -123,14 +123,6 @@ print_effective(const struct files *f, struct token *tok)
 	policy_print(f->pol, f->conf, stdout);
 }
 
-static int
-alg_fits(enum p11b_alg alg, int key, void *arg)
-{
-	const struct key_info *keys = arg;
-
-	return crypto_alg_fits_key(alg, keys[key].type);
-}
-
 /* -n: everything start-up checks, in this process, then the summary. */
 static int
 check_only(struct files *f)
@@ -138,7 +130,7 @@ check_only(struct files *f)
 	const struct key_info *keys;
 	struct secret *pin;
 	struct token *tok;
-	char err[1024];
+	char err[LOG_MSG_MAX];
 	size_t nkeys;
 	int r;
 
@@ -149,7 +141,7 @@ check_only(struct files *f)
 	if (r != 0)
 		startup_fail(err);
 	keys = token_keyset_info(token_current_keys(tok), &nkeys);
-	if (policy_check_algs(f->pol, alg_fits, (void *)keys, err,
+	if (policy_check_algs(f->pol, key_info_alg_fits, (void *)keys, err,
 	    sizeof(err)) != 0 || audit_config_check(f->conf, keys, nkeys, err,
 	    sizeof(err)) != 0)
 		startup_fail(err);
@@ -193,7 +185,7 @@ main(int argc, char *argv[])
 	struct files files;
 	struct secret *pin;
 	const char *conffile = DEFAULT_CONFIG;
-	char err[1024];
+	char err[LOG_MSG_MAX];
 	int ch, foreground = 0, check = 0, verbose = 0, fd, log_fd = -1;
 	int inherited;
 

@@ -36,6 +36,7 @@
 #define BACKOFF_MAX_MS	500	/* back within 1 s of the token */
 #define STABLE_MS	10000	/* a signer this old resets the backoff */
 #define START_WAIT_MS	30000
+#define LEFTOVER_MS	5000	/* signers still up this long after the front */
 
 struct child {
 	pid_t		 pid;
@@ -254,7 +255,7 @@ restart_signer(struct monitor *m)
 static void
 starting_status(struct monitor *m)
 {
-	char msg[1024];
+	char msg[LOG_MSG_MAX];
 
 	if (signer_status(&m->signer, 0, msg, sizeof(msg)) == 0) {
 		send_signer(m, &m->signer);
@@ -376,7 +377,7 @@ reload(struct monitor *m)
 	size_t lens[4];
 	uint8_t *body;
 	size_t len;
-	char err[1024];
+	char err[LOG_MSG_MAX];
 	int fds[CTL_MAX_FDS], nfds, afd;
 
 	log_info("SIGHUP: reloading");
@@ -595,7 +596,7 @@ loop(struct monitor *m)
 		/* With the front gone, the signers follow (links closed). */
 		if (m->stopping && m->front == 0) {
 			if (m->kill_at == 0)
-				m->kill_at = clock_ms() + 5000;
+				m->kill_at = clock_ms() + LEFTOVER_MS;
 			else if (clock_ms() >= m->kill_at)
 				kill_leftovers(m);
 		}
@@ -641,7 +642,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 {
 	static struct monitor m;
 	struct ctl_msg cm;
-	char err[1024];
+	char err[LOG_MSG_MAX];
 	sigset_t mask;
 
 	memset(&m, 0, sizeof(m));

@@ -19,21 +19,21 @@
 static void
 test_fit(void)
 {
-	ok(crypto_alg_fits_key(P11B_ALG_ECDSA_P256_SHA256, P11B_KEY_EC_P256),
+	ok(alg_fits_key(P11B_ALG_ECDSA_P256_SHA256, P11B_KEY_EC_P256),
 	    "P-256 alg on P-256 key");
-	ok(!crypto_alg_fits_key(P11B_ALG_ECDSA_P384_SHA384, P11B_KEY_EC_P256),
+	ok(!alg_fits_key(P11B_ALG_ECDSA_P384_SHA384, P11B_KEY_EC_P256),
 	    "P-384 alg on P-256 key refused");
-	ok(!crypto_alg_fits_key(P11B_ALG_RSA_PSS_SHA256, P11B_KEY_EC_P256),
+	ok(!alg_fits_key(P11B_ALG_RSA_PSS_SHA256, P11B_KEY_EC_P256),
 	    "RSA alg on EC key refused");
-	ok(!crypto_alg_fits_key(P11B_ALG_ECDSA_P256_SHA256, P11B_KEY_RSA),
+	ok(!alg_fits_key(P11B_ALG_ECDSA_P256_SHA256, P11B_KEY_RSA),
 	    "EC alg on RSA key refused");
-	ok(crypto_alg_fits_key(P11B_ALG_RSA_PKCS1_SHA512, P11B_KEY_RSA),
+	ok(alg_fits_key(P11B_ALG_RSA_PKCS1_SHA512, P11B_KEY_RSA),
 	    "PKCS#1 SHA-512 on RSA");
-	ok(!crypto_alg_fits_key(P11B_ALG_HMAC_SHA256, P11B_KEY_DATA),
+	ok(!alg_fits_key(P11B_ALG_HMAC_SHA256, P11B_KEY_DATA),
 	    "HMAC on a data object refused");
-	ok(!crypto_alg_fits_key(P11B_ALG_ED25519, P11B_KEY_SECRET),
+	ok(!alg_fits_key(P11B_ALG_ED25519, P11B_KEY_SECRET),
 	    "Ed25519 on a secret refused");
-	ok(!crypto_alg_fits_key((enum p11b_alg)99, P11B_KEY_RSA),
+	ok(!alg_fits_key((enum p11b_alg)99, P11B_KEY_RSA),
 	    "out-of-range algorithm refused");
 	ok(!(crypto_key_ops(P11B_KEY_SECRET, 0) & (1U << P11B_OP_SECRET)),
 	    "sealed secret cannot be read");

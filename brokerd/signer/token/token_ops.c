@@ -309,7 +309,7 @@ job_valid(const struct token_keyset *ks, const struct job *job)
 		return 0;
 	if (job->op == P11B_OP_SECRET)
 		return 1;
-	return crypto_alg_fits_key(job->alg, ki->type);
+	return alg_fits_key(job->alg, ki->type);
 }
 
 void
