@@ -86,10 +86,6 @@ void	audit_reopen(struct audit *a, int fd);
 /* Open (create) an audit log file for appending (the monitor). */
 int	audit_open_file(const char *path);
 
-/* Checkpoint signatures come back from the workers. */
-int	audit_owns(const struct audit *a, const struct work *w);
-void	audit_signed(struct audit *a, struct work *w);
-
 /* Is this key the checkpoint key (clients may only fetch its pubkey)? */
 int	audit_key_reserved(const struct audit *a, const char *key);
 /* Lines written so far (for Stats). */

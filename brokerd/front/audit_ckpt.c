@@ -22,6 +22,8 @@
 #define FINAL_WAIT	10	/* seconds for one signature at stop */
 #define FINAL_POLL_MS	200	/* then look at the deadline again */
 
+static void	checkpoint_done(struct work *w);
+
 static void
 submit(struct audit *a)
 {
@@ -47,6 +49,7 @@ submit(struct audit *a)
 	job->key = key;
 	job->op = P11B_OP_SIGN;
 	job->alg = audit_key_alg(b->keys[key].type);
+	cp->work.done = checkpoint_done;
 	cp->work.arg = a;
 	cp->seq = a->chain.seq;
 	memcpy(cp->head, a->chain.head, sizeof(cp->head));
@@ -70,12 +73,6 @@ audit_checkpoint_maybe(struct audit *a)
 	if (cp->wanted || cp->since >= conf->audit_lines ||
 	    time(NULL) - cp->last >= (time_t)conf->audit_seconds)
 		submit(a);
-}
-
-int
-audit_owns(const struct audit *a, const struct work *w)
-{
-	return a != NULL && w == &a->ckpt.work;
 }
 
 static void
@@ -116,9 +113,11 @@ finish(struct audit *a)
 	a->ckpt.busy = 0;
 }
 
-void
-audit_signed(struct audit *a, struct work *w)
+/* The checkpoint signature is back (or failed). */
+static void
+checkpoint_done(struct work *w)
 {
+	struct audit *a = w->arg;
 	struct job_result *res = &w->res;
 
 	if (res->status == P11B_OK)
@@ -138,8 +137,6 @@ audit_signed(struct audit *a, struct work *w)
 static int
 wait_signed(struct audit *a)
 {
-	struct workq done;
-	struct work *w;
 	struct pollfd pfd;
 	time_t deadline = time(NULL) + FINAL_WAIT;
 
@@ -154,15 +151,7 @@ wait_signed(struct audit *a)
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, FINAL_POLL_MS) <= 0)
 			continue;
-		TAILQ_INIT(&done);
-		joblink_collect(a->b->jobs, &done);
-		while ((w = TAILQ_FIRST(&done)) != NULL) {
-			TAILQ_REMOVE(&done, w, entry);
-			if (audit_owns(a, w))
-				audit_signed(a, w);
-			else
-				dispatch_done(a->b, w);
-		}
+		joblink_complete(a->b->jobs);
 	}
 	return 0;
 }

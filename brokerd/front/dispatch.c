@@ -19,9 +19,12 @@
 
 struct pending {
 	struct work		 work;	/* first: work->arg points here too */
+	struct broker		*b;
 	struct conn		*conn;
 	struct request_ctx	 rq;
 };
+
+static void	pending_done(struct work *work);
 
 /*
  * Every request ends here, exactly once, whatever its outcome: the one
@@ -219,7 +222,9 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	if (req->maclen > 0)
 		memcpy(job->mac, req->mac, req->maclen);
 	job->random_len = req->random_len;
+	p->work.done = pending_done;
 	p->work.arg = p;
+	p->b = b;
 	p->conn = c;
 	p->rq = *rq;
 	p->rq.data = NULL;		/* the frame is gone by completion */
@@ -424,10 +429,12 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	wire_request_free(&req);
 }
 
-void
-dispatch_done(struct broker *b, struct work *work)
+/* A job's result (or its failure): the answer, then the job is gone. */
+static void
+pending_done(struct work *work)
 {
 	struct pending *p = work->arg;
+	struct broker *b = p->b;
 	struct job_result *res = &work->res;
 	struct wire_response resp;
 	/* conn_release() may free the connection (and its groups) */

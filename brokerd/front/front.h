@@ -88,7 +88,6 @@ void	broker_reload_failed(struct broker *b, const char *why);
 /* dispatch.c */
 void	dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	    size_t len);
-void	dispatch_done(struct broker *b, struct work *work);
 /* Answer a frame that could not be read (id 0), then hang up. */
 void	dispatch_frame_error(struct broker *b, struct conn *c, int status,
 	    const char *message);

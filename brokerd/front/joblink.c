@@ -647,3 +647,16 @@ joblink_sweep(struct joblink *s, uint64_t timeout_ms)
 	}
 	return pick(g) == NULL;
 }
+
+void
+joblink_complete(struct joblink *s)
+{
+	struct workq done = TAILQ_HEAD_INITIALIZER(done);
+	struct work *w;
+
+	joblink_collect(s, &done);
+	while ((w = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, w, entry);
+		w->done(w);
+	}
+}

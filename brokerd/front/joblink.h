@@ -27,7 +27,10 @@ struct work {
 	struct job		 job;
 	struct job_result	 res;
 	struct keygen		*gen;		/* the keys job.key indexes */
-	void			*arg;		/* the submitter's */
+	/* The submitter's: called once with the result (or the failure)
+	 * by joblink_complete(), whoever runs it; arg is for it. */
+	void			(*done)(struct work *w);
+	void			*arg;
 	/* the link's */
 	struct slink		*link;
 	uint64_t		 id;
@@ -63,6 +66,8 @@ void	joblink_submit(struct joblink *s, struct work *w);
 void	joblink_flush(struct joblink *s);
 /* Take every finished job (call when joblink_fd() became readable). */
 void	joblink_collect(struct joblink *s, struct workq *done);
+/* Collect the finished jobs and run each one's done(). */
+void	joblink_complete(struct joblink *s);
 
 /* The current signer is up (and not every worker is stuck). */
 int	joblink_ready(const struct joblink *s);

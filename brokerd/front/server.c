@@ -460,17 +460,7 @@ accept_one(struct server *s)
 static void
 collect_results(struct server *s)
 {
-	struct workq done = TAILQ_HEAD_INITIALIZER(done);
-	struct work *w;
-
-	joblink_collect(s->b->jobs, &done);
-	while ((w = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, w, entry);
-		if (audit_owns(s->b->audit, w))
-			audit_signed(s->b->audit, w);
-		else
-			dispatch_done(s->b, w);
-	}
+	joblink_complete(s->b->jobs);
 }
 
 static void
