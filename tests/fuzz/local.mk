@@ -28,6 +28,19 @@ tests_fuzz_replay_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
 tests_fuzz_replay_signer_msg_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
 
+# Requests through the front's policy and dispatch: the real front code
+# but for the connection (fuzz_dispatch.c's own), no signer behind it.
+check_PROGRAMS += tests/fuzz/replay_dispatch
+FUZZ_DISPATCH_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/brokerd/common \
+	-I$(top_srcdir)/brokerd/front
+FUZZ_DISPATCH_LIBS = brokerd/front/libfront.la brokerd/common/libcommon.la \
+	policy/libpolicy.la proto/libwire.la $(SODIUM_LIBS) $(LIBCRYPTO_LIBS) \
+	$(PTHREAD_LIBS) $(FUZZ_REPLAY_LIBS)
+tests_fuzz_replay_dispatch_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_dispatch.c tests/fuzz/fuzz.h
+tests_fuzz_replay_dispatch_CPPFLAGS = $(FUZZ_DISPATCH_CPPFLAGS)
+tests_fuzz_replay_dispatch_LDADD = $(FUZZ_DISPATCH_LIBS)
+
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
 	tests/fuzz/replay.sh tests/fuzz/config.dict tests/fuzz/corpus \
@@ -46,7 +59,8 @@ FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/names.h
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
-	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg
+	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \
+	tests/fuzz/fuzz_dispatch
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
@@ -79,10 +93,22 @@ tests_fuzz_fuzz_signer_msg_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_C
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_signer_msg_LDADD = $(FUZZ_REPLAY_LIBS)
 
+# The decisions instrumented (dispatch, policy, the decoder); the rest of
+# the front (audit, metrics, job links) comes from its library.
+tests_fuzz_fuzz_dispatch_SOURCES = tests/fuzz/fuzz_dispatch.c \
+	tests/fuzz/fuzz.h brokerd/front/dispatch.c $(FUZZ_POLICY_SOURCES) \
+	$(FUZZ_WIRE_SOURCES)
+nodist_tests_fuzz_fuzz_dispatch_SOURCES = $(FUZZ_WIRE_GENERATED)
+tests_fuzz_fuzz_dispatch_CPPFLAGS = $(FUZZ_DISPATCH_CPPFLAGS)
+tests_fuzz_fuzz_dispatch_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(P11KIT_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_dispatch_LDADD = $(FUZZ_DISPATCH_LIBS)
+
 # BUILT_SOURCES only applies to all and check: make fuzz-* on a fresh
 # tree must generate the protobuf-c header before compiling wire.c.
 $(tests_fuzz_fuzz_request_OBJECTS) $(tests_fuzz_fuzz_response_OBJECTS) \
-$(tests_fuzz_fuzz_config_OBJECTS) $(tests_fuzz_fuzz_signer_msg_OBJECTS): \
+$(tests_fuzz_fuzz_config_OBJECTS) $(tests_fuzz_fuzz_signer_msg_OBJECTS) \
+$(tests_fuzz_fuzz_dispatch_OBJECTS): \
 	proto/p11broker.pb-c.h
 
 # make fuzz [FUZZ_SECONDS=600] [FUZZ_ARGS=...]: run each target over a
@@ -106,7 +132,7 @@ FUZZ_RUN = \
 		exit 1; \
 	fi
 
-fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg
+fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch
 fuzz-request: tests/fuzz/fuzz_request$(EXEEXT)
 	$(AM_V_at)t=request; max=-max_len=70000; $(FUZZ_RUN)
 fuzz-response: tests/fuzz/fuzz_response$(EXEEXT)
@@ -117,8 +143,11 @@ fuzz-config: tests/fuzz/fuzz_config$(EXEEXT)
 	$(FUZZ_RUN)
 fuzz-signer-msg: tests/fuzz/fuzz_signer_msg$(EXEEXT)
 	$(AM_V_at)t=signer_msg; max=-max_len=4096; $(FUZZ_RUN)
+fuzz-dispatch: tests/fuzz/fuzz_dispatch$(EXEEXT)
+	$(AM_V_at)t=dispatch; max=-max_len=70000; $(FUZZ_RUN)
 else
-fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg:
+fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch:
 	@echo "$@: configure with CC=clang --enable-fuzzing" >&2; exit 1
 endif
-.PHONY: fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg
+.PHONY: fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg \
+	fuzz-dispatch

@@ -75,7 +75,7 @@ OP = {"sign": 1, "hmac": 2, "hmac-verify": 3, "secret": 4, "pubkey": 5,
       "random": 6, "list": 7, "health": 8}
 # Request.op and Response.result oneof field numbers.
 REQ_SIGN, REQ_HMAC, REQ_HMAC_VERIFY, REQ_SECRET, REQ_PUBKEY = 10, 11, 12, 13, 14
-REQ_RANDOM, REQ_LIST, REQ_HEALTH = 15, 16, 17
+REQ_RANDOM, REQ_LIST, REQ_HEALTH, REQ_STATS = 15, 16, 17, 18
 RES_SIGN, RES_HMAC, RES_HMAC_VERIFY, RES_SECRET, RES_PUBKEY = 10, 11, 12, 13, 14
 RES_RANDOM, RES_LIST, RES_HEALTH = 15, 16, 17
 
@@ -487,13 +487,59 @@ def write(outdir, target, seeds):
     return len(seeds)
 
 
+# --- fuzz_dispatch: a caller byte, then frames (fuzz_dispatch.c) -------------
+# Callers: 0 uid 1000, 1 group 2000, 2 uid 1001 (stats), 3 nobody (no rule).
+
+def dispatch_seeds():
+    digest = SHA256_EMPTY
+    keyed = [
+        sign(1, "ec256", "ecdsa-p256-sha256", b"message"),
+        sign(2, "ec256", "ecdsa-p256-sha256", digest, digest=True),
+        sign(3, "ec256", "ecdsa-p384-sha384", b"wrong alg"),
+        sign(4, "ec384", "ecdsa-p384-sha384", b"no rule for this key"),
+        sign(5, "rsa2048", "rsa-pss-sha256", b"x" * 2000),
+        sign(6, "ed25519", "ed25519", b"m", digest=True),
+        sign(7, "ec256", "ecdsa-p256-sha256", b"m", raw=True),
+        sign(8, "rsa2048", "rsa-pkcs1-sha256", b"m", raw=True),
+        hmac(9, "hmac32", "hmac-sha256", b"data"),
+        hmac_verify(10, "hmac32", "hmac-sha256", b"data", b"\0" * 32),
+        hmac_verify(11, "hmac32", "hmac-sha256", b"data", b"short"),
+        request(12, REQ_SECRET, f_bytes(1, "api-token")),
+        request(13, REQ_SECRET, f_bytes(1, "sealed")),
+        request(14, REQ_PUBKEY, f_bytes(1, "ec256")),
+        request(15, REQ_PUBKEY, f_bytes(1, "rsa2048")),
+        request(16, REQ_PUBKEY, f_bytes(1, "no-such-key")),
+        sign(17, "no-such-key", "ecdsa-p256-sha256", b"m"),
+    ]
+    plain = [
+        request(20, REQ_RANDOM, f_varint(1, 32)),
+        request(21, REQ_RANDOM, f_varint(1, 65)),
+        request(22, REQ_RANDOM, f_varint(1, 0)),
+        request(23, REQ_LIST, b""),
+        request(24, REQ_HEALTH, b""),
+        request(25, REQ_STATS, b""),
+    ]
+    s = {}
+    for who in range(4):
+        s["keyed-%d" % who] = bytes([who]) + b"".join(frame(r) for r in keyed)
+        s["plain-%d" % who] = bytes([who]) + b"".join(frame(r) for r in plain)
+    s["rate"] = bytes([0]) + b"".join(
+        frame(hmac(30 + i, "hmac32", "hmac-sha256", b"r")) for i in range(12))
+    s["garbage-then-more"] = bytes([0]) + frame(b"\xff\xff\xff") + \
+        frame(request(40, REQ_HEALTH, b""))
+    s["bad-fields"] = bytes([3]) + frame(request(41, REQ_SIGN,
+        f_bytes(1, "ec256") + f_varint(2, 99)))
+    return s
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
     for target, seeds in (("request", request_seeds()),
                           ("response", response_seeds()),
                           ("config", config_seeds()),
-                          ("signer_msg", signer_msg_seeds())):
+                          ("signer_msg", signer_msg_seeds()),
+                          ("dispatch", dispatch_seeds())):
         n = write(outdir, target, seeds)
         print("%s: %d seeds" % (os.path.join(outdir, target), n))
 

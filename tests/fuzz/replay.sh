@@ -9,7 +9,7 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 
 FUZZ_SRC="$top_srcdir/tests/fuzz"
-TARGETS="request response config signer_msg"
+TARGETS="request response config signer_msg dispatch"
 
 n=0
 set -- $TARGETS
@@ -21,7 +21,11 @@ for t in $TARGETS; do
 		echo "not ok $n - replay $t: $prog not built"
 		continue
 	fi
-	if out=$("$prog" -v "$FUZZ_SRC/corpus/$t" "$FUZZ_SRC/crashes/$t" 2>&1)
+	# crashes/TARGET exists once a past crash is kept there.
+	crashes=
+	[ -d "$FUZZ_SRC/crashes/$t" ] && crashes=$FUZZ_SRC/crashes/$t
+	# shellcheck disable=SC2086
+	if out=$("$prog" -v "$FUZZ_SRC/corpus/$t" $crashes 2>&1)
 	then
 		k=$(printf '%s\n' "$out" |
 		    sed -n 's/^replay: \([0-9][0-9]*\) inputs$/\1/p')
