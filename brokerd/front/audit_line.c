@@ -12,15 +12,14 @@
 #include <sodium.h>
 
 #include "audit_line.h"
-
-#define AUDIT_BUF_MIN	4096
+#include "buf.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
 void
 audit_buf_free(struct audit_buf *ab)
 {
-	free(ab->p);
+	free(ab->p);		/* audit lines hold no secret */
 	EVP_MD_CTX_free(ab->sha.ctx);
 	EVP_MD_free(ab->sha.md);
 	memset(ab, 0, sizeof(*ab));
@@ -42,37 +41,33 @@ audit_sha256(struct audit_sha256 *h, const void *in, size_t len,
 		crypto_hash_sha256(out, in, len);
 }
 
+/*
+ * The lines stay in p, len and cap (audit.c reads them as chars); the
+ * buf module grows and consumes them in place.
+ */
 void
 audit_buf_consume(struct audit_buf *ab, size_t n)
 {
-	if (n >= ab->len) {
-		ab->len = ab->line_start = 0;
-		return;
-	}
-	memmove(ab->p, ab->p + n, ab->len - n);
-	ab->len -= n;
+	struct buf b = { (uint8_t *)ab->p, ab->len, ab->cap };
+
+	buf_consume(&b, n);
+	ab->len = b.len;
 	ab->line_start = ab->line_start > n ? ab->line_start - n : 0;
 }
 
 static int
 reserve(struct audit_buf *ab, size_t n)
 {
-	size_t ncap;
-	char *np;
+	struct buf b = { (uint8_t *)ab->p, ab->len, ab->cap };
 
 	if (ab->nomem)
 		return -1;
-	if (ab->len + n <= ab->cap)
-		return 0;
-	ncap = ab->cap == 0 ? AUDIT_BUF_MIN : ab->cap;
-	while (ncap < ab->len + n)
-		ncap *= 2;
-	if ((np = realloc(ab->p, ncap)) == NULL) {
+	if (buf_reserve(&b, n) != 0) {
 		ab->nomem = 1;
 		return -1;
 	}
-	ab->p = np;
-	ab->cap = ncap;
+	ab->p = (char *)b.p;
+	ab->cap = b.cap;
 	return 0;
 }
 

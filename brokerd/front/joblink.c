@@ -17,10 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "joblink.h"
 
 #define READ_CHUNK	65536
+/* The read buffer doubles, never past twice the largest message. */
+#define RBUF_MAX	(2 * (SMSG_HDR_LEN + SMSG_BODY_MAX))
 #define HELLO_WAIT_MS	5000
 #define GHOST		((void *)-1)	/* a timed-out job's place holder */
 
@@ -35,10 +38,9 @@ struct slink {
 	int			 dirty;		/* jobs queued, not yet written */
 	TAILQ_ENTRY(slink)	 dirty_entry;
 	uint64_t		 next_id;
-	uint8_t			*wbuf;
-	size_t			 wlen, woff, wcap;
-	uint8_t			*rbuf;
-	size_t			 rlen, rcap;
+	struct buf		 wb;
+	size_t			 woff;		/* written from wb */
+	struct buf		 rb;
 };
 
 struct joblink_gen {
@@ -125,10 +127,9 @@ link_close(struct slink *l)
 	(void)epoll_ctl(l->gen->s->epfd, EPOLL_CTL_DEL, l->fd, NULL);
 	close(l->fd);
 	l->fd = -1;
-	freezero(l->wbuf, l->wcap);
-	freezero(l->rbuf, l->rcap);
-	l->wbuf = l->rbuf = NULL;
-	l->wlen = l->woff = l->wcap = l->rlen = l->rcap = 0;
+	buf_wipe_free(&l->wb);
+	buf_wipe_free(&l->rb);
+	l->woff = 0;
 }
 
 static void
@@ -352,8 +353,8 @@ link_flush(struct slink *l)
 {
 	ssize_t n;
 
-	while (l->woff < l->wlen) {
-		n = write(l->fd, l->wbuf + l->woff, l->wlen - l->woff);
+	while (l->woff < l->wb.len) {
+		n = write(l->fd, l->wb.p + l->woff, l->wb.len - l->woff);
 		if (n > 0) {
 			l->woff += (size_t)n;
 			continue;
@@ -365,37 +366,21 @@ link_flush(struct slink *l)
 		gen_kill(l->gen, "link write failed");
 		return;
 	}
-	if (l->woff == l->wlen) {
-		explicit_bzero(l->wbuf, l->wlen);
-		l->woff = l->wlen = 0;
+	if (l->woff == l->wb.len) {
+		buf_consume(&l->wb, l->woff);
+		l->woff = 0;
 	}
-	link_arm(l, l->woff < l->wlen);
+	link_arm(l, l->woff < l->wb.len);
 }
 
 static int
 link_queue(struct slink *l, const uint8_t *msg, size_t len)
 {
-	uint8_t *nb;
-	size_t need, ncap;
-
-	if (l->woff > 0 && l->woff == l->wlen)
-		l->woff = l->wlen = 0;
-	need = l->wlen + len;
-	if (need > l->wcap) {
-		ncap = l->wcap == 0 ? 4096 : l->wcap;
-		while (ncap < need)
-			ncap *= 2;
-		if ((nb = malloc(ncap)) == NULL)
-			return -1;
-		if (l->wlen > 0)
-			memcpy(nb, l->wbuf, l->wlen);
-		freezero(l->wbuf, l->wcap);
-		l->wbuf = nb;
-		l->wcap = ncap;
+	if (l->woff > 0 && l->woff == l->wb.len) {
+		buf_consume(&l->wb, l->woff);
+		l->woff = 0;
 	}
-	memcpy(l->wbuf + l->wlen, msg, len);
-	l->wlen += len;
-	return 0;
+	return buf_append(&l->wb, msg, len);
 }
 
 /* The least loaded worker that is not stuck. */
@@ -498,31 +483,35 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 	return 0;
 }
 
+/* A message's body length (the header decoded into arg); -1: malformed. */
+static long
+msg_body_len(const uint8_t *hdr, void *arg)
+{
+	struct smsg_hdr *h = arg;
+
+	if (smsg_hdr_decode(hdr, h) != SMSG_OK)
+		return -1;
+	return h->len;
+}
+
 static void
 link_read(struct joblink *s, struct slink *l, struct workq *done)
 {
 	struct smsg_hdr h;
-	uint8_t *nb;
-	size_t off, ncap, room;
+	size_t off, room;
+	long need;
 	ssize_t n;
 	int short_read;
 
 	for (;;) {
-		if (l->rcap - l->rlen < READ_CHUNK) {
-			ncap = l->rcap == 0 ? 2 * READ_CHUNK : l->rcap * 2;
-			if (ncap > 2 * (SMSG_HDR_LEN + SMSG_BODY_MAX) ||
-			    (nb = malloc(ncap)) == NULL) {
-				gen_kill(l->gen, "out of memory");
-				return;
-			}
-			if (l->rlen > 0)
-				memcpy(nb, l->rbuf, l->rlen);
-			freezero(l->rbuf, l->rcap);
-			l->rbuf = nb;
-			l->rcap = ncap;
+		if (l->rb.cap - l->rb.len < READ_CHUNK &&
+		    (2 * l->rb.cap > RBUF_MAX ||
+		    buf_reserve(&l->rb, READ_CHUNK) != 0)) {
+			gen_kill(l->gen, "out of memory");
+			return;
 		}
-		room = l->rcap - l->rlen;
-		n = read(l->fd, l->rbuf + l->rlen, room);
+		room = l->rb.cap - l->rb.len;
+		n = read(l->fd, l->rb.p + l->rb.len, room);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -532,30 +521,28 @@ link_read(struct joblink *s, struct slink *l, struct workq *done)
 			    "link read failed");
 			return;
 		}
-		l->rlen += (size_t)n;
+		l->rb.len += (size_t)n;
 		short_read = (size_t)n < room;
 		off = 0;
-		while (l->rlen - off >= SMSG_HDR_LEN) {
-			if (smsg_hdr_decode(l->rbuf + off, &h) != SMSG_OK) {
+		for (;;) {
+			need = buf_frame_need(&l->rb, off, SMSG_HDR_LEN,
+			    msg_body_len, &h);
+			if (need < 0) {
 				gen_kill(l->gen, "malformed message from the "
 				    "signer");
 				return;
 			}
-			if (l->rlen - off - SMSG_HDR_LEN < h.len)
+			if (l->rb.len - off < (size_t)need)
 				break;
-			if (link_result(s, l, &h, l->rbuf + off + SMSG_HDR_LEN,
+			if (link_result(s, l, &h, l->rb.p + off + SMSG_HDR_LEN,
 			    done) != 0) {
 				gen_kill(l->gen, "malformed result from the "
 				    "signer");
 				return;
 			}
-			off += SMSG_HDR_LEN + h.len;
+			off += (size_t)need;
 		}
-		if (off > 0) {
-			memmove(l->rbuf, l->rbuf + off, l->rlen - off);
-			explicit_bzero(l->rbuf + l->rlen - off, off);
-			l->rlen -= off;
-		}
+		buf_consume(&l->rb, off);
 		/* Drained for now; epoll says when there is more. */
 		if (short_read)
 			break;

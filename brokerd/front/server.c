@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "front.h"
 #include "ctl.h"
 #include "log.h"
@@ -40,13 +41,9 @@ struct conn {
 	TAILQ_ENTRY(conn)	 dirty_entry;
 	int			 fd;
 	struct peer_cred	 peer;
-	uint8_t			*rbuf;
-	size_t			 rlen;
-	size_t			 rcap;
-	uint8_t			*wbuf;
-	size_t			 wlen;
-	size_t			 woff;
-	size_t			 wcap;
+	struct buf		 rb;
+	struct buf		 wb;
+	size_t			 woff;		/* sent from wb */
 	int			 inflight;
 	int			 dirty;
 	int			 closing;	/* close once answered and flushed */
@@ -88,8 +85,8 @@ conn_arm(struct server *s, struct conn *c)
 	if (c->dead)
 		return;
 	want_read = !c->closing && !s->stopping && c->inflight < MAX_INFLIGHT &&
-	    c->wlen - c->woff < WBUF_HIGH;
-	want_write = c->wlen > c->woff;
+	    c->wb.len - c->woff < WBUF_HIGH;
+	want_write = c->wb.len > c->woff;
 	if (want_read == c->reading && want_write == c->writing)
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -125,8 +122,8 @@ static void
 conn_free(struct conn *c)
 {
 	free(c->peer.groups);
-	free(c->rbuf);
-	freezero(c->wbuf, c->wcap);
+	buf_wipe_free(&c->rb);
+	buf_wipe_free(&c->wb);
 	free(c);
 }
 
@@ -145,8 +142,8 @@ conn_release(struct conn *c)
 void
 conn_reply(struct conn *c, const struct wire_response *resp)
 {
-	uint8_t *frame, *nbuf;
-	size_t len, ncap;
+	uint8_t *frame;
+	size_t len;
 	int r;
 
 	if (c->dead)
@@ -156,33 +153,23 @@ conn_reply(struct conn *c, const struct wire_response *resp)
 		c->closing = 1;
 		return;
 	}
-	if (c->woff > 0 && c->woff == c->wlen)
-		c->woff = c->wlen = 0;
-	if (c->wlen + len > c->wcap) {
-		ncap = c->wcap == 0 ? 4096 : c->wcap;
-		while (ncap < c->wlen + len)
-			ncap *= 2;
-		if ((nbuf = malloc(ncap)) == NULL) {
-			freezero(frame, len);
-			c->closing = 1;
-			return;
-		}
-		if (c->wlen > 0)
-			memcpy(nbuf, c->wbuf, c->wlen);
-		freezero(c->wbuf, c->wcap);
-		c->wbuf = nbuf;
-		c->wcap = ncap;
+	if (c->woff > 0 && c->woff == c->wb.len) {
+		buf_consume(&c->wb, c->woff);
+		c->woff = 0;
 	}
-	memcpy(c->wbuf + c->wlen, frame, len);
-	c->wlen += len;
+	r = buf_append(&c->wb, frame, len);
 	freezero(frame, len);		/* may hold a secret */
+	if (r != 0) {
+		c->closing = 1;
+		return;
+	}
 	if (!c->dirty) {
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&the_server->dirty, c, dirty_entry);
 	}
 }
 
-/* Write what we can; wipe what was sent (it may be a secret). */
+/* Write what we can; once all is sent, the buffer is wiped (secrets). */
 static void
 conn_flush(struct server *s, struct conn *c)
 {
@@ -191,8 +178,8 @@ conn_flush(struct server *s, struct conn *c)
 	/* Nothing leaves before its decision is in the audit log. */
 	if (audit_commit(s->b->audit) != 0)
 		return;
-	while (c->woff < c->wlen) {
-		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+	while (c->woff < c->wb.len) {
+		n = send(c->fd, c->wb.p + c->woff, c->wb.len - c->woff,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -202,12 +189,12 @@ conn_flush(struct server *s, struct conn *c)
 			conn_close(s, c);
 			return;
 		}
-		explicit_bzero(c->wbuf + c->woff, n);
 		c->woff += n;
 		c->last_active = time(NULL);
 	}
-	if (c->woff == c->wlen) {
-		c->woff = c->wlen = 0;
+	if (c->woff == c->wb.len) {
+		buf_consume(&c->wb, c->woff);
+		c->woff = 0;
 		/* Closing: once the answers still at the token are sent too. */
 		if (c->closing && c->inflight == 0) {
 			conn_close(s, c);
@@ -218,7 +205,7 @@ conn_flush(struct server *s, struct conn *c)
 	 * Frames held back (too many in flight, too much unread output) are
 	 * parsed once there is room again: every answer passes through here.
 	 */
-	if (!c->closing && c->rlen >= WIRE_HDR_LEN)
+	if (!c->closing && c->rb.len >= WIRE_HDR_LEN)
 		conn_parse(s, c);
 	conn_arm(s, c);
 }
@@ -247,7 +234,7 @@ close_unsent(struct server *s)
 
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->dirty || c->wlen > c->woff)
+		if (c->dirty || c->wb.len > c->woff)
 			conn_close(s, c);
 	}
 	audit_release(s->b->audit);
@@ -280,61 +267,58 @@ conn_close_after_reply(struct conn *c)
 	c->closing = 1;
 }
 
+/* A frame's body length, checked against the limit (wire_frame_len). */
+static long
+frame_body_len(const uint8_t *hdr, void *arg)
+{
+	struct server *s = arg;
+
+	return wire_frame_len(hdr, s->b->conf->max_frame);
+}
+
 /* Parse every complete frame in the read buffer. */
 static void
 conn_parse(struct server *s, struct conn *c)
 {
 	size_t off = 0;
-	long len;
+	long need;
 
 	while (!c->closing && c->inflight < MAX_INFLIGHT &&
-	    c->wlen - c->woff < WBUF_HIGH && c->rlen - off >= WIRE_HDR_LEN) {
-		len = wire_frame_len(c->rbuf + off, s->b->conf->max_frame);
-		if (len == WIRE_ERR_EMPTY) {
+	    c->wb.len - c->woff < WBUF_HIGH) {
+		need = buf_frame_need(&c->rb, off, WIRE_HDR_LEN,
+		    frame_body_len, s);
+		if (need == WIRE_ERR_EMPTY) {
 			dispatch_frame_error(s->b, c, P11B_BAD_REQUEST,
 			    "empty frame");
 			break;
 		}
-		if (len == WIRE_ERR_TOO_LARGE) {
+		if (need == WIRE_ERR_TOO_LARGE) {
 			dispatch_frame_error(s->b, c, P11B_TOO_LARGE,
 			    "frame over the size limit");
 			break;
 		}
-		if (c->rlen - off - WIRE_HDR_LEN < (size_t)len)
+		if (c->rb.len - off < (size_t)need)
 			break;
-		dispatch_frame(s->b, c, c->rbuf + off + WIRE_HDR_LEN, len);
-		off += WIRE_HDR_LEN + len;
+		dispatch_frame(s->b, c, c->rb.p + off + WIRE_HDR_LEN,
+		    need - WIRE_HDR_LEN);
+		off += need;
 	}
-	if (off > 0) {
-		explicit_bzero(c->rbuf, off);
-		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-		c->rlen -= off;
-	}
+	buf_consume(&c->rb, off);
 }
 
 /* Room for the frame that starts the buffer (its length is checked). */
 static int
 conn_rbuf_room(struct server *s, struct conn *c)
 {
-	size_t need = READ_CHUNK, ncap;
-	long len;
-	uint8_t *nbuf;
+	size_t need = READ_CHUNK;
+	long frame;
 
-	if (c->rlen >= WIRE_HDR_LEN) {
-		len = wire_frame_len(c->rbuf, s->b->conf->max_frame);
-		if (len > 0 && WIRE_HDR_LEN + (size_t)len > need)
-			need = WIRE_HDR_LEN + len;
-	}
-	if (need < c->rlen + 1)
-		need = c->rlen + READ_CHUNK;
-	if (c->rcap >= need)
-		return 0;
-	ncap = need;
-	if ((nbuf = realloc(c->rbuf, ncap)) == NULL)
-		return -1;
-	c->rbuf = nbuf;
-	c->rcap = ncap;
-	return 0;
+	frame = buf_frame_need(&c->rb, 0, WIRE_HDR_LEN, frame_body_len, s);
+	if (frame > (long)need)
+		need = frame;
+	if (need < c->rb.len + 1)
+		need = c->rb.len + READ_CHUNK;
+	return buf_reserve(&c->rb, need - c->rb.len);
 }
 
 static void
@@ -346,10 +330,11 @@ conn_read(struct server *s, struct conn *c, int hup)
 		conn_close(s, c);
 		return;
 	}
-	n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+	n = recv(c->fd, c->rb.p + c->rb.len, c->rb.cap - c->rb.len,
+	    MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == 0 && !hup && (c->inflight > 0 || c->wlen > c->woff)) {
+	if (n == 0 && !hup && (c->inflight > 0 || c->wb.len > c->woff)) {
 		/*
 		 * Half-closed: the client sent all it will and still reads.
 		 * Its answers go out, then the connection closes.
@@ -363,12 +348,12 @@ conn_read(struct server *s, struct conn *c, int hup)
 		conn_close(s, c);
 		return;
 	}
-	if (c->rlen == 0)
+	if (c->rb.len == 0)
 		c->frame_since = time(NULL);
-	c->rlen += n;
+	c->rb.len += n;
 	c->last_active = time(NULL);
 	conn_parse(s, c);
-	if (c->rlen == 0)
+	if (c->rb.len == 0)
 		c->frame_since = 0;
 	else if (c->frame_since == 0)
 		c->frame_since = time(NULL);

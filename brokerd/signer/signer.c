@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "io.h"
 #include "log.h"
@@ -34,51 +35,41 @@ struct sworker {
 	int			 fd;
 };
 
-#define INBUF_MIN	4096
+#define READ_ROOM	2048	/* room for each read, at least */
 
-/* What a worker has read from its link and not yet served. */
-struct inbuf {
-	uint8_t		*buf;
-	size_t		 len;
-	size_t		 cap;
-};
+/* A job's body length (the header decoded into arg); -1: not a job. */
+static long
+job_body_len(const uint8_t *hdr, void *arg)
+{
+	struct smsg_hdr *h = arg;
+
+	if (smsg_hdr_decode(hdr, h) != SMSG_OK || h->type != SMSG_JOB)
+		return -1;
+	return h->len;
+}
 
 /*
- * The next complete job message: one read usually brings the header and
- * the body together (and any jobs queued behind it).  -1: the front hung
- * up.
+ * The next complete job message, at the start of in: one read usually
+ * brings the header and the body together (and any jobs queued behind
+ * it).  -1: the front hung up.
  */
 static int
-next_job(struct sworker *wk, struct inbuf *in, struct smsg_hdr *h)
+next_job(struct sworker *wk, struct buf *in, struct smsg_hdr *h)
 {
-	uint8_t *nb;
-	size_t need, ncap;
+	size_t room;
+	long need;
 	ssize_t n;
 
 	for (;;) {
-		need = SMSG_HDR_LEN;
-		if (in->len >= SMSG_HDR_LEN) {
-			if (smsg_hdr_decode(in->buf, h) != SMSG_OK ||
-			    h->type != SMSG_JOB)
-				fatalx("malformed message header from the "
-				    "front");
-			need += h->len;
-			if (in->len >= need)
-				return 0;
-		}
-		if (need > in->cap || in->cap - in->len < INBUF_MIN / 2) {
-			ncap = in->cap == 0 ? INBUF_MIN : in->cap;
-			while (ncap < need || ncap - in->len < INBUF_MIN / 2)
-				ncap *= 2;
-			if ((nb = malloc(ncap)) == NULL)
-				fatalx("out of memory");
-			if (in->len > 0)
-				memcpy(nb, in->buf, in->len);
-			freezero(in->buf, in->cap);
-			in->buf = nb;
-			in->cap = ncap;
-		}
-		n = read(wk->fd, in->buf + in->len, in->cap - in->len);
+		need = buf_frame_need(in, 0, SMSG_HDR_LEN, job_body_len, h);
+		if (need < 0)
+			fatalx("malformed message header from the front");
+		if (in->len >= (size_t)need)
+			return 0;
+		room = (size_t)need - in->len;
+		if (buf_reserve(in, room > READ_ROOM ? room : READ_ROOM) != 0)
+			fatalx("out of memory");
+		n = read(wk->fd, in->p + in->len, in->cap - in->len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -87,68 +78,29 @@ next_job(struct sworker *wk, struct inbuf *in, struct smsg_hdr *h)
 	}
 }
 
-/* Drop a served message, wiping its bytes. */
-static void
-consume(struct inbuf *in, size_t n)
-{
-	memmove(in->buf, in->buf + n, in->len - n);
-	explicit_bzero(in->buf + in->len - n, n);
-	in->len -= n;
-}
-
 #define OUT_BATCH	(64 * 1024)	/* results held back at most */
 
-/* Results not yet written: sent together while jobs are queued. */
-struct outbuf {
-	uint8_t		*buf;
-	size_t		 len;
-	size_t		 cap;
-};
-
-static void
-outbuf_add(struct outbuf *ob, const uint8_t *p, size_t len)
-{
-	uint8_t *nb;
-	size_t ncap;
-
-	if (ob->len + len > ob->cap) {
-		ncap = ob->cap == 0 ? 4096 : ob->cap;
-		while (ncap < ob->len + len)
-			ncap *= 2;
-		if ((nb = malloc(ncap)) == NULL)
-			fatalx("out of memory");
-		if (ob->len > 0)
-			memcpy(nb, ob->buf, ob->len);
-		freezero(ob->buf, ob->cap);
-		ob->buf = nb;
-		ob->cap = ncap;
-	}
-	memcpy(ob->buf + ob->len, p, len);
-	ob->len += len;
-}
-
-/* 0, or -1 when the front hung up. */
+/* Results not yet written (ob): 0, or -1 when the front hung up. */
 static int
-outbuf_flush(struct sworker *wk, struct outbuf *ob)
+outbuf_flush(struct sworker *wk, struct buf *ob)
 {
 	int r;
 
 	if (ob->len == 0)
 		return 0;
-	r = io_write_full(wk->fd, ob->buf, ob->len);
-	explicit_bzero(ob->buf, ob->len);
-	ob->len = 0;
+	r = io_write_full(wk->fd, ob->p, ob->len);
+	buf_consume(ob, ob->len);
 	return r;
 }
 
 /* Another whole job is already read (pipelined behind this one). */
 static int
-job_waiting(const struct inbuf *in)
+job_waiting(const struct buf *in)
 {
 	struct smsg_hdr h;
 
 	return in->len >= SMSG_HDR_LEN &&
-	    smsg_hdr_decode(in->buf, &h) == SMSG_OK &&
+	    smsg_hdr_decode(in->p, &h) == SMSG_OK &&
 	    in->len >= SMSG_HDR_LEN + h.len;
 }
 
@@ -158,7 +110,7 @@ job_waiting(const struct inbuf *in)
  * per write (and wakes the front once).  0: go on; 1: the front hung up.
  */
 static int
-serve_one(struct sworker *wk, struct inbuf *in, struct outbuf *ob)
+serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 {
 	uint8_t *out = NULL;
 	struct job_result res;
@@ -169,16 +121,17 @@ serve_one(struct sworker *wk, struct inbuf *in, struct outbuf *ob)
 	if (next_job(wk, in, &h) != 0)
 		return 1;
 	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
-	if (smsg_job_decode(in->buf + SMSG_HDR_LEN, h.len, nkeys, &job) !=
+	if (smsg_job_decode(in->p + SMSG_HDR_LEN, h.len, nkeys, &job) !=
 	    SMSG_OK)
 		fatalx("malformed job from the front");
 	memset(&res, 0, sizeof(res));
 	token_execute(wk->sess, &job, &res);
-	consume(in, SMSG_HDR_LEN + h.len);
+	buf_consume(in, SMSG_HDR_LEN + h.len);	/* wiped */
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("cannot encode a result");
 	job_result_clear(&res);
-	outbuf_add(ob, out, outlen);
+	if (buf_append(ob, out, outlen) != 0)
+		fatalx("out of memory");
 	freezero(out, outlen);
 	if (token_session_faulted(wk->sess)) {
 		(void)outbuf_flush(wk, ob);
@@ -199,14 +152,14 @@ static void *
 worker_main(void *arg)
 {
 	struct sworker *wk = arg;
-	struct inbuf in = { NULL, 0, 0 };
-	struct outbuf ob = { NULL, 0, 0 };
+	struct buf in = { NULL, 0, 0 };	/* read, not yet served */
+	struct buf ob = { NULL, 0, 0 };	/* results not yet written */
 
 	(void)pthread_barrier_wait(&started);
 	while (serve_one(wk, &in, &ob) == 0)
 		;
-	freezero(in.buf, in.cap);
-	freezero(ob.buf, ob.cap);
+	buf_wipe_free(&in);
+	buf_wipe_free(&ob);
 	return NULL;
 }
 
@@ -248,7 +201,7 @@ void
 signer_main(const struct config *conf, struct secret *pin, int *links,
     int nlinks, int status_fd)
 {
-	char err[1024];
+	char err[LOG_MSG_MAX];
 	sigset_t none;
 	int i, r;
 

@@ -25,6 +25,7 @@
 
 #include "audit_msg.h"
 #include "auditlog.h"
+#include "buf.h"
 #include "cli.h"
 
 struct entry {
@@ -323,14 +324,11 @@ static struct entry *
 new_entry(struct verifier *v, const char *file, unsigned long line)
 {
 	struct entry *nw;
-	size_t ncap;
 
 	if (v->n == v->cap) {
-		ncap = v->cap == 0 ? 256 : v->cap * 2;
-		if ((nw = reallocarray(v->w, ncap, sizeof(*nw))) == NULL)
+		if ((nw = buf_array_grow(v->w, &v->cap, sizeof(*nw))) == NULL)
 			return NULL;
 		v->w = nw;
-		v->cap = ncap;
 	}
 	nw = &v->w[v->n++];
 	memset(nw, 0, sizeof(*nw));

@@ -17,6 +17,7 @@
 #include <openssl/core_names.h>
 #include <openssl/x509.h>
 
+#include "buf.h"
 #include "module.h"
 
 #define ATTRS_MAX_MECHS		16
@@ -35,19 +36,16 @@ attrs_add(struct attr_set *set, CK_ATTRIBUTE_TYPE type, const void *value,
     size_t len)
 {
 	struct attr *na;
-	size_t ncap;
 
 	if (set->failed)
 		return;
 	if (set->n == set->cap) {
-		ncap = set->cap == 0 ? 32 : set->cap * 2;
-		if ((na = reallocarray(set->attrs, ncap, sizeof(*na))) ==
-		    NULL) {
+		if ((na = buf_array_grow(set->attrs, &set->cap,
+		    sizeof(*na))) == NULL) {
 			set->failed = 1;
 			return;
 		}
 		set->attrs = na;
-		set->cap = ncap;
 	}
 	na = &set->attrs[set->n];
 	memset(na, 0, sizeof(*na));

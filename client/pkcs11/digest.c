@@ -37,31 +37,14 @@ digest_oneshot(const char *hash, const uint8_t *in, size_t len,
 	return CKR_OK;
 }
 
+/* The input may be secret: the buf module leaves no copies behind. */
 static CK_RV
 op_buffer(struct op *op, const uint8_t *in, size_t len)
 {
-	uint8_t *nbuf;
-	size_t ncap;
-
-	if (len > MODULE_MULTIPART_MAX - op->len)
+	if (len > MODULE_MULTIPART_MAX - op->in.len)
 		return CKR_DATA_LEN_RANGE;
-	if (op->len + len > op->cap) {
-		ncap = op->cap == 0 ? 1024 : op->cap;
-		while (ncap < op->len + len)
-			ncap *= 2;
-		/* The input may be secret: no realloc() leaving copies. */
-		if ((nbuf = malloc(ncap)) == NULL)
-			return CKR_HOST_MEMORY;
-		if (op->len > 0)
-			memcpy(nbuf, op->buf, op->len);
-		if (op->buf != NULL)
-			freezero(op->buf, op->cap);
-		op->buf = nbuf;
-		op->cap = ncap;
-	}
-	if (len > 0)
-		memcpy(op->buf + op->len, in, len);
-	op->len += len;
+	if (buf_append(&op->in, in, len) != 0)
+		return CKR_HOST_MEMORY;
 	return CKR_OK;
 }
 
@@ -107,8 +90,8 @@ op_input(struct op *op, const uint8_t *in, size_t len, uint8_t *digest,
 		return CKR_OK;
 	}
 	if (op->hash == NULL) {
-		*datap = op->buf;
-		*lenp = op->len;
+		*datap = op->in.p;
+		*lenp = op->in.len;
 		return CKR_OK;
 	}
 	if (op->md == NULL && (rv = op_append(op, NULL, 0)) != CKR_OK)

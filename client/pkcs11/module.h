@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "algs.h"
+#include "buf.h"
 #include "p11broker.h"
 
 #define MODULE_SLOT_ID		0
@@ -170,8 +171,7 @@ struct op {
 	const char		*hash;		/* digest computed here */
 	size_t			 siglen;
 	EVP_MD_CTX		*md;		/* multi-part hashing */
-	uint8_t			*buf;		/* multi-part raw input */
-	size_t			 len, cap;
+	struct buf		 in;		/* multi-part raw input */
 };
 
 struct session {

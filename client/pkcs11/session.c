@@ -28,8 +28,7 @@ void
 op_reset(struct op *op)
 {
 	EVP_MD_CTX_free(op->md);
-	if (op->buf != NULL)
-		freezero(op->buf, op->cap);
+	buf_wipe_free(&op->in);
 	memset(op, 0, sizeof(*op));
 }
 

@@ -6,6 +6,11 @@ tests_unit_test_wire_SOURCES = tests/unit/test_wire.c tests/unit/tap.h
 tests_unit_test_wire_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_wire
 
+check_PROGRAMS += tests/unit/test_buf
+tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/tap.h
+tests_unit_test_buf_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_buf
+
 check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/tap.h
 tests_unit_test_config_LDADD = policy/libpolicy.la $(UNIT_LDADD)
