@@ -28,6 +28,7 @@ struct broker {
 	size_t			 nkeys;
 	char			 token_desc[SMSG_TEXT_MAX + 1];
 	struct joblink		*jobs;		/* the links to the signer */
+	struct server		*server;	/* the event loop (server.c) */
 	int			 ctl_fd;	/* to the monitor */
 	struct metrics		*metrics;
 	struct audit		*audit;		/* NULL: no audit log */
@@ -36,6 +37,7 @@ struct broker {
 };
 
 struct conn;
+struct server;
 
 /* What is known of a request from its arrival to its answer. */
 struct request_ctx {
@@ -58,7 +60,7 @@ int	server_run(struct broker *b);
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
 /* Connections open now. */
-int	server_connections(void);
+int	server_connections(const struct server *s);
 /* Close the connection once its queued answers are sent. */
 void	conn_close_after_reply(struct conn *c);
 /* Count a request handed to the workers / answered by them. */

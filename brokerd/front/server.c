@@ -37,6 +37,7 @@
 #define TAG_CTL		4
 
 struct conn {
+	struct server		*srv;		/* the loop it belongs to */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 dirty_entry;
 	int			 fd;
@@ -70,8 +71,6 @@ struct server {
 	time_t			 stop_deadline;
 };
 
-static struct server *the_server;
-
 static void	conn_close(struct server *, struct conn *);
 static void	stop(struct server *);
 static void	conn_parse(struct server *, struct conn *);
@@ -100,9 +99,9 @@ conn_arm(struct server *s, struct conn *c)
 }
 
 int
-server_connections(void)
+server_connections(const struct server *s)
 {
-	return the_server == NULL ? 0 : the_server->nconns;
+	return s == NULL ? 0 : s->nconns;
 }
 
 const struct peer_cred *
@@ -115,7 +114,7 @@ void
 conn_hold(struct conn *c)
 {
 	c->inflight++;
-	the_server->jobs++;
+	c->srv->jobs++;
 }
 
 static void
@@ -131,7 +130,7 @@ int
 conn_release(struct conn *c)
 {
 	c->inflight--;
-	the_server->jobs--;
+	c->srv->jobs--;
 	if (!c->dead)
 		return 1;
 	if (c->inflight == 0)
@@ -165,7 +164,7 @@ conn_reply(struct conn *c, const struct wire_response *resp)
 	}
 	if (!c->dirty) {
 		c->dirty = 1;
-		TAILQ_INSERT_TAIL(&the_server->dirty, c, dirty_entry);
+		TAILQ_INSERT_TAIL(&c->srv->dirty, c, dirty_entry);
 	}
 }
 
@@ -424,6 +423,7 @@ accept_one(struct server *s)
 		close(fd);
 		return;
 	}
+	c->srv = s;
 	c->fd = fd;
 	c->last_active = time(NULL);
 	memset(&ev, 0, sizeof(ev));
@@ -634,24 +634,32 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 		log_warn("event loop set-up");
 		return -1;
 	}
-	the_server = s;
 	return 0;
 }
 
-static struct server the_loop;	/* conn_reply reaches it */
-
-/* Before the sandbox: the epoll set and the signalfd. */
+/* Before the sandbox: the epoll set and the signalfd (b->server). */
 int
 server_init(struct broker *b, int listen_fd)
 {
-	return server_setup(&the_loop, b, listen_fd);
+	struct server *s;
+
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		log_warn("event loop set-up");
+		return -1;
+	}
+	if (server_setup(s, b, listen_fd) != 0) {
+		free(s);
+		return -1;
+	}
+	b->server = s;
+	return 0;
 }
 
 int
 server_run(struct broker *b)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	struct server *sp = &the_loop;
+	struct server *sp = b->server;
 	struct conn *c;
 	time_t last_sweep = time(NULL);
 	int i, n;
@@ -683,6 +691,7 @@ server_run(struct broker *b)
 		conn_close(sp, c);
 	close(sp->epfd);
 	close(sp->sig_fd);
-	the_server = NULL;
+	free(sp);
+	b->server = NULL;
 	return 0;
 }
