@@ -73,7 +73,9 @@ key hmac32  label "hmac32"
 CONF
 }
 config p11brokerd.conf broker.sock "$USER_LINE"
-config old.conf old.sock
+# A pre-split OLD_BUILD (single process, before "user") needs
+# OLD_NO_USER=1; later builds refuse to run as root without it.
+config old.conf old.sock "${OLD_NO_USER:+#}$USER_LINE"
 cat >"$WORK/policy.conf" <<CONF
 permit user $(id -u) sign ec256,rsa2048
 permit user $(id -u) hmac hmac32
