@@ -13,67 +13,19 @@
 #   - SIGTERM lets the requests in flight finish and refuses new ones.
 # Every step waits for its event (a call counted on entry by the fault
 # module, a log line, a health answer); how fast recovery and drain are
-# is measured by tests/reliability/recovery.sh, not asserted here.
+# is measured by tests/reliability/run.sh, not asserted here.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faultlib.sh"
 
-FAULTMOD="$top_builddir/tests/faultmod/.libs/fault-pkcs11.so"
-[ -f "$FAULTMOD" ] || bail "$FAULTMOD not built (make check builds it)"
 need_tools python3
-
 setup_token
-CTL="$T/fault.ctl"
-COUNTS="$T/counts"
-: >"$CTL"
-: >"$COUNTS"
-chmod 0644 "$CTL" "$COUNTS"
-export FAULT_PKCS11_MODULE="$SOFTHSM_MODULE"
-export FAULT_PKCS11_CONTROL="$CTL"
-export FAULT_PKCS11_COUNTS="$COUNTS"
-
-write_config "token-timeout 1" "sandbox read \"$T\"" \
-    "sandbox allow ftruncate pwrite64"
-sed -i "s|module \"$SOFTHSM_MODULE\"|module \"$FAULTMOD\"|" "$CONF"
+fault_setup
+fault_write_config "token-timeout 1"
 sed -i 's/^key ec256   label "ec256"$/key ec256 label "ec256" verify-signatures low-s/' \
     "$CONF"
 grep -q 'verify-signatures low-s' "$CONF" || bail "sed failed on ec256"
 write_policy "permit user $ME stats"
 start_daemon
-
-# rules LINE...: replace the control file (atomically: a new inode).
-rules()
-{
-	printf '%s\n' "$@" >"$CTL.new"
-	chmod 0644 "$CTL.new"
-	mv -f "$CTL.new" "$CTL"
-}
-
-calls()
-{
-	awk -v f="$1" '$1 == f { n = $2 } END { print n + 0 }' "$COUNTS"
-}
-
-# calls_above FUNCTION N: the token function was entered more than N
-# times (the fault module counts a call before a delay or hang holds it).
-calls_above()
-{
-	[ "$(calls "$1")" -gt "$2" ]
-}
-
-# health_says WORD: `p11broker health` reports token=WORD.
-health_says()
-{
-	cli health
-	grep -q "token=$1" "$OUT"
-}
-
-head -c 200 /dev/urandom >"$T/data"
-sign_ok()
-{
-	cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
-	[ "$RC" -eq 0 ] && [ "$(openssl dgst -sha256 -verify \
-	    "$T/pub/ec256.pem" -signature "$OUT" "$T/data" 2>&1)" = \
-	    "Verified OK" ]
-}
 
 sign_ok
 ok $? "through the fault module, no rules: a verified signature"

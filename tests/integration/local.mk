@@ -37,7 +37,8 @@ dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/mktoken.sh \
 	tests/integration/rawclient.py \
 	tests/integration/ed25519_verify.py
-EXTRA_DIST += tests/integration/lib.sh tests/badinput/CATALOGUE.md
+EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
+	tests/badinput/CATALOGUE.md
 
 # The client-side PKCS#11 module under unmodified programs, and a small
 # dlopen() client for semantics, fork and broker restarts.

@@ -37,8 +37,8 @@ HOGS=${HOGS:-0}
 CPUS=${CPUS:-}
 RESULTS=${RESULTS:-/tmp/p11broker-reliability}
 . "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/faultlib.sh"
 
-FAULTMOD="$build/tests/faultmod/.libs/fault-pkcs11.so"
 KEEPSIGN="$build/tests/tools/keepsign"
 [ -f "$FAULTMOD" ] && [ -x "$KEEPSIGN" ] && [ -x "$MKOBJECTS" ] ||
     bail "build the test programs first: make -C $build check TESTS="
@@ -86,37 +86,6 @@ report()
 	printf '%s\n' "$line" | tee -a "$SUMMARY"
 }
 
-rules()
-{
-	printf '%s\n' "$@" >"$CTL.new"
-	chmod 0644 "$CTL.new"
-	mv -f "$CTL.new" "$CTL"
-}
-
-calls()
-{
-	awk -v f="$1" '$1 == f { n = $2 } END { print n + 0 }' "$COUNTS"
-}
-
-calls_above()
-{
-	[ "$(calls "$1")" -gt "$2" ]
-}
-
-health_says()
-{
-	cli health
-	grep -q "token=$1" "$OUT"
-}
-
-sign_ok()
-{
-	cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
-	[ "$RC" -eq 0 ] && [ "$(openssl dgst -sha256 -verify \
-	    "$T/pub/ec256.pem" -signature "$OUT" "$T/data" 2>&1)" = \
-	    "Verified OK" ]
-}
-
 # start CONFIG: the daemon, pinned when CPUS is set.
 start()
 {
@@ -132,19 +101,8 @@ start()
 # --- set-up -----------------------------------------------------------------
 
 setup_token
-CTL="$T/fault.ctl"
-COUNTS="$T/counts"
-: >"$CTL"
-: >"$COUNTS"
-chmod 0644 "$CTL" "$COUNTS"
-export FAULT_PKCS11_MODULE="$SOFTHSM_MODULE"
-export FAULT_PKCS11_CONTROL="$CTL"
-export FAULT_PKCS11_COUNTS="$COUNTS"
-head -c 200 /dev/urandom >"$T/data"
-chmod 0644 "$T/data"
-write_config "token-timeout 10" "sandbox read \"$T\"" \
-    "sandbox allow ftruncate pwrite64"
-sed -i "s|module \"$SOFTHSM_MODULE\"|module \"$FAULTMOD\"|" "$CONF"
+fault_setup
+fault_write_config "token-timeout 10"
 sed -i 's/^workers .*/workers 3/' "$CONF"
 write_policy "permit user $ME stats"
 # The rate rule comes first for ec384: it decides.
