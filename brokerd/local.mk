@@ -27,7 +27,8 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
 	brokerd/common/crypto.c brokerd/common/crypto.h \
 	brokerd/common/crypto_verify.c \
-	brokerd/common/files.c brokerd/common/files.h
+	brokerd/common/files.c brokerd/common/files.h \
+	brokerd/common/audit_conf.c brokerd/common/audit_conf.h
 brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
 
 noinst_LTLIBRARIES += brokerd/signer/libsigner.la

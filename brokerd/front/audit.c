@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "audit_conf.h"
 #include "audit_int.h"
 #include "clock.h"
 #include "log.h"
@@ -31,44 +32,6 @@ static const char line_prefix[] = "{\"seq\":";
 
 /* --- checks and opening ---------------------------------------------- */
 
-enum p11b_alg
-audit_key_alg(enum p11b_key_type type)
-{
-	if (type == P11B_KEY_EC_P256)
-		return P11B_ALG_ECDSA_P256_SHA256;
-	if (type == P11B_KEY_EC_P384)
-		return P11B_ALG_ECDSA_P384_SHA384;
-	if (type == P11B_KEY_EC_P521)
-		return P11B_ALG_ECDSA_P521_SHA512;
-	if (type == P11B_KEY_ED25519)
-		return P11B_ALG_ED25519;
-	return P11B_ALG_NONE;
-}
-
-int
-audit_config_check(const struct config *conf, const struct key_info *keys,
-    size_t nkeys, char *err, size_t errlen)
-{
-	int key;
-
-	if (conf->audit_path == NULL)
-		return 0;
-	key = config_key_index(conf, conf->audit_key);
-	if (key < 0 || (size_t)key >= nkeys) {
-		snprintf(err, errlen, "%s:%d: audit: no key \"%s\"", conf->path,
-		    conf->audit_line, conf->audit_key);
-		return -1;
-	}
-	if (audit_key_alg(keys[key].type) == P11B_ALG_NONE) {
-		snprintf(err, errlen, "%s:%d: audit: checkpoint-key %s is a "
-		    "%s key; it must be an EC (P-256, P-384, P-521) or Ed25519 "
-		    "key pair", conf->path, conf->audit_line, conf->audit_key,
-		    p11b_key_type_name(keys[key].type));
-		return -1;
-	}
-	return 0;
-}
-
 int
 audit_reload_check(const struct audit *a, const struct config *conf,
     const struct key_info *keys, size_t nkeys, char *err, size_t errlen)
@@ -79,13 +42,6 @@ audit_reload_check(const struct audit *a, const struct config *conf,
 		return -1;
 	}
 	return audit_config_check(conf, keys, nkeys, err, errlen);
-}
-
-int
-audit_open_file(const char *path)
-{
-	return open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
 }
 
 /* The seq of one of our lines, or 0. */
@@ -171,7 +127,7 @@ audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 	}
 	a->b = b;
 	a->fd = -1;
-	if ((a->fd = audit_open_file(a->path)) == -1) {
+	if ((a->fd = audit_file_open(a->path)) == -1) {
 		snprintf(err, errlen, "audit: %s: %s", a->path,
 		    strerror(errno));
 		audit_free(a);

@@ -21,13 +21,6 @@ struct wire_response;
 struct work;
 
 /*
- * The audit statement against the resolved keys: the checkpoint key must
- * be an EC or Ed25519 key pair.  -1 with "file:line: ..." in err.
- */
-int	audit_config_check(const struct config *conf,
-	    const struct key_info *keys, size_t nkeys, char *err,
-	    size_t errlen);
-/*
  * For a reload: the same, and auditing cannot be switched on or off
  * without a restart.
  */
@@ -83,8 +76,6 @@ int	audit_refusing(const struct audit *a);
 
 /* SIGUSR1: reopen the file (it was renamed) and go on with the chain. */
 void	audit_reopen(struct audit *a, int fd);
-/* Open (create) an audit log file for appending (the monitor). */
-int	audit_open_file(const char *path);
 
 /* Is this key the checkpoint key (clients may only fetch its pubkey)? */
 int	audit_key_reserved(const struct audit *a, const char *key);

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "audit_conf.h"
 #include "audit_int.h"
 #include "log.h"
 

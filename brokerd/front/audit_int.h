@@ -40,7 +40,6 @@ struct audit {
 /* audit.c */
 struct audit_buf *audit_begin(struct audit *a, const char *type);
 int	audit_end(struct audit *a, int is_checkpoint);
-enum p11b_alg audit_key_alg(enum p11b_key_type type);
 
 /* audit_ckpt.c */
 void	audit_checkpoint_maybe(struct audit *a);

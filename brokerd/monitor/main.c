@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_conf.h"
 #include "front.h"
 #include "crypto.h"
 #include "listen.h"

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "front.h"
+#include "audit_conf.h"
 #include "clock.h"
 #include "ctl.h"
 #include "log.h"
@@ -360,7 +361,7 @@ open_audit(const struct config *conf)
 {
 	if (conf->audit_path == NULL)
 		return -1;
-	return audit_open_file(conf->audit_path);
+	return audit_file_open(conf->audit_path);
 }
 
 /*

@@ -1,0 +1,28 @@
+/*
+ * The audit statement's checks and its file, shared by the monitor
+ * (start-up, -n, SIGUSR1 reopen) and the front (start, reload): which
+ * algorithm a checkpoint key signs with, whether the configured
+ * checkpoint key can sign at all, and how the log file is opened.
+ */
+#ifndef AUDIT_CONF_H
+#define AUDIT_CONF_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "job.h"
+
+/* The algorithm checkpoints are signed with; P11B_ALG_NONE: cannot. */
+enum p11b_alg audit_key_alg(enum p11b_key_type type);
+/*
+ * The audit statement against the resolved keys: the checkpoint key must
+ * be an EC or Ed25519 key pair.  -1 with "file:line: ..." in err.
+ */
+int	audit_config_check(const struct config *conf,
+	    const struct key_info *keys, size_t nkeys, char *err,
+	    size_t errlen);
+
+/* Open (create) the audit log for appending; -1 with errno. */
+int	audit_file_open(const char *path);
+
+#endif /* AUDIT_CONF_H */
