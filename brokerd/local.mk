@@ -44,13 +44,16 @@ brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 noinst_LTLIBRARIES += brokerd/front/libfront.la
 brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/front.c brokerd/front/front.h \
-	brokerd/front/server.c brokerd/front/dispatch.c \
+	brokerd/front/server.c brokerd/front/conn.c brokerd/front/conn.h \
+	brokerd/front/dispatch.c \
+	brokerd/front/control.c brokerd/front/signers.c \
 	brokerd/front/reload.c \
 	brokerd/front/keygen.c brokerd/front/keygen.h \
 	brokerd/front/joblink.c brokerd/front/joblink.h \
 	brokerd/front/metrics.c brokerd/front/metrics.h \
 	brokerd/front/audit.c brokerd/front/audit.h \
 	brokerd/front/audit_ckpt.c brokerd/front/audit_int.h \
+	brokerd/front/audit_event.c \
 	brokerd/front/audit_line.c brokerd/front/audit_line.h \
 	proto/audit_msg.c proto/audit_msg.h
 brokerd_front_libfront_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \

@@ -361,7 +361,7 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.stats.token_ready = joblink_ready(b->jobs);
 	resp.stats.workers = (unsigned int)b->conf->workers;
 	resp.stats.workers_busy = (unsigned int)joblink_busy(b->jobs);
-	resp.stats.connections = (unsigned int)server_connections(b->server);
+	resp.stats.connections = (unsigned int)connset_count(b->conns);
 	resp.stats.policy_generation = b->policy_generation;
 	resp.stats.audit_lines = audit_lines_written(b->audit);
 	resp.stats.uptime_seconds = (uint64_t)(time(NULL) - b->started);

@@ -29,6 +29,8 @@ struct broker {
 	char			 token_desc[SMSG_TEXT_MAX + 1];
 	struct joblink		*jobs;		/* the links to the signer */
 	struct server		*server;	/* the event loop (server.c) */
+	struct connset		*conns;		/* its connections (conn.c) */
+	int			 restart_asked;	/* every worker stuck */
 	int			 ctl_fd;	/* to the monitor */
 	struct metrics		*metrics;
 	struct audit		*audit;		/* NULL: no audit log */
@@ -37,6 +39,7 @@ struct broker {
 };
 
 struct conn;
+struct connset;
 struct server;
 
 /* What is known of a request from its arrival to its answer. */
@@ -56,11 +59,11 @@ struct request_ctx {
 /* server.c: set up before the sandbox, then run until stopped. */
 int	server_init(struct broker *b, int listen_fd);
 int	server_run(struct broker *b);
-/* Queue a response frame on a connection (sent at the end of the turn). */
+/* conn.c: queue a response frame (the loop sends it at the end of the turn). */
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
-/* Connections open now. */
-int	server_connections(const struct server *s);
+/* conn.c: connections open now. */
+int	connset_count(const struct connset *set);
 /* Close the connection once its queued answers are sent. */
 void	conn_close_after_reply(struct conn *c);
 /* Count a request handed to the workers / answered by them. */
@@ -68,17 +71,22 @@ void	conn_hold(struct conn *c);
 /* Returns 0 when the connection is gone and the reply must be dropped. */
 int	conn_release(struct conn *c);
 
+/* control.c: one message from the monitor; -1 when it is gone. */
+int	front_control(struct broker *b);
+/* control.c: once a second, stuck jobs; ask once for a new signer. */
+void	front_sweep(struct broker *b);
+
 /* front.c: the front process; never returns. */
 void	front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	    int nlinks) __attribute__((noreturn));
-/* Open a signer's links and check its hello against conf and pol. */
+/* signers.c: open a signer's links, check its hello against conf, pol. */
 int	front_take_signer(struct broker *b, const struct config *conf,
 	    const struct policy *pol, int *fds, int nfds,
 	    struct joblink_gen **genp, struct keygen **ksp, char *desc,
 	    char *errbuf, size_t errlen);
-/* Make a generation of keys current (the old one goes when unused). */
+/* signers.c: make a key generation current (the old goes when unused). */
 void	front_use_keys(struct broker *b, struct keygen *ks, const char *desc);
-/* A restarted signer's links: make it current.  0 on success. */
+/* signers.c: a restarted signer's links made current.  0 on success. */
 int	front_adopt_signer(struct broker *b, int *fds, int nfds);
 
 /* reload.c: the files the monitor sent; 0 when they are in force. */

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "conn.h"
 #include "front.h"
-#include "ctl.h"
 #include "log.h"
 
 #define READ_CHUNK	16384
@@ -36,37 +36,12 @@
 #define TAG_SIGNAL	3
 #define TAG_CTL		4
 
-struct conn {
-	struct server		*srv;		/* the loop it belongs to */
-	TAILQ_ENTRY(conn)	 entry;
-	TAILQ_ENTRY(conn)	 dirty_entry;
-	int			 fd;
-	struct peer_cred	 peer;
-	struct buf		 rb;
-	struct buf		 wb;
-	size_t			 woff;		/* sent from wb */
-	int			 inflight;
-	int			 dirty;
-	int			 closing;	/* close once answered and flushed */
-	time_t			 frame_since;	/* a partial frame waits */
-	int			 dead;		/* fd closed, awaiting results */
-	int			 reading;	/* EPOLLIN armed */
-	int			 writing;	/* EPOLLOUT armed */
-	time_t			 last_active;
-};
-
-TAILQ_HEAD(connlist, conn);
-
 struct server {
 	struct broker		*b;
 	int			 epfd;
 	int			 listen_fd;
 	int			 sig_fd;
-	struct connlist		 conns;
-	struct connlist		 dirty;
-	int			 nconns;
-	int			 jobs;		/* with the signer, all conns */
-	int			 restart_asked;	/* every worker stuck */
+	struct connset		 set;		/* conn.c's */
 	int			 stopping;
 	time_t			 stop_deadline;
 };
@@ -96,76 +71,6 @@ conn_arm(struct server *s, struct conn *c)
 		log_warn("epoll_ctl");
 	c->reading = want_read;
 	c->writing = want_write;
-}
-
-int
-server_connections(const struct server *s)
-{
-	return s == NULL ? 0 : s->nconns;
-}
-
-const struct peer_cred *
-conn_peer(const struct conn *c)
-{
-	return &c->peer;
-}
-
-void
-conn_hold(struct conn *c)
-{
-	c->inflight++;
-	c->srv->jobs++;
-}
-
-static void
-conn_free(struct conn *c)
-{
-	free(c->peer.groups);
-	buf_wipe_free(&c->rb);
-	buf_wipe_free(&c->wb);
-	free(c);
-}
-
-int
-conn_release(struct conn *c)
-{
-	c->inflight--;
-	c->srv->jobs--;
-	if (!c->dead)
-		return 1;
-	if (c->inflight == 0)
-		conn_free(c);
-	return 0;
-}
-
-void
-conn_reply(struct conn *c, const struct wire_response *resp)
-{
-	uint8_t *frame;
-	size_t len;
-	int r;
-
-	if (c->dead)
-		return;
-	if ((r = wire_response_encode(resp, &frame, &len)) != 0) {
-		log_warnx("response encode: %s", wire_strerror(r));
-		c->closing = 1;
-		return;
-	}
-	if (c->woff > 0 && c->woff == c->wb.len) {
-		buf_consume(&c->wb, c->woff);
-		c->woff = 0;
-	}
-	r = buf_append(&c->wb, frame, len);
-	freezero(frame, len);		/* may hold a secret */
-	if (r != 0) {
-		c->closing = 1;
-		return;
-	}
-	if (!c->dirty) {
-		c->dirty = 1;
-		TAILQ_INSERT_TAIL(&c->srv->dirty, c, dirty_entry);
-	}
 }
 
 /* Write what we can; once all is sent, the buffer is wiped (secrets). */
@@ -214,8 +119,8 @@ flush_dirty(struct server *s)
 {
 	struct conn *c;
 
-	while ((c = TAILQ_FIRST(&s->dirty)) != NULL) {
-		TAILQ_REMOVE(&s->dirty, c, dirty_entry);
+	while ((c = TAILQ_FIRST(&s->set.dirty)) != NULL) {
+		TAILQ_REMOVE(&s->set.dirty, c, dirty_entry);
 		c->dirty = 0;
 		if (!c->dead)
 			conn_flush(s, c);
@@ -231,7 +136,7 @@ close_unsent(struct server *s)
 {
 	struct conn *c, *next;
 
-	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&s->set.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->dirty || c->wb.len > c->woff)
 			conn_close(s, c);
@@ -244,26 +149,12 @@ conn_close(struct server *s, struct conn *c)
 {
 	if (c->dead)
 		return;
-	if (c->dirty) {
-		TAILQ_REMOVE(&s->dirty, c, dirty_entry);
-		c->dirty = 0;
-	}
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
-	c->dead = 1;
-	TAILQ_REMOVE(&s->conns, c, entry);
-	s->nconns--;
 	log_debug("connection from uid %u pid %d closed", (unsigned)
 	    c->peer.uid, (int)c->peer.pid);
-	if (c->inflight == 0)
-		conn_free(c);
-}
-
-void
-conn_close_after_reply(struct conn *c)
-{
-	c->closing = 1;
+	conn_detach(&s->set, c);
 }
 
 /* A frame's body length, checked against the limit (wire_frame_len). */
@@ -412,18 +303,18 @@ accept_one(struct server *s)
 			log_warn("accept");
 		return;
 	}
-	if (s->nconns >= s->b->conf->max_clients || s->stopping) {
-		log_debug("connection refused: %d clients", s->nconns);
+	if (s->set.nconns >= s->b->conf->max_clients || s->stopping) {
+		log_debug("connection refused: %d clients", s->set.nconns);
 		close(fd);
 		return;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL || peer_cred(fd, &c->peer)) {
+	if ((c = conn_new(&s->set)) == NULL || peer_cred(fd, &c->peer)) {
 		log_warn("accept: peer credentials");
-		free(c);
+		if (c != NULL)
+			conn_detach(&s->set, c);
 		close(fd);
 		return;
 	}
-	c->srv = s;
 	c->fd = fd;
 	c->last_active = time(NULL);
 	memset(&ev, 0, sizeof(ev));
@@ -431,13 +322,11 @@ accept_one(struct server *s)
 	ev.data.ptr = c;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		log_warn("epoll_ctl");
-		conn_free(c);
+		conn_detach(&s->set, c);
 		close(fd);
 		return;
 	}
 	c->reading = 1;
-	TAILQ_INSERT_TAIL(&s->conns, c, entry);
-	s->nconns++;
 	log_debug("connection from uid %u gid %u pid %d", (unsigned)
 	    c->peer.uid, (unsigned)c->peer.gid, (int)c->peer.pid);
 }
@@ -457,7 +346,7 @@ expire_idle(struct server *s)
 
 	if (timeout == 0)
 		return;
-	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&s->set.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->inflight == 0 && now - c->last_active >= timeout) {
 			log_debug("closing idle connection from pid %d",
@@ -514,69 +403,22 @@ stop(struct server *s)
 	s->listen_fd = -1;
 }
 
-static void
-take_fds(struct ctl_msg *cm, int n)
-{
-	int i;
-
-	for (i = 0; i < n && i < cm->nfds; i++)
-		cm->fds[i] = -1;
-}
-
-/* What the monitor sends: signers, reloads, audit logs. */
+/* What the monitor sends (front_control); stop when it is gone. */
 static void
 handle_ctl(struct server *s)
 {
-	struct ctl_msg cm;
-
-	if (ctl_recv(s->b->ctl_fd, &cm) != 0) {
+	if (front_control(s->b) != 0) {
 		log_warnx("the monitor went away; stopping");
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->b->ctl_fd, NULL);
 		stop(s);
-		return;
 	}
-	switch (cm.type) {
-	case CTL_SIGNER:
-		(void)front_adopt_signer(s->b, cm.fds, cm.nfds);
-		take_fds(&cm, cm.nfds);
-		s->restart_asked = 0;
-		break;
-	case CTL_RELOAD:
-		(void)broker_reload(s->b, cm.body, cm.len, cm.fds, cm.nfds);
-		break;
-	case CTL_RELOAD_FAILED:
-		broker_reload_failed(s->b, (const char *)cm.body);
-		break;
-	case CTL_AUDIT_FD:
-		if (cm.nfds == 1) {
-			audit_reopen(s->b->audit, cm.fds[0]);
-			take_fds(&cm, 1);
-		}
-		break;
-	case CTL_SIGNER_DOWN:
-		log_warnx("the signer will not be restarted: %s", cm.body);
-		audit_event(s->b->audit, "signer", "state", "down", "reason",
-		    (const char *)cm.body, NULL);
-		break;
-	default:
-		fatalx("unexpected control message %d from the monitor",
-		    (int)cm.type);
-	}
-	ctl_msg_free(&cm);
 }
 
 /* Once a second: jobs the token sits on for too long. */
 static void
 sweep_signer(struct server *s)
 {
-	if (joblink_sweep(s->b->jobs, (uint64_t)s->b->conf->token_timeout *
-	    1000) && !s->restart_asked) {
-		log_warnx("every token session is stuck; asking for a new "
-		    "signer");
-		(void)ctl_send(s->b->ctl_fd, CTL_RESTART_SIGNER, NULL, 0,
-		    NULL, 0);
-		s->restart_asked = 1;
-	}
+	front_sweep(s->b);
 	/* Jobs answered by the sweep are waiting. */
 	collect_results(s);
 }
@@ -618,8 +460,7 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	memset(s, 0, sizeof(*s));
 	s->b = b;
 	s->listen_fd = listen_fd;
-	TAILQ_INIT(&s->conns);
-	TAILQ_INIT(&s->dirty);
+	connset_init(&s->set);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -652,6 +493,7 @@ server_init(struct broker *b, int listen_fd)
 		return -1;
 	}
 	b->server = s;
+	b->conns = &s->set;
 	return 0;
 }
 
@@ -683,15 +525,16 @@ server_run(struct broker *b)
 		/* This turn's jobs (and any checkpoint) to the signer. */
 		joblink_flush(b->jobs);
 		/* Also the jobs of clients that hung up: all get decided. */
-		if (sp->stopping && (sp->jobs == 0 ||
+		if (sp->stopping && (sp->set.jobs == 0 ||
 		    time(NULL) >= sp->stop_deadline))
 			break;
 	}
-	while ((c = TAILQ_FIRST(&sp->conns)) != NULL)
+	while ((c = TAILQ_FIRST(&sp->set.conns)) != NULL)
 		conn_close(sp, c);
 	close(sp->epfd);
 	close(sp->sig_fd);
 	free(sp);
 	b->server = NULL;
+	b->conns = NULL;
 	return 0;
 }
