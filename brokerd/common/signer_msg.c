@@ -106,6 +106,16 @@ wr_u32(struct wr *w, uint32_t v)
 	wr_bytes(w, &v, 4);
 }
 
+long
+smsg_body_len(const uint8_t *hdr, void *hp)
+{
+	struct smsg_hdr *h = hp;
+
+	if (smsg_hdr_decode(hdr, h) != SMSG_OK)
+		return -1;
+	return (long)h->len;
+}
+
 int
 smsg_hdr_decode(const uint8_t hdr[SMSG_HDR_LEN], struct smsg_hdr *h)
 {

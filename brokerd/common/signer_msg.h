@@ -46,6 +46,11 @@ struct smsg_hdr {
 /* The header; SMSG_ERR for an unknown type or a body over the limit. */
 int	smsg_hdr_decode(const uint8_t hdr[SMSG_HDR_LEN], struct smsg_hdr *h);
 void	smsg_hdr_encode(uint8_t hdr[SMSG_HDR_LEN], const struct smsg_hdr *h);
+/*
+ * For buf_frame_need(): decode the header into *(struct smsg_hdr *)hp
+ * and give its body length; -1 for a header smsg_hdr_decode() refuses.
+ */
+long	smsg_body_len(const uint8_t *hdr, void *hp);
 
 /*
  * A job: malloc'd header + body in *bufp.  The decoder fills job with

@@ -483,17 +483,6 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 	return 0;
 }
 
-/* A message's body length (the header decoded into arg); -1: malformed. */
-static long
-msg_body_len(const uint8_t *hdr, void *arg)
-{
-	struct smsg_hdr *h = arg;
-
-	if (smsg_hdr_decode(hdr, h) != SMSG_OK)
-		return -1;
-	return h->len;
-}
-
 static void
 link_read(struct joblink *s, struct slink *l, struct workq *done)
 {
@@ -526,7 +515,7 @@ link_read(struct joblink *s, struct slink *l, struct workq *done)
 		off = 0;
 		for (;;) {
 			need = buf_frame_need(&l->rb, off, SMSG_HDR_LEN,
-			    msg_body_len, &h);
+			    smsg_body_len, &h);
 			if (need < 0) {
 				gen_kill(l->gen, "malformed message from the "
 				    "signer");

@@ -37,17 +37,6 @@ struct sworker {
 
 #define READ_ROOM	2048	/* room for each read, at least */
 
-/* A job's body length (the header decoded into arg); -1: not a job. */
-static long
-job_body_len(const uint8_t *hdr, void *arg)
-{
-	struct smsg_hdr *h = arg;
-
-	if (smsg_hdr_decode(hdr, h) != SMSG_OK || h->type != SMSG_JOB)
-		return -1;
-	return h->len;
-}
-
 /*
  * The next complete job message, at the start of in: one read usually
  * brings the header and the body together (and any jobs queued behind
@@ -61,8 +50,8 @@ next_job(struct sworker *wk, struct buf *in, struct smsg_hdr *h)
 	ssize_t n;
 
 	for (;;) {
-		need = buf_frame_need(in, 0, SMSG_HDR_LEN, job_body_len, h);
-		if (need < 0)
+		need = buf_frame_need(in, 0, SMSG_HDR_LEN, smsg_body_len, h);
+		if (need < 0 || (in->len >= SMSG_HDR_LEN && h->type != SMSG_JOB))
 			fatalx("malformed message header from the front");
 		if (in->len >= (size_t)need)
 			return 0;
