@@ -28,7 +28,8 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/crypto.c brokerd/common/crypto.h \
 	brokerd/common/crypto_verify.c \
 	brokerd/common/files.c brokerd/common/files.h \
-	brokerd/common/audit_conf.c brokerd/common/audit_conf.h
+	brokerd/common/audit_conf.c brokerd/common/audit_conf.h \
+	brokerd/common/sandbox_conf.c brokerd/common/sandbox_conf.h
 brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
 
 noinst_LTLIBRARIES += brokerd/signer/libsigner.la

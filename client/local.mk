@@ -7,7 +7,7 @@ client_libp11broker_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-export-symbols-regex '^p11b_' -no-undefined
 client_libp11broker_la_LIBADD = proto/libwire.la $(PROTOBUF_C_LIBS) \
 	$(BSD_LIBS) $(PTHREAD_LIBS)
-include_HEADERS += client/p11broker.h
+include_HEADERS += client/p11broker.h proto/p11broker_vocab.h
 pkgconfig_DATA += client/p11broker.pc
 EXTRA_DIST += client/p11broker.pc.in
 

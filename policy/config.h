@@ -10,18 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11broker.h"
+#include "p11broker_vocab.h"
+#include "sandbox_mode.h"
 
 #define CONFIG_MAX_KEYS		256
 #define CONFIG_ID_MAX		64
 #define CONFIG_FILE_MAX		(1024 * 1024)
-#define CONFIG_SANDBOX_MAX	64	/* allow / read entries */
-
-enum sandbox_mode {
-	SANDBOX_ENFORCE,	/* a call outside the allowlist kills */
-	SANDBOX_LOG,		/* it is logged and allowed */
-	SANDBOX_OFF,
-};
+#define CONFIG_SANDBOX_MAX	SANDBOX_LIST_MAX /* allow / read entries */
 
 enum key_ref_kind {
 	KEY_REF_LABEL,

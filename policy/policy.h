@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "p11broker.h"
+#include "p11broker_vocab.h"
 
 /* Who is asking: from SO_PEERCRED and SO_PEERGROUPS. */
 struct peer_cred {

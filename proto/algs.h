@@ -2,7 +2,7 @@
  * The algorithm table: one row per algorithm with every fact that the
  * daemon, the token layer, the client library and the PKCS#11 module
  * need about it.  Adding an algorithm is its value in enum p11b_alg
- * (client/p11broker.h), one row in proto/algs.c, and tests.  An
+ * (proto/p11broker_vocab.h), one row in proto/algs.c, and tests.  An
  * algorithm without a row is unknown everywhere: no code may fall back
  * to a default digest or mechanism.
  */
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11broker.h"
+#include "p11broker_vocab.h"
 
 enum alg_family {
 	ALG_FAMILY_NONE,

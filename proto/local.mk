@@ -1,7 +1,8 @@
 # proto/: the wire schema, framing and message conversion.
 noinst_LTLIBRARIES += proto/libwire.la
 proto_libwire_la_SOURCES = proto/wire.c proto/wire.h proto/names.c \
-	proto/algs.c proto/algs.h proto/buf.c proto/buf.h
+	proto/algs.c proto/algs.h proto/buf.c proto/buf.h \
+	proto/p11broker_vocab.h
 nodist_proto_libwire_la_SOURCES = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 proto_libwire_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_CFLAGS)
 proto_libwire_la_LIBADD = $(PROTOBUF_C_LIBS) $(BSD_LIBS)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "algs.h"
-#include "p11broker.h"
+#include "p11broker_vocab.h"
 
 static const char *op_names[P11B_OP_COUNT] = {
 	[P11B_OP_NONE] = "none",

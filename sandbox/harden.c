@@ -60,16 +60,16 @@ drop_to(uid_t uid, gid_t gid, char *errbuf, size_t errlen)
 }
 
 int
-sandbox_harden(const struct config *conf, char *errbuf, size_t errlen)
+sandbox_harden(const struct sandbox_conf *conf, char *errbuf, size_t errlen)
 {
 	if (geteuid() == 0) {
 		if (conf->user == NULL) {
 			snprintf(errbuf, errlen, "%s: started as root without "
 			    "a \"user\" statement; the broker will not run "
-			    "as root", conf->path);
+			    "as root", conf->config_path);
 			return -1;
 		}
-		if (drop_to(conf->user_uid, conf->user_gid, errbuf,
+		if (drop_to(conf->uid, conf->gid, errbuf,
 		    errlen) != 0)
 			return -1;
 	}

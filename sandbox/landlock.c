@@ -20,7 +20,7 @@
 
 #include "sandbox.h"
 
-#define MAX_PATHS	(CONFIG_SANDBOX_MAX + 2)
+#define MAX_PATHS	(SANDBOX_LIST_MAX + 2)
 
 /* What the signer may do beneath a path: read files, list directories. */
 #define READ_ACCESS	(LANDLOCK_ACCESS_FS_READ_FILE | \
@@ -81,7 +81,7 @@ is_softhsm(const char *module)
 }
 
 int
-sandbox_landlock(const struct config *conf, char *errbuf, size_t errlen)
+sandbox_landlock(const struct sandbox_conf *conf, char *errbuf, size_t errlen)
 {
 	static char paths[MAX_PATHS][4096];
 	struct landlock_ruleset_attr attr;
@@ -89,7 +89,7 @@ sandbox_landlock(const struct config *conf, char *errbuf, size_t errlen)
 	size_t i, n = 0;
 	int abi, rfd, fd;
 
-	if (conf->sandbox_mode == SANDBOX_OFF)
+	if (conf->mode == SANDBOX_OFF)
 		return 0;
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
@@ -98,9 +98,9 @@ sandbox_landlock(const struct config *conf, char *errbuf, size_t errlen)
 		    "confined (seccomp still applies)");
 		return 0;
 	}
-	for (i = 0; i < conf->nsandbox_read && n < MAX_PATHS; i++)
-		strlcpy(paths[n++], conf->sandbox_read[i], sizeof(paths[0]));
-	if (conf->nsandbox_read == 0 && is_softhsm(conf->module))
+	for (i = 0; i < conf->nread && n < MAX_PATHS; i++)
+		strlcpy(paths[n++], conf->read[i], sizeof(paths[0]));
+	if (conf->nread == 0 && is_softhsm(conf->module))
 		n = softhsm_paths(paths, MAX_PATHS);
 	if (n == 0) {
 		notice("no \"sandbox read\" paths for this module; file reads "

@@ -5,9 +5,11 @@
 #ifndef SANDBOX_H
 #define SANDBOX_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
-#include "config.h"
+#include "sandbox_mode.h"
 
 enum sandbox_role {
 	SANDBOX_FRONT,
@@ -15,11 +17,29 @@ enum sandbox_role {
 };
 
 /*
+ * The few configured values confinement needs, handed over by the daemon
+ * (brokerd/common/sandbox_conf.c) so that this layer does not read the
+ * config language.
+ */
+struct sandbox_conf {
+	const char	 *config_path;	/* for messages */
+	const char	 *user;		/* NULL: stay who we are */
+	uid_t		  uid;
+	gid_t		  gid;
+	enum sandbox_mode mode;
+	char *const	 *allow;	/* extra system calls (signer) */
+	size_t		  nallow;
+	char *const	 *read;		/* the signer's readable paths */
+	size_t		  nread;
+	const char	 *module;	/* the PKCS#11 module's path */
+};
+
+/*
  * Become the configured user (when started as root), for good: the
  * groups, gid and uid are set and checked to be unrecoverable.  Then
  * PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0 and RLIMIT_CORE 0.
  */
-int	sandbox_harden(const struct config *conf, char *errbuf, size_t errlen);
+int	sandbox_harden(const struct sandbox_conf *conf, char *errbuf, size_t errlen);
 /* No new privileges, not dumpable, no core: for the monitor. */
 int	sandbox_no_dumps(char *errbuf, size_t errlen);
 
@@ -27,11 +47,11 @@ int	sandbox_no_dumps(char *errbuf, size_t errlen);
  * Signer only: file reads beneath the configured paths, no writes.  A
  * kernel without Landlock gets a logged notice, not an error.
  */
-int	sandbox_landlock(const struct config *conf, char *errbuf,
+int	sandbox_landlock(const struct sandbox_conf *conf, char *errbuf,
 	    size_t errlen);
 
-/* Install the role's allowlist (conf->sandbox_mode; extra calls). */
-int	sandbox_seccomp(enum sandbox_role role, const struct config *conf,
+/* Install the role's allowlist (conf->mode; conf->allow for the signer). */
+int	sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 	    char *errbuf, size_t errlen);
 
 /* The allowlists, for the tests: name of every call in the table. */

@@ -190,18 +190,18 @@ add_signer_rules(scmp_filter_ctx ctx)
 }
 
 int
-sandbox_seccomp(enum sandbox_role role, const struct config *conf,
+sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
     char *errbuf, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
 	int nr, r = -1;
 
-	if (conf->sandbox_mode == SANDBOX_OFF)
+	if (conf->mode == SANDBOX_OFF)
 		return 0;
 	/* localtime() reads /etc/localtime once; do it while we may. */
 	tzset();
-	ctx = seccomp_init(conf->sandbox_mode == SANDBOX_LOG ? SCMP_ACT_LOG :
+	ctx = seccomp_init(conf->mode == SANDBOX_LOG ? SCMP_ACT_LOG :
 	    SCMP_ACT_KILL_PROCESS);
 	if (ctx == NULL) {
 		snprintf(errbuf, errlen, "seccomp: cannot initialise");
@@ -221,16 +221,16 @@ sandbox_seccomp(enum sandbox_role role, const struct config *conf,
 		snprintf(errbuf, errlen, "seccomp: cannot add argument rules");
 		goto out;
 	}
-	for (i = 0; role == SANDBOX_SIGNER && i < conf->nsandbox_allow; i++) {
-		if ((nr = seccomp_syscall_resolve_name(conf->sandbox_allow[i]))
+	for (i = 0; role == SANDBOX_SIGNER && i < conf->nallow; i++) {
+		if ((nr = seccomp_syscall_resolve_name(conf->allow[i]))
 		    == __NR_SCMP_ERROR) {
 			snprintf(errbuf, errlen, "sandbox allow: unknown system "
-			    "call \"%s\"", conf->sandbox_allow[i]);
+			    "call \"%s\"", conf->allow[i]);
 			goto out;
 		}
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) != 0) {
 			snprintf(errbuf, errlen, "sandbox allow %s: refused "
-			    "by libseccomp", conf->sandbox_allow[i]);
+			    "by libseccomp", conf->allow[i]);
 			goto out;
 		}
 	}

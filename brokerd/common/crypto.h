@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "algs.h"
-#include "p11broker.h"
+#include "p11broker_vocab.h"
 
 #define CRYPTO_MAX_DIGEST	64
 #define CRYPTO_MAX_DIGESTINFO	(ALG_DIGESTINFO_MAX + CRYPTO_MAX_DIGEST)

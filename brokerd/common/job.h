@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11broker.h"
+#include "p11broker_vocab.h"
 
 #define KEY_OBJECT_MAX	160	/* "private key label=... id=..." */
 

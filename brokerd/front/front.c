@@ -17,7 +17,7 @@
 #include "crypto.h"
 #include "ctl.h"
 #include "log.h"
-#include "sandbox.h"
+#include "sandbox_conf.h"
 
 static void __attribute__((noreturn))
 front_fail(int ctl_fd, const char *msg)
@@ -34,6 +34,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	struct joblink_gen *gen;
 	struct keygen *ks;
 	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
+	struct sandbox_conf sc;
 	sigset_t mask;
 
 	log_set_name("p11brokerd[front]");
@@ -63,8 +64,9 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 		front_fail(ctl_fd, "cannot set up the event loop");
 	if (crypto_init() != 0)
 		front_fail(ctl_fd, "cannot initialise OpenSSL");
-	if (sandbox_harden(b->conf, err, sizeof(err)) != 0 ||
-	    sandbox_seccomp(SANDBOX_FRONT, b->conf, err, sizeof(err)) != 0)
+	sandbox_conf_of(b->conf, &sc);
+	if (sandbox_harden(&sc, err, sizeof(err)) != 0 ||
+	    sandbox_seccomp(SANDBOX_FRONT, &sc, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);
 	b->policy_generation = 1;
 	if (audit_start(b->audit, err, sizeof(err)) != 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "wire.h"
 
 static const uint64_t bucket_us[] = {
 	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11broker.h"
 #include "job.h"
+
+struct p11b_stats;	/* the Stats answer, proto/wire.h */
 
 struct metrics;
 
@@ -21,7 +22,10 @@ void	metrics_free(struct metrics *m);
 /* key: index into the current keys, -1 for none. */
 void	metrics_count(struct metrics *m, enum p11b_op op, int key,
 	    int status, uint64_t latency_us);
-/* Fill the counter part of a Stats answer (requests is malloc'd). */
+/*
+ * The one place daemon counters become the wire's Stats answer: fill its
+ * counter part (requests is malloc'd).
+ */
 int	metrics_export(const struct metrics *m, struct p11b_stats *st);
 
 #endif /* METRICS_H */

@@ -22,7 +22,7 @@
 #include "crypto.h"
 #include "io.h"
 #include "log.h"
-#include "sandbox.h"
+#include "sandbox_conf.h"
 #include "secret.h"
 #include "signer.h"
 #include "signer_msg.h"
@@ -191,6 +191,7 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
     int nlinks, int status_fd)
 {
 	char err[LOG_MSG_MAX];
+	struct sandbox_conf sc;
 	sigset_t none;
 	int i, r;
 
@@ -218,8 +219,9 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	send_hello(tok, links[0], nlinks, status_fd);
 	if (crypto_init() != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, "cannot initialise OpenSSL");
-	if (sandbox_harden(conf, err, sizeof(err)) != 0 ||
-	    sandbox_landlock(conf, err, sizeof(err)) != 0)
+	sandbox_conf_of(conf, &sc);
+	if (sandbox_harden(&sc, err, sizeof(err)) != 0 ||
+	    sandbox_landlock(&sc, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
 	if (pthread_barrier_init(&started, NULL, (unsigned int)nlinks + 1) !=
 	    0)
@@ -232,7 +234,7 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 			    "worker threads");
 	(void)pthread_barrier_wait(&started);
 	/* Every thread runs: the filter covers them all (TSYNC). */
-	if (sandbox_seccomp(SANDBOX_SIGNER, conf, err, sizeof(err)) != 0)
+	if (sandbox_seccomp(SANDBOX_SIGNER, &sc, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
 	report(status_fd, "ok");
 	close(status_fd);

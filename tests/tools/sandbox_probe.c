@@ -85,7 +85,7 @@ open_result(const char *path)
 static int
 landlock(char *dir, const char *inside, const char *outside)
 {
-	struct config conf;
+	struct sandbox_conf conf;
 	char err[1024], *paths[1] = { dir };
 	pid_t pid;
 
@@ -95,9 +95,9 @@ landlock(char *dir, const char *inside, const char *outside)
 		return 0;
 	}
 	memset(&conf, 0, sizeof(conf));
-	conf.sandbox_mode = SANDBOX_ENFORCE;
-	conf.sandbox_read = paths;
-	conf.nsandbox_read = 1;
+	conf.mode = SANDBOX_ENFORCE;
+	conf.read = paths;
+	conf.nread = 1;
 	fflush(stdout);
 	if ((pid = fork()) == 0) {
 		if (sandbox_landlock(&conf, err, sizeof(err)) != 0) {
@@ -116,7 +116,7 @@ landlock(char *dir, const char *inside, const char *outside)
 int
 main(int argc, char *argv[])
 {
-	struct config conf;
+	struct sandbox_conf conf;
 	enum sandbox_role role;
 	char err[1024];
 	pid_t pid;
@@ -135,7 +135,7 @@ main(int argc, char *argv[])
 	else
 		return 2;
 	memset(&conf, 0, sizeof(conf));
-	conf.sandbox_mode = SANDBOX_ENFORCE;
+	conf.mode = SANDBOX_ENFORCE;
 	fflush(stdout);
 	if ((pid = fork()) == -1) {
 		perror("fork");

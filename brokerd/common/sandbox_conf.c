@@ -1,0 +1,22 @@
+/*
+ * The config's values that confinement needs, as sandbox/ takes them.
+ */
+#include <string.h>
+
+#include "sandbox_conf.h"
+
+void
+sandbox_conf_of(const struct config *conf, struct sandbox_conf *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->config_path = conf->path;
+	sc->user = conf->user;
+	sc->uid = conf->user_uid;
+	sc->gid = conf->user_gid;
+	sc->mode = conf->sandbox_mode;
+	sc->allow = conf->sandbox_allow;
+	sc->nallow = conf->nsandbox_allow;
+	sc->read = conf->sandbox_read;
+	sc->nread = conf->nsandbox_read;
+	sc->module = conf->module;
+}
