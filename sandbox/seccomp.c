@@ -75,7 +75,6 @@ static const struct allow front_only[] = {
 	{ "getsockopt",		"SO_PEERCRED and SO_PEERGROUPS of a client" },
 	{ "shutdown",		"half-closing a retired signer's links" },
 	{ "recvmsg",		"new signer links from the monitor (fds)" },
-	{ "sendmsg",		"reload verdicts to the monitor" },
 	{ "recvfrom",		"reading from sockets" },
 	{ "sendto",		"writing to sockets" },
 	{ "fsync",		"the audit log" },

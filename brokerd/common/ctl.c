@@ -1,5 +1,5 @@
 /*
- * Control messages between the monitor and the front (ctl.h).  An 8-byte
+ * Control messages between the daemon's processes (ctl.h).  An 8-byte
  * header (type, descriptor count, body length) travels with the
  * descriptors; the body follows on the stream.
  */
@@ -12,6 +12,8 @@
 
 #include "ctl.h"
 #include "io.h"
+
+#define VERDICT_OK	"ok"
 
 struct ctl_hdr {
 	uint16_t	type;
@@ -37,20 +39,23 @@ ctl_send(int fd, enum ctl_type type, const void *body, size_t len,
 	h.type = (uint16_t)type;
 	h.nfds = (uint16_t)nfds;
 	h.len = (uint32_t)len;
+	if (nfds == 0) {	/* no descriptors: write(2) is enough */
+		if (io_write_full(fd, (const uint8_t *)&h, sizeof(h)) != 0)
+			return -1;
+		return io_write_full(fd, body, len);
+	}
 	memset(&mh, 0, sizeof(mh));
 	iov.iov_base = &h;
 	iov.iov_len = sizeof(h);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm.hdr.cmsg_level = SOL_SOCKET;
-		cm.hdr.cmsg_type = SCM_RIGHTS;
-		cm.hdr.cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(&cm.hdr), fds, sizeof(int) * nfds);
-	}
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	cm.hdr.cmsg_level = SOL_SOCKET;
+	cm.hdr.cmsg_type = SCM_RIGHTS;
+	cm.hdr.cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(&cm.hdr), fds, sizeof(int) * nfds);
 	do
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
@@ -109,6 +114,40 @@ ctl_recv(int fd, struct ctl_msg *msg)
  fail:
 	ctl_msg_free(msg);
 	return -1;
+}
+
+int
+ctl_send_verdict(int fd, enum ctl_type type, const char *why)
+{
+	if (why == NULL)
+		why = VERDICT_OK;
+	return ctl_send(fd, type, why, strlen(why), NULL, 0);
+}
+
+int
+ctl_verdict(const struct ctl_msg *msg, char *why, size_t whylen)
+{
+	if (strcmp((const char *)msg->body, VERDICT_OK) == 0) {
+		why[0] = '\0';
+		return 0;
+	}
+	strlcpy(why, (const char *)msg->body, whylen);
+	return -1;
+}
+
+int
+ctl_recv_verdict(int fd, char *why, size_t whylen)
+{
+	struct ctl_msg msg;
+	int rc = -1;
+
+	why[0] = '\0';
+	if (ctl_recv(fd, &msg) != 0)
+		return -1;
+	if (msg.type == CTL_READY && msg.nfds == 0)
+		rc = ctl_verdict(&msg, why, whylen);
+	ctl_msg_free(&msg);
+	return rc;
 }
 
 void

@@ -1,9 +1,11 @@
 /*
- * The control channel between the monitor and the front: a stream
- * socketpair carrying small typed messages, with descriptors passed
- * alongside (SCM_RIGHTS).  The monitor sends new signer links, reloaded
- * files and reopened audit logs; the front answers reloads and asks for
- * a signer restart when every worker is stuck.
+ * The one framing of the daemon's control channels: a stream socketpair
+ * carrying small typed messages, with descriptors passed alongside
+ * (SCM_RIGHTS).  Between the monitor and the front, the monitor sends new
+ * signer links, reloaded files and reopened audit logs; the front answers
+ * reloads and asks for a signer restart when every worker is stuck.  A
+ * starting process (signer, front, the detached monitor) gives the one
+ * waiting for it its verdict the same way.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -22,7 +24,7 @@ enum ctl_type {
 	CTL_SIGNER_DOWN,	/* m->f: the signer will not be restarted */
 	CTL_RELOAD_DONE,	/* f->m: body "ok" or why not */
 	CTL_RESTART_SIGNER,	/* f->m: every worker is stuck */
-	CTL_READY,		/* f->m: body "ok" or why it cannot start */
+	CTL_READY,		/* a start-up verdict: "ok" or why not */
 };
 
 struct ctl_msg {
@@ -38,6 +40,24 @@ int	ctl_send(int fd, enum ctl_type type, const void *body, size_t len,
 /* Blocking; 0, or -1 on end of file or a malformed message. */
 int	ctl_recv(int fd, struct ctl_msg *msg);
 void	ctl_msg_free(struct ctl_msg *msg);
+
+/*
+ * Verdicts: a body of "ok" or why not.  Start-up verdicts (signer ->
+ * monitor, front -> monitor, detached monitor -> the parent waiting in
+ * the foreground) are CTL_READY; reload verdicts CTL_RELOAD_DONE.  Sent
+ * without descriptors, so with write(2) alone (the signer sends its
+ * verdict under seccomp).
+ */
+int	ctl_send_verdict(int fd, enum ctl_type type, const char *why);
+					/* why NULL: ok */
+/* A received verdict: 0 ok, -1 with the reason in why. */
+int	ctl_verdict(const struct ctl_msg *msg, char *why, size_t whylen);
+/*
+ * Blocking, for a start-up verdict.  0: ok.  -1: why holds the sender's
+ * reason, or "" when it closed without one (it died) or sent another
+ * message.
+ */
+int	ctl_recv_verdict(int fd, char *why, size_t whylen);
 
 /* A body of length-prefixed parts (the reload's files). */
 int	ctl_parts_pack(const void *const *parts, const size_t *lens, int n,

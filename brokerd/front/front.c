@@ -23,7 +23,7 @@ static void __attribute__((noreturn))
 front_fail(int ctl_fd, const char *msg)
 {
 	log_warnx("%s", msg);
-	(void)ctl_send(ctl_fd, CTL_READY, msg, strlen(msg), NULL, 0);
+	(void)ctl_send_verdict(ctl_fd, CTL_READY, msg);
 	_exit(1);
 }
 
@@ -72,7 +72,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	if (audit_start(b->audit, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);
 	b->started = time(NULL);
-	if (ctl_send(ctl_fd, CTL_READY, "ok", 2, NULL, 0) != 0)
+	if (ctl_send_verdict(ctl_fd, CTL_READY, NULL) != 0)
 		_exit(1);
 	server_run(b);
 	audit_stop(b->audit);	/* final checkpoint: the signer still runs */

@@ -17,8 +17,7 @@
 static void
 verdict(struct broker *b, const char *msg)
 {
-	if (ctl_send(b->ctl_fd, CTL_RELOAD_DONE, msg, strlen(msg), NULL, 0)
-	    != 0)
+	if (ctl_send_verdict(b->ctl_fd, CTL_RELOAD_DONE, msg) != 0)
 		log_warn("reload: cannot answer the monitor");
 }
 
@@ -114,7 +113,7 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	log_info("reloaded %s and %s: %zu keys, %zu rules (generation %llu)",
 	    b->conf->path, b->policy->path, b->nkeys, b->policy->nrules,
 	    (unsigned long long)b->policy_generation);
-	verdict(b, "ok");
+	verdict(b, NULL);
 	return 0;
  fail:
 	/* Links not taken over are closed with the message. */

@@ -5,6 +5,7 @@
  * waits until the front is serving (or prints why it could not) so that
  * start-up errors reach the operator's terminal and exit status.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "audit_conf.h"
 #include "front.h"
 #include "crypto.h"
+#include "ctl.h"
 #include "listen.h"
 #include "log.h"
 #include "monitor.h"
@@ -55,7 +57,7 @@ startup_fail(const char *msg)
 	if (made_socket != NULL)
 		unlink(made_socket);
 	if (ready_fd != -1) {
-		(void)write(ready_fd, msg, strlen(msg));
+		(void)ctl_send_verdict(ready_fd, CTL_READY, msg);
 		close(ready_fd);
 	}
 	exit(1);
@@ -63,28 +65,25 @@ startup_fail(const char *msg)
 
 /*
  * Detach before anything touches PKCS#11 (a module initialized in the
- * parent is not usable in a forked child).  The parent waits for "ok"
- * or an error message on a pipe.
+ * parent is not usable in a forked child).  The parent waits for the
+ * child's start-up verdict (ctl.h).
  */
 static void
 detach(void)
 {
-	char buf[LOG_MSG_MAX];
-	ssize_t n;
+	char why[LOG_MSG_MAX];
 	int p[2], fd;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
-		fatal("pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) == -1)
+		fatal("socketpair");
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid != 0) {
 		close(p[1]);
-		n = read(p[0], buf, sizeof(buf) - 1);
-		if (n == 2 && memcmp(buf, "ok", 2) == 0)
+		if (ctl_recv_verdict(p[0], why, sizeof(why)) == 0)
 			exit(0);
-		buf[n > 0 ? n : 0] = '\0';
-		fprintf(stderr, "p11brokerd: %s\n", n > 0 ? buf :
+		fprintf(stderr, "p11brokerd: %s\n", why[0] != '\0' ? why :
 		    "failed to start (see syslog)");
 		exit(1);
 	}
@@ -159,7 +158,7 @@ ready(int status, const char *why)
 		startup_fail(why);
 	log_info("serving");
 	if (ready_fd != -1) {
-		(void)write(ready_fd, "ok", 2);
+		(void)ctl_send_verdict(ready_fd, CTL_READY, NULL);
 		close(ready_fd);
 		ready_fd = -1;
 	}

@@ -41,7 +41,7 @@
 
 struct child {
 	pid_t		 pid;
-	int		 status_fd;	/* starting: "ok" or an error */
+	int		 status_fd;	/* starting: its verdict (ctl.h) */
 	int		*links;		/* the front's ends, until sent */
 	int		 nlinks;
 	uint64_t	 started_ms;
@@ -135,7 +135,7 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 		mine[i] = sp[0];
 		theirs[i] = sp[1];
 	}
-	if (pipe2(st, O_CLOEXEC) == -1)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st) == -1)
 		goto fail;
 	if (secret_unseal(m->pin) != 0)
 		fatalx("monitor: cannot unseal the PIN");
@@ -179,22 +179,19 @@ static int
 signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
 {
 	struct pollfd pfd = { c->status_fd, POLLIN, 0 };
-	ssize_t n;
+	int rc;
 
 	if (poll(&pfd, 1, wait_ms) <= 0) {
 		snprintf(msg, msglen, "the signer did not start within %d s",
 		    wait_ms / 1000);
 		return -1;
 	}
-	n = read(c->status_fd, msg, msglen - 1);
-	msg[n > 0 ? n : 0] = '\0';
+	rc = ctl_recv_verdict(c->status_fd, msg, msglen);
 	close(c->status_fd);
 	c->status_fd = -1;
-	if (n == 2 && memcmp(msg, "ok", 2) == 0)
-		return 0;
-	if (n <= 0)
+	if (rc != 0 && msg[0] == '\0')
 		snprintf(msg, msglen, "the signer exited while starting");
-	return -1;
+	return rc;
 }
 
 static void
@@ -339,6 +336,7 @@ static int
 front_verdict(struct monitor *m, char *msg, size_t msglen)
 {
 	struct ctl_msg cm;
+	int rc;
 
 	for (;;) {
 		if (ctl_recv(m->ctl_fd, &cm) != 0) {
@@ -346,9 +344,9 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 			return -1;
 		}
 		if (cm.type == CTL_RELOAD_DONE) {
-			strlcpy(msg, (char *)cm.body, msglen);
+			rc = ctl_verdict(&cm, msg, msglen);
 			ctl_msg_free(&cm);
-			return strcmp(msg, "ok") == 0 ? 0 : -1;
+			return rc;
 		}
 		if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0)
 			(void)kill(m->signer.pid, SIGKILL);
@@ -642,7 +640,6 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
     struct secret *pin, int listen_fd, int log_fd, monitor_ready_fn ready)
 {
 	static struct monitor m;
-	struct ctl_msg cm;
 	char err[LOG_MSG_MAX];
 	sigset_t mask;
 
@@ -677,13 +674,8 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	child_drop_links(&m.signer);
 	close(listen_fd);
 	m.listen_fd = -1;
-	if (ctl_recv(m.ctl_fd, &cm) != 0 || cm.type != CTL_READY)
-		ready(-1, "the front did not start");
-	if (strcmp((char *)cm.body, "ok") != 0) {
-		strlcpy(err, (char *)cm.body, sizeof(err));
-		ready(-1, err);
-	}
-	ctl_msg_free(&cm);
+	if (ctl_recv_verdict(m.ctl_fd, err, sizeof(err)) != 0)
+		ready(-1, err[0] != '\0' ? err : "the front did not start");
 	ready(0, NULL);
 	loop(&m);
 	unlink(m.files.conf->socket_path);

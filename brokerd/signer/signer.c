@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "ctl.h"
 #include "io.h"
 #include "log.h"
 #include "sandbox_conf.h"
@@ -152,17 +153,11 @@ worker_main(void *arg)
 	return NULL;
 }
 
-static void
-report(int status_fd, const char *msg)
-{
-	(void)io_write_full(status_fd, (const uint8_t *)msg, strlen(msg));
-}
-
 static void __attribute__((noreturn))
 fail(int status_fd, int code, const char *msg)
 {
 	log_warnx("%s", msg);
-	report(status_fd, msg);
+	(void)ctl_send_verdict(status_fd, CTL_READY, msg);
 	_exit(code);
 }
 
@@ -236,7 +231,7 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	/* Every thread runs: the filter covers them all (TSYNC). */
 	if (sandbox_seccomp(SANDBOX_SIGNER, &sc, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
-	report(status_fd, "ok");
+	(void)ctl_send_verdict(status_fd, CTL_READY, NULL);
 	close(status_fd);
 	for (i = 0; i < nlinks; i++)
 		pthread_join(wk[i].thread, NULL);

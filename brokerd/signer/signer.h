@@ -11,8 +11,8 @@ struct secret;
 
 /*
  * In the forked child, before any PKCS#11 call: log in with pin (freed
- * here), serve one worker per link until the front closes them.  Writes
- * "ok" or what went wrong to status_fd.  Never returns.
+ * here), serve one worker per link until the front closes them.  Sends
+ * its start-up verdict (ctl.h) on status_fd.  Never returns.
  */
 void	signer_main(const struct config *conf, struct secret *pin, int *links,
 	    int nlinks, int status_fd) __attribute__((noreturn));
