@@ -34,7 +34,7 @@ brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
 
 noinst_LTLIBRARIES += brokerd/signer/libsigner.la
 brokerd_signer_libsigner_la_SOURCES = \
-	brokerd/signer/signer.c brokerd/signer/signer.h \
+	brokerd/signer/signer.c brokerd/signer/signer.h brokerd/signer/check.c \
 	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
 	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c
@@ -81,11 +81,10 @@ brokerd_libbroker_la_LIBADD = brokerd/monitor/libmonitor.la \
 	proto/libwire.la $(LIBP11_LIBS) $(LIBCRYPTO_LIBS) $(SODIUM_LIBS) \
 	$(BSD_LIBS) $(PTHREAD_LIBS) $(LIBS)
 
-# main() also runs the -n check, which opens the token (as the monitor,
-# before anything is forked).
+# main() also runs the -n check, which opens the token through the
+# signer's entry point (as the monitor, before anything is forked).
 brokerd_p11brokerd_SOURCES = brokerd/monitor/main.c
-brokerd_p11brokerd_CPPFLAGS = $(BROKERD_MONITOR_CPPFLAGS) \
-	-I$(top_srcdir)/brokerd/signer/token
+brokerd_p11brokerd_CPPFLAGS = $(BROKERD_MONITOR_CPPFLAGS)
 brokerd_p11brokerd_LDADD = brokerd/libbroker.la
 
 man_MANS += brokerd/p11brokerd.8 brokerd/p11brokerd.conf.5 \

@@ -27,7 +27,7 @@
 #include "pin.h"
 #include "sandbox.h"
 #include "secret.h"
-#include "token.h"
+#include "signer.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/p11broker/p11brokerd.conf"
 
@@ -101,16 +101,16 @@ detach(void)
 }
 
 static void
-print_effective(const struct files *f, struct token *tok)
+print_effective(const struct files *f, const char *token_desc,
+    const struct key_info *keys, size_t nkeys)
 {
-	const struct key_info *ki, *keys;
-	size_t i, nkeys;
+	const struct key_info *ki;
+	size_t i;
 
-	keys = token_keyset_info(token_current_keys(tok), &nkeys);
 	printf("# %s\n", f->conf->path);
 	printf("socket %s mode %04o\n", f->conf->socket_path,
 	    (unsigned int)f->conf->socket_mode);
-	printf("# %s\n", token_description(tok));
+	printf("# %s\n", token_desc);
 	for (i = 0; i < nkeys; i++) {
 		ki = &keys[i];
 		printf("key %s %s %u bits: %s%s\n", ki->name,
@@ -123,30 +123,34 @@ print_effective(const struct files *f, struct token *tok)
 	policy_print(f->pol, f->conf, stdout);
 }
 
-/* -n: everything start-up checks, in this process, then the summary. */
+/* -n, with the token open: the checks start-up makes, then the summary. */
 static int
-check_only(struct files *f)
+check_keys(void *arg, const char *token_desc, const struct key_info *keys,
+    size_t nkeys)
 {
-	const struct key_info *keys;
-	struct secret *pin;
-	struct token *tok;
+	struct files *f = arg;
 	char err[LOG_MSG_MAX];
-	size_t nkeys;
-	int r;
 
-	if ((pin = pin_read(f->conf, err, sizeof(err))) == NULL)
-		startup_fail(err);
-	r = token_open(f->conf, pin, &tok, err, sizeof(err));
-	secret_free(pin);
-	if (r != 0)
-		startup_fail(err);
-	keys = token_keyset_info(token_current_keys(tok), &nkeys);
 	if (policy_check_algs(f->pol, key_info_alg_fits, (void *)keys, err,
 	    sizeof(err)) != 0 || audit_config_check(f->conf, keys, nkeys, err,
 	    sizeof(err)) != 0)
 		startup_fail(err);
-	print_effective(f, tok);
-	token_close(tok);
+	print_effective(f, token_desc, keys, nkeys);
+	return 0;
+}
+
+/* -n: everything start-up checks, in this process, then the summary. */
+static int
+check_only(struct files *f)
+{
+	struct secret *pin;
+	char err[LOG_MSG_MAX];
+
+	if ((pin = pin_read(f->conf, err, sizeof(err))) == NULL)
+		startup_fail(err);
+	if (signer_check_token(f->conf, pin, check_keys, f, err,
+	    sizeof(err)) != 0)
+		startup_fail(err);
 	files_free(f);
 	return 0;
 }

@@ -2,7 +2,10 @@
 #ifndef SIGNER_H
 #define SIGNER_H
 
+#include <stddef.h>
+
 #include "config.h"
+#include "job.h"
 
 struct secret;
 
@@ -16,5 +19,16 @@ struct secret;
  */
 void	signer_main(const struct config *conf, struct secret *pin, int *links,
 	    int nlinks, int status_fd) __attribute__((noreturn));
+
+/*
+ * p11brokerd -n: open the token as a signer would, in this process (pin
+ * is freed here), and hand its description and resolved keys to check
+ * while it is open.  Returns check's result; -1 with errbuf set when the
+ * token cannot be opened.
+ */
+typedef int (*signer_check_fn)(void *arg, const char *token_desc,
+	    const struct key_info *keys, size_t nkeys);
+int	signer_check_token(const struct config *conf, struct secret *pin,
+	    signer_check_fn check, void *arg, char *errbuf, size_t errlen);
 
 #endif /* SIGNER_H */
