@@ -35,6 +35,7 @@ brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
 noinst_LTLIBRARIES += brokerd/signer/libsigner.la
 brokerd_signer_libsigner_la_SOURCES = \
 	brokerd/signer/signer.c brokerd/signer/signer.h brokerd/signer/check.c \
+	brokerd/signer/token_conf.c brokerd/signer/token_conf.h \
 	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
 	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c
@@ -44,11 +45,13 @@ brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 
 noinst_LTLIBRARIES += brokerd/front/libfront.la
 brokerd_front_libfront_la_SOURCES = \
-	brokerd/front/front.c brokerd/front/front.h \
-	brokerd/front/server.c brokerd/front/conn.c brokerd/front/conn.h \
-	brokerd/front/dispatch.c \
-	brokerd/front/control.c brokerd/front/signers.c \
-	brokerd/front/reload.c \
+	brokerd/front/front.c brokerd/front/front.h brokerd/front/broker.h \
+	brokerd/front/server.c brokerd/front/server.h \
+	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
+	brokerd/front/dispatch.c brokerd/front/dispatch.h \
+	brokerd/front/control.c brokerd/front/control.h \
+	brokerd/front/signers.c brokerd/front/signers.h \
+	brokerd/front/reload.c brokerd/front/reload.h \
 	brokerd/front/keygen.c brokerd/front/keygen.h \
 	brokerd/front/joblink.c brokerd/front/joblink.h \
 	brokerd/front/metrics.c brokerd/front/metrics.h \

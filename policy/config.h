@@ -12,33 +12,11 @@
 
 #include "p11broker_vocab.h"
 #include "sandbox_mode.h"
+#include "token_ref.h"
 
 #define CONFIG_MAX_KEYS		256
-#define CONFIG_ID_MAX		64
 #define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_SANDBOX_MAX	SANDBOX_LIST_MAX /* allow / read entries */
-
-enum key_ref_kind {
-	KEY_REF_LABEL,
-	KEY_REF_ID,
-};
-
-struct key_ref {
-	char			 name[P11B_KEY_NAME_MAX + 1];
-	enum key_ref_kind	 kind;
-	char			*label;
-	uint8_t			 id[CONFIG_ID_MAX];
-	size_t			 idlen;
-	int			 verify;	/* check every signature */
-	int			 low_s;		/* ECDSA: s <= n/2 */
-	int			 line;
-};
-
-enum token_select {
-	TOKEN_BY_LABEL,
-	TOKEN_BY_SERIAL,
-	TOKEN_BY_SLOT,
-};
 
 enum pin_source {
 	PIN_NONE,

@@ -10,6 +10,12 @@ TESTS_ENVIRONMENT = \
 include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/integration/local.mk
 
+# The layout rules: no include cycle in the daemon, the process and
+# privilege boundaries visible in the includes.
+TESTS += tests/structure/layout.sh
+dist_check_SCRIPTS += tests/structure/layout.sh
+EXTRA_DIST += tests/structure/layout.py
+
 EXTRA_DIST += tests/bench/run.sh tests/bench/audit.sh tests/bench/soak.sh \
 	tests/bench/idle.sh tests/bench/idle.py tests/reliability/run.sh
 

@@ -6,7 +6,7 @@
 
 #include "audit.h"
 #include "audit_line.h"
-#include "front.h"
+#include "broker.h"
 
 /* The one checkpoint signature in flight, and when the next is due. */
 struct audit_checkpoint {

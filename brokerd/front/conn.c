@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "conn.h"
-#include "front.h"
+#include "broker.h"
 #include "log.h"
 
 void

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "policy.h"
+#include "conn_ops.h"
 
 struct connset;
 

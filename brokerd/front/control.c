@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "front.h"
+#include "audit.h"
+#include "broker.h"
+#include "control.h"
+#include "reload.h"
+#include "signers.h"
 #include "log.h"
 
 static void

@@ -10,7 +10,10 @@
 
 #include "clock.h"
 #include "crypto.h"
-#include "front.h"
+#include "audit.h"
+#include "broker.h"
+#include "conn_ops.h"
+#include "dispatch.h"
 #include "log.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"

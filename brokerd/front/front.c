@@ -13,7 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "broker.h"
 #include "front.h"
+#include "server.h"
+#include "signers.h"
 #include "crypto.h"
 #include "ctl.h"
 #include "log.h"

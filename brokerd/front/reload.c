@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "front.h"
+#include "audit.h"
+#include "broker.h"
+#include "reload.h"
+#include "signers.h"
 #include "ctl.h"
 #include "log.h"
 

@@ -22,7 +22,11 @@
 
 #include "buf.h"
 #include "conn.h"
-#include "front.h"
+#include "audit.h"
+#include "broker.h"
+#include "control.h"
+#include "dispatch.h"
+#include "server.h"
 #include "log.h"
 
 #define READ_CHUNK	16384

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "front.h"
+#include "audit.h"
+#include "broker.h"
+#include "signers.h"
 #include "log.h"
 
 /*

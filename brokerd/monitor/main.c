@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "audit_conf.h"
-#include "front.h"
+#include "broker.h"
 #include "crypto.h"
 #include "ctl.h"
 #include "listen.h"

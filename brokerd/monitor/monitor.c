@@ -23,6 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "front.h"
 #include "audit_conf.h"
 #include "clock.h"

@@ -2,7 +2,7 @@
 #ifndef MONITOR_H
 #define MONITOR_H
 
-#include "front.h"
+#include "broker.h"
 
 struct secret;
 

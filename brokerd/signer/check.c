@@ -5,17 +5,20 @@
 #include "secret.h"
 #include "signer.h"
 #include "token.h"
+#include "token_conf.h"
 
 int
 signer_check_token(const struct config *conf, struct secret *pin,
     signer_check_fn check, void *arg, char *errbuf, size_t errlen)
 {
 	const struct key_info *keys;
+	struct token_conf tc;
 	struct token *tok;
 	size_t nkeys;
 	int r;
 
-	r = token_open(conf, pin, &tok, errbuf, errlen);
+	token_conf_of(conf, &tc);
+	r = token_open(&tc, pin, &tok, errbuf, errlen);
 	secret_free(pin);
 	if (r != 0)
 		return -1;

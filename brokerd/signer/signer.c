@@ -28,6 +28,7 @@
 #include "signer.h"
 #include "signer_msg.h"
 #include "token.h"
+#include "token_conf.h"
 
 struct sworker {
 	pthread_t		 thread;
@@ -187,6 +188,7 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 {
 	char err[LOG_MSG_MAX];
 	struct sandbox_conf sc;
+	struct token_conf tc;
 	sigset_t none;
 	int i, r;
 
@@ -199,7 +201,8 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	(void)prctl(PR_SET_NAME, "p11b-signer", 0, 0, 0);
 	if ((wk = calloc(nlinks, sizeof(*wk))) == NULL)
 		fail(status_fd, SIGNER_EXIT_RETRY, "out of memory");
-	r = token_open(conf, pin, &tok, err, sizeof(err));
+	token_conf_of(conf, &tc);
+	r = token_open(&tc, pin, &tok, err, sizeof(err));
 	secret_free(pin);		/* wiped: logged in once, for good */
 	if (r != 0)
 		fail(status_fd, r == TOKEN_ERR_PIN ? SIGNER_EXIT_PIN :

@@ -21,7 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "front.h"
+#include "broker.h"
+#include "conn_ops.h"
+#include "dispatch.h"
 #include "fuzz.h"
 #include "log.h"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "token_ref.h"
 #include "job.h"
 
 struct secret;
@@ -28,7 +28,7 @@ struct token_session;
  * try it again), -1 otherwise.
  */
 #define TOKEN_ERR_PIN	(-2)
-int	token_open(const struct config *conf, struct secret *pin,
+int	token_open(const struct token_conf *conf, struct secret *pin,
 	    struct token **tokp, char *errbuf, size_t errlen);
 void	token_close(struct token *tok);
 /* The current generation of keys (held by the token). */
@@ -41,7 +41,7 @@ const struct key_info *token_keyset_info(const struct token_keyset *ks,
  * set: token_use_keys() makes it current and takes that reference over,
  * token_keyset_release() drops it.
  */
-int	token_keyset_load(struct token *tok, const struct config *conf,
+int	token_keyset_load(struct token *tok, const struct token_conf *conf,
 	    struct token_keyset **ksp, char *errbuf, size_t errlen);
 void	token_use_keys(struct token *tok, struct token_keyset *ks);
 void	token_keyset_release(struct token_keyset *ks);

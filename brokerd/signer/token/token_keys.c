@@ -428,7 +428,7 @@ resolve_class(struct token *tok, const struct key_ref *ref,
 
 /* verify-signatures needs the public key; low-s an ECDSA key. */
 static int
-resolve_options(const struct config *conf, const struct key_ref *ref,
+resolve_options(const struct token_conf *conf, const struct key_ref *ref,
     struct key_handles *kh, const struct key_info *ki, char *errbuf,
     size_t errlen)
 {
@@ -453,7 +453,7 @@ resolve_options(const struct config *conf, const struct key_ref *ref,
 }
 
 static int
-resolve_key(struct token *tok, const struct config *conf,
+resolve_key(struct token *tok, const struct token_conf *conf,
     const struct key_ref *ref, struct key_handles *kh, struct key_info *ki,
     char *errbuf, size_t errlen)
 {
@@ -507,7 +507,7 @@ resolve_key(struct token *tok, const struct config *conf,
 }
 
 int
-token_keyset_load(struct token *tok, const struct config *conf,
+token_keyset_load(struct token *tok, const struct token_conf *conf,
     struct token_keyset **ksp, char *errbuf, size_t errlen)
 {
 	struct token_keyset *ks;

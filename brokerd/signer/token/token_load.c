@@ -18,7 +18,7 @@
 #include "token_int.h"
 
 static int
-find_slot(struct token *tok, const struct config *conf, char *errbuf,
+find_slot(struct token *tok, const struct token_conf *conf, char *errbuf,
     size_t errlen)
 {
 	PKCS11_SLOT *s;
@@ -55,7 +55,7 @@ find_slot(struct token *tok, const struct config *conf, char *errbuf,
 }
 
 static int
-load_module(struct token *tok, const struct config *conf, char *errbuf,
+load_module(struct token *tok, const struct token_conf *conf, char *errbuf,
     size_t errlen)
 {
 	CK_C_GetFunctionList getfl;
@@ -127,7 +127,7 @@ login(struct token *tok, struct secret *pin, char *errbuf, size_t errlen)
 }
 
 int
-token_open(const struct config *conf, struct secret *pin,
+token_open(const struct token_conf *conf, struct secret *pin,
     struct token **tokp, char *errbuf, size_t errlen)
 {
 	struct token_keyset *ks;

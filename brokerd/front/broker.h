@@ -1,0 +1,63 @@
+/*
+ * The front's state (struct broker) and what is known of a request, shared
+ * by the front's parts; each part declares its functions in its own header.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "policy.h"
+#include "keygen.h"
+#include "files.h"
+#include "joblink.h"
+#include "wire.h"
+
+struct audit;
+
+#define BROKER_VERSION	PACKAGE_VERSION
+
+struct broker {
+	struct config		*conf;
+	struct policy		*policy;
+	char			 files_hex[2][FILES_HEX_LEN + 1];
+	struct keygen	*keyset;	/* current generation */
+	const struct key_info	*keys;		/* its keys */
+	size_t			 nkeys;
+	char			 token_desc[SMSG_TEXT_MAX + 1];
+	struct joblink		*jobs;		/* the links to the signer */
+	struct server		*server;	/* the event loop (server.c) */
+	struct connset		*conns;		/* its connections (conn.c) */
+	int			 restart_asked;	/* every worker stuck */
+	int			 ctl_fd;	/* to the monitor */
+	struct metrics		*metrics;
+	struct audit		*audit;		/* NULL: no audit log */
+	uint64_t		 policy_generation;
+	time_t			 started;
+};
+
+struct conn;
+struct connset;
+struct server;
+
+/* What is known of a request from its arrival to its answer. */
+struct request_ctx {
+	uint64_t	 id;
+	enum p11b_op	 op;
+	char		 key[P11B_KEY_NAME_MAX + 1];
+	int		 key_index;	/* -1: none or unknown */
+	enum p11b_alg	 alg;
+	const uint8_t	*data;		/* the input, valid until dispatched */
+	size_t		 datalen;
+	uint64_t	 received_ns;	/* CLOCK_MONOTONIC */
+	uint8_t		 input_sha256[32]; /* of data, when auditing */
+	int		 input_hashed;
+};
+
+#endif /* BROKER_H */

@@ -1,0 +1,26 @@
+/*
+ * What the rest of the front may do with a connection it does not own:
+ * answer on it, read its peer, hold it while a job is out.  The table of
+ * connections itself is conn.h's (the event loop's).
+ */
+#ifndef CONN_OPS_H
+#define CONN_OPS_H
+
+struct conn;
+struct connset;
+struct wire_response;
+struct peer_cred;
+
+/* Queue a response frame (the loop sends it at the end of the turn). */
+void	conn_reply(struct conn *c, const struct wire_response *resp);
+const struct peer_cred *conn_peer(const struct conn *c);
+/* Connections open now. */
+int	connset_count(const struct connset *set);
+/* Close the connection once its queued answers are sent. */
+void	conn_close_after_reply(struct conn *c);
+/* Count a request handed to the workers / answered by them. */
+void	conn_hold(struct conn *c);
+/* Returns 0 when the connection is gone and the reply must be dropped. */
+int	conn_release(struct conn *c);
+
+#endif /* CONN_OPS_H */

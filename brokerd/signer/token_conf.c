@@ -1,0 +1,20 @@
+/*
+ * The config's token statement, module and keys as the token layer takes
+ * them.
+ */
+#include <string.h>
+
+#include "token_conf.h"
+
+void
+token_conf_of(const struct config *conf, struct token_conf *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->path = conf->path;
+	tc->module = conf->module;
+	tc->token_by = conf->token_by;
+	tc->token_label = conf->token_label;
+	tc->token_slot = conf->token_slot;
+	tc->keys = conf->keys;
+	tc->nkeys = conf->nkeys;
+}

@@ -1,0 +1,49 @@
+/*
+ * What the config says about the token and its keys, in the form the
+ * token layer takes it (brokerd/signer/token/ reads this, never the rest
+ * of the config language).
+ */
+#ifndef TOKEN_REF_H
+#define TOKEN_REF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p11broker_vocab.h"
+
+#define CONFIG_ID_MAX		64	/* bytes of a CKA_ID */
+
+enum key_ref_kind {
+	KEY_REF_LABEL,
+	KEY_REF_ID,
+};
+
+struct key_ref {
+	char			 name[P11B_KEY_NAME_MAX + 1];
+	enum key_ref_kind	 kind;
+	char			*label;
+	uint8_t			 id[CONFIG_ID_MAX];
+	size_t			 idlen;
+	int			 verify;	/* check every signature */
+	int			 low_s;		/* ECDSA: s <= n/2 */
+	int			 line;
+};
+
+enum token_select {
+	TOKEN_BY_LABEL,
+	TOKEN_BY_SERIAL,
+	TOKEN_BY_SLOT,
+};
+
+/* The token statement, the module and the keys, for the token layer. */
+struct token_conf {
+	const char		*path;		/* the config file, for messages */
+	const char		*module;
+	enum token_select	 token_by;
+	const char		*token_label;	/* label or serial */
+	unsigned long		 token_slot;
+	const struct key_ref	*keys;
+	size_t			 nkeys;
+};
+
+#endif /* TOKEN_REF_H */
