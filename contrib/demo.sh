@@ -2,7 +2,8 @@
 # Quick start: install the Debian packages, build, create a demo SoftHSM2
 # token under ./demo, and run the broker in the foreground on
 # ./demo/p11broker.sock with a config and policy that let the current user
-# use every demo key.  Stop it with Ctrl-C.
+# use every demo key, and p11broker-exporter beside it on
+# http://127.0.0.1:9846/metrics for Prometheus.  Stop both with Ctrl-C.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 demo=$top/demo
@@ -26,15 +27,21 @@ fi
 export SOFTHSM2_CONF="$demo/tok/softhsm2.conf"
 # Started as root, the broker's processes drop to p11broker (created by
 # install-deps.sh), which must be able to read the token.
+# The exporter runs as its own user (created by install-deps.sh), which
+# the policy grants "stats" and nothing else.
 user_line=
+exporter_user=$(id -un)
+exporter_opt=
 if [ "$(id -u)" -eq 0 ]; then
 	user_line="user p11broker"
 	chown -R p11broker "$demo/tok/tokens"
+	exporter_user=p11broker-exporter
+	exporter_opt="-u p11broker-exporter"
 fi
 umask 077
 printf '1234\n' >"$demo/pin"
 cat >"$demo/p11brokerd.conf" <<CONF
-socket "$demo/p11broker.sock" mode 0600
+socket "$demo/p11broker.sock" mode 0666
 policy "policy.conf"
 $user_line
 token {
@@ -59,6 +66,7 @@ permit user $me secret api-token
 permit user $me random
 permit user $me list
 permit user $me health
+permit user $exporter_user stats
 CONF
 "$build/brokerd/p11brokerd" -n -f "$demo/p11brokerd.conf"
 cli="$build/client/p11broker -s $demo/p11broker.sock"
@@ -75,6 +83,12 @@ The broker is starting on $demo/p11broker.sock. In another terminal:
   $cli secret api-token | od -An -tx1
   $cli random 16 | od -An -tx1
   $cli bench --op ecdsa --key zsk --clients 4 --seconds 3
+  curl -s http://127.0.0.1:9846/metrics     # what Prometheus scrapes
 
 TXT
-exec "$build/brokerd/p11brokerd" -d -f "$demo/p11brokerd.conf"
+# shellcheck disable=SC2086
+"$build/exporter/p11broker-exporter" -l 127.0.0.1:9846 \
+    -s "$demo/p11broker.sock" $exporter_opt &
+exporter=$!
+trap 'kill $exporter 2>/dev/null' EXIT INT TERM
+"$build/brokerd/p11brokerd" -d -f "$demo/p11brokerd.conf"

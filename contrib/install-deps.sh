@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 	libprotobuf-c-dev protobuf-c-compiler libseccomp-dev libp11-kit-dev
 	softhsm2 opensc p11-kit openssl python3 util-linux procps
 	clang libclang-rt-14-dev valgrind
-	libengine-pkcs11-openssl gnutls-bin openssh-client"
+	libengine-pkcs11-openssl gnutls-bin openssh-client
+	curl prometheus"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=
@@ -18,6 +19,11 @@ done
 if ! getent passwd p11broker >/dev/null; then
 	$SUDO useradd --system --no-create-home --home-dir /nonexistent \
 	    --shell /usr/sbin/nologin p11broker
+fi
+# The user p11broker-exporter runs as (granted "stats" by the policy).
+if ! getent passwd p11broker-exporter >/dev/null; then
+	$SUDO useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin p11broker-exporter
 fi
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing$missing"

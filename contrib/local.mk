@@ -5,5 +5,5 @@ EXTRA_DIST += contrib/p11brokerd.conf.example contrib/policy.conf.example \
 # systemd units, installed under $(prefix)/lib/systemd/system.
 systemdunitdir = $(prefix)/lib/systemd/system
 systemdunit_DATA = contrib/systemd/p11brokerd.service \
-	contrib/systemd/p11brokerd.socket
+	contrib/systemd/p11brokerd.socket contrib/systemd/p11broker-exporter.service
 EXTRA_DIST += $(systemdunit_DATA)

@@ -1,0 +1,84 @@
+/*
+ * The broker's counters in the Prometheus text exposition format.  Label
+ * values are key names ([A-Za-z0-9._-], nothing to escape) and the
+ * fixed operation and status names.
+ */
+#include <stdio.h>
+
+#include "prom_text.h"
+
+static void
+family(FILE *fp, const char *name, const char *type, const char *help)
+{
+	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+requests(FILE *fp, const struct p11b_stats *st)
+{
+	size_t i;
+
+	family(fp, "p11broker_requests_total", "counter",
+	    "Requests answered, by operation, key and status.");
+	for (i = 0; i < st->nrequests; i++)
+		fprintf(fp, "p11broker_requests_total{op=\"%s\",key=\"%s\","
+		    "status=\"%s\"} %llu\n", p11b_op_name(st->requests[i].op),
+		    st->requests[i].key,
+		    p11b_status_name(st->requests[i].status),
+		    (unsigned long long)st->requests[i].count);
+}
+
+static void
+latency(FILE *fp, const struct p11b_stats *st)
+{
+	unsigned long long cum = 0;
+	size_t i;
+
+	family(fp, "p11broker_request_duration_seconds", "histogram",
+	    "Time from the request's arrival to its answer.");
+	for (i = 0; i <= st->nbuckets; i++) {
+		cum += st->bucket_count[i];
+		if (i < st->nbuckets)
+			fprintf(fp, "p11broker_request_duration_seconds_bucket"
+			    "{le=\"%g\"} %llu\n", (double)st->bucket_us[i] / 1e6,
+			    cum);
+		else
+			fprintf(fp, "p11broker_request_duration_seconds_bucket"
+			    "{le=\"+Inf\"} %llu\n", cum);
+	}
+	fprintf(fp, "p11broker_request_duration_seconds_sum %g\n"
+	    "p11broker_request_duration_seconds_count %llu\n",
+	    (double)st->latency_sum_us / 1e6, cum);
+}
+
+static void
+gauge(FILE *fp, const char *name, const char *type, const char *help,
+    unsigned long long value)
+{
+	family(fp, name, type, help);
+	fprintf(fp, "%s %llu\n", name, value);
+}
+
+int
+prom_write_stats(FILE *fp, const struct p11b_stats *st)
+{
+	requests(fp, st);
+	latency(fp, st);
+	gauge(fp, "p11broker_token_ready", "gauge",
+	    "1 when the signer holds a logged-in token, else 0.",
+	    st->token_ready ? 1 : 0);
+	gauge(fp, "p11broker_workers", "gauge",
+	    "Signer workers (one PKCS#11 session each).", st->workers);
+	gauge(fp, "p11broker_sessions_in_use", "gauge",
+	    "Workers running a job now.", st->workers_busy);
+	gauge(fp, "p11broker_connections", "gauge",
+	    "Client connections open now.", st->connections);
+	gauge(fp, "p11broker_audit_lines_total", "counter",
+	    "Lines written to the audit log.", st->audit_lines);
+	gauge(fp, "p11broker_policy_generation", "gauge",
+	    "Policy generation: 1 at start, +1 per reload put in force.",
+	    st->policy_generation);
+	gauge(fp, "p11broker_uptime_seconds", "gauge",
+	    "Seconds since the broker started.", st->uptime_seconds);
+	return ferror(fp) ? -1 : 0;
+}

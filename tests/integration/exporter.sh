@@ -1,0 +1,192 @@
+#!/bin/bash
+# p11broker-exporter: a Prometheus scrape target beside the broker.  Its
+# /metrics carries exactly the broker's counters (after a known number of
+# signatures, checked by openssl, the sample says that number); promtool
+# accepts the exposition; a real Prometheus scrapes it and its query API
+# returns the same count; the exporter runs as the user -u names and is
+# refused without the "stats" permission (p11broker_up 0, the broker's
+# own counters absent); bad, oversized and slow requests get their error
+# and do not stop the next scrape; the broker stopped is p11broker_up 0.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root to run the exporter as nobody"
+need_tools setpriv curl promtool prometheus systemd-analyze
+EXPORTER="$top_builddir/exporter/p11broker-exporter"
+
+# The shipped unit (it needs AF_INET, so a little above the broker's).
+unit="$top_srcdir/contrib/systemd/p11broker-exporter.service"
+score=$(systemd-analyze security --offline=true --no-pager "$unit" \
+    2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+diag "systemd-analyze security: exposure $score"
+ok "$(awk -v s="${score:-10}" 'BEGIN { print (s <= 1.5) ? 0 : 1 }')" \
+    "systemd-analyze security rates the exporter's unit ${score:-?} (<= 1.5)"
+
+setup_token
+write_config
+write_policy "permit user nobody stats"
+start_daemon
+
+EXP_PID=
+EXP_LOG=
+PORT=
+# start_exporter USER: the exporter on a free loopback port, as USER; PORT
+# is read from its "listening on" line.
+start_exporter()
+{
+	EXP_LOG="$T/exporter.$1.log"
+	"$EXPORTER" -l 127.0.0.1:0 -s "$SOCK" -u "$1" >"$EXP_LOG" 2>&1 &
+	EXP_PID=$!
+	wait_for grep -q 'listening on 127\.0\.0\.1:[0-9]' "$EXP_LOG" ||
+	    bail "the exporter did not start: $(cat "$EXP_LOG")"
+	PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
+	    "$EXP_LOG")
+}
+stop_exporter()
+{
+	kill "$EXP_PID" 2>/dev/null
+	wait "$EXP_PID" 2>/dev/null
+	EXP_PID=
+}
+# Stopped before lib.sh's cleanup, however the script ends.
+_exporter_cleanup()
+{
+	local rc=$?
+	[ -n "$EXP_PID" ] && stop_exporter
+	[ -n "${PROM_PID:-}" ] && kill "$PROM_PID" 2>/dev/null
+	(exit "$rc")
+	_cleanup
+}
+trap _exporter_cleanup EXIT
+
+# scrape [PATH]: the body into $T/scrape, the status code into CODE.
+scrape()
+{
+	CODE=$(curl -s -o "$T/scrape" -w '%{http_code}' -m "$HANG" \
+	    "http://127.0.0.1:$PORT${1:-/metrics}")
+}
+# sample NAME{LABELS}: the value of one sample line of the last scrape.
+sample()
+{
+	awk -v k="$1" '$1 == k { print $2 }' "$T/scrape"
+}
+
+start_exporter nobody
+is "$(awk '/^Uid:/ { print $2 }' "/proc/$EXP_PID/status")" "$(id -u nobody)" \
+    "the exporter runs as the user -u names"
+
+# --- the counters a client caused, as the scrape shows them ---------------
+head -c 300 /dev/urandom >"$T/data"
+n=5
+signed=0
+for i in $(seq $n); do
+	cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data" -o "$T/sig.$i"
+	openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature \
+	    "$T/sig.$i" "$T/data" >/dev/null 2>&1 && signed=$((signed + 1))
+done
+is "$signed" "$n" "$n signatures, each verified by openssl"
+scrape
+is "$CODE" 200 "GET /metrics: 200"
+is "$(sample 'p11broker_requests_total{op="sign",key="ec256",status="ok"}')" \
+    "$n" "the scrape counts the $n signatures"
+is "$(sample p11broker_up)" 1 "p11broker_up 1 while the broker answers"
+is "$(sample p11broker_token_ready)" 1 "token ready"
+promtool check metrics <"$T/scrape" >"$T/promtool.out" 2>&1
+is "$?" 0 "promtool check metrics accepts the exposition" ||
+    diag "$(cat "$T/promtool.out")"
+like "$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/metrics")" \
+    'Content-Type: text/plain; version=0\.0\.4' \
+    "the Prometheus text format's content type"
+
+# --- a real Prometheus scrapes it -----------------------------------------
+PROM_PID=
+prom_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$T/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: p11broker
+    static_configs:
+      - targets: ["127.0.0.1:$PORT"]
+EOF
+prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$T/prometheus.log" 2>&1 &
+PROM_PID=$!
+# prom_value QUERY: the first result's value, from the query API.
+prom_value()
+{
+	curl -s -m "$HANG" --data-urlencode "query=$1" \
+	    "http://127.0.0.1:$prom_port/api/v1/query" | python3 -c '
+import json, sys
+try:
+    r = json.load(sys.stdin)["data"]["result"]
+    print(r[0]["value"][1] if r else "")
+except Exception:
+    print("")'
+}
+prom_says()
+{
+	[ "$(prom_value "$1")" = "$2" ]
+}
+q='p11broker_requests_total{op="sign",key="ec256",status="ok"}'
+wait_for prom_says "$q" "$n"
+is "$(prom_value "$q")" "$n" "Prometheus scraped the exporter: $n signatures" ||
+    diag "$(tail -5 "$T/prometheus.log")"
+is "$(prom_value 'up{job="p11broker"}')" 1 "Prometheus sees the target up"
+kill "$PROM_PID"
+wait "$PROM_PID" 2>/dev/null
+PROM_PID=
+
+# --- requests it refuses, and the scrape after them ----------------------
+scrape /nothing
+is "$CODE" 404 "an unknown path: 404"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -m "$HANG" \
+    "http://127.0.0.1:$PORT/metrics")
+is "$code" 405 "POST: 405"
+big=$(head -c 6000 /dev/zero | tr '\0' a)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" -m "$HANG" \
+    "http://127.0.0.1:$PORT/metrics")
+is "$code" 431 "headers over 4 KiB: 431"
+reply=$(printf 'GET /metrics HTTP/9.9\r\n\r\n' | python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[2]))
+s.sendall(sys.stdin.buffer.read())
+print(s.recv(100).split(b"\r\n")[0].decode())' "$PORT" "$HANG")
+is "$reply" "HTTP/1.1 400 Bad Request" "a bad request line: 400"
+# A client that sends half a request and stalls is cut off at the
+# exporter's deadline; others are served meanwhile.
+python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[2]))
+s.sendall(b"GET /metr")
+print("closed" if s.recv(100) == b"" else "answered")' "$PORT" "$HANG" \
+    >"$T/slow.out" 2>&1 &
+slow=$!
+scrape
+is "$CODE" 200 "a scrape while a slow client holds a connection"
+wait "$slow"
+is "$(cat "$T/slow.out")" closed "the slow client is cut off"
+
+# --- without the stats permission -----------------------------------------
+stop_exporter
+start_exporter daemon
+scrape
+is "$CODE" 200 "an exporter the policy does not permit still answers"
+is "$(sample p11broker_up)" 0 "... with p11broker_up 0"
+is "$(grep -c '^p11broker_requests_total' "$T/scrape")" 0 \
+    "... and none of the broker's counters"
+like "$(cat "$EXP_LOG")" 'does not answer: .*denied' "it logs the denial"
+
+# --- the broker stopped ---------------------------------------------------
+stop_exporter
+start_exporter nobody
+stop_daemon
+scrape
+is "$(sample p11broker_up)" 0 "the broker stopped: p11broker_up 0"
+scrape
+is "$(sample 'p11broker_exporter_scrapes_total{result="error"}')" 2 \
+    "both failed scrapes counted"
+stop_exporter
+is "$(grep -c 'does not answer' "$EXP_LOG")" 1 \
+    "the unreachable broker is logged once"
+
+done_testing
