@@ -7,3 +7,9 @@ systemdunitdir = $(prefix)/lib/systemd/system
 systemdunit_DATA = contrib/systemd/p11brokerd.service \
 	contrib/systemd/p11brokerd.socket contrib/systemd/p11broker-exporter.service
 EXTRA_DIST += $(systemdunit_DATA)
+
+# Prometheus alert rules (with their promtool unit tests) and a Grafana
+# dashboard, for p11broker-exporter's metrics.
+EXTRA_DIST += contrib/prometheus/p11broker.rules.yml \
+	contrib/prometheus/p11broker.rules.test.yml \
+	contrib/grafana/p11broker.json

@@ -28,12 +28,14 @@ start_daemon
 
 EXP_PID=
 EXP_LOG=
+EXP_STARTS=0
 PORT=
 # start_exporter USER: the exporter on a free loopback port, as USER; PORT
 # is read from its "listening on" line.
 start_exporter()
 {
-	EXP_LOG="$T/exporter.$1.log"
+	EXP_STARTS=$((EXP_STARTS + 1))	# a fresh log for every start
+	EXP_LOG="$T/exporter.$EXP_STARTS.$1.log"
 	"$EXPORTER" -l 127.0.0.1:0 -s "$SOCK" -u "$1" >"$EXP_LOG" 2>&1 &
 	EXP_PID=$!
 	wait_for grep -q 'listening on 127\.0\.0\.1:[0-9]' "$EXP_LOG" ||
@@ -84,6 +86,8 @@ for i in $(seq $n); do
 	    "$T/sig.$i" "$T/data" >/dev/null 2>&1 && signed=$((signed + 1))
 done
 is "$signed" "$n" "$n signatures, each verified by openssl"
+cli sign no-such -a ecdsa-p256-sha256 -i "$T/data"
+is "$RC" 5 "a key that does not exist: no-such-key"
 scrape
 is "$CODE" 200 "GET /metrics: 200"
 is "$(sample 'p11broker_requests_total{op="sign",key="ec256",status="ok"}')" \
@@ -103,6 +107,9 @@ prom_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 cat >"$T/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $top_srcdir/contrib/prometheus/p11broker.rules.yml
 scrape_configs:
   - job_name: p11broker
     static_configs:
@@ -132,6 +139,24 @@ wait_for prom_says "$q" "$n"
 is "$(prom_value "$q")" "$n" "Prometheus scraped the exporter: $n signatures" ||
     diag "$(tail -5 "$T/prometheus.log")"
 is "$(prom_value 'up{job="p11broker"}')" 1 "Prometheus sees the target up"
+# The shipped alert rules load into it and evaluate without error.
+rules_ok()
+{
+	curl -s -m "$HANG" "http://127.0.0.1:$prom_port/api/v1/rules" |
+	    python3 -c '
+import json, sys
+rules = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
+bad = [r["name"] for r in rules if r.get("health") != "ok"]
+sys.exit(0 if len(rules) >= 10 and not bad else 1)'
+}
+wait_for rules_ok
+ok $? "the shipped alert rules load and evaluate in Prometheus"
+# The dashboard reads as Grafana reads it, and each of its queries gives
+# data from this Prometheus.
+while IFS="$(printf '\t')" read -r rc what why; do
+	ok "$rc" "$what" || diag "$why"
+done < <(python3 "$INTEGRATION_DIR/dashboard.py" \
+    "$top_srcdir/contrib/grafana/p11broker.json" "http://127.0.0.1:$prom_port")
 kill "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
 PROM_PID=

@@ -31,13 +31,15 @@ INTEGRATION_TESTS = \
 	tests/integration/stats.sh \
 	tests/integration/audit.sh \
 	tests/integration/fault_module.sh \
-	tests/integration/exporter.sh
+	tests/integration/exporter.sh \
+	tests/integration/alerts.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/mktoken.sh \
 	tests/integration/rawclient.py \
-	tests/integration/ed25519_verify.py
+	tests/integration/ed25519_verify.py \
+	tests/integration/dashboard.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
 	tests/badinput/CATALOGUE.md
 
