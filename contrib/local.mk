@@ -12,4 +12,4 @@ EXTRA_DIST += $(systemdunit_DATA)
 # dashboard, for p11broker-exporter's metrics.
 EXTRA_DIST += contrib/prometheus/p11broker.rules.yml \
 	contrib/prometheus/p11broker.rules.test.yml \
-	contrib/grafana/p11broker.json
+	contrib/grafana/p11broker.json contrib/logrotate.d/p11broker

@@ -32,7 +32,8 @@ INTEGRATION_TESTS = \
 	tests/integration/audit.sh \
 	tests/integration/fault_module.sh \
 	tests/integration/exporter.sh \
-	tests/integration/alerts.sh
+	tests/integration/alerts.sh \
+	tests/integration/logrotate.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
