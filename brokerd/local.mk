@@ -40,8 +40,7 @@ brokerd_signer_libsigner_la_SOURCES = \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
 	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c
 brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
-	-I$(top_srcdir)/brokerd/signer -I$(top_srcdir)/brokerd/signer/token \
-	$(LIBP11_CFLAGS)
+	-I$(top_srcdir)/brokerd/signer -I$(top_srcdir)/brokerd/signer/token
 
 noinst_LTLIBRARIES += brokerd/front/libfront.la
 brokerd_front_libfront_la_SOURCES = \
@@ -81,7 +80,7 @@ brokerd_libbroker_la_LIBADD = brokerd/monitor/libmonitor.la \
 	brokerd/front/libfront.la brokerd/signer/libsigner.la \
 	brokerd/common/libcommon.la \
 	policy/libpolicy.la sandbox/libsandbox.la \
-	proto/libwire.la $(LIBP11_LIBS) $(LIBCRYPTO_LIBS) $(SODIUM_LIBS) \
+	proto/libwire.la $(LIBCRYPTO_LIBS) $(SODIUM_LIBS) \
 	$(BSD_LIBS) $(PTHREAD_LIBS) $(LIBS)
 
 # main() also runs the -n check, which opens the token through the

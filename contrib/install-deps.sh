@@ -2,7 +2,7 @@
 # Install what p11broker needs to build, test and run on Debian 12.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-	libp11-dev libssl-dev libsodium-dev libbsd-dev
+	libssl-dev libsodium-dev libbsd-dev
 	libprotobuf-c-dev protobuf-c-compiler libseccomp-dev libp11-kit-dev
 	softhsm2 opensc p11-kit openssl python3 util-linux procps
 	clang libclang-rt-14-dev valgrind

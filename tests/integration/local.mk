@@ -33,7 +33,8 @@ INTEGRATION_TESTS = \
 	tests/integration/fault_module.sh \
 	tests/integration/exporter.sh \
 	tests/integration/alerts.sh \
-	tests/integration/logrotate.sh
+	tests/integration/logrotate.sh \
+	tests/integration/module_p11kit.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \

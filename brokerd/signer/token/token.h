@@ -1,8 +1,8 @@
 /*
- * The token layer: the only code that talks PKCS#11.  The cold path
- * (load, find the token, inventory, public keys) uses libp11; the hot path
- * calls the module's own function list on cached handles, one session per
- * worker.  Requests come in as plain structs with no pointers into
+ * The token layer: the only code that talks PKCS#11, all through the
+ * module's own function list (initialised once, here): the cold path
+ * (load, find the token, inventory, public keys) and the hot path on
+ * cached handles, one session per worker.  Requests come in as plain structs with no pointers into
  * connection state, so this layer can move into its own process.
  */
 #ifndef TOKEN_H

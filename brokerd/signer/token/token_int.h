@@ -3,7 +3,6 @@
 #define TOKEN_INT_H
 
 #include <p11-kit/pkcs11.h>
-#include <libp11.h>
 
 #include "token.h"
 
@@ -27,12 +26,9 @@ struct token_keyset {
 };
 
 struct token {
-	PKCS11_CTX		*ctx;
-	PKCS11_SLOT		*slots;
-	unsigned int		 nslots;
-	PKCS11_SLOT		*slot;
 	void			*dl;
-	CK_FUNCTION_LIST	*f;
+	CK_FUNCTION_LIST	*f;		/* the one instance we use */
+	int			 initialized;	/* C_Initialize succeeded */
 	CK_SLOT_ID		 slotid;
 	CK_SESSION_HANDLE	 control;	/* keeps the login alive */
 	int			 have_control;

@@ -1,12 +1,11 @@
 /*
- * Cold path: load the module with libp11, find the token, log in once,
- * and take the module's own function list for the hot path.
- *
- * libp11 and raw calls share the module (dlopen returns the same handle).
- * We log in with C_Login ourselves: libp11's PKCS11_login keeps a heap copy
- * of the PIN for its own re-login, and we want the PIN wiped after use.
- * libp11 is never torn down while serving: PKCS11_release_all_slots and
- * PKCS11_CTX_unload would close our sessions and finalize the module.
+ * Cold path: load the module, initialise it once, find the token, log in
+ * once.  One function list, ours, for everything: no second library
+ * initialises another instance of the module behind it (p11-kit-client,
+ * like many vendor client libraries, makes a new instance for every
+ * C_GetFunctionList, and an instance nobody initialised answers
+ * CKR_CRYPTOKI_NOT_INITIALIZED).  We log in with C_Login ourselves and
+ * the PIN is wiped after use.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -17,40 +16,79 @@
 #include "secret.h"
 #include "token_int.h"
 
+/* A blank-padded PKCS#11 text field as a C string (at most dstlen - 1). */
+static void
+padded_text(char *dst, size_t dstlen, const unsigned char *src, size_t len)
+{
+	while (len > 0 && (src[len - 1] == ' ' || src[len - 1] == '\0'))
+		len--;
+	if (len >= dstlen)
+		len = dstlen - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static int
+token_matches(const struct token_conf *conf, CK_SLOT_ID slot,
+    const char *label, const char *serial)
+{
+	switch (conf->token_by) {
+	case TOKEN_BY_LABEL:
+		return strcmp(label, conf->token_label) == 0;
+	case TOKEN_BY_SERIAL:
+		return strcmp(serial, conf->token_label) == 0;
+	case TOKEN_BY_SLOT:
+		return slot == conf->token_slot;
+	}
+	return 0;
+}
+
 static int
 find_slot(struct token *tok, const struct token_conf *conf, char *errbuf,
     size_t errlen)
 {
-	PKCS11_SLOT *s;
-	unsigned int i;
+	char label[33], serial[17], maker[33];
+	CK_SLOT_ID *slots = NULL;
+	CK_TOKEN_INFO ti;
+	CK_ULONG i, n = 0;
+	CK_RV rv;
 
-	for (i = 0; i < tok->nslots; i++) {
-		s = &tok->slots[i];
-		if (s->token == NULL || !s->token->initialized)
-			continue;
-		if ((conf->token_by == TOKEN_BY_LABEL &&
-		    strcmp(s->token->label, conf->token_label) == 0) ||
-		    (conf->token_by == TOKEN_BY_SERIAL &&
-		    strcmp(s->token->serialnr, conf->token_label) == 0) ||
-		    (conf->token_by == TOKEN_BY_SLOT &&
-		    PKCS11_get_slotid_from_slot(s) == conf->token_slot)) {
-			tok->slot = s;
-			tok->slotid = PKCS11_get_slotid_from_slot(s);
-			snprintf(tok->desc, sizeof(tok->desc), "token \"%s\" "
-			    "serial %s slot %lu (%s)", s->token->label,
-			    s->token->serialnr, (unsigned long)tok->slotid,
-			    s->token->manufacturer);
-			return 0;
-		}
+	if ((rv = tok->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK ||
+	    (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL) ||
+	    (n > 0 && (rv = tok->f->C_GetSlotList(CK_TRUE, slots, &n)) !=
+	    CKR_OK)) {
+		snprintf(errbuf, errlen, "%s: cannot list slots: %s",
+		    conf->module, token_ckr_name(rv));
+		free(slots);
+		return -1;
 	}
+	for (i = 0; i < n; i++) {
+		if (tok->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		    !(ti.flags & CKF_TOKEN_INITIALIZED))
+			continue;
+		padded_text(label, sizeof(label), ti.label, sizeof(ti.label));
+		padded_text(serial, sizeof(serial), ti.serialNumber,
+		    sizeof(ti.serialNumber));
+		if (!token_matches(conf, slots[i], label, serial))
+			continue;
+		padded_text(maker, sizeof(maker), ti.manufacturerID,
+		    sizeof(ti.manufacturerID));
+		tok->slotid = slots[i];
+		snprintf(tok->desc, sizeof(tok->desc), "token \"%s\" serial %s "
+		    "slot %lu (%s)", label, serial, (unsigned long)slots[i],
+		    maker);
+		free(slots);
+		return 0;
+	}
+	free(slots);
 	if (conf->token_by == TOKEN_BY_SLOT)
 		snprintf(errbuf, errlen, "%s: no initialized token in slot "
 		    "%lu", conf->module, conf->token_slot);
 	else
 		snprintf(errbuf, errlen, "%s: no token with %s \"%s\" "
-		    "(%u slots)", conf->module, conf->token_by ==
+		    "(%lu slots)", conf->module, conf->token_by ==
 		    TOKEN_BY_LABEL ? "label" : "serial", conf->token_label,
-		    tok->nslots);
+		    (unsigned long)n);
 	return -1;
 }
 
@@ -58,37 +96,42 @@ static int
 load_module(struct token *tok, const struct token_conf *conf, char *errbuf,
     size_t errlen)
 {
+	CK_C_INITIALIZE_ARGS args;
 	CK_C_GetFunctionList getfl;
+	CK_RV rv;
 
-	if ((tok->ctx = PKCS11_CTX_new()) == NULL) {
-		snprintf(errbuf, errlen, "libp11: out of memory");
-		return -1;
-	}
-	if (PKCS11_CTX_load(tok->ctx, conf->module) != 0) {
-		snprintf(errbuf, errlen, "%s: cannot load PKCS#11 module",
-		    conf->module);
-		PKCS11_CTX_free(tok->ctx);
-		tok->ctx = NULL;
-		return -1;
-	}
 	/*
-	 * The same module instance libp11 initialized (with OS locking).
-	 * RTLD_NODELETE keeps it mapped until exit, so leak checkers can
-	 * still name the module's own allocations.
+	 * RTLD_NODELETE keeps the module mapped until exit, so leak
+	 * checkers can still name its own allocations.
 	 */
 	if ((tok->dl = dlopen(conf->module, RTLD_NOW | RTLD_LOCAL |
-	    RTLD_NODELETE)) == NULL ||
-	    (getfl = (CK_C_GetFunctionList)dlsym(tok->dl,
-	    "C_GetFunctionList")) == NULL || getfl(&tok->f) != CKR_OK) {
+	    RTLD_NODELETE)) == NULL) {
+		snprintf(errbuf, errlen, "%s: cannot load PKCS#11 module: %s",
+		    conf->module, dlerror());
+		return -1;
+	}
+	if ((getfl = (CK_C_GetFunctionList)dlsym(tok->dl,
+	    "C_GetFunctionList")) == NULL || getfl(&tok->f) != CKR_OK ||
+	    tok->f == NULL) {
 		snprintf(errbuf, errlen, "%s: no C_GetFunctionList",
 		    conf->module);
 		return -1;
 	}
-	if (PKCS11_enumerate_slots(tok->ctx, &tok->slots, &tok->nslots) != 0) {
-		snprintf(errbuf, errlen, "%s: cannot list slots",
-		    conf->module);
+	/* Our worker threads call it at once: the OS's locks. */
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = tok->f->C_Initialize(&args);
+	if (rv == CKR_CANT_LOCK) {
+		snprintf(errbuf, errlen, "%s: C_Initialize: the module cannot "
+		    "use the OS's locks (CKR_CANT_LOCK)", conf->module);
 		return -1;
 	}
+	if (rv != CKR_OK) {
+		snprintf(errbuf, errlen, "%s: C_Initialize: %s", conf->module,
+		    token_ckr_name(rv));
+		return -1;
+	}
+	tok->initialized = 1;
 	return find_slot(tok, conf, errbuf, errlen);
 }
 
@@ -160,13 +203,8 @@ token_close(struct token *tok)
 		(void)tok->f->C_Logout(tok->control);
 		(void)tok->f->C_CloseSession(tok->control);
 	}
-	if (tok->ctx != NULL) {
-		if (tok->slots != NULL)
-			PKCS11_release_all_slots(tok->ctx, tok->slots,
-			    tok->nslots);
-		PKCS11_CTX_unload(tok->ctx);	/* C_Finalize */
-		PKCS11_CTX_free(tok->ctx);
-	}
+	if (tok->initialized)
+		(void)tok->f->C_Finalize(NULL);
 	if (tok->dl != NULL)
 		dlclose(tok->dl);
 	free(tok);
