@@ -239,8 +239,13 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	for (i = 0; i < nlinks; i++)
 		pthread_join(wk[i].thread, NULL);
 	/*
-	 * The front is gone.  Leave without C_Finalize: the module's
-	 * teardown is not in the allowlist, and the process ends anyway.
+	 * The front is gone (stop, reload, or it replaced us): close the
+	 * sessions, log out and C_Finalize, so that a module holding
+	 * state outside this process (a TPM's loaded keys and sessions, a
+	 * network HSM's connection) is left clean for the next signer.
 	 */
+	for (i = 0; i < nlinks; i++)
+		token_session_close(wk[i].sess);
+	token_close(tok);
 	_exit(0);
 }

@@ -152,6 +152,20 @@ cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
 is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature "$OUT" \
     "$T/data" 2>&1)" "Verified OK" "low-s: the normalised signature verifies"
 
+# --- an orderly signer exit finalizes the module ---------------------------
+# A reload replaces the signer; the old one, its links closed, logs out
+# and calls C_Finalize, so a module with state outside the process (a
+# TPM's loaded objects, a network HSM's session) is left clean.
+fin=$(calls C_Finalize)
+logouts=$(calls C_Logout)
+kill_child "$DAEMON_PID" HUP
+wait_for calls_above C_Finalize "$fin"
+ok $? "reload: the old signer calls C_Finalize as it leaves"
+ok "$(calls_above C_Logout "$logouts" && echo 0 || echo 1)" \
+    "reload: ... after C_Logout"
+wait_for sign_ok
+ok $? "reload: the new signer signs"
+
 # --- a refused PIN at a re-login: never retried -----------------------------
 logins=$(calls C_Login)
 rules "C_Login error CKR_PIN_INCORRECT"
