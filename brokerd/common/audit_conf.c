@@ -1,7 +1,12 @@
 /* The audit statement's checks and its file (audit_conf.h). */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "algs.h"
 #include "audit_conf.h"
@@ -75,4 +80,28 @@ audit_file_open(const char *path)
 {
 	return open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0640);
+}
+
+int
+audit_state_open(const char *path)
+{
+	char state[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if ((size_t)snprintf(state, sizeof(state), "%s.head", path) >=
+	    sizeof(state)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* Nobody's symlink or FIFO: a regular file, or nothing. */
+	if ((fd = open(state, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0640)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
 }

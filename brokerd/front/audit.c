@@ -109,6 +109,117 @@ read_tail(struct audit *a, char *err, size_t errlen)
 	return r;
 }
 
+/* The file's size and inode, after opening or switching. */
+static int
+file_id(struct audit *a)
+{
+	struct stat st;
+
+	if (fstat(a->fd, &st) == -1)
+		return -1;
+	a->size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	a->ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Does the line that ends at byte st->size have st's seq and hash? */
+static int
+ends_at(struct audit *a, const struct audit_state *st)
+{
+	uint8_t hash[AUDIT_HASH_LEN];
+	char *buf, *line;
+	size_t n, len;
+	int r = -1;
+
+	if (st->size > a->size || st->size > (uint64_t)INT64_MAX)
+		return -1;
+	n = st->size < TAIL_MAX ? (size_t)st->size : TAIL_MAX;
+	if ((buf = malloc(n)) == NULL)
+		return -1;
+	if (pread(a->fd, buf, n, (off_t)(st->size - n)) != (ssize_t)n ||
+	    buf[n - 1] != '\n')
+		goto out;
+	for (line = buf + n - 1; line > buf && line[-1] != '\n'; line--)
+		;
+	len = buf + n - 1 - line;
+	if (line == buf && n < st->size)
+		goto out;
+	audit_sha256(&a->buf.sha, line, len, hash);
+	if (line_seq(line, len) == st->seq &&
+	    memcmp(hash, st->head, sizeof(hash)) == 0)
+		r = 0;
+ out:
+	free(buf);
+	return r;
+}
+
+/* Go on from where the last run left the log (not from the file). */
+static void
+resume_from(struct audit *a, enum audit_resume how)
+{
+	a->resume = how;
+	a->chain.seq = a->left.seq;
+	memcpy(a->chain.head, a->left.head, sizeof(a->chain.head));
+}
+
+/* A log cut in the middle of a line: the marker starts a line of its own. */
+static int
+end_line(struct audit *a)
+{
+	char last;
+
+	if (a->size == 0 || pread(a->fd, &last, 1, (off_t)a->size - 1) != 1)
+		return a->size == 0 ? 0 : -1;
+	if (last == '\n')
+		return 0;
+	if (write(a->fd, "\n", 1) != 1)
+		return -1;
+	a->size++;
+	return 0;
+}
+
+/*
+ * Compare the log with the head kept beside it.  A log that still has
+ * that line at that offset goes on from its own last line; a new empty
+ * file (another inode: rotated or moved away) goes on from the head
+ * with a rotate line; anything else was cut or changed while the broker
+ * was stopped, and goes on from the head after a discontinuity line,
+ * which audit verify reports.
+ */
+static int
+check_head(struct audit *a, char *err, size_t errlen)
+{
+	char buf[AUDIT_STATE_LEN + 1];
+	ssize_t n;
+
+	if ((n = pread(a->state_fd, buf, sizeof(buf), 0)) == -1) {
+		snprintf(err, errlen, "audit: cannot read %s.head: %s",
+		    a->path, strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return read_tail(a, err, errlen);	/* none kept yet */
+	if (audit_state_parse(buf, (size_t)n, &a->left) != 0) {
+		snprintf(err, errlen, "audit: %s.head is not an audit log "
+		    "head; remove it to take %s as it is", a->path, a->path);
+		return -1;
+	}
+	if (a->size == 0 && a->ino != a->left.ino) {
+		resume_from(a, AUDIT_RESUME_NEW_FILE);
+		return 0;
+	}
+	if (ends_at(a, &a->left) == 0)
+		return read_tail(a, err, errlen);
+	a->found_size = a->size;
+	if (end_line(a) != 0) {
+		snprintf(err, errlen, "audit: cannot write %s: %s", a->path,
+		    strerror(errno));
+		return -1;
+	}
+	resume_from(a, AUDIT_RESUME_CUT);
+	return 0;
+}
+
 int
 audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 {
@@ -126,14 +237,20 @@ audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 		return -1;
 	}
 	a->b = b;
-	a->fd = -1;
-	if ((a->fd = audit_file_open(a->path)) == -1) {
+	a->fd = a->state_fd = -1;
+	if ((a->fd = audit_file_open(a->path)) == -1 || file_id(a) != 0) {
 		snprintf(err, errlen, "audit: %s: %s", a->path,
 		    strerror(errno));
 		audit_free(a);
 		return -1;
 	}
-	if (read_tail(a, err, errlen) != 0) {
+	if ((a->state_fd = audit_state_open(a->path)) == -1) {
+		snprintf(err, errlen, "audit: %s.head: %s", a->path,
+		    strerror(errno));
+		audit_free(a);
+		return -1;
+	}
+	if (check_head(a, err, errlen) != 0) {
 		audit_free(a);
 		return -1;
 	}
@@ -149,6 +266,8 @@ audit_free(struct audit *a)
 	audit_checkpoint_abandon(a);
 	if (a->fd != -1)
 		close(a->fd);
+	if (a->state_fd != -1)
+		close(a->state_fd);
 	audit_buf_free(&a->buf);
 	free(a->path);
 	free(a);
@@ -235,11 +354,58 @@ audit_decision(struct audit *a, const struct peer_cred *peer,
 
 /* --- writing ----------------------------------------------------------- */
 
+/* Where the log now ends, beside it, for the next start to compare. */
+static void
+save_head(struct audit *a)
+{
+	struct audit_state st;
+	char line[AUDIT_STATE_LEN];
+
+	if (a->state_fd == -1 || a->chain.seq == 0)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.seq = a->chain.seq;
+	st.size = a->size;
+	st.ino = a->ino;
+	memcpy(st.head, a->chain.head, sizeof(st.head));
+	audit_state_format(&st, line);
+	if (pwrite(a->state_fd, line, sizeof(line), 0) ==
+	    (ssize_t)sizeof(line)) {
+		a->state_warned = 0;
+		return;
+	}
+	if (!a->state_warned)
+		log_warn("audit: cannot write %s.head", a->path);
+	a->state_warned = 1;
+}
+
+/*
+ * A write that stopped inside a line (a full disk) is taken back to the
+ * last whole line, so that the file always ends with one and the lines
+ * still pending can be marked (mark_withheld) and written whole later.
+ */
+static size_t
+whole_lines(struct audit *a, size_t n)
+{
+	const char *nl;
+	size_t keep;
+
+	if (a->buf.p[n - 1] == '\n')
+		return n;
+	nl = memrchr(a->buf.p, '\n', n);
+	keep = nl == NULL ? 0 : (size_t)(nl + 1 - a->buf.p);
+	if (ftruncate(a->fd, (off_t)(a->size + keep)) == -1)
+		return n;	/* the line is finished by the next write */
+	return keep;
+}
+
 static int
 write_pending(struct audit *a)
 {
 	const char *p;
 	ssize_t n;
+	size_t keep;
+	int wrote = 0;
 
 	while (a->buf.len > 0) {
 		n = write(a->fd, a->buf.p, a->buf.len);
@@ -248,13 +414,25 @@ write_pending(struct audit *a)
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
-			return -1;
+			break;
 		}
-		for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + n - p)) !=
-		    NULL; p++)
+		keep = (size_t)n < a->buf.len ? whole_lines(a, (size_t)n) :
+		    (size_t)n;
+		for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + keep -
+		    p)) != NULL; p++)
 			a->written++;
-		audit_buf_consume(&a->buf, (size_t)n);
+		audit_buf_consume(&a->buf, keep);
+		a->size += keep;
+		wrote = 1;
+		if (keep < (size_t)n) {
+			errno = ENOSPC;
+			break;
+		}
 	}
+	if (a->buf.len > 0)
+		return -1;
+	if (wrote)
+		save_head(a);
 	return 0;
 }
 
@@ -373,6 +551,36 @@ audit_refusing(const struct audit *a)
 
 /* --- start, stop, rotation, reload ----------------------------------- */
 
+/*
+ * The first line of a run that does not go on from the log's own last
+ * line: a rotation (a new file), or the mark of a cut that audit verify
+ * reports.
+ */
+static void
+resume_line(struct audit *a)
+{
+	struct audit_buf *ab;
+
+	if (a->resume == AUDIT_RESUME_NEW_FILE) {
+		audit_event(a, "rotate", "reason", "restart", NULL);
+		return;
+	}
+	if (a->resume != AUDIT_RESUME_CUT)
+		return;
+	log_warnx("audit: %s does not end where the broker left it (seq "
+	    "%llu at %llu bytes; the file has %llu bytes): it was cut or "
+	    "changed while the broker was stopped; a discontinuity line "
+	    "marks it", a->path, (unsigned long long)a->left.seq,
+	    (unsigned long long)a->left.size,
+	    (unsigned long long)a->found_size);
+	ab = audit_begin(a, "event");
+	audit_line_str(ab, "event", "discontinuity");
+	audit_line_num(ab, "left_seq", a->left.seq);
+	audit_line_num(ab, "left_size", a->left.size);
+	audit_line_num(ab, "found_size", a->found_size);
+	(void)audit_end(a, 0);
+}
+
 int
 audit_start(struct audit *a, char *err, size_t errlen)
 {
@@ -380,6 +588,7 @@ audit_start(struct audit *a, char *err, size_t errlen)
 
 	if (a == NULL)
 		return 0;
+	resume_line(a);
 	ab = audit_begin(a, "event");
 	audit_line_str(ab, "event", "start");
 	audit_line_str(ab, "version", BROKER_VERSION);
@@ -415,7 +624,8 @@ audit_stop(struct audit *a)
  * the old file's head.
  */
 static void
-switch_file(struct audit *a, int fd, const char *path, const char *reason)
+switch_file(struct audit *a, int fd, int state_fd, const char *path,
+    const char *reason)
 {
 	char *npath;
 
@@ -424,12 +634,26 @@ switch_file(struct audit *a, int fd, const char *path, const char *reason)
 		log_warnx("audit: out of memory; still writing to %s",
 		    a->path);
 		close(fd);
+		if (state_fd != -1)
+			close(state_fd);
 		return;
 	}
 	close(a->fd);
 	a->fd = fd;
+	if (strcmp(npath, a->path) != 0) {
+		/* Another path: its own head file, if the monitor had one. */
+		if (a->state_fd != -1)
+			close(a->state_fd);
+		a->state_fd = state_fd;
+		if (state_fd == -1)
+			log_warnx("audit: no %s.head; a cut in that log while "
+			    "the broker is stopped will not be noticed", npath);
+	} else if (state_fd != -1)
+		close(state_fd);
 	free(a->path);
 	a->path = npath;
+	if (file_id(a) != 0)
+		log_warn("audit: fstat %s", a->path);
 	audit_event(a, "rotate", "reason", reason, NULL);
 	a->ckpt.wanted = 1;
 	log_info("audit: writing to %s (%s)", a->path, reason);
@@ -439,19 +663,21 @@ void
 audit_reopen(struct audit *a, int fd)
 {
 	if (a != NULL)
-		switch_file(a, fd, a->path, "SIGUSR1");
+		switch_file(a, fd, -1, a->path, "SIGUSR1");
 	else
 		close(fd);
 }
 
 void
-audit_reload(struct audit *a, const char *error, int fd)
+audit_reload(struct audit *a, const char *error, int fd, int state_fd)
 {
 	const char *path;
 
 	if (a == NULL) {
 		if (fd != -1)
 			close(fd);
+		if (state_fd != -1)
+			close(state_fd);
 		return;
 	}
 	if (error != NULL)
@@ -461,12 +687,14 @@ audit_reload(struct audit *a, const char *error, int fd)
 		files_event(a, "reload", "accepted");
 		path = a->b->conf->audit_path;
 		if (path != NULL && strcmp(path, a->path) != 0 && fd != -1) {
-			switch_file(a, fd, path, "reload");
-			fd = -1;
+			switch_file(a, fd, state_fd, path, "reload");
+			fd = state_fd = -1;
 		}
 	}
 	if (fd != -1)
 		close(fd);
+	if (state_fd != -1)
+		close(state_fd);
 	a->ckpt.wanted = 1;
 }
 

@@ -535,7 +535,7 @@ check_checkpoint_alias(const struct config *conf,
 		    ci->spkilen || memcmp(ks->info[i].spki, ci->spki,
 		    ci->spkilen) != 0))
 			continue;
-		snprintf(errbuf, errlen, "%s:%d: key %s is the %s of the "
+		snprintf(errbuf, errlen, "%s:%d: key %s is the %s the "
 		    "audit checkpoint-key %s (line %d, %s); a checkpoint key "
 		    "may have only one name", conf->path, conf->keys[i].line,
 		    conf->keys[i].name, ks->handles[i].obj == ch->obj ?
