@@ -73,4 +73,87 @@ cli sign ec384 -a ecdsa-p384-sha384 -i "$data"
 is "$RC" 4 "the checkpoint key itself is still reserved"
 stop_daemon
 is "$EXIT_RC" 0 "daemon exits 0"
+
+# --- 10: a log cut while the broker is stopped --------------------------------
+
+write_config "audit \"$LOG\" checkpoint-key ec256"
+write_policy
+# run_once N: start, N requests, stop.
+run_once()
+{
+	local i
+	start_daemon
+	for i in $(seq "$1"); do
+		cli hmac hmac32 -i "$data" -o /dev/null
+		[ "$RC" -eq 0 ] || diag "hmac: $ERR"
+	done
+	stop_daemon
+}
+run_once 6
+run_once 6
+verify "$LOG"
+is "$RC" 0 "untouched log across a restart verifies" || diag "$ERR"
+ok "$([ -s "$LOG.head" ] && echo 0 || echo 1)" "the head is kept in $LOG.head"
+like "$(cat "$LOG.head")" "^p11broker-audit-head v1 seq=0*$(wc -l <"$LOG") " \
+    "... and names the last line's seq"
+cp "$LOG" "$T/base.log"
+cp "$LOG.head" "$T/base.head"
+
+# Byte offsets in the last segment (between the last two checkpoints):
+# after a line in its middle, inside the line after that, and right
+# after the checkpoint that opens it.
+python3 - "$T/base.log" >"$T/cuts" <<'EOF2'
+import json, sys
+L = open(sys.argv[1], 'rb').read().split(b'\n')[:-1]
+ck = [i for i, l in enumerate(L) if json.loads(l)['type'] == 'checkpoint']
+prev, last = ck[-2], ck[-1]
+m = prev + (last - prev) // 2
+assert prev < m < last - 1, (prev, m, last)
+end = lambda i: sum(len(l) + 1 for l in L[:i + 1])
+print(end(m), end(m) + 10, end(prev))
+EOF2
+read -r cut_line cut_mid cut_ckpt <"$T/cuts"
+[ -n "$cut_ckpt" ] || bail "no cut points in the base log"
+
+# cut_and_restart DESC SIZE: the base log cut to SIZE bytes (in place:
+# the same file), then start, a request, stop; audit verify must fail
+# naming the discontinuity.
+cut_and_restart()
+{
+	cp "$T/base.log" "$LOG"
+	cp "$T/base.head" "$LOG.head"
+	truncate -s "$2" "$LOG"
+	run_once 1
+	is "$EXIT_RC" 0 "$1: the broker started, served and stopped"
+	like "$(cat "$DAEMON_LOG")" 'does not end where the broker left it' \
+	    "$1: the daemon log says the log was cut"
+	verify "$LOG"
+	is "$RC" 1 "$1: audit verify fails" || diag "$(tail -n 3 "$LOG")"
+	like "$ERR" 'audit.log:[0-9]+: discontinuity: at a restart the broker found the log cut' \
+	    "$1: ... naming the discontinuity" || diag "$ERR"
+	is "$(grep -c '"event":"discontinuity"' "$LOG")" 1 \
+	    "$1: one discontinuity line in the log"
+}
+cut_and_restart "cut at a line boundary in the last segment" "$cut_line"
+cut_and_restart "cut in the middle of a line" "$cut_mid"
+cut_and_restart "cut right after a checkpoint" "$cut_ckpt"
+
+# Moved away while stopped (a rotation): the new file goes on from the
+# head with a rotate line; both files verify together, the new one alone
+# with a note.
+cp "$T/base.log" "$LOG"
+cp "$T/base.head" "$LOG.head"
+mv "$LOG" "$LOG.1"
+run_once 2
+is "$(head -n 1 "$LOG" | python3 -c \
+    'import json,sys; o = json.load(sys.stdin); print(o["event"], o["reason"])')" \
+    "rotate restart" "a new file after a stop starts with a rotate line"
+verify "$LOG.1" "$LOG"
+is "$RC" 0 "... and the old and new file verify together" || diag "$ERR"
+verify "$LOG"
+is "$RC" 0 "... the new file alone too (a rotation)" || diag "$ERR"
+run_once 2
+verify "$LOG.1" "$LOG"
+is "$RC" 0 "... and again after another restart" || diag "$ERR"
+
 done_testing
