@@ -379,59 +379,65 @@ save_head(struct audit *a)
 	a->state_warned = 1;
 }
 
+/* off bytes of the pending lines are in the file. */
+static void
+consumed(struct audit *a, size_t off)
+{
+	const char *p;
+
+	if (off == 0)
+		return;
+	for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + off - p)) != NULL;
+	    p++)
+		a->written++;
+	a->midline = a->buf.p[off - 1] != '\n';
+	audit_buf_consume(&a->buf, off);
+	a->size += off;
+}
+
 /*
- * A write that stopped inside a line (a full disk) is taken back to the
- * last whole line, so that the file always ends with one and the lines
- * still pending can be marked (mark_withheld) and written whole later.
+ * A write that failed after writing part of the pending lines (a full
+ * disk) takes that part back, so that no line of a batch whose answers
+ * are then held is in the file as answered (mark_withheld marks them
+ * all), and the file ends with a whole line.  If the file cannot be cut
+ * back, the whole lines written stay.
  */
 static size_t
-whole_lines(struct audit *a, size_t n)
+take_back(struct audit *a, size_t off)
 {
 	const char *nl;
 	size_t keep;
 
-	if (a->buf.p[n - 1] == '\n')
-		return n;
-	nl = memrchr(a->buf.p, '\n', n);
+	if (off == 0 || ftruncate(a->fd, (off_t)a->size) == 0)
+		return 0;
+	nl = memrchr(a->buf.p, '\n', off);
 	keep = nl == NULL ? 0 : (size_t)(nl + 1 - a->buf.p);
-	if (ftruncate(a->fd, (off_t)(a->size + keep)) == -1)
-		return n;	/* the line is finished by the next write */
+	if (keep < off && ftruncate(a->fd, (off_t)(a->size + keep)) == -1)
+		return off;
 	return keep;
 }
 
 static int
 write_pending(struct audit *a)
 {
-	const char *p;
+	size_t off = 0;
 	ssize_t n;
-	size_t keep;
-	int wrote = 0;
+	int saved;
 
-	while (a->buf.len > 0) {
-		n = write(a->fd, a->buf.p, a->buf.len);
+	while (off < a->buf.len) {
+		n = write(a->fd, a->buf.p + off, a->buf.len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			break;
+			saved = n == 0 ? EIO : errno;
+			consumed(a, take_back(a, off));
+			errno = saved;
+			return -1;
 		}
-		keep = (size_t)n < a->buf.len ? whole_lines(a, (size_t)n) :
-		    (size_t)n;
-		for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + keep -
-		    p)) != NULL; p++)
-			a->written++;
-		audit_buf_consume(&a->buf, keep);
-		a->size += keep;
-		wrote = 1;
-		if (keep < (size_t)n) {
-			errno = ENOSPC;
-			break;
-		}
+		off += (size_t)n;
 	}
-	if (a->buf.len > 0)
-		return -1;
-	if (wrote)
+	consumed(a, off);
+	if (off > 0)
 		save_head(a);
 	return 0;
 }
@@ -457,6 +463,7 @@ warn_failure(struct audit *a, int err)
 	a->warned = now;
 }
 
+
 /*
  * Failing open, lines pile up; past a limit they are dropped (the chain
  * then shows the gap).  The first line may be half written: it stays.
@@ -476,6 +483,33 @@ trim_pending(struct audit *a)
 	log_warnx("audit: %llu lines lost so far", (unsigned long long)a->lost);
 }
 
+/*
+ * The answers of this turn will not leave (their connections are
+ * closed): their lines, not written yet, must not say they were
+ * answered.  Every decision line still pending is one of them: the
+ * last commit wrote everything before, and while failing decisions are
+ * refused without a line.
+ */
+static void
+mark_withheld(struct audit *a)
+{
+	const char *nl;
+	size_t from = 0;
+	int n;
+
+	if (a->midline) {
+		if ((nl = memchr(a->buf.p, '\n', a->buf.len)) == NULL)
+			return;
+		from = nl + 1 - a->buf.p;
+	}
+	if ((n = audit_buf_withhold(&a->buf, from, &a->chain)) == -1)
+		log_warnx("audit: out of memory: an answer withheld is "
+		    "logged without \"withheld\"");
+	else if (n > 0)
+		log_warnx("audit: %d answers withheld (their connections "
+		    "closed), logged as dropped", n);
+}
+
 static int
 write_failed(struct audit *a)
 {
@@ -493,6 +527,7 @@ write_failed(struct audit *a)
 	if (fresh == 0)
 		return 0;
 	a->hold = 1;
+	mark_withheld(a);
 	return -1;
 }
 

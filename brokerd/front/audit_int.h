@@ -39,6 +39,7 @@ struct audit {
 	uint64_t		 found_size;	/* AUDIT_RESUME_CUT */
 	struct audit_state	 left;		/* where the last run left it */
 	int			 state_warned;
+	int			 midline;	/* a line is half written */
 	struct audit_chain	 chain;		/* the last line appended */
 	struct audit_buf	 buf;		/* lines not yet written */
 	uint64_t		 written;	/* lines written */

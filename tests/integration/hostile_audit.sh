@@ -156,4 +156,85 @@ run_once 2
 verify "$LOG.1" "$LOG"
 is "$RC" 0 "... and again after another restart" || diag "$ERR"
 
+# --- 15: an answer withheld on a full disk is not logged as answered -----------
+
+# A real full disk: a small tmpfs, filled once the broker runs.
+SMALL="$T/small"
+mkdir -m 0700 "$SMALL"
+_hostile_cleanup()
+{
+	local rc=$?
+	umount "$SMALL" 2>/dev/null
+	(exit "$rc")
+	_cleanup
+}
+trap _hostile_cleanup EXIT
+if ! mount -t tmpfs -o size=256k,mode=0700 tmpfs "$SMALL" 2>/dev/null; then
+	ok 0 "# SKIP cannot mount a tmpfs for a full disk"
+	done_testing
+fi
+FLOG="$SMALL/audit.log"
+write_config "audit \"$FLOG\" checkpoint-key ec256 checkpoint-lines 1000000 checkpoint-seconds 86400"
+write_policy
+start_daemon
+cli hmac hmac32 -i "$data" -o /dev/null
+is "$RC" 0 "full disk: served before"
+answered=1
+# The start's checkpoint is in: no checkpoint line can fill the disk.
+has_checkpoint() { grep -q '"type":"checkpoint"' "$FLOG"; }
+wait_for has_checkpoint || diag "no first checkpoint in $FLOG"
+dd if=/dev/zero of="$SMALL/filler" bs=4096 >/dev/null 2>&1
+# The log's last page still takes a few lines; then a write fails.
+first_fail=
+for i in $(seq 400); do
+	cli hmac hmac32 -i "$data" -o /dev/null
+	if [ "$RC" -ne 0 ]; then
+		first_fail=$RC
+		break
+	fi
+	answered=$((answered + 1))
+done
+isnt_zero=$([ -n "$first_fail" ] && echo 0 || echo 1)
+ok "$isnt_zero" "full disk: a request failed once the disk was full (exit $first_fail)"
+wait_log "refusing every request" || diag "no fail-closed line"
+cli hmac hmac32 -i "$data" -o /dev/null
+is "$RC" 11 "full disk: then every request is refused (internal)"
+refused=1
+rm -f "$SMALL/filler"
+# served_again: the disk is tried once a second; a request tells.
+served_again()
+{
+	cli hmac hmac32 -i "$data" -o /dev/null
+	[ "$RC" -eq 0 ] && return 0
+	refused=$((refused + 1))
+	return 1
+}
+wait_for served_again
+ok $? "full disk: served again once there is room"
+answered=$((answered + 1))
+stop_daemon
+is "$EXIT_RC" 0 "full disk: daemon exits 0"
+python3 - "$FLOG" >"$T/counts" <<'EOF2'
+import json, sys
+ok = withheld = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o['type'] != 'decision' or o.get('op') != 'hmac':
+        continue
+    if o['status'] == 'ok' and not o.get('dropped'):
+        ok += 1
+    if o.get('withheld'):
+        withheld += 1
+        assert o.get('dropped') is True, line
+print(ok, withheld)
+EOF2
+read -r logged_ok logged_withheld <"$T/counts"
+is "$logged_ok" "$answered" \
+    "full disk: lines saying answered (ok, not dropped) = answers the client got"
+is "$logged_withheld" 1 "full disk: the withheld answer is logged dropped, withheld"
+like "$(cat "$DAEMON_LOG")" "1 answers withheld" "... and the daemon log says so"
+verify "$FLOG"
+is "$RC" 0 "full disk: the log still verifies (lines relinked)" || diag "$ERR"
+umount "$SMALL"
+
 done_testing

@@ -420,6 +420,10 @@ test_commit(void)
 	    "held line and the recovery line written, chain intact (%d)", n);
 	ok(strstr(all, "\"event\":\"audit-recovered\",\"refused\":1,") !=
 	    NULL, "recovery line counts the refused request");
+	ok(strstr(all, "\"seq\":5,") != NULL && strstr(strstr(all,
+	    "\"seq\":5,"), "\"status\":\"ok\",\"dropped\":true,"
+	    "\"withheld\":true,\"latency_us\":") != NULL,
+	    "the held answer's line says it was withheld, not just ok");
 	audit_free(a);
 
 	/* A restart goes on with the chain of the file. */
