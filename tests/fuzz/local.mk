@@ -41,6 +41,15 @@ tests_fuzz_replay_dispatch_SOURCES = tests/fuzz/replay.c \
 tests_fuzz_replay_dispatch_CPPFLAGS = $(FUZZ_DISPATCH_CPPFLAGS)
 tests_fuzz_replay_dispatch_LDADD = $(FUZZ_DISPATCH_LIBS)
 
+# The audit log's head file, read by the front at start.
+check_PROGRAMS += tests/fuzz/replay_audit_state
+tests_fuzz_replay_audit_state_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_audit_state.c tests/fuzz/fuzz.h \
+	brokerd/front/audit_state.c brokerd/front/audit_state.h
+tests_fuzz_replay_audit_state_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/front
+tests_fuzz_replay_audit_state_LDADD = $(BSD_LIBS)
+
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
 	tests/fuzz/replay.sh tests/fuzz/config.dict tests/fuzz/corpus \
@@ -60,7 +69,7 @@ FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \
-	tests/fuzz/fuzz_dispatch
+	tests/fuzz/fuzz_dispatch tests/fuzz/fuzz_audit_state
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
@@ -104,6 +113,14 @@ tests_fuzz_fuzz_dispatch_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(P11KIT_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_dispatch_LDADD = $(FUZZ_DISPATCH_LIBS)
 
+tests_fuzz_fuzz_audit_state_SOURCES = tests/fuzz/fuzz_audit_state.c \
+	tests/fuzz/fuzz.h brokerd/front/audit_state.c \
+	brokerd/front/audit_state.h
+tests_fuzz_fuzz_audit_state_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/front
+tests_fuzz_fuzz_audit_state_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_audit_state_LDADD = $(BSD_LIBS)
+
 # BUILT_SOURCES only applies to all and check: make fuzz-* on a fresh
 # tree must generate the protobuf-c header before compiling wire.c.
 $(tests_fuzz_fuzz_request_OBJECTS) $(tests_fuzz_fuzz_response_OBJECTS) \
@@ -132,7 +149,8 @@ FUZZ_RUN = \
 		exit 1; \
 	fi
 
-fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch
+fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch \
+	fuzz-audit-state
 fuzz-request: tests/fuzz/fuzz_request$(EXEEXT)
 	$(AM_V_at)t=request; max=-max_len=70000; $(FUZZ_RUN)
 fuzz-response: tests/fuzz/fuzz_response$(EXEEXT)
@@ -145,9 +163,12 @@ fuzz-signer-msg: tests/fuzz/fuzz_signer_msg$(EXEEXT)
 	$(AM_V_at)t=signer_msg; max=-max_len=4096; $(FUZZ_RUN)
 fuzz-dispatch: tests/fuzz/fuzz_dispatch$(EXEEXT)
 	$(AM_V_at)t=dispatch; max=-max_len=70000; $(FUZZ_RUN)
+fuzz-audit-state: tests/fuzz/fuzz_audit_state$(EXEEXT)
+	$(AM_V_at)t=audit_state; max=-max_len=512; $(FUZZ_RUN)
 else
-fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch:
+fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch \
+fuzz-audit-state:
 	@echo "$@: configure with CC=clang --enable-fuzzing" >&2; exit 1
 endif
 .PHONY: fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg \
-	fuzz-dispatch
+	fuzz-dispatch fuzz-audit-state
