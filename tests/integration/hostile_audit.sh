@@ -157,6 +157,28 @@ run_once 2
 verify "$LOG.1" "$LOG"
 is "$RC" 0 "... and again after another restart" || diag "$ERR"
 
+# A reload that moves the log: the monitor hands the front the new log and
+# its own head file, so a cut in the new log is noticed too.
+LOG_B="$T/log/b.log"
+start_daemon
+write_config "audit \"$LOG_B\" checkpoint-key ec256"
+kill_child "$DAEMON_PID" HUP
+wait_log 'reloaded ' || diag "no reload line in the daemon log"
+cli hmac hmac32 -i "$data" -o /dev/null
+is "$RC" 0 "reload to another log path: served"
+stop_daemon
+like "$(cat "$LOG_B.head" 2>/dev/null)" \
+    "^p11broker-audit-head v1 seq=0*$(tail -n 1 "$LOG_B" | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["seq"])') " \
+    "... the new log has its own head file, up to date"
+verify "$LOG.1" "$LOG" "$LOG_B"
+is "$RC" 0 "... and the three files verify together" || diag "$ERR"
+truncate -s "$(($(wc -c <"$LOG_B") - 1))" "$LOG_B"
+run_once 1
+ok $? "... a cut in the new log: the broker still starts"
+verify "$LOG_B"
+like "$ERR" 'discontinuity' "... and audit verify names the discontinuity"
+
 # --- 15: an answer withheld on a full disk is not logged as answered -----------
 
 # A real full disk: a small tmpfs, filled once the broker runs.
