@@ -405,14 +405,22 @@ consumed(struct audit *a, size_t off)
 static size_t
 take_back(struct audit *a, size_t off)
 {
+	struct stat st;
 	const char *nl;
 	size_t keep;
+	off_t start;
 
-	if (off == 0 || ftruncate(a->fd, (off_t)a->size) == 0)
+	/* Where our bytes start, whoever else appended before them. */
+	if (off == 0 || fstat(a->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)off)
+		return off;
+	start = st.st_size - (off_t)off;
+	a->size = (uint64_t)start;
+	if (ftruncate(a->fd, start) == 0)
 		return 0;
 	nl = memrchr(a->buf.p, '\n', off);
 	keep = nl == NULL ? 0 : (size_t)(nl + 1 - a->buf.p);
-	if (keep < off && ftruncate(a->fd, (off_t)(a->size + keep)) == -1)
+	if (keep < off && ftruncate(a->fd, start + (off_t)keep) == -1)
 		return off;
 	return keep;
 }
@@ -462,7 +470,6 @@ warn_failure(struct audit *a, int err)
 		return;
 	a->warned = now;
 }
-
 
 /*
  * Failing open, lines pile up; past a limit they are dropped (the chain
