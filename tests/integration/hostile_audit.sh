@@ -157,6 +157,21 @@ run_once 2
 verify "$LOG.1" "$LOG"
 is "$RC" 0 "... and again after another restart" || diag "$ERR"
 
+# A crash (SIGKILL to the whole broker) is not a cut: the log may run
+# ahead of its head file, never behind it.
+start_daemon
+cli hmac hmac32 -i "$data" -o /dev/null
+pid=$DAEMON_PID
+kill -KILL -- "-$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+DAEMON_PID=
+run_once 1
+ok $? "after a crash: the broker starts again"
+is "$(grep -c '"event":"discontinuity"' "$LOG")" 0 \
+    "... and a crash is not taken for a cut"
+verify "$LOG.1" "$LOG"
+is "$RC" 0 "... the files still verify" || diag "$ERR"
+
 # A reload that moves the log: the monitor hands the front the new log and
 # its own head file, so a cut in the new log is noticed too.
 LOG_B="$T/log/b.log"
