@@ -58,6 +58,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/audit_ckpt.c brokerd/front/audit_int.h \
 	brokerd/front/audit_event.c \
 	brokerd/front/audit_line.c brokerd/front/audit_line.h \
+	brokerd/front/audit_state.c brokerd/front/audit_state.h \
 	proto/audit_msg.c proto/audit_msg.h
 brokerd_front_libfront_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/front

@@ -44,6 +44,7 @@ struct token_conf {
 	unsigned long		 token_slot;
 	const struct key_ref	*keys;
 	size_t			 nkeys;
+	int			 checkpoint_key;  /* index: one name only; -1 */
 };
 
 #endif /* TOKEN_REF_H */

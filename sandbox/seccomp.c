@@ -81,6 +81,7 @@ static const struct allow front_only[] = {
 	{ "fdatasync",		"the audit log" },
 	{ "ftruncate",		"the audit log" },
 	{ "pread64",		"the audit log's last line" },
+	{ "pwrite64",		"the audit log's head, beside it" },
 	{ NULL, NULL }
 };
 

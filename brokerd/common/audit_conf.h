@@ -24,5 +24,10 @@ int	audit_config_check(const struct config *conf,
 
 /* Open (create) the audit log for appending; -1 with errno. */
 int	audit_file_open(const char *path);
+/*
+ * Open (create) the file beside the log at path that keeps its head
+ * (path with ".head" appended); -1 with errno.
+ */
+int	audit_state_open(const char *path);
 
 #endif /* AUDIT_CONF_H */

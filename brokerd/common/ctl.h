@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_MAX_FDS	65		/* workers + an audit log */
+#define CTL_MAX_FDS	66		/* workers + an audit log + its head */
 #define CTL_BODY_MAX	(4U * 1024 * 1024)
 
 enum ctl_type {

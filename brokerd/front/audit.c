@@ -109,6 +109,117 @@ read_tail(struct audit *a, char *err, size_t errlen)
 	return r;
 }
 
+/* The file's size and inode, after opening or switching. */
+static int
+file_id(struct audit *a)
+{
+	struct stat st;
+
+	if (fstat(a->fd, &st) == -1)
+		return -1;
+	a->size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	a->ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Does the line that ends at byte st->size have st's seq and hash? */
+static int
+ends_at(struct audit *a, const struct audit_state *st)
+{
+	uint8_t hash[AUDIT_HASH_LEN];
+	char *buf, *line;
+	size_t n, len;
+	int r = -1;
+
+	if (st->size > a->size || st->size > (uint64_t)INT64_MAX)
+		return -1;
+	n = st->size < TAIL_MAX ? (size_t)st->size : TAIL_MAX;
+	if ((buf = malloc(n)) == NULL)
+		return -1;
+	if (pread(a->fd, buf, n, (off_t)(st->size - n)) != (ssize_t)n ||
+	    buf[n - 1] != '\n')
+		goto out;
+	for (line = buf + n - 1; line > buf && line[-1] != '\n'; line--)
+		;
+	len = buf + n - 1 - line;
+	if (line == buf && n < st->size)
+		goto out;
+	audit_sha256(&a->buf.sha, line, len, hash);
+	if (line_seq(line, len) == st->seq &&
+	    memcmp(hash, st->head, sizeof(hash)) == 0)
+		r = 0;
+ out:
+	free(buf);
+	return r;
+}
+
+/* Go on from where the last run left the log (not from the file). */
+static void
+resume_from(struct audit *a, enum audit_resume how)
+{
+	a->resume = how;
+	a->chain.seq = a->left.seq;
+	memcpy(a->chain.head, a->left.head, sizeof(a->chain.head));
+}
+
+/* A log cut in the middle of a line: the marker starts a line of its own. */
+static int
+end_line(struct audit *a)
+{
+	char last;
+
+	if (a->size == 0 || pread(a->fd, &last, 1, (off_t)a->size - 1) != 1)
+		return a->size == 0 ? 0 : -1;
+	if (last == '\n')
+		return 0;
+	if (write(a->fd, "\n", 1) != 1)
+		return -1;
+	a->size++;
+	return 0;
+}
+
+/*
+ * Compare the log with the head kept beside it.  A log that still has
+ * that line at that offset goes on from its own last line; a new empty
+ * file (another inode: rotated or moved away) goes on from the head
+ * with a rotate line; anything else was cut or changed while the broker
+ * was stopped, and goes on from the head after a discontinuity line,
+ * which audit verify reports.
+ */
+static int
+check_head(struct audit *a, char *err, size_t errlen)
+{
+	char buf[AUDIT_STATE_LEN + 1];
+	ssize_t n;
+
+	if ((n = pread(a->state_fd, buf, sizeof(buf), 0)) == -1) {
+		snprintf(err, errlen, "audit: cannot read %s.head: %s",
+		    a->path, strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return read_tail(a, err, errlen);	/* none kept yet */
+	if (audit_state_parse(buf, (size_t)n, &a->left) != 0) {
+		snprintf(err, errlen, "audit: %s.head is not an audit log "
+		    "head; remove it to take %s as it is", a->path, a->path);
+		return -1;
+	}
+	if (a->size == 0 && a->ino != a->left.ino) {
+		resume_from(a, AUDIT_RESUME_NEW_FILE);
+		return 0;
+	}
+	if (ends_at(a, &a->left) == 0)
+		return read_tail(a, err, errlen);
+	a->found_size = a->size;
+	if (end_line(a) != 0) {
+		snprintf(err, errlen, "audit: cannot write %s: %s", a->path,
+		    strerror(errno));
+		return -1;
+	}
+	resume_from(a, AUDIT_RESUME_CUT);
+	return 0;
+}
+
 int
 audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 {
@@ -126,14 +237,20 @@ audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 		return -1;
 	}
 	a->b = b;
-	a->fd = -1;
-	if ((a->fd = audit_file_open(a->path)) == -1) {
+	a->fd = a->state_fd = -1;
+	if ((a->fd = audit_file_open(a->path)) == -1 || file_id(a) != 0) {
 		snprintf(err, errlen, "audit: %s: %s", a->path,
 		    strerror(errno));
 		audit_free(a);
 		return -1;
 	}
-	if (read_tail(a, err, errlen) != 0) {
+	if ((a->state_fd = audit_state_open(a->path)) == -1) {
+		snprintf(err, errlen, "audit: %s.head: %s", a->path,
+		    strerror(errno));
+		audit_free(a);
+		return -1;
+	}
+	if (check_head(a, err, errlen) != 0) {
 		audit_free(a);
 		return -1;
 	}
@@ -149,6 +266,8 @@ audit_free(struct audit *a)
 	audit_checkpoint_abandon(a);
 	if (a->fd != -1)
 		close(a->fd);
+	if (a->state_fd != -1)
+		close(a->state_fd);
 	audit_buf_free(&a->buf);
 	free(a->path);
 	free(a);
@@ -235,26 +354,99 @@ audit_decision(struct audit *a, const struct peer_cred *peer,
 
 /* --- writing ----------------------------------------------------------- */
 
+/* Where the log now ends, beside it, for the next start to compare. */
+static void
+save_head(struct audit *a)
+{
+	struct audit_state st;
+	char line[AUDIT_STATE_LEN];
+
+	if (a->state_fd == -1 || a->chain.seq == 0)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.seq = a->chain.seq;
+	st.size = a->size;
+	st.ino = a->ino;
+	memcpy(st.head, a->chain.head, sizeof(st.head));
+	audit_state_format(&st, line);
+	if (pwrite(a->state_fd, line, sizeof(line), 0) ==
+	    (ssize_t)sizeof(line)) {
+		a->state_warned = 0;
+		return;
+	}
+	if (!a->state_warned)
+		log_warn("audit: cannot write %s.head", a->path);
+	a->state_warned = 1;
+}
+
+/* off bytes of the pending lines are in the file. */
+static void
+consumed(struct audit *a, size_t off)
+{
+	const char *p;
+
+	if (off == 0)
+		return;
+	for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + off - p)) != NULL;
+	    p++)
+		a->written++;
+	a->midline = a->buf.p[off - 1] != '\n';
+	audit_buf_consume(&a->buf, off);
+	a->size += off;
+}
+
+/*
+ * A write that failed after writing part of the pending lines (a full
+ * disk) takes that part back, so that no line of a batch whose answers
+ * are then held is in the file as answered (mark_withheld marks them
+ * all), and the file ends with a whole line.  If the file cannot be cut
+ * back, the whole lines written stay.
+ */
+static size_t
+take_back(struct audit *a, size_t off)
+{
+	struct stat st;
+	const char *nl;
+	size_t keep;
+	off_t start;
+
+	/* Where our bytes start, whoever else appended before them. */
+	if (off == 0 || fstat(a->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)off)
+		return off;
+	start = st.st_size - (off_t)off;
+	a->size = (uint64_t)start;
+	if (ftruncate(a->fd, start) == 0)
+		return 0;
+	nl = memrchr(a->buf.p, '\n', off);
+	keep = nl == NULL ? 0 : (size_t)(nl + 1 - a->buf.p);
+	if (keep < off && ftruncate(a->fd, start + (off_t)keep) == -1)
+		return off;
+	return keep;
+}
+
 static int
 write_pending(struct audit *a)
 {
-	const char *p;
+	size_t off = 0;
 	ssize_t n;
+	int saved;
 
-	while (a->buf.len > 0) {
-		n = write(a->fd, a->buf.p, a->buf.len);
+	while (off < a->buf.len) {
+		n = write(a->fd, a->buf.p + off, a->buf.len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
+			saved = n == 0 ? EIO : errno;
+			consumed(a, take_back(a, off));
+			errno = saved;
 			return -1;
 		}
-		for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + n - p)) !=
-		    NULL; p++)
-			a->written++;
-		audit_buf_consume(&a->buf, (size_t)n);
+		off += (size_t)n;
 	}
+	consumed(a, off);
+	if (off > 0)
+		save_head(a);
 	return 0;
 }
 
@@ -298,6 +490,33 @@ trim_pending(struct audit *a)
 	log_warnx("audit: %llu lines lost so far", (unsigned long long)a->lost);
 }
 
+/*
+ * The answers of this turn will not leave (their connections are
+ * closed): their lines, not written yet, must not say they were
+ * answered.  Every decision line still pending is one of them: the
+ * last commit wrote everything before, and while failing decisions are
+ * refused without a line.
+ */
+static void
+mark_withheld(struct audit *a)
+{
+	const char *nl;
+	size_t from = 0;
+	int n;
+
+	if (a->midline) {
+		if ((nl = memchr(a->buf.p, '\n', a->buf.len)) == NULL)
+			return;
+		from = nl + 1 - a->buf.p;
+	}
+	if ((n = audit_buf_withhold(&a->buf, from, &a->chain)) == -1)
+		log_warnx("audit: out of memory: an answer withheld is "
+		    "logged without \"withheld\"");
+	else if (n > 0)
+		log_warnx("audit: %d answers withheld (their connections "
+		    "closed), logged as dropped", n);
+}
+
 static int
 write_failed(struct audit *a)
 {
@@ -315,6 +534,7 @@ write_failed(struct audit *a)
 	if (fresh == 0)
 		return 0;
 	a->hold = 1;
+	mark_withheld(a);
 	return -1;
 }
 
@@ -373,6 +593,36 @@ audit_refusing(const struct audit *a)
 
 /* --- start, stop, rotation, reload ----------------------------------- */
 
+/*
+ * The first line of a run that does not go on from the log's own last
+ * line: a rotation (a new file), or the mark of a cut that audit verify
+ * reports.
+ */
+static void
+resume_line(struct audit *a)
+{
+	struct audit_buf *ab;
+
+	if (a->resume == AUDIT_RESUME_NEW_FILE) {
+		audit_event(a, "rotate", "reason", "restart", NULL);
+		return;
+	}
+	if (a->resume != AUDIT_RESUME_CUT)
+		return;
+	log_warnx("audit: %s does not end where the broker left it (seq "
+	    "%llu at %llu bytes; the file has %llu bytes): it was cut or "
+	    "changed while the broker was stopped; a discontinuity line "
+	    "marks it", a->path, (unsigned long long)a->left.seq,
+	    (unsigned long long)a->left.size,
+	    (unsigned long long)a->found_size);
+	ab = audit_begin(a, "event");
+	audit_line_str(ab, "event", "discontinuity");
+	audit_line_num(ab, "left_seq", a->left.seq);
+	audit_line_num(ab, "left_size", a->left.size);
+	audit_line_num(ab, "found_size", a->found_size);
+	(void)audit_end(a, 0);
+}
+
 int
 audit_start(struct audit *a, char *err, size_t errlen)
 {
@@ -380,6 +630,7 @@ audit_start(struct audit *a, char *err, size_t errlen)
 
 	if (a == NULL)
 		return 0;
+	resume_line(a);
 	ab = audit_begin(a, "event");
 	audit_line_str(ab, "event", "start");
 	audit_line_str(ab, "version", BROKER_VERSION);
@@ -415,7 +666,8 @@ audit_stop(struct audit *a)
  * the old file's head.
  */
 static void
-switch_file(struct audit *a, int fd, const char *path, const char *reason)
+switch_file(struct audit *a, int fd, int state_fd, const char *path,
+    const char *reason)
 {
 	char *npath;
 
@@ -424,12 +676,26 @@ switch_file(struct audit *a, int fd, const char *path, const char *reason)
 		log_warnx("audit: out of memory; still writing to %s",
 		    a->path);
 		close(fd);
+		if (state_fd != -1)
+			close(state_fd);
 		return;
 	}
 	close(a->fd);
 	a->fd = fd;
+	if (strcmp(npath, a->path) != 0) {
+		/* Another path: its own head file, if the monitor had one. */
+		if (a->state_fd != -1)
+			close(a->state_fd);
+		a->state_fd = state_fd;
+		if (state_fd == -1)
+			log_warnx("audit: no %s.head; a cut in that log while "
+			    "the broker is stopped will not be noticed", npath);
+	} else if (state_fd != -1)
+		close(state_fd);
 	free(a->path);
 	a->path = npath;
+	if (file_id(a) != 0)
+		log_warn("audit: fstat %s", a->path);
 	audit_event(a, "rotate", "reason", reason, NULL);
 	a->ckpt.wanted = 1;
 	log_info("audit: writing to %s (%s)", a->path, reason);
@@ -439,19 +705,21 @@ void
 audit_reopen(struct audit *a, int fd)
 {
 	if (a != NULL)
-		switch_file(a, fd, a->path, "SIGUSR1");
+		switch_file(a, fd, -1, a->path, "SIGUSR1");
 	else
 		close(fd);
 }
 
 void
-audit_reload(struct audit *a, const char *error, int fd)
+audit_reload(struct audit *a, const char *error, int fd, int state_fd)
 {
 	const char *path;
 
 	if (a == NULL) {
 		if (fd != -1)
 			close(fd);
+		if (state_fd != -1)
+			close(state_fd);
 		return;
 	}
 	if (error != NULL)
@@ -461,12 +729,14 @@ audit_reload(struct audit *a, const char *error, int fd)
 		files_event(a, "reload", "accepted");
 		path = a->b->conf->audit_path;
 		if (path != NULL && strcmp(path, a->path) != 0 && fd != -1) {
-			switch_file(a, fd, path, "reload");
-			fd = -1;
+			switch_file(a, fd, state_fd, path, "reload");
+			fd = state_fd = -1;
 		}
 	}
 	if (fd != -1)
 		close(fd);
+	if (state_fd != -1)
+		close(state_fd);
 	a->ckpt.wanted = 1;
 }
 

@@ -59,9 +59,11 @@ void	audit_event(struct audit *a, const char *event, ...)
 /*
  * After a reload: error NULL when the new files are in force (their
  * SHA-256 is logged, a changed path is opened), else why they were
- * rejected.  Either way a checkpoint follows.
+ * rejected.  Either way a checkpoint follows.  fd and state_fd: the
+ * log at the new path and its head file (-1: none), from the monitor.
  */
-void	audit_reload(struct audit *a, const char *error, int fd);
+void	audit_reload(struct audit *a, const char *error, int fd,
+	    int state_fd);
 
 /*
  * Group commit.  Write every pending line; 0 when answers may be sent,

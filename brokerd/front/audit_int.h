@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "audit_line.h"
+#include "audit_state.h"
 #include "broker.h"
 
 /* The one checkpoint signature in flight, and when the next is due. */
@@ -20,10 +21,25 @@ struct audit_checkpoint {
 	int			 wanted;	/* start, reload, rotation */
 };
 
+/* How a start goes on from where the last run left the log. */
+enum audit_resume {
+	AUDIT_RESUME_TAIL,	/* from the log's last line, as left */
+	AUDIT_RESUME_NEW_FILE,	/* a new file: from the head, a rotation */
+	AUDIT_RESUME_CUT,	/* cut or changed: from the head, marked */
+};
+
 struct audit {
 	struct broker		*b;
 	char			*path;
 	int			 fd;
+	int			 state_fd;	/* the head outside, or -1 */
+	uint64_t		 size;		/* of the file, as written */
+	uint64_t		 ino;
+	enum audit_resume	 resume;
+	uint64_t		 found_size;	/* AUDIT_RESUME_CUT */
+	struct audit_state	 left;		/* where the last run left it */
+	int			 state_warned;
+	int			 midline;	/* a line is half written */
 	struct audit_chain	 chain;		/* the last line appended */
 	struct audit_buf	 buf;		/* lines not yet written */
 	uint64_t		 written;	/* lines written */

@@ -272,3 +272,73 @@ audit_line_end(struct audit_buf *ab, struct audit_chain *ch)
 	return 0;
 }
 
+
+/*
+ * Re-marking lines not yet written.  Strings in a line escape every
+ * quote, so these patterns (each with unescaped quotes) can only be the
+ * fields themselves.
+ */
+static const char decision_mark[] = "\"type\":\"decision\"";
+static const char dropped_mark[] = ",\"dropped\":true";
+static const char latency_mark[] = ",\"latency_us\":";
+static const char withheld_fields[] = ",\"dropped\":true,\"withheld\":true";
+
+/* Insert the withheld fields into the decision line at [ls, nl). */
+static int
+withhold_line(struct audit_buf *ab, size_t ls, size_t *nl)
+{
+	const char *lat;
+	size_t at, n = sizeof(withheld_fields) - 1;
+
+	if (memmem(ab->p + ls, *nl - ls, decision_mark,
+	    sizeof(decision_mark) - 1) == NULL ||
+	    memmem(ab->p + ls, *nl - ls, dropped_mark,
+	    sizeof(dropped_mark) - 1) != NULL ||
+	    (lat = memmem(ab->p + ls, *nl - ls, latency_mark,
+	    sizeof(latency_mark) - 1)) == NULL)
+		return 0;
+	at = lat - ab->p;
+	if (reserve(ab, n) != 0)
+		return -1;
+	memmove(ab->p + at + n, ab->p + at, ab->len - at);
+	memcpy(ab->p + at, withheld_fields, n);
+	ab->len += n;
+	*nl += n;
+	return 1;
+}
+
+int
+audit_buf_withhold(struct audit_buf *ab, size_t from, struct audit_chain *ch)
+{
+	uint8_t head[AUDIT_HASH_LEN];
+	char hex[AUDIT_HEX_LEN + 1];
+	const char *p;
+	size_t ls, nl;
+	int marked = 0, nomem = 0, r, linked = 0;
+
+	for (ls = from; ls < ab->len; ls = nl + 1) {
+		if ((p = memchr(ab->p + ls, '\n', ab->len - ls)) == NULL)
+			break;
+		nl = p - ab->p;
+		/* ...,"prev":"HEX"} : the first line's prev stays */
+		if (nl - ls < AUDIT_HEX_LEN + 2)
+			break;
+		if (linked) {
+			audit_hex(head, sizeof(head), hex);
+			memcpy(ab->p + nl - 2 - AUDIT_HEX_LEN, hex,
+			    AUDIT_HEX_LEN);
+		}
+		/* Out of memory: the line stays as it is, still linked. */
+		if ((r = withhold_line(ab, ls, &nl)) == -1)
+			nomem = 1;
+		else
+			marked += r;
+		audit_sha256(&ab->sha, ab->p + ls, nl - ls, head);
+		linked = 1;
+	}
+	if (linked)
+		memcpy(ch->head, head, sizeof(ch->head));
+	ab->line_start = ab->len;
+	ab->nomem = 0;
+	return nomem ? -1 : marked;
+}

@@ -69,6 +69,16 @@ void	audit_line_files(struct audit_buf *ab, const char *name,
  */
 int	audit_line_end(struct audit_buf *ab, struct audit_chain *ch);
 
+/*
+ * The answers of the decision lines from byte from on (a line's start)
+ * never left: each gets ,"dropped":true,"withheld":true before its
+ * latency_us, and the lines are linked again; ch->head becomes the last
+ * line's hash.  Only between lines.  The number marked, -1 when memory
+ * ran out (the lines then stay as they were, or partly marked but
+ * linked).
+ */
+int	audit_buf_withhold(struct audit_buf *ab, size_t from,
+	    struct audit_chain *ch);
 /* A JSON string, quoted; every byte outside printable ASCII escaped. */
 void	audit_json_string(struct audit_buf *ab, const char *s);
 /* RFC 3339 UTC with microseconds. */

@@ -28,7 +28,7 @@ void
 broker_reload_failed(struct broker *b, const char *why)
 {
 	log_warnx("reload rejected, the old configuration stays: %s", why);
-	audit_reload(b->audit, why, -1);
+	audit_reload(b->audit, why, -1, -1);
 }
 
 static int
@@ -85,10 +85,15 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	struct joblink_gen *gen;
 	struct keygen *ks;
 	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
-	int nlinks = b->conf->workers, audit_fd = -1;
+	int nlinks = b->conf->workers, audit_fd = -1, state_fd = -1;
 
 	err[0] = '\0';
 	memset(&f, 0, sizeof(f));
+	/* After the links: the audit log, then its head file. */
+	if (nfds == nlinks + 2) {
+		state_fd = fds[--nfds];
+		fds[nfds] = -1;
+	}
 	if (nfds == nlinks + 1) {
 		audit_fd = fds[--nfds];
 		fds[nfds] = -1;
@@ -112,7 +117,8 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	f.pol = NULL;
 	files_free(&f);
 	b->policy_generation++;
-	audit_reload(b->audit, NULL, audit_fd);	/* the new files' SHA-256 */
+	/* the new files' SHA-256 */
+	audit_reload(b->audit, NULL, audit_fd, state_fd);
 	log_info("reloaded %s and %s: %zu keys, %zu rules (generation %llu)",
 	    b->conf->path, b->policy->path, b->nkeys, b->policy->nrules,
 	    (unsigned long long)b->policy_generation);
@@ -123,6 +129,8 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	files_free(&f);
 	if (audit_fd != -1)
 		close(audit_fd);
+	if (state_fd != -1)
+		close(state_fd);
 	broker_reload_failed(b, err);
 	verdict(b, err);
 	return -1;

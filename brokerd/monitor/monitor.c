@@ -378,7 +378,7 @@ reload(struct monitor *m)
 	uint8_t *body;
 	size_t len;
 	char err[LOG_MSG_MAX];
-	int fds[CTL_MAX_FDS], nfds, afd;
+	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1;
 
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
@@ -410,13 +410,19 @@ reload(struct monitor *m)
 	lens[3] = f.nameslen;
 	memcpy(fds, c.links, sizeof(int) * c.nlinks);
 	nfds = c.nlinks;
-	if ((afd = open_audit(f.conf)) != -1)
+	if ((afd = open_audit(f.conf)) != -1) {
 		fds[nfds++] = afd;
+		/* The log's head file follows it (after a path change). */
+		if ((sfd = audit_state_open(f.conf->audit_path)) != -1)
+			fds[nfds++] = sfd;
+	}
 	if (ctl_parts_pack(parts, lens, 4, &body, &len) != 0 ||
 	    ctl_send(m->ctl_fd, CTL_RELOAD, body, len, fds, nfds) != 0) {
 		log_warnx("monitor: cannot send the reload to the front");
 		if (afd != -1)
 			close(afd);
+		if (sfd != -1)
+			close(sfd);
 		child_drop_links(&c);
 		retire(m, c.pid);
 		files_free(&f);
@@ -425,6 +431,8 @@ reload(struct monitor *m)
 	free(body);
 	if (afd != -1)
 		close(afd);
+	if (sfd != -1)
+		close(sfd);
 	child_drop_links(&c);
 	if (front_verdict(m, err, sizeof(err)) != 0) {
 		log_debug("monitor: the front kept the old files: %s", err);

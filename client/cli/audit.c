@@ -11,7 +11,8 @@
  * lines a checkpoint covers tells an edited line (its hash is wrong)
  * from the genuine line after it (whose prev no longer matches).  Lines
  * after the last covered one can have been cut or changed freely, so
- * they are a failure unless --allow-open-tail.
+ * they are a failure unless --allow-open-tail.  A discontinuity line
+ * (the broker found the log cut at a restart) is always a failure.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -358,6 +359,17 @@ add_line(struct verifier *v, const char *file, unsigned long lineno,
 		return 0;
 	if (auditlog_parse(line, len, &r, &why) != 0) {
 		set_error(e, "not an audit line: %s", why);
+		return 0;
+	}
+	/*
+	 * The broker found the log cut or changed at a restart: whatever
+	 * the lines around it say, lines before it are missing or changed.
+	 */
+	if (r.type == AUDITLOG_EVENT && r.discontinuity) {
+		(void)report(v, e, "discontinuity: at a restart the broker "
+		    "found the log cut or changed after seq %llu (where it "
+		    "had left it); lines before this one are missing or "
+		    "changed", (unsigned long long)(r.seq - 1));
 		return 0;
 	}
 	e->ok = 1;

@@ -341,6 +341,7 @@ parse_field(struct cursor *c, unsigned int bit, struct auditlog_rec *r)
 		if (parse_string(c, s, sizeof(s)) != 0)
 			return -1;
 		r->rotate = strcmp(s, "rotate") == 0;
+		r->discontinuity = strcmp(s, "discontinuity") == 0;
 		return 0;
 	case F_TIME:
 		return parse_string(c, NULL, 0);

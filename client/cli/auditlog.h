@@ -22,6 +22,7 @@ struct auditlog_rec {
 	uint64_t		 seq;
 	enum auditlog_type	 type;
 	int			 rotate;	/* event "rotate" */
+	int			 discontinuity;	/* event "discontinuity" */
 	uint8_t			 prev[AUDITLOG_HASH_LEN];
 	/* checkpoints */
 	uint64_t		 covers_seq;

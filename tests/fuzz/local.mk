@@ -48,6 +48,15 @@ tests_fuzz_replay_http_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_http.c \
 tests_fuzz_replay_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/exporter
 tests_fuzz_replay_http_LDADD = $(BSD_LIBS)
 
+# The audit log's head file, read by the front at start.
+check_PROGRAMS += tests/fuzz/replay_audit_state
+tests_fuzz_replay_audit_state_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_audit_state.c tests/fuzz/fuzz.h \
+	brokerd/front/audit_state.c brokerd/front/audit_state.h
+tests_fuzz_replay_audit_state_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/front
+tests_fuzz_replay_audit_state_LDADD = $(BSD_LIBS)
+
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
 	tests/fuzz/replay.sh tests/fuzz/config.dict tests/fuzz/corpus \
@@ -67,7 +76,7 @@ FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \
-	tests/fuzz/fuzz_dispatch tests/fuzz/fuzz_http
+	tests/fuzz/fuzz_dispatch tests/fuzz/fuzz_http tests/fuzz/fuzz_audit_state
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)
@@ -117,6 +126,14 @@ tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/exporter
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_http_LDADD = $(BSD_LIBS)
 
+tests_fuzz_fuzz_audit_state_SOURCES = tests/fuzz/fuzz_audit_state.c \
+	tests/fuzz/fuzz.h brokerd/front/audit_state.c \
+	brokerd/front/audit_state.h
+tests_fuzz_fuzz_audit_state_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/front
+tests_fuzz_fuzz_audit_state_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_audit_state_LDADD = $(BSD_LIBS)
+
 # BUILT_SOURCES only applies to all and check: make fuzz-* on a fresh
 # tree must generate the protobuf-c header before compiling wire.c.
 $(tests_fuzz_fuzz_request_OBJECTS) $(tests_fuzz_fuzz_response_OBJECTS) \
@@ -146,7 +163,7 @@ FUZZ_RUN = \
 	fi
 
 fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch \
-	fuzz-http
+	fuzz-http fuzz-audit-state
 fuzz-request: tests/fuzz/fuzz_request$(EXEEXT)
 	$(AM_V_at)t=request; max=-max_len=70000; $(FUZZ_RUN)
 fuzz-response: tests/fuzz/fuzz_response$(EXEEXT)
@@ -161,10 +178,12 @@ fuzz-dispatch: tests/fuzz/fuzz_dispatch$(EXEEXT)
 	$(AM_V_at)t=dispatch; max=-max_len=70000; $(FUZZ_RUN)
 fuzz-http: tests/fuzz/fuzz_http$(EXEEXT)
 	$(AM_V_at)t=http; max=-max_len=8192; $(FUZZ_RUN)
+fuzz-audit-state: tests/fuzz/fuzz_audit_state$(EXEEXT)
+	$(AM_V_at)t=audit_state; max=-max_len=512; $(FUZZ_RUN)
 else
 fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch \
-fuzz-http:
+fuzz-http fuzz-audit-state:
 	@echo "$@: configure with CC=clang --enable-fuzzing" >&2; exit 1
 endif
 .PHONY: fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg \
-	fuzz-dispatch fuzz-http
+	fuzz-dispatch fuzz-http fuzz-audit-state

@@ -532,6 +532,27 @@ def dispatch_seeds():
     return s
 
 
+def audit_state(seq, size, ino, head):
+    return b"p11broker-audit-head v1 seq=%020d size=%020d ino=%020d " \
+        b"head=%s\n" % (seq, size, ino, head)
+
+
+def audit_state_seeds():
+    """The audit log's head file (brokerd/front/audit_state.h)."""
+    valid = audit_state(42, 12345, 1234567, b"a" * 64)
+    return {
+        "valid": valid,
+        "minimal": audit_state(1, 1, 0, b"0" * 64),
+        "cut": valid[:100],
+        "baddigit": valid.replace(b"seq=0", b"seq=x", 1),
+        "seq0": audit_state(0, 12345, 1234567, b"a" * 64),
+        "upperhex": valid.replace(b"head=a", b"head=A", 1),
+        "overflow": valid.replace(b"seq=00000000000000000042",
+                                  b"seq=99999999999999999999", 1),
+        "extra": valid + b"\n",
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
@@ -539,7 +560,8 @@ def main():
                           ("response", response_seeds()),
                           ("config", config_seeds()),
                           ("signer_msg", signer_msg_seeds()),
-                          ("dispatch", dispatch_seeds())):
+                          ("dispatch", dispatch_seeds()),
+                          ("audit_state", audit_state_seeds())):
         n = write(outdir, target, seeds)
         print("%s: %d seeds" % (os.path.join(outdir, target), n))
 

@@ -30,6 +30,7 @@ INTEGRATION_TESTS = \
 	tests/integration/reload.sh \
 	tests/integration/stats.sh \
 	tests/integration/audit.sh \
+	tests/integration/hostile_audit.sh \
 	tests/integration/fault_module.sh \
 	tests/integration/exporter.sh \
 	tests/integration/alerts.sh \

@@ -73,7 +73,7 @@ read -r hmac_ok hmac_bad <"$T/load.hmac"
 is "$((sign_bad + hmac_bad))" 0 "no request failed while logrotate ran" ||
     diag "$(tail -5 "$T/load.err")"
 stop_daemon
-ls "$LOGDIR" >"$T/files"
+ls "$LOGDIR" | grep -v '\.head$' >"$T/files"	# the head file stays
 is "$(tr '\n' ' ' <"$T/files")" "audit.log audit.log.1 audit.log.2 " \
     "three files: the current one and two rotated"
 out=$(timeout -k 2 "$HANG" "$P11B" audit verify --pubkey "$T/pub/ec256.pem" \

@@ -14,6 +14,7 @@
 
 #include <openssl/sha.h>
 
+#include "audit_conf.h"
 #include "audit_int.h"
 #include "auditlog.h"
 #include "tap.h"
@@ -290,6 +291,47 @@ test_config(void)
 	    "t.conf:10: only one audit statement", "two audit statements");
 }
 
+/*
+ * The signer's hello says which public key each name has: a second name
+ * with the checkpoint key's public key is refused (the signer refuses
+ * the same token object before that).
+ */
+static void
+test_alias(void)
+{
+	struct config *c;
+	struct key_info keys[2];
+	uint8_t spki[2][4] = { { 1, 2, 3, 4 }, { 5, 6, 7, 8 } };
+	char err[512] = "";
+
+	c = parse_conf("key archive label \"a\"\n"
+	    "audit /a checkpoint-key sig", err, sizeof(err));
+	ok(c != NULL, "two keys and an audit statement parse (%s)", err);
+	if (c == NULL)
+		return;
+	memset(keys, 0, sizeof(keys));
+	strlcpy(keys[0].name, "sig", sizeof(keys[0].name));
+	strlcpy(keys[1].name, "archive", sizeof(keys[1].name));
+	keys[0].type = keys[1].type = P11B_KEY_EC_P256;
+	keys[0].spki = spki[0];
+	keys[1].spki = spki[1];
+	keys[0].spkilen = keys[1].spkilen = sizeof(spki[0]);
+	is_int(audit_config_check(c, keys, 2, err, sizeof(err)), 0,
+	    "another key pair under another name: fine");
+	keys[1].spki = spki[0];
+	err[0] = '\0';
+	ok(audit_config_check(c, keys, 2, err, sizeof(err)) == -1 &&
+	    strstr(err, "key archive is the same key pair as the "
+	    "checkpoint-key sig") != NULL,
+	    "the checkpoint key's public key under a second name: refused");
+	if (strstr(err, "same key pair") == NULL)
+		printf("#   error \"%s\"\n", err);
+	keys[0].spki = NULL;
+	is_int(audit_config_check(c, keys, 2, err, sizeof(err)), 0,
+	    "no public key in the hello: left to the signer's check");
+	config_free(c);
+}
+
 /* --- writing: group commit, fail closed, recovery ----------------------- */
 
 struct fixture {
@@ -420,6 +462,10 @@ test_commit(void)
 	    "held line and the recovery line written, chain intact (%d)", n);
 	ok(strstr(all, "\"event\":\"audit-recovered\",\"refused\":1,") !=
 	    NULL, "recovery line counts the refused request");
+	ok(strstr(all, "\"seq\":5,") != NULL && strstr(strstr(all,
+	    "\"seq\":5,"), "\"status\":\"ok\",\"dropped\":true,"
+	    "\"withheld\":true,\"latency_us\":") != NULL,
+	    "the held answer's line says it was withheld, not just ok");
 	audit_free(a);
 
 	/* A restart goes on with the chain of the file. */
@@ -491,6 +537,7 @@ main(void)
 	test_checkpoint_message();
 	test_parser();
 	test_config();
+	test_alias();
 	test_commit();
 	test_fail_open();
 	remove_file("commit.log");

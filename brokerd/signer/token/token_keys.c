@@ -506,6 +506,44 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
 }
 
+/*
+ * The checkpoint key under a second name would be a signing key the
+ * policy can grant: a checkpoint is checked by its public key alone, so
+ * the reservation follows the token object (the same handle) and the
+ * key pair (the same public key, when the token has it), not the name.
+ */
+static int
+check_checkpoint_alias(const struct token_conf *conf,
+    const struct token_keyset *ks, char *errbuf, size_t errlen)
+{
+	const struct key_handles *ch;
+	const struct key_info *ci;
+	int c = conf->checkpoint_key;
+	size_t i;
+
+	if (c < 0 || (size_t)c >= ks->nkeys)
+		return 0;
+	ch = &ks->handles[c];
+	ci = &ks->info[c];
+	for (i = 0; i < ks->nkeys; i++) {
+		if (i == (size_t)c)
+			continue;
+		if (ks->handles[i].obj != ch->obj && (ci->spki == NULL ||
+		    ks->info[i].spki == NULL || ks->info[i].spkilen !=
+		    ci->spkilen || memcmp(ks->info[i].spki, ci->spki,
+		    ci->spkilen) != 0))
+			continue;
+		snprintf(errbuf, errlen, "%s:%d: key %s is the %s the "
+		    "audit checkpoint-key %s (line %d, %s); a checkpoint key "
+		    "may have only one name", conf->path, conf->keys[i].line,
+		    conf->keys[i].name, ks->handles[i].obj == ch->obj ?
+		    "same token object as" : "same key pair as",
+		    conf->keys[c].name, conf->keys[c].line, ci->object);
+		return -1;
+	}
+	return 0;
+}
+
 int
 token_keyset_load(struct token *tok, const struct token_conf *conf,
     struct token_keyset **ksp, char *errbuf, size_t errlen)
@@ -530,6 +568,10 @@ token_keyset_load(struct token *tok, const struct token_conf *conf,
 		}
 	}
 	ks->nkeys = conf->nkeys;
+	if (check_checkpoint_alias(conf, ks, errbuf, errlen) != 0) {
+		token_keyset_free(ks);
+		return -1;
+	}
 	ks->refs = 1;			/* the caller's */
 	*ksp = ks;
 	return 0;
