@@ -30,6 +30,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
+#include "pinguard.h"
 #include "secret.h"
 #include "signer.h"
 
@@ -51,6 +52,7 @@ struct monitor {
 	struct files	 files;		/* in force */
 	const char	*conffile;
 	struct secret	*pin;
+	struct pin_guard guard;		/* PINs the token refused */
 	int		 listen_fd;
 	int		 ctl_fd;
 	int		 log_fd;	/* children's stderr, or -1 */
@@ -109,11 +111,13 @@ child_stderr(struct monitor *m)
 }
 
 /*
- * Fork a signer for conf.  The front's ends of the links are kept in
- * c->links until the signer says it is ready.
+ * Fork a signer for conf that logs in with pin.  The front's ends of the
+ * links are kept in c->links until the signer says it is ready.  A PIN
+ * the token refused before is never handed to a signer.
  */
 static int
-spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
+spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
+    struct child *c)
 {
 	int i, sp[2], st[2], n = conf->workers;
 	int *mine, *theirs, keep[CTL_MAX_FDS + 1];
@@ -121,6 +125,11 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 
 	memset(c, 0, sizeof(*c));
 	c->status_fd = -1;
+	if (pin_guard_refused(&m->guard, pin) != 0) {
+		log_warnx("monitor: the token refused this PIN before; no "
+		    "signer is started with it");
+		return -1;
+	}
 	if ((mine = calloc(n, sizeof(int))) == NULL ||
 	    (theirs = calloc(n, sizeof(int))) == NULL) {
 		free(mine);
@@ -137,10 +146,10 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 	}
 	if (pipe2(st, O_CLOEXEC) == -1)
 		goto fail;
-	if (secret_unseal(m->pin) != 0)
+	if (secret_unseal(pin) != 0)
 		fatalx("monitor: cannot unseal the PIN");
 	if ((pid = fork()) == -1) {
-		(void)secret_seal(m->pin);
+		(void)secret_seal(pin);
 		close(st[0]);
 		close(st[1]);
 		goto fail;
@@ -151,9 +160,9 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 			keep[i] = theirs[i];
 		keep[n] = st[1];
 		keep_only(keep, n + 1);
-		signer_main(conf, m->pin, keep, n, keep[n]);
+		signer_main(conf, pin, keep, n, keep[n]);
 	}
-	(void)secret_seal(m->pin);
+	(void)secret_seal(pin);
 	close(st[1]);
 	close_fds(theirs, n);
 	free(theirs);
@@ -174,7 +183,10 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 	return -1;
 }
 
-/* Read the starting signer's verdict: 0 ok, -1 failed (msg says why). */
+/*
+ * Read the starting signer's verdict: 0 ok, -1 failed (msg says why; it
+ * is exiting), -2 no verdict within wait_ms.
+ */
 static int
 signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
 {
@@ -184,7 +196,7 @@ signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
 	if (poll(&pfd, 1, wait_ms) <= 0) {
 		snprintf(msg, msglen, "the signer did not start within %d s",
 		    wait_ms / 1000);
-		return -1;
+		return -2;
 	}
 	n = read(c->status_fd, msg, msglen - 1);
 	msg[n > 0 ? n : 0] = '\0';
@@ -249,8 +261,18 @@ static void
 restart_signer(struct monitor *m)
 {
 	m->restart_at = 0;
-	if (spawn_signer(m, m->files.conf, &m->signer) != 0)
+	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0)
 		schedule_restart(m);
+}
+
+/* The token refused pin: never again (until a restart). */
+static void
+pin_refused(struct monitor *m, struct secret *pin)
+{
+	if (pin_guard_refuse(&m->guard, pin) != 0)
+		fatalx("monitor: cannot remember the refused PIN");
+	log_warnx("monitor: the token refused the PIN; it is not presented "
+	    "again (put the right PIN in place and reload, or restart)");
 }
 
 static void
@@ -309,6 +331,7 @@ reaped(struct monitor *m, pid_t pid, int status)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
 		log_warnx("monitor: the token refused the PIN; the signer "
 		    "will NOT be restarted (answering TOKEN_UNAVAILABLE)");
+		pin_refused(m, m->pin);
 		m->down = 1;
 		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, "PIN refused", 11,
 		    NULL, 0);
@@ -356,6 +379,25 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 	}
 }
 
+/*
+ * A reload's signer that did not start: reap it here, to learn whether
+ * the token refused its PIN.  One that said why is exiting already.
+ */
+static void
+reload_signer_failed(struct monitor *m, struct child *c, struct secret *pin,
+    int timed_out)
+{
+	int status;
+
+	if (timed_out)
+		(void)kill(c->pid, SIGKILL);
+	while (waitpid(c->pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN)
+		pin_refused(m, pin);
+}
+
 static int
 open_audit(const struct config *conf)
 {
@@ -373,13 +415,14 @@ reload(struct monitor *m)
 {
 	struct files f;
 	struct child c;
+	struct secret *fresh;
 	const char *what;
 	const void *parts[4];
 	size_t lens[4];
 	uint8_t *body;
 	size_t len;
 	char err[LOG_MSG_MAX];
-	int fds[CTL_MAX_FDS], nfds, afd;
+	int fds[CTL_MAX_FDS], nfds, afd, r;
 
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
@@ -390,16 +433,21 @@ reload(struct monitor *m)
 		files_free(&f);
 		goto refused;
 	}
-	if (spawn_signer(m, f.conf, &c) != 0) {
-		snprintf(err, sizeof(err), "cannot start a signer");
+	if (pin_for_reload(&m->guard, f.conf, m->pin, &fresh, err,
+	    sizeof(err)) != 0) {
 		files_free(&f);
 		goto refused;
 	}
-	if (signer_status(&c, START_WAIT_MS, err, sizeof(err)) != 0) {
+	if (spawn_signer(m, f.conf, fresh != NULL ? fresh : m->pin, &c) !=
+	    0) {
+		snprintf(err, sizeof(err), "cannot start a signer");
+		goto refused_free;
+	}
+	if ((r = signer_status(&c, START_WAIT_MS, err, sizeof(err))) != 0) {
 		child_drop_links(&c);
-		retire(m, c.pid);
-		files_free(&f);
-		goto refused;
+		reload_signer_failed(m, &c, fresh != NULL ? fresh : m->pin,
+		    r == -2);
+		goto refused_free;
 	}
 	parts[0] = m->conffile;
 	lens[0] = strlen(m->conffile);
@@ -421,6 +469,7 @@ reload(struct monitor *m)
 		child_drop_links(&c);
 		retire(m, c.pid);
 		files_free(&f);
+		secret_free(fresh);
 		return;
 	}
 	free(body);
@@ -431,6 +480,7 @@ reload(struct monitor *m)
 		log_debug("monitor: the front kept the old files: %s", err);
 		retire(m, c.pid);	/* the front closed its links */
 		files_free(&f);
+		secret_free(fresh);
 		return;
 	}
 	if (m->signer.pid > 0)
@@ -438,7 +488,17 @@ reload(struct monitor *m)
 	m->signer = c;
 	files_free(&m->files);
 	m->files = f;
+	if (fresh != NULL) {
+		secret_free(m->pin);
+		m->pin = fresh;
+	}
+	if (m->down)
+		log_info("monitor: the token accepted the PIN; serving again");
+	m->down = 0;
 	return;
+ refused_free:
+	secret_free(fresh);
+	files_free(&f);
  refused:
 	/* The front logs and audits it. */
 	(void)ctl_send(m->ctl_fd, CTL_RELOAD_FAILED, err, strlen(err), NULL,
@@ -668,7 +728,9 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	if (secret_seal(pin) != 0)
 		ready(-1, "cannot seal the PIN in memory");
 	/* 1. the signer, which logs in; 2. the front, with its links. */
-	if (spawn_signer(&m, m.files.conf, &m.signer) != 0)
+	if (pin_guard_init(&m.guard) != 0)
+		ready(-1, "cannot set up the PIN guard");
+	if (spawn_signer(&m, m.files.conf, m.pin, &m.signer) != 0)
 		ready(-1, "cannot start the signer");
 	if (signer_status(&m.signer, START_WAIT_MS, err, sizeof(err)) != 0)
 		ready(-1, err);

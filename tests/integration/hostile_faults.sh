@@ -56,4 +56,59 @@ is "$RC" 5 "unknown user: nobody is refused after the reload (exit 5)"
 like "$ERR" "no-such-key" "unknown user: the key is hidden from nobody"
 stop_daemon
 
+# --- 11: a PIN the token refused is never presented again -------------------
+# The PIN from a file (a reload reads it again), the token behind the
+# fault module, which counts every C_Login.
+printf '%s\n' "$PIN" >"$T/pin"
+chmod 0600 "$T/pin"
+fault_write_config
+sed -i "s|pin-env \"P11BROKER_PIN\"|pin-file \"$T/pin\"|" "$CONF"
+grep -q "pin-file \"$T/pin\"" "$CONF" || bail "sed failed on pin-file"
+write_policy
+start_daemon
+sign_ok
+ok $? "PIN: a verified signature with the PIN from the file"
+# The token's PIN changes behind the broker's back (as the user that owns
+# the token files), and the signer has to log in again.
+NEWPIN=86420
+timeout "$HANG" setpriv --reuid="$P11B_DAEMON_USER" \
+    --regid="$(id -g "$P11B_DAEMON_USER")" --clear-groups \
+    env SOFTHSM2_CONF="$SOFTHSM2_CONF" pkcs11-tool --module \
+    "$SOFTHSM_MODULE" --token-label p11b-test --login --pin "$PIN" \
+    --change-pin --new-pin "$NEWPIN" >"$T/chpin.log" 2>&1 ||
+    bail "cannot change the token's PIN: $(tail -n 3 "$T/chpin.log")"
+kill -KILL "$(daemon_child p11b-signer)"
+wait_log 'the token refused the PIN; the signer will NOT be restarted'
+ok $? "PIN: the old PIN refused at the re-login, the signer stays down"
+logins=$(calls C_Login)
+for i in 1 2 3; do
+	kill -HUP "$DAEMON_PID"
+	wait_log 'reload rejected.*the token refused this PIN before' "$i" ||
+	    break
+done
+is "$(log_count 'reload rejected.*the token refused this PIN before')" 3 \
+    "PIN: three reloads with the same PIN are rejected, saying why"
+is "$(calls C_Login)" "$logins" \
+    "PIN: no C_Login across the three reloads (still $logins)"
+cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
+is "$RC" 10 "PIN: meanwhile sign answers TOKEN_UNAVAILABLE"
+# The operator puts the new PIN in place and reloads.
+printf '%s\n' "$NEWPIN" >"$T/pin"
+kill -HUP "$DAEMON_PID"
+wait_log 'reloaded .*\(generation 2\)'
+ok $? "PIN: a reload with the new PIN is accepted"
+is "$(calls C_Login)" "$((logins + 1))" "PIN: exactly one C_Login for it"
+sign_ok
+ok $? "PIN: signing works again (openssl verifies)"
+# And the refused one stays refused: back to the old PIN, a reload
+# presents nothing.
+printf '%s\n' "$PIN" >"$T/pin"
+kill -HUP "$DAEMON_PID"
+wait_log 'reload rejected.*the token refused this PIN before' 4
+ok $? "PIN: the old PIN again: rejected without a login"
+is "$(calls C_Login)" "$((logins + 1))" "PIN: still no C_Login for it"
+sign_ok
+ok $? "PIN: the running signer still signs"
+stop_daemon
+
 done_testing
