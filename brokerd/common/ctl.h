@@ -3,7 +3,8 @@
  * socketpair carrying small typed messages, with descriptors passed
  * alongside (SCM_RIGHTS).  The monitor sends new signer links, reloaded
  * files and reopened audit logs; the front answers reloads and asks for
- * a signer restart when every worker is stuck.
+ * a signer restart when every worker is stuck.  The monitor's watchdog
+ * pings the front, which answers from its event loop.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -23,6 +24,8 @@ enum ctl_type {
 	CTL_RELOAD_DONE,	/* f->m: body "ok" or why not */
 	CTL_RESTART_SIGNER,	/* f->m: every worker is stuck */
 	CTL_READY,		/* f->m: body "ok" or why it cannot start */
+	CTL_PING,		/* m->f: the watchdog's heartbeat */
+	CTL_PONG,		/* f->m: the answer, from the event loop */
 };
 
 struct ctl_msg {

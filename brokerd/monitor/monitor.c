@@ -3,14 +3,18 @@
  * policy and the PIN, creates the socket, forks the signer (before any
  * PKCS#11 call) and the front, and then only supervises: it restarts a
  * signer that died (with backoff, never after the token refused the PIN),
- * re-reads the files on SIGHUP and starts a signer for them, reopens the
- * audit log on SIGUSR1, relays the children's log lines to syslog when
- * detached, and stops everything on SIGTERM.  It reads no client bytes
+ * restarts a front that died or stopped answering its watchdog (with a
+ * new signer: the old one's links went with the front), re-reads the
+ * files on SIGHUP and starts a signer for them, reopens the audit log on
+ * SIGUSR1, relays the children's log lines to syslog when detached, and
+ * stops everything on SIGTERM.  It keeps the listening socket, so that
+ * clients wait in its backlog while a front is restarted.  It reads no client bytes
  * and makes no PKCS#11 call; it keeps the PIN (sealed, guarded memory)
  * because a restarted signer must log in again.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -27,6 +31,7 @@
 #include "audit_conf.h"
 #include "clock.h"
 #include "ctl.h"
+#include "frontwatch.h"
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
@@ -39,6 +44,8 @@
 #define STABLE_MS	10000	/* a signer this old resets the backoff */
 #define START_WAIT_MS	30000
 #define LEFTOVER_MS	5000	/* signers still up this long after the front */
+#define FRONT_BACKOFF_MIN_MS	100
+#define FRONT_BACKOFF_MAX_MS	5000	/* a front restart logs in again */
 
 struct child {
 	pid_t		 pid;
@@ -49,6 +56,7 @@ struct child {
 };
 
 struct monitor {
+	struct broker	*b;		/* what a front starts from */
 	struct files	 files;		/* in force */
 	const char	*conffile;
 	struct secret	*pin;
@@ -67,9 +75,30 @@ struct monitor {
 	uint64_t	 backoff_ms;
 	uint64_t	 restart_at;	/* 0: none scheduled */
 	uint64_t	 kill_at;	/* stopping: SIGKILL what is left */
+	struct front_watch watch;
+	uint64_t	 front_backoff_ms;
+	uint64_t	 front_restart_at;	/* 0: none scheduled */
+	uint64_t	 front_started_ms;
 	char		 logbuf[4096];
 	size_t		 loglen;
 };
+
+static void	restart_front(struct monitor *);
+
+/*
+ * The monitor's end of the control channel: sends and receives give up
+ * after the watchdog's deadline, so a stopped front cannot hold the
+ * monitor in a reload.
+ */
+static void
+ctl_timeouts(int fd, unsigned int seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		log_warn("monitor: control channel timeouts");
+}
 
 static void
 close_fds(int *fds, int n)
@@ -289,20 +318,100 @@ starting_status(struct monitor *m)
 	/* Its exit status (reaped below) decides whether to try again. */
 }
 
+/*
+ * Stop serving: no new connections (the front closes its copy of the
+ * socket), no restarts; the front drains and exits, the signers follow.
+ */
+static void
+begin_stop(struct monitor *m)
+{
+	m->stopping = 1;
+	m->restart_at = 0;
+	m->front_restart_at = 0;
+	frontwatch_disarm(&m->watch);
+	if (m->listen_fd != -1) {
+		close(m->listen_fd);
+		m->listen_fd = -1;
+	}
+	if (m->front > 0)
+		(void)kill(m->front, SIGTERM);
+}
+
+/* The signer's links were the front's: a new front needs a new signer. */
+static void
+drop_signer(struct monitor *m)
+{
+	m->restart_at = 0;
+	if (m->signer.status_fd != -1) {
+		close(m->signer.status_fd);
+		m->signer.status_fd = -1;
+	}
+	child_drop_links(&m->signer);
+	if (m->signer.pid > 0)
+		retire(m, m->signer.pid);	/* it sees its links close */
+	m->signer.pid = 0;
+}
+
+static void
+schedule_front(struct monitor *m)
+{
+	uint64_t now = clock_ms();
+
+	if (m->front_started_ms != 0 && now - m->front_started_ms >=
+	    STABLE_MS)
+		m->front_backoff_ms = FRONT_BACKOFF_MIN_MS;
+	m->front_restart_at = now + m->front_backoff_ms;
+	log_warnx("monitor: restarting the front in %llu ms",
+	    (unsigned long long)m->front_backoff_ms);
+	m->front_backoff_ms = m->front_backoff_ms * 2 > FRONT_BACKOFF_MAX_MS ?
+	    FRONT_BACKOFF_MAX_MS : m->front_backoff_ms * 2;
+}
+
+/*
+ * The front is gone.  It held the connections (their clients see them
+ * close), the counters and the signer's links; the policy and the
+ * config are the monitor's, and the audit chain is continued from the
+ * log's last line by the next front, as at any start.
+ */
+static void
+front_exited(struct monitor *m, int status)
+{
+	m->front = 0;
+	frontwatch_disarm(&m->watch);
+	if (m->ctl_fd != -1) {
+		close(m->ctl_fd);
+		m->ctl_fd = -1;
+	}
+	if (m->stopping) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			m->failed = 1;
+		return;
+	}
+	if (WIFSIGNALED(status))
+		log_warnx("monitor: the front was killed by signal %d%s",
+		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+		    " (a system call outside its allowlist)" : "");
+	else
+		log_warnx("monitor: the front exited with status %d",
+		    WEXITSTATUS(status));
+	drop_signer(m);
+	if (m->down) {
+		log_warnx("monitor: the token refused the PIN: no signer, so "
+		    "no front; stopping");
+		m->failed = 1;
+		begin_stop(m);
+		return;
+	}
+	schedule_front(m);
+}
+
 static void
 reaped(struct monitor *m, pid_t pid, int status)
 {
 	size_t i;
 
 	if (pid == m->front) {
-		m->front = 0;
-		if (!m->stopping)
-			log_warnx("monitor: the front exited (status %d); "
-			    "stopping", status);
-		if (!m->stopping || !WIFEXITED(status) ||
-		    WEXITSTATUS(status) != 0)
-			m->failed = 1;
-		m->stopping = 1;
+		front_exited(m, status);
 		return;
 	}
 	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
@@ -357,7 +466,29 @@ reap(struct monitor *m)
 		reaped(m, pid, status);
 }
 
-/* Wait for the front's reload verdict, serving its other requests. */
+/*
+ * The front is gone, stuck or stopped: make sure it is gone; its exit is
+ * reaped and it is started again.
+ */
+static void
+front_lost(struct monitor *m, const char *why)
+{
+	if (m->front > 0 && !m->stopping) {
+		log_warnx("monitor: the front (pid %d) %s; killing it",
+		    (int)m->front, why);
+		(void)kill(m->front, SIGKILL);
+	}
+	frontwatch_disarm(&m->watch);
+	if (m->ctl_fd != -1) {
+		close(m->ctl_fd);
+		m->ctl_fd = -1;
+	}
+}
+
+/*
+ * Wait for the front's reload verdict, serving its other requests.  The
+ * channel's receive timeout (the watchdog's deadline) bounds the wait.
+ */
 static int
 front_verdict(struct monitor *m, char *msg, size_t msglen)
 {
@@ -366,8 +497,11 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 	for (;;) {
 		if (ctl_recv(m->ctl_fd, &cm) != 0) {
 			snprintf(msg, msglen, "the front went away");
+			front_lost(m, "did not answer the reload");
 			return -1;
 		}
+		if (cm.type == CTL_PONG)
+			frontwatch_answered(&m->watch, clock_ms());
 		if (cm.type == CTL_RELOAD_DONE) {
 			strlcpy(msg, (char *)cm.body, msglen);
 			ctl_msg_free(&cm);
@@ -380,22 +514,27 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 }
 
 /*
- * A reload's signer that did not start: reap it here, to learn whether
- * the token refused its PIN.  One that said why is exiting already.
+ * A signer that did not start: reap it here, to learn whether the token
+ * refused its PIN (1).  One that said why is exiting already.
  */
-static void
-reload_signer_failed(struct monitor *m, struct child *c, struct secret *pin,
+static int
+signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
     int timed_out)
 {
 	int status;
 
+	child_drop_links(c);
 	if (timed_out)
 		(void)kill(c->pid, SIGKILL);
 	while (waitpid(c->pid, &status, 0) == -1)
 		if (errno != EINTR)
-			return;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN)
+			return 0;
+	c->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
 		pin_refused(m, pin);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -444,9 +583,8 @@ reload(struct monitor *m)
 		goto refused_free;
 	}
 	if ((r = signer_status(&c, START_WAIT_MS, err, sizeof(err))) != 0) {
-		child_drop_links(&c);
-		reload_signer_failed(m, &c, fresh != NULL ? fresh : m->pin,
-		    r == -2);
+		(void)signer_start_failed(m, &c, fresh != NULL ? fresh :
+		    m->pin, r == -2);
 		goto refused_free;
 	}
 	parts[0] = m->conffile;
@@ -495,6 +633,9 @@ reload(struct monitor *m)
 	if (m->down)
 		log_info("monitor: the token accepted the PIN; serving again");
 	m->down = 0;
+	/* The front just answered; the deadline may have changed. */
+	ctl_timeouts(m->ctl_fd, f.conf->front_watchdog);
+	frontwatch_arm(&m->watch, f.conf->front_watchdog, clock_ms());
 	return;
  refused_free:
 	secret_free(fresh);
@@ -531,20 +672,19 @@ handle_signals(struct monitor *m)
 			reap(m);
 			break;
 		case SIGHUP:
-			if (!m->stopping)
+			if (m->front == 0 && !m->stopping)
+				log_warnx("SIGHUP: the front is being "
+				    "restarted; not reloading (send it again)");
+			else if (!m->stopping)
 				reload(m);
 			break;
 		case SIGUSR1:
 			reopen_audit(m);
 			break;
 		default:
-			if (!m->stopping) {
+			if (!m->stopping)
 				log_info("signal %u: stopping", si.ssi_signo);
-				m->stopping = 1;
-				m->restart_at = 0;
-			}
-			if (m->front > 0)
-				(void)kill(m->front, SIGTERM);
+			begin_stop(m);
 			break;
 		}
 	}
@@ -556,11 +696,12 @@ handle_ctl(struct monitor *m)
 	struct ctl_msg cm;
 
 	if (ctl_recv(m->ctl_fd, &cm) != 0) {
-		/* The front is gone; its exit is reaped. */
-		close(m->ctl_fd);
-		m->ctl_fd = -1;
+		/* Gone (its exit is reaped), or a broken channel. */
+		front_lost(m, "closed or broke the control channel");
 		return;
 	}
+	if (cm.type == CTL_PONG)
+		frontwatch_answered(&m->watch, clock_ms());
 	if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0 &&
 	    m->signer.status_fd == -1) {
 		log_warnx("monitor: every signer worker is stuck; killing "
@@ -622,12 +763,33 @@ kill_leftovers(struct monitor *m)
 			(void)kill(m->retiring[i], SIGKILL);
 }
 
+/* The earliest of a scheduled restart, the watchdog's next step. */
+static int
+loop_timeout(const struct monitor *m)
+{
+	uint64_t now = clock_ms(), at[2] = { m->restart_at,
+	    m->front_restart_at };
+	int timeout = m->stopping ? 200 : -1, t;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (at[i] == 0)
+			continue;
+		t = at[i] > now ? (int)(at[i] - now) : 0;
+		if (timeout == -1 || t < timeout)
+			timeout = t;
+	}
+	if (m->front > 0 && (t = frontwatch_wait(&m->watch, now)) != -1 &&
+	    (timeout == -1 || t < timeout))
+		timeout = t;
+	return timeout;
+}
+
 static void
 loop(struct monitor *m)
 {
 	struct pollfd pfd[4];
-	uint64_t now;
-	int timeout, n;
+	int n;
 
 	while (!m->stopping || any_child(m)) {
 		n = 0;
@@ -635,13 +797,7 @@ loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){ m->ctl_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
-		timeout = m->stopping ? 200 : -1;
-		if (m->restart_at != 0) {
-			now = clock_ms();
-			timeout = m->restart_at > now ?
-			    (int)(m->restart_at - now) : 0;
-		}
-		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
+		if (poll(pfd, n, loop_timeout(m)) == -1 && errno != EINTR)
 			fatal("monitor: poll");
 		if (pfd[3].revents & POLLIN)
 			relay_log(m);
@@ -654,6 +810,13 @@ loop(struct monitor *m)
 			starting_status(m);
 		if (m->restart_at != 0 && clock_ms() >= m->restart_at)
 			restart_signer(m);
+		if (m->front > 0 && frontwatch_tick(&m->watch, m->ctl_fd,
+		    clock_ms()))
+			front_lost(m, "did not answer the watchdog in time "
+			    "(stopped or stuck)");
+		if (m->front_restart_at != 0 && clock_ms() >=
+		    m->front_restart_at)
+			restart_front(m);
 		/* With the front gone, the signers follow (links closed). */
 		if (m->stopping && m->front == 0) {
 			if (m->kill_at == 0)
@@ -666,9 +829,11 @@ loop(struct monitor *m)
 		relay_log(m);
 }
 
+/* Fork a front with the files in force and signer's links. */
 static int
-spawn_front(struct monitor *m, struct broker *b, struct child *signer)
+spawn_front(struct monitor *m, struct child *signer)
 {
+	struct broker *b = m->b;
 	int sp[2], keep[CTL_MAX_FDS + 2], i, n;
 	pid_t pid;
 
@@ -683,6 +848,10 @@ spawn_front(struct monitor *m, struct broker *b, struct child *signer)
 		child_stderr(m);
 		secret_free(m->pin);	/* the front never sees it */
 		m->pin = NULL;
+		sodium_memzero(&m->guard, sizeof(m->guard));
+		b->conf = m->files.conf;
+		b->policy = m->files.pol;
+		memcpy(b->files_hex, m->files.hex, sizeof(b->files_hex));
 		n = 0;
 		keep[n++] = m->listen_fd;
 		keep[n++] = sp[1];
@@ -694,7 +863,82 @@ spawn_front(struct monitor *m, struct broker *b, struct child *signer)
 	close(sp[1]);
 	m->ctl_fd = sp[0];
 	m->front = pid;
+	ctl_timeouts(m->ctl_fd, m->files.conf->front_watchdog);
 	return 0;
+}
+
+/* The new front's CTL_READY: 0, or -1 with why. */
+static int
+front_ready(struct monitor *m, char *err, size_t errlen)
+{
+	struct pollfd pfd = { m->ctl_fd, POLLIN, 0 };
+	struct ctl_msg cm;
+	int r = -1;
+
+	if (poll(&pfd, 1, START_WAIT_MS) <= 0 || ctl_recv(m->ctl_fd, &cm) !=
+	    0) {
+		snprintf(err, errlen, "the front did not start");
+		return -1;
+	}
+	if (cm.type != CTL_READY)
+		snprintf(err, errlen, "the front did not start");
+	else if (strcmp((char *)cm.body, "ok") != 0)
+		strlcpy(err, (char *)cm.body, errlen);
+	else
+		r = 0;
+	ctl_msg_free(&cm);
+	if (r == 0) {
+		m->front_started_ms = clock_ms();
+		frontwatch_arm(&m->watch, m->files.conf->front_watchdog,
+		    m->front_started_ms);
+	}
+	return r;
+}
+
+/*
+ * A front that died or was killed: a new signer (one login), then a new
+ * front with its links, the listening socket and the files in force.  A
+ * front that cannot start is an operator's matter (the audit log, say):
+ * the broker stops, as it would at start-up.
+ */
+static void
+restart_front(struct monitor *m)
+{
+	char err[LOG_MSG_MAX];
+	int r;
+
+	m->front_restart_at = 0;
+	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0) {
+		schedule_front(m);
+		return;
+	}
+	if ((r = signer_status(&m->signer, START_WAIT_MS, err, sizeof(err))) !=
+	    0) {
+		log_warnx("monitor: the signer did not start: %s", err);
+		if (signer_start_failed(m, &m->signer, m->pin, r == -2)) {
+			m->down = 1;
+			m->failed = 1;
+			begin_stop(m);
+		} else
+			schedule_front(m);
+		return;
+	}
+	if (spawn_front(m, &m->signer) != 0) {
+		log_warn("monitor: cannot start a front");
+		drop_signer(m);
+		schedule_front(m);
+		return;
+	}
+	child_drop_links(&m->signer);
+	if (front_ready(m, err, sizeof(err)) != 0) {
+		log_warnx("monitor: the new front cannot serve: %s; stopping",
+		    err);
+		m->failed = 1;
+		(void)kill(m->front, SIGKILL);
+		begin_stop(m);
+		return;
+	}
+	log_warnx("monitor: a new front serves (pid %d)", (int)m->front);
 }
 
 int
@@ -702,11 +946,11 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
     struct secret *pin, int listen_fd, int log_fd, monitor_ready_fn ready)
 {
 	static struct monitor m;
-	struct ctl_msg cm;
 	char err[LOG_MSG_MAX];
 	sigset_t mask;
 
 	memset(&m, 0, sizeof(m));
+	m.b = b;
 	m.files = *files;
 	m.conffile = conffile;
 	m.pin = pin;
@@ -715,6 +959,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.ctl_fd = -1;
 	m.signer.status_fd = -1;
 	m.backoff_ms = BACKOFF_MIN_MS;
+	m.front_backoff_ms = FRONT_BACKOFF_MIN_MS;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -734,18 +979,11 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 		ready(-1, "cannot start the signer");
 	if (signer_status(&m.signer, START_WAIT_MS, err, sizeof(err)) != 0)
 		ready(-1, err);
-	if (spawn_front(&m, b, &m.signer) != 0)
+	if (spawn_front(&m, &m.signer) != 0)
 		ready(-1, "cannot start the front");
 	child_drop_links(&m.signer);
-	close(listen_fd);
-	m.listen_fd = -1;
-	if (ctl_recv(m.ctl_fd, &cm) != 0 || cm.type != CTL_READY)
-		ready(-1, "the front did not start");
-	if (strcmp((char *)cm.body, "ok") != 0) {
-		strlcpy(err, (char *)cm.body, sizeof(err));
+	if (front_ready(&m, err, sizeof(err)) != 0)
 		ready(-1, err);
-	}
-	ctl_msg_free(&cm);
 	ready(0, NULL);
 	loop(&m);
 	unlink(m.files.conf->socket_path);

@@ -110,5 +110,58 @@ is "$(calls C_Login)" "$((logins + 1))" "PIN: still no C_Login for it"
 sign_ok
 ok $? "PIN: the running signer still signs"
 stop_daemon
+PIN=$NEWPIN		# the token's, from now on
+
+# --- 12: a stopped or killed front is restarted -----------------------------
+# as_daemon_user ARGS...: run a command as the broker's own user.
+as_daemon_user()
+{
+	setpriv --reuid="$P11B_DAEMON_USER" \
+	    --regid="$(id -g "$P11B_DAEMON_USER")" --clear-groups "$@"
+}
+
+new_front()
+{
+	FRONT=$(daemon_child p11b-front) && [ "$FRONT" != "$1" ]
+}
+
+mkdir -m 0700 "$T/log"
+LOG="$T/log/audit.log"
+write_config "front-watchdog 2" \
+    "audit \"$LOG\" checkpoint-key ec384 checkpoint-lines 4"
+write_policy
+start_daemon
+sign_ok
+ok $? "watchdog: a verified signature" || diag "$RC $ERR"
+FRONT=$(daemon_child p11b-front)
+as_daemon_user kill -STOP "$FRONT"
+ok $? "watchdog: the broker's own user stops the front (SIGSTOP)"
+wait_log "the front \(pid $FRONT\) did not answer the watchdog in time"
+ok $? "watchdog: the monitor says the front did not answer"
+wait_log 'a new front serves'
+ok $? "watchdog: the monitor starts a new front"
+new_front "$FRONT"
+ok $? "watchdog: a new front process ($FRONT)"
+sign_ok
+ok $? "watchdog: a client signs through the new front (openssl verifies)"
+as_daemon_user kill -KILL "$FRONT"
+ok $? "watchdog: the broker's own user kills the front (SIGKILL)"
+wait_log 'the front was killed by signal 9'
+ok $? "killed front: the monitor says so"
+wait_log 'a new front serves' 2
+ok $? "killed front: a new front serves"
+wait_for new_front "$FRONT"
+sign_ok
+ok $? "killed front: a client signs again (openssl verifies)"
+running "$DAEMON_PID"
+ok $? "killed front: the broker did not stop"
+stop_daemon
+is "$EXIT_RC" 0 "front restarts: the daemon exits 0 on SIGTERM"
+timeout -k 2 "$CLI_TIMEOUT" "$P11B" audit verify --pubkey "$T/pub/ec384.pem" \
+    "$LOG" >"$T/verify.out" 2>"$T/verify.err"
+is "$?" 0 "front restarts: the audit log verifies across both restarts" ||
+    diag "$(cat "$T/verify.err")"
+is "$(grep -c '"event":"start"' "$LOG")" 3 \
+    "front restarts: three fronts started in the one chain"
 
 done_testing
