@@ -164,4 +164,32 @@ is "$?" 0 "front restarts: the audit log verifies across both restarts" ||
 is "$(grep -c '"event":"start"' "$LOG")" 3 \
     "front restarts: three fronts started in the one chain"
 
+# --- 12: a client against a stopped front times out -------------------------
+# No watchdog here (front-watchdog 0): the front stays stopped, and the
+# clients must give up on their own.
+MODULE="$top_builddir/client/pkcs11/.libs/p11broker-pkcs11.so"
+[ -f "$MODULE" ] || bail "$MODULE not built"
+write_config "front-watchdog 0"
+start_daemon
+FRONT=$(daemon_child p11b-front)
+as_daemon_user kill -STOP "$FRONT"
+P11BROKER_TIMEOUT=1 cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
+is "$RC" 3 "stopped front: the CLI fails (exit 3) instead of hanging"
+like "$ERR" 'timeout \(no answer from the broker within 1\.000 s\)' \
+    "stopped front: the error says timeout"
+P11BROKER_TIMEOUT=1 P11BROKER_SOCKET=$SOCK timeout -k 2 "$HANG" \
+    "$top_builddir/tests/integration/pkcs11_client" "$MODULE" random \
+    >"$T/p11.out" 2>&1
+rc=$?
+ok "$([ "$rc" -eq 1 ] && echo 0 || echo 1)" \
+    "stopped front: the PKCS#11 call fails (exit $rc) instead of hanging"
+like "$(cat "$T/p11.out")" '# rv 0x30$' \
+    "stopped front: C_GenerateRandom says CKR_DEVICE_ERROR (0x30)"
+kill -CONT "$FRONT"
+sign_ok
+ok $? "stopped front: once continued, it serves again"
+is "$(log_count 'did not answer the watchdog')" 0 \
+    "front-watchdog 0: no watchdog"
+stop_daemon
+
 done_testing
