@@ -170,6 +170,7 @@ is "$(grep -c '"event":"start"' "$LOG")" 3 \
 MODULE="$top_builddir/client/pkcs11/.libs/p11broker-pkcs11.so"
 [ -f "$MODULE" ] || bail "$MODULE not built"
 write_config "front-watchdog 0"
+write_policy
 start_daemon
 FRONT=$(daemon_child p11b-front)
 as_daemon_user kill -STOP "$FRONT"
