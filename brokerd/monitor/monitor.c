@@ -602,6 +602,8 @@ reload(struct monitor *m)
 	if (ctl_parts_pack(parts, lens, 4, &body, &len) != 0 ||
 	    ctl_send(m->ctl_fd, CTL_RELOAD, body, len, fds, nfds) != 0) {
 		log_warnx("monitor: cannot send the reload to the front");
+		/* Maybe half a message on the channel: no use any more. */
+		front_lost(m, "did not take the reload");
 		if (afd != -1)
 			close(afd);
 		child_drop_links(&c);
