@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "log.h"
 #include "pin.h"
 #include "pinguard.h"
 #include "secret.h"
@@ -79,9 +80,10 @@ pin_for_reload(const struct pin_guard *g, const struct config *conf,
 	*freshp = NULL;
 	/* An environment variable was cleared after the first read. */
 	if (conf->pin_source != PIN_ENV) {
+		/* A PIN file removed after start is no reason to refuse. */
 		if ((fresh = pin_read(conf, err, errlen)) == NULL)
-			return -1;
-		if (secret_seal(fresh) != 0) {
+			log_warnx("reload: %s; the PIN read before stays", err);
+		else if (secret_seal(fresh) != 0) {
 			secret_free(fresh);
 			snprintf(err, errlen, "cannot seal the PIN in memory");
 			return -1;

@@ -34,9 +34,10 @@ int	pin_guard_refused(const struct pin_guard *g, struct secret *pin);
 /*
  * The PIN for a reload's signer.  It is read again from conf's source (a
  * file, a credential, the config itself) into *freshp, sealed; from the
- * environment, which was cleared at start, it cannot be: *freshp is NULL
- * and current stays.  -1 with why in err when it cannot be read or the
- * token refused it before.
+ * environment, which was cleared at start, it cannot be, and a source
+ * that cannot be read now is warned about: *freshp is NULL then and
+ * current stays.  -1 with why in err when the token refused the PIN
+ * before.
  */
 int	pin_for_reload(const struct pin_guard *g, const struct config *conf,
 	    struct secret *current, struct secret **freshp, char *err,

@@ -170,6 +170,14 @@ test_pin_for_reload(void)
 	    "reload: a different PIN in the file: yes");
 	secret_free(fresh);
 	unlink(path);
+	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == -1,
+	    "reload: the file gone, the refused PIN read before: no");
+	write_pin(path, "1234\n");
+	secret_free(cur);
+	cur = pin("4321");
+	unlink(path);
+	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == 0 &&
+	    fresh == NULL, "reload: the file gone: the PIN read before stays");
 	rmdir(dir);
 	config_free(c);
 	secret_free(cur);
