@@ -9,10 +9,19 @@
  * its id; when its own response has come it passes leadership to another
  * waiting thread.  Any failure of the stream fails every waiter and the
  * connection for good: the caller reconnects.
+ *
+ * No call waits for ever (unless asked to): each has a deadline, the
+ * connection's timeout from its start.  The leader sleeps in poll() no
+ * longer than its own deadline, the others in a timed wait; whoever's
+ * deadline passes first fails the connection (a broker that stopped
+ * answering one call is not trusted with the next).  Writes are bounded
+ * by the same timeout (SO_SNDTIMEO), and so is connecting to a socket
+ * whose backlog is full.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -22,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "p11broker.h"
@@ -36,6 +46,8 @@
 
 #define CONN_RBUF_SIZE		(16 * 1024)
 #define CONN_MESSAGE_MAX	256
+#define CONN_TIMEOUT_DEFAULT	30000		/* ms: $P11BROKER_TIMEOUT */
+#define CONN_TIMEOUT_MAX	86400000U	/* a day */
 
 struct conn_waiter {
 	TAILQ_ENTRY(conn_waiter) entry;
@@ -44,6 +56,7 @@ struct conn_waiter {
 	int			 waiting;	/* waiting: may become leader */
 	int			 done;		/* rc and resp are final */
 	int			 rc;		/* 0: resp holds the response */
+	struct timespec		 deadline;	/* CLOCK_MONOTONIC; 0: none */
 	struct wire_response	 resp;
 };
 
@@ -51,6 +64,7 @@ TAILQ_HEAD(conn_waiters, conn_waiter);
 
 struct p11b_conn {
 	int			 fd;
+	unsigned int		 timeout_ms;	/* 0: none */
 	_Atomic uint64_t	 next_id;
 	pthread_mutex_t		 wlock;		/* one writer at a time */
 	pthread_mutex_t		 lock;		/* protects the fields below */
@@ -59,6 +73,7 @@ struct p11b_conn {
 	char			 fail_message[CONN_MESSAGE_MAX];
 	struct conn_waiters	 waiters;
 	/* Only the leader touches these. */
+	const struct timespec	*lead_deadline;
 	char			 read_error[CONN_MESSAGE_MAX];
 	size_t			 rstart, rend;
 	uint8_t			 rbuf[CONN_RBUF_SIZE];
@@ -100,8 +115,40 @@ conn_socket_path(const char *path)
 	return CONN_DEFAULT_SOCKET;
 }
 
+/* $P11BROKER_TIMEOUT: seconds (a fraction allowed), 0 for none. */
+static unsigned int
+conn_timeout_env(void)
+{
+	const char *env = getenv("P11BROKER_TIMEOUT");
+	char *end;
+	double s;
+
+	if (env == NULL || *env == '\0')
+		return CONN_TIMEOUT_DEFAULT;
+	errno = 0;
+	s = strtod(env, &end);
+	if (errno != 0 || *end != '\0' || !(s >= 0))
+		return CONN_TIMEOUT_DEFAULT;
+	if (s * 1000 >= CONN_TIMEOUT_MAX)
+		return CONN_TIMEOUT_MAX;
+	if (s > 0 && s * 1000 < 1)
+		return 1;
+	return (unsigned int)(s * 1000);
+}
+
+/* Writes (and connect, for a Unix socket) give up after ms; 0: never. */
+static void
+conn_send_timeout(int fd, unsigned int ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 static int
-conn_open_socket(const char *path, int *fdp)
+conn_open_socket(const char *path, unsigned int timeout_ms, int *fdp)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -115,8 +162,10 @@ conn_open_socket(const char *path, int *fdp)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	/* A full backlog makes connect() wait, as long as a send may. */
+	conn_send_timeout(fd, timeout_ms);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		int saved = errno;
+		int saved = errno == EAGAIN ? ETIMEDOUT : errno;
 
 		close(fd);
 		errno = saved;
@@ -142,6 +191,7 @@ int
 p11b_connect(const char *path, struct p11b_conn **connp)
 {
 	struct p11b_conn *conn = NULL;
+	unsigned int timeout_ms = conn_timeout_env();
 	int fd = -1, r = P11B_ERR_NOMEM;
 
 	if (connp == NULL) {
@@ -150,7 +200,7 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 	}
 	*connp = NULL;
 	path = conn_socket_path(path);
-	if (conn_open_socket(path, &fd) == -1)
+	if (conn_open_socket(path, timeout_ms, &fd) == -1)
 		return conn_connect_error(path);
 	if ((conn = calloc(1, sizeof(*conn))) == NULL ||
 	    pthread_mutex_init(&conn->lock, NULL) != 0)
@@ -160,6 +210,7 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 		goto out;
 	}
 	conn->fd = fd;
+	conn->timeout_ms = timeout_ms;
 	atomic_init(&conn->next_id, 0);
 	TAILQ_INIT(&conn->waiters);
 	*connp = conn;
@@ -173,6 +224,19 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 		close(fd);
 	free(conn);
 	return r;
+}
+
+void
+p11b_set_timeout(struct p11b_conn *conn, unsigned int ms)
+{
+	if (conn == NULL)
+		return;
+	if (ms > CONN_TIMEOUT_MAX)
+		ms = CONN_TIMEOUT_MAX;
+	pthread_mutex_lock(&conn->lock);
+	conn->timeout_ms = ms;
+	pthread_mutex_unlock(&conn->lock);
+	conn_send_timeout(conn->fd, ms);
 }
 
 void
@@ -223,11 +287,41 @@ conn_fail(struct p11b_conn *conn, int rc, const char *why)
 	}
 }
 
+static int
+conn_has_deadline(const struct timespec *t)
+{
+	return t->tv_sec != 0 || t->tv_nsec != 0;
+}
+
+/* Milliseconds left until t (rounded up), 0 once it has passed. */
+static int
+conn_ms_left(const struct timespec *t)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = ((int64_t)t->tv_sec - now.tv_sec) * 1000 +
+	    ((int64_t)t->tv_nsec - now.tv_nsec + 999999) / 1000000;
+	if (ms <= 0)
+		return 0;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static void
+conn_timeout_message(struct p11b_conn *conn, char *buf, size_t len)
+{
+	snprintf(buf, len, "no answer from the broker within %u.%03u s",
+	    conn->timeout_ms / 1000, conn->timeout_ms % 1000);
+}
+
 /* Read once into the buffer (leader only, no lock held). */
 static int
 conn_recv(struct p11b_conn *conn, uint8_t *buf, size_t len, size_t *gotp)
 {
+	const struct timespec *dl = conn->lead_deadline;
 	ssize_t n;
+	int wait;
 
 	for (;;) {
 		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
@@ -240,7 +334,14 @@ conn_recv(struct p11b_conn *conn, uint8_t *buf, size_t len, size_t *gotp)
 			 */
 			struct pollfd pfd = { conn->fd, POLLIN, 0 };
 
-			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			wait = -1;
+			if (dl != NULL && conn_has_deadline(dl) &&
+			    (wait = conn_ms_left(dl)) == 0) {
+				conn_timeout_message(conn, conn->read_error,
+				    sizeof(conn->read_error));
+				return P11B_ERR_TIMEOUT;
+			}
+			if (poll(&pfd, 1, wait) == -1 && errno != EINTR)
 				break;
 			continue;
 		}
@@ -448,6 +549,7 @@ conn_lead(struct p11b_conn *conn, struct conn_waiter *self)
 	int r;
 
 	conn->leading = 1;
+	conn->lead_deadline = &self->deadline;
 	while (!self->done) {
 		pthread_mutex_unlock(&conn->lock);
 		r = conn_read_response(conn, &resp);
@@ -458,7 +560,29 @@ conn_lead(struct p11b_conn *conn, struct conn_waiter *self)
 			conn_deliver(conn, &resp);
 	}
 	conn->leading = 0;
+	conn->lead_deadline = NULL;
 	conn_pass_lead(conn);
+}
+
+/*
+ * Not the leader: wait to be handed the answer or the lead, until the
+ * call's deadline (lock held).  Then the connection fails; shutting it
+ * down wakes the leader.
+ */
+static void
+conn_wait(struct p11b_conn *conn, struct conn_waiter *w)
+{
+	char why[CONN_MESSAGE_MAX];
+
+	if (!conn_has_deadline(&w->deadline)) {
+		pthread_cond_wait(&w->cond, &conn->lock);
+		return;
+	}
+	if (pthread_cond_timedwait(&w->cond, &conn->lock, &w->deadline) ==
+	    ETIMEDOUT && !w->done) {
+		conn_timeout_message(conn, why, sizeof(why));
+		conn_fail(conn, P11B_ERR_TIMEOUT, why);
+	}
 }
 
 /* Write a whole frame; returns 0 or an errno value. */
@@ -498,6 +622,16 @@ conn_exchange(struct p11b_conn *conn, struct conn_waiter *w,
 		conn_set_message("connection already failed");
 		return P11B_ERR_IO;
 	}
+	if (conn->timeout_ms != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+		w->deadline.tv_sec += conn->timeout_ms / 1000;
+		w->deadline.tv_nsec += (long)(conn->timeout_ms % 1000) *
+		    1000000;
+		if (w->deadline.tv_nsec >= 1000000000) {
+			w->deadline.tv_sec++;
+			w->deadline.tv_nsec -= 1000000000;
+		}
+	}
 	/* Registered before the frame leaves: its response will find us. */
 	TAILQ_INSERT_TAIL(&conn->waiters, w, entry);
 	pthread_mutex_unlock(&conn->lock);
@@ -510,22 +644,42 @@ conn_exchange(struct p11b_conn *conn, struct conn_waiter *w,
 	err = conn_send(conn, frame, len);
 	if (err == EPIPE || err == ECONNRESET)
 		err = 0;
+	else if (err == EAGAIN || err == EWOULDBLOCK)
+		snprintf(why, sizeof(why), "the broker did not read our "
+		    "request within %u.%03u s", conn->timeout_ms / 1000,
+		    conn->timeout_ms % 1000);
 	else if (err != 0)
 		snprintf(why, sizeof(why), "write: %s", strerror(err));
 
 	pthread_mutex_lock(&conn->lock);
 	if (err != 0)
-		conn_fail(conn, P11B_ERR_IO, why);
+		conn_fail(conn, err == EAGAIN || err == EWOULDBLOCK ?
+		    P11B_ERR_TIMEOUT : P11B_ERR_IO, why);
 	w->waiting = 1;
 	while (!w->done) {
 		if (!conn->leading)
 			conn_lead(conn, w);
 		else
-			pthread_cond_wait(&w->cond, &conn->lock);
+			conn_wait(conn, w);
 	}
 	if ((r = w->rc) != 0)
 		conn_set_message(conn->fail_message);
 	pthread_mutex_unlock(&conn->lock);
+	return r;
+}
+
+/* Timed waits count on the monotonic clock, as the deadlines do. */
+static int
+conn_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(cond, &attr) == 0 ? 0 : -1;
+	pthread_condattr_destroy(&attr);
 	return r;
 }
 
@@ -548,7 +702,7 @@ conn_call(struct p11b_conn *conn, struct wire_request *req,
 		conn_set_message(wire_strerror(r));
 		return r == WIRE_ERR_NOMEM ? P11B_ERR_NOMEM : P11B_ERR_INVALID;
 	}
-	if (pthread_cond_init(&w.cond, NULL) != 0) {
+	if (conn_cond_init(&w.cond) != 0) {
 		freezero(frame, len);
 		conn_set_message("cannot create condition variable");
 		return P11B_ERR_NOMEM;

@@ -69,9 +69,17 @@ struct p11b_health {
 
 /*
  * Connect to the broker.  path NULL means $P11BROKER_SOCKET, else
- * P11B_DEFAULT_SOCKET.
+ * P11B_DEFAULT_SOCKET.  Calls on the connection time out (see
+ * p11b_set_timeout) after $P11BROKER_TIMEOUT seconds, default 30.
  */
 int	p11b_connect(const char *path, struct p11b_conn **connp);
+/*
+ * A call that has no answer after ms milliseconds (0: wait for ever)
+ * fails with P11B_ERR_TIMEOUT, and so does every other call waiting on
+ * the connection, which is then failed for good (reconnect).  Also
+ * bounds a write the broker does not read.  Set it before the calls.
+ */
+void	p11b_set_timeout(struct p11b_conn *conn, unsigned int ms);
 /* Call only when no other thread is inside a call on this connection. */
 void	p11b_close(struct p11b_conn *conn);
 /*

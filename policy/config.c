@@ -27,6 +27,7 @@
 #define DEFAULT_AUDIT_LINES	1000
 #define DEFAULT_AUDIT_SECONDS	60
 #define DEFAULT_TOKEN_TIMEOUT	10	/* seconds */
+#define DEFAULT_FRONT_WATCHDOG	10	/* seconds */
 
 struct parser {
 	struct lex	 lx;
@@ -556,6 +557,12 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		c->token_timeout = (unsigned int)v;
 		return 0;
 	}
+	if (strcmp(kw->text, "front-watchdog") == 0) {
+		if (parse_number(p, "front-watchdog", 0, 3600, 10, &v) != 0)
+			return -1;
+		c->front_watchdog = (unsigned int)v;
+		return 0;
+	}
 	if (strcmp(kw->text, "user") == 0)
 		return parse_user(p);
 	if (strcmp(kw->text, "sandbox") == 0)
@@ -627,6 +634,7 @@ config_new(void)
 	c->user_gid = (gid_t)-1;
 	c->sandbox_mode = SANDBOX_ENFORCE;
 	c->token_timeout = DEFAULT_TOKEN_TIMEOUT;
+	c->front_watchdog = DEFAULT_FRONT_WATCHDOG;
 	return c;
 }
 

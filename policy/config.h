@@ -64,6 +64,7 @@ struct config {
 	char			**sandbox_read;	/* signer's readable paths */
 	size_t			 nsandbox_read;
 	unsigned int		 token_timeout;	/* seconds, 0: wait forever */
+	unsigned int		 front_watchdog; /* seconds, 0: off */
 };
 
 /*

@@ -7,6 +7,8 @@
  *	permit user NAME|UID OP [KEY[,KEY...]] [alg A[,B...]]
  *	    [max-input BYTES] [rate N/s]
  *	permit group NAME|GID ...
+ *
+ * A NAME that does not resolve leaves its rule in place granting nothing.
  */
 #include <errno.h>
 #include <grp.h>
@@ -61,15 +63,22 @@ resolve_who(struct lex *lx, struct policy_rule *rule, const char *name,
 		rule->who = (uint32_t)v;
 		return 0;
 	}
+	/*
+	 * A name that no longer resolves (a deleted account) makes the rule
+	 * grant nothing, rather than the whole file fail: a reload that
+	 * fails keeps the old policy in force, with this grant and any other
+	 * grant the same reload meant to revoke.  The caller warns.
+	 */
 	if (rule->is_group) {
 		if (names_group(name, &gid) != 0)
-			return lex_error(lx, line, "unknown group \"%s\"",
-			    name);
-		rule->who = gid;
+			rule->unresolved = 1;
+		else
+			rule->who = gid;
 	} else {
 		if (names_user(name, &uid, &gid) != 0)
-			return lex_error(lx, line, "unknown user \"%s\"", name);
-		rule->who = uid;
+			rule->unresolved = 1;
+		else
+			rule->who = uid;
 	}
 	return 0;
 }
@@ -339,6 +348,8 @@ rule_matches_peer(const struct policy_rule *rule,
 {
 	int i;
 
+	if (rule->unresolved)
+		return 0;
 	if (!rule->is_group)
 		return rule->who == peer->uid;
 	if (rule->who == peer->gid)
@@ -507,6 +518,18 @@ policy_check_algs(const struct policy *pol,
 	return 0;
 }
 
+int
+policy_unresolved(const struct policy *pol, size_t *next,
+    const struct policy_rule **rulep)
+{
+	for (; *next < pol->nrules; (*next)++)
+		if (pol->rules[*next].unresolved) {
+			*rulep = &pol->rules[(*next)++];
+			return 1;
+		}
+	return 0;
+}
+
 static void
 print_options(const struct policy_rule *rule, FILE *fp)
 {
@@ -533,8 +556,14 @@ policy_print(const struct policy *pol, const struct config *conf, FILE *fp)
 
 	for (i = 0; i < pol->nrules; i++) {
 		rule = &pol->rules[i];
-		fprintf(fp, "permit %s %s(%u) %s", rule->is_group ? "group" :
-		    "user", rule->who_name, rule->who, p11b_op_name(rule->op));
+		if (rule->unresolved)
+			fprintf(fp, "# grants nothing (unknown %s): ",
+			    rule->is_group ? "group" : "user");
+		fprintf(fp, "permit %s %s", rule->is_group ? "group" : "user",
+		    rule->who_name);
+		if (!rule->unresolved)
+			fprintf(fp, "(%u)", rule->who);
+		fprintf(fp, " %s", p11b_op_name(rule->op));
 		for (k = 0; k < rule->nkeys; k++)
 			fprintf(fp, "%s%s", k == 0 ? " " : ",",
 			    conf->keys[rule->keys[k]].name);

@@ -34,6 +34,7 @@ struct policy_rule {
 	int		 is_group;
 	uint32_t	 who;		/* uid or gid */
 	char		*who_name;	/* as written, for printing */
+	int		 unresolved;	/* unknown name: matches nobody */
 	enum p11b_op	 op;
 	int		*keys;		/* config key indexes */
 	size_t		 nkeys;
@@ -96,6 +97,12 @@ int	policy_check_algs(const struct policy *pol,
 /* Bit mask (1 << op) of what the peer may do with key; 0: key invisible. */
 uint32_t policy_key_ops(const struct policy *pol,
 	    const struct peer_cred *peer, int key);
+/*
+ * The rules whose user or group name did not resolve (they grant
+ * nothing): 1 with the next one in *rulep, from *next (start at 0).
+ */
+int	policy_unresolved(const struct policy *pol, size_t *next,
+	    const struct policy_rule **rulep);
 /* Print one normalised line per rule. */
 void	policy_print(const struct policy *pol, const struct config *conf,
 	    FILE *fp);

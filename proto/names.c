@@ -137,6 +137,8 @@ p11b_status_name(int rc)
 		return "out-of-memory";
 	case P11B_ERR_INVALID:
 		return "invalid-argument";
+	case P11B_ERR_TIMEOUT:
+		return "timeout";
 	}
 	return "unknown";
 }
@@ -157,6 +159,8 @@ p11b_strerror(int rc)
 		return "out of memory";
 	case P11B_ERR_INVALID:
 		return "invalid argument";
+	case P11B_ERR_TIMEOUT:
+		return "no answer from the broker in time";
 	}
 	return "unknown error";
 }

@@ -38,6 +38,7 @@ enum p11b_status {
 #define P11B_ERR_PROTOCOL	(-3)	/* malformed or unexpected response */
 #define P11B_ERR_NOMEM		(-4)
 #define P11B_ERR_INVALID	(-5)	/* bad argument, nothing was sent */
+#define P11B_ERR_TIMEOUT	(-6)	/* no answer in time; connection failed */
 
 enum p11b_alg {
 	P11B_ALG_NONE = 0,

@@ -5,7 +5,8 @@
  * signer links, reloaded files and reopened audit logs; the front answers
  * reloads and asks for a signer restart when every worker is stuck.  A
  * starting process (signer, front, the detached monitor) gives the one
- * waiting for it its verdict the same way.
+ * waiting for it its verdict the same way.  The monitor's watchdog pings the
+ * front, which answers from its event loop.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -25,6 +26,8 @@ enum ctl_type {
 	CTL_RELOAD_DONE,	/* f->m: body "ok" or why not */
 	CTL_RESTART_SIGNER,	/* f->m: every worker is stuck */
 	CTL_READY,		/* a start-up verdict: "ok" or why not */
+	CTL_PING,		/* m->f: the watchdog's heartbeat */
+	CTL_PONG,		/* f->m: the answer, from the event loop */
 };
 
 struct ctl_msg {

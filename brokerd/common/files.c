@@ -8,6 +8,7 @@
 
 #include "files.h"
 #include "lex.h"
+#include "log.h"
 #include "names.h"
 
 #define POLICY_BYTES_MAX	(1024 * 1024)
@@ -38,6 +39,19 @@ parse(const char *path, struct files *f, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/* Rules whose user or group is unknown: they grant nothing. */
+static void
+warn_unresolved(const struct policy *pol)
+{
+	const struct policy_rule *rule;
+	size_t next = 0;
+
+	while (policy_unresolved(pol, &next, &rule))
+		log_warnx("%s:%d: unknown %s \"%s\": the rule grants nothing",
+		    pol->path, rule->line, rule->is_group ? "group" : "user",
+		    rule->who_name);
+}
+
 int
 files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
 {
@@ -51,6 +65,7 @@ files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
 		files_free(f);
 		return -1;
 	}
+	warn_unresolved(f->pol);
 	return 0;
 }
 

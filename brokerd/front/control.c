@@ -1,7 +1,8 @@
 /*
  * The front's side of the monitor's channel: new signers, reloads, a
- * reopened audit log, a signer that will not come back; and the other
- * way, the request for a new signer when every session is stuck.
+ * reopened audit log, a signer that will not come back, the watchdog's
+ * ping; and the other way, the request for a new signer when every
+ * session is stuck, and the watchdog's answer.
  */
 #include <stdint.h>
 #include <string.h>
@@ -48,6 +49,11 @@ front_control(struct broker *b)
 			audit_reopen(b->audit, cm.fds[0]);
 			take_fds(&cm, 1);
 		}
+		break;
+	case CTL_PING:
+		/* From the event loop: a stopped or stuck loop cannot. */
+		if (ctl_send(b->ctl_fd, CTL_PONG, NULL, 0, NULL, 0) != 0)
+			log_warn("cannot answer the monitor's watchdog");
 		break;
 	case CTL_SIGNER_DOWN:
 		log_warnx("the signer will not be restarted: %s", cm.body);

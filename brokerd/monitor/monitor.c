@@ -3,14 +3,18 @@
  * policy and the PIN, creates the socket, forks the signer (before any
  * PKCS#11 call) and the front, and then only supervises: it restarts a
  * signer that died (with backoff, never after the token refused the PIN),
- * re-reads the files on SIGHUP and starts a signer for them, reopens the
- * audit log on SIGUSR1, relays the children's log lines to syslog when
- * detached, and stops everything on SIGTERM.  It reads no client bytes
+ * restarts a front that died or stopped answering its watchdog (with a
+ * new signer: the old one's links went with the front), re-reads the
+ * files on SIGHUP and starts a signer for them, reopens the audit log on
+ * SIGUSR1, relays the children's log lines to syslog when detached, and
+ * stops everything on SIGTERM.  It keeps the listening socket, so that
+ * clients wait in its backlog while a front is restarted.  It reads no client bytes
  * and makes no PKCS#11 call; it keeps the PIN (sealed, guarded memory)
  * because a restarted signer must log in again.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -28,9 +32,11 @@
 #include "audit_conf.h"
 #include "clock.h"
 #include "ctl.h"
+#include "frontwatch.h"
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
+#include "pinguard.h"
 #include "secret.h"
 #include "signer.h"
 
@@ -39,6 +45,8 @@
 #define STABLE_MS	10000	/* a signer this old resets the backoff */
 #define START_WAIT_MS	30000
 #define LEFTOVER_MS	5000	/* signers still up this long after the front */
+#define FRONT_BACKOFF_MIN_MS	100
+#define FRONT_BACKOFF_MAX_MS	5000	/* a front restart logs in again */
 
 struct child {
 	pid_t		 pid;
@@ -49,9 +57,11 @@ struct child {
 };
 
 struct monitor {
+	struct broker	*b;		/* what a front starts from */
 	struct files	 files;		/* in force */
 	const char	*conffile;
 	struct secret	*pin;
+	struct pin_guard guard;		/* PINs the token refused */
 	int		 listen_fd;
 	int		 ctl_fd;
 	int		 log_fd;	/* children's stderr, or -1 */
@@ -66,9 +76,30 @@ struct monitor {
 	uint64_t	 backoff_ms;
 	uint64_t	 restart_at;	/* 0: none scheduled */
 	uint64_t	 kill_at;	/* stopping: SIGKILL what is left */
+	struct front_watch watch;
+	uint64_t	 front_backoff_ms;
+	uint64_t	 front_restart_at;	/* 0: none scheduled */
+	uint64_t	 front_started_ms;
 	char		 logbuf[4096];
 	size_t		 loglen;
 };
+
+static void	restart_front(struct monitor *);
+
+/*
+ * The monitor's end of the control channel: sends and receives give up
+ * after the watchdog's deadline, so a stopped front cannot hold the
+ * monitor in a reload.
+ */
+static void
+ctl_timeouts(int fd, unsigned int seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		log_warn("monitor: control channel timeouts");
+}
 
 static void
 close_fds(int *fds, int n)
@@ -110,11 +141,13 @@ child_stderr(struct monitor *m)
 }
 
 /*
- * Fork a signer for conf.  The front's ends of the links are kept in
- * c->links until the signer says it is ready.
+ * Fork a signer for conf that logs in with pin.  The front's ends of the
+ * links are kept in c->links until the signer says it is ready.  A PIN
+ * the token refused before is never handed to a signer.
  */
 static int
-spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
+spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
+    struct child *c)
 {
 	int i, sp[2], st[2], n = conf->workers;
 	int *mine, *theirs, keep[CTL_MAX_FDS + 1];
@@ -122,6 +155,11 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 
 	memset(c, 0, sizeof(*c));
 	c->status_fd = -1;
+	if (pin_guard_refused(&m->guard, pin) != 0) {
+		log_warnx("monitor: the token refused this PIN before; no "
+		    "signer is started with it");
+		return -1;
+	}
 	if ((mine = calloc(n, sizeof(int))) == NULL ||
 	    (theirs = calloc(n, sizeof(int))) == NULL) {
 		free(mine);
@@ -138,10 +176,10 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st) == -1)
 		goto fail;
-	if (secret_unseal(m->pin) != 0)
+	if (secret_unseal(pin) != 0)
 		fatalx("monitor: cannot unseal the PIN");
 	if ((pid = fork()) == -1) {
-		(void)secret_seal(m->pin);
+		(void)secret_seal(pin);
 		close(st[0]);
 		close(st[1]);
 		goto fail;
@@ -152,9 +190,9 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 			keep[i] = theirs[i];
 		keep[n] = st[1];
 		keep_only(keep, n + 1);
-		signer_main(conf, m->pin, keep, n, keep[n]);
+		signer_main(conf, pin, keep, n, keep[n]);
 	}
-	(void)secret_seal(m->pin);
+	(void)secret_seal(pin);
 	close(st[1]);
 	close_fds(theirs, n);
 	free(theirs);
@@ -175,7 +213,10 @@ spawn_signer(struct monitor *m, const struct config *conf, struct child *c)
 	return -1;
 }
 
-/* Read the starting signer's verdict: 0 ok, -1 failed (msg says why). */
+/*
+ * Read the starting signer's verdict: 0 ok, -1 failed (msg says why; it
+ * is exiting), -2 no verdict within wait_ms.
+ */
 static int
 signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
 {
@@ -185,7 +226,7 @@ signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
 	if (poll(&pfd, 1, wait_ms) <= 0) {
 		snprintf(msg, msglen, "the signer did not start within %d s",
 		    wait_ms / 1000);
-		return -1;
+		return -2;
 	}
 	rc = ctl_recv_verdict(c->status_fd, msg, msglen);
 	close(c->status_fd);
@@ -247,8 +288,18 @@ static void
 restart_signer(struct monitor *m)
 {
 	m->restart_at = 0;
-	if (spawn_signer(m, m->files.conf, &m->signer) != 0)
+	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0)
 		schedule_restart(m);
+}
+
+/* The token refused pin: never again (until a restart). */
+static void
+pin_refused(struct monitor *m, struct secret *pin)
+{
+	if (pin_guard_refuse(&m->guard, pin) != 0)
+		fatalx("monitor: cannot remember the refused PIN");
+	log_warnx("monitor: the token refused the PIN; it is not presented "
+	    "again (put the right PIN in place and reload, or restart)");
 }
 
 static void
@@ -265,20 +316,100 @@ starting_status(struct monitor *m)
 	/* Its exit status (reaped below) decides whether to try again. */
 }
 
+/*
+ * Stop serving: no new connections (the front closes its copy of the
+ * socket), no restarts; the front drains and exits, the signers follow.
+ */
+static void
+begin_stop(struct monitor *m)
+{
+	m->stopping = 1;
+	m->restart_at = 0;
+	m->front_restart_at = 0;
+	frontwatch_disarm(&m->watch);
+	if (m->listen_fd != -1) {
+		close(m->listen_fd);
+		m->listen_fd = -1;
+	}
+	if (m->front > 0)
+		(void)kill(m->front, SIGTERM);
+}
+
+/* The signer's links were the front's: a new front needs a new signer. */
+static void
+drop_signer(struct monitor *m)
+{
+	m->restart_at = 0;
+	if (m->signer.status_fd != -1) {
+		close(m->signer.status_fd);
+		m->signer.status_fd = -1;
+	}
+	child_drop_links(&m->signer);
+	if (m->signer.pid > 0)
+		retire(m, m->signer.pid);	/* it sees its links close */
+	m->signer.pid = 0;
+}
+
+static void
+schedule_front(struct monitor *m)
+{
+	uint64_t now = clock_ms();
+
+	if (m->front_started_ms != 0 && now - m->front_started_ms >=
+	    STABLE_MS)
+		m->front_backoff_ms = FRONT_BACKOFF_MIN_MS;
+	m->front_restart_at = now + m->front_backoff_ms;
+	log_warnx("monitor: restarting the front in %llu ms",
+	    (unsigned long long)m->front_backoff_ms);
+	m->front_backoff_ms = m->front_backoff_ms * 2 > FRONT_BACKOFF_MAX_MS ?
+	    FRONT_BACKOFF_MAX_MS : m->front_backoff_ms * 2;
+}
+
+/*
+ * The front is gone.  It held the connections (their clients see them
+ * close), the counters and the signer's links; the policy and the
+ * config are the monitor's, and the audit chain is continued from the
+ * log's last line by the next front, as at any start.
+ */
+static void
+front_exited(struct monitor *m, int status)
+{
+	m->front = 0;
+	frontwatch_disarm(&m->watch);
+	if (m->ctl_fd != -1) {
+		close(m->ctl_fd);
+		m->ctl_fd = -1;
+	}
+	if (m->stopping) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			m->failed = 1;
+		return;
+	}
+	if (WIFSIGNALED(status))
+		log_warnx("monitor: the front was killed by signal %d%s",
+		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+		    " (a system call outside its allowlist)" : "");
+	else
+		log_warnx("monitor: the front exited with status %d",
+		    WEXITSTATUS(status));
+	drop_signer(m);
+	if (m->down) {
+		log_warnx("monitor: the token refused the PIN: no signer, so "
+		    "no front; stopping");
+		m->failed = 1;
+		begin_stop(m);
+		return;
+	}
+	schedule_front(m);
+}
+
 static void
 reaped(struct monitor *m, pid_t pid, int status)
 {
 	size_t i;
 
 	if (pid == m->front) {
-		m->front = 0;
-		if (!m->stopping)
-			log_warnx("monitor: the front exited (status %d); "
-			    "stopping", status);
-		if (!m->stopping || !WIFEXITED(status) ||
-		    WEXITSTATUS(status) != 0)
-			m->failed = 1;
-		m->stopping = 1;
+		front_exited(m, status);
 		return;
 	}
 	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
@@ -307,6 +438,7 @@ reaped(struct monitor *m, pid_t pid, int status)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
 		log_warnx("monitor: the token refused the PIN; the signer "
 		    "will NOT be restarted (answering TOKEN_UNAVAILABLE)");
+		pin_refused(m, m->pin);
 		m->down = 1;
 		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, "PIN refused", 11,
 		    NULL, 0);
@@ -332,7 +464,29 @@ reap(struct monitor *m)
 		reaped(m, pid, status);
 }
 
-/* Wait for the front's reload verdict, serving its other requests. */
+/*
+ * The front is gone, stuck or stopped: make sure it is gone; its exit is
+ * reaped and it is started again.
+ */
+static void
+front_lost(struct monitor *m, const char *why)
+{
+	if (m->front > 0 && !m->stopping) {
+		log_warnx("monitor: the front (pid %d) %s; killing it",
+		    (int)m->front, why);
+		(void)kill(m->front, SIGKILL);
+	}
+	frontwatch_disarm(&m->watch);
+	if (m->ctl_fd != -1) {
+		close(m->ctl_fd);
+		m->ctl_fd = -1;
+	}
+}
+
+/*
+ * Wait for the front's reload verdict, serving its other requests.  The
+ * channel's receive timeout (the watchdog's deadline) bounds the wait.
+ */
 static int
 front_verdict(struct monitor *m, char *msg, size_t msglen)
 {
@@ -342,8 +496,11 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 	for (;;) {
 		if (ctl_recv(m->ctl_fd, &cm) != 0) {
 			snprintf(msg, msglen, "the front went away");
+			front_lost(m, "did not answer the reload");
 			return -1;
 		}
+		if (cm.type == CTL_PONG)
+			frontwatch_answered(&m->watch, clock_ms());
 		if (cm.type == CTL_RELOAD_DONE) {
 			rc = ctl_verdict(&cm, msg, msglen);
 			ctl_msg_free(&cm);
@@ -353,6 +510,30 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 			(void)kill(m->signer.pid, SIGKILL);
 		ctl_msg_free(&cm);
 	}
+}
+
+/*
+ * A signer that did not start: reap it here, to learn whether the token
+ * refused its PIN (1).  One that said why is exiting already.
+ */
+static int
+signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
+    int timed_out)
+{
+	int status;
+
+	child_drop_links(c);
+	if (timed_out)
+		(void)kill(c->pid, SIGKILL);
+	while (waitpid(c->pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return 0;
+	c->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
+		pin_refused(m, pin);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -372,13 +553,14 @@ reload(struct monitor *m)
 {
 	struct files f;
 	struct child c;
+	struct secret *fresh;
 	const char *what;
 	const void *parts[4];
 	size_t lens[4];
 	uint8_t *body;
 	size_t len;
 	char err[LOG_MSG_MAX];
-	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1;
+	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1, r;
 
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
@@ -389,16 +571,20 @@ reload(struct monitor *m)
 		files_free(&f);
 		goto refused;
 	}
-	if (spawn_signer(m, f.conf, &c) != 0) {
-		snprintf(err, sizeof(err), "cannot start a signer");
+	if (pin_for_reload(&m->guard, f.conf, m->pin, &fresh, err,
+	    sizeof(err)) != 0) {
 		files_free(&f);
 		goto refused;
 	}
-	if (signer_status(&c, START_WAIT_MS, err, sizeof(err)) != 0) {
-		child_drop_links(&c);
-		retire(m, c.pid);
-		files_free(&f);
-		goto refused;
+	if (spawn_signer(m, f.conf, fresh != NULL ? fresh : m->pin, &c) !=
+	    0) {
+		snprintf(err, sizeof(err), "cannot start a signer");
+		goto refused_free;
+	}
+	if ((r = signer_status(&c, START_WAIT_MS, err, sizeof(err))) != 0) {
+		(void)signer_start_failed(m, &c, fresh != NULL ? fresh :
+		    m->pin, r == -2);
+		goto refused_free;
 	}
 	parts[0] = m->conffile;
 	lens[0] = strlen(m->conffile);
@@ -419,6 +605,8 @@ reload(struct monitor *m)
 	if (ctl_parts_pack(parts, lens, 4, &body, &len) != 0 ||
 	    ctl_send(m->ctl_fd, CTL_RELOAD, body, len, fds, nfds) != 0) {
 		log_warnx("monitor: cannot send the reload to the front");
+		/* Maybe half a message on the channel: no use any more. */
+		front_lost(m, "did not take the reload");
 		if (afd != -1)
 			close(afd);
 		if (sfd != -1)
@@ -426,6 +614,7 @@ reload(struct monitor *m)
 		child_drop_links(&c);
 		retire(m, c.pid);
 		files_free(&f);
+		secret_free(fresh);
 		return;
 	}
 	free(body);
@@ -438,6 +627,7 @@ reload(struct monitor *m)
 		log_debug("monitor: the front kept the old files: %s", err);
 		retire(m, c.pid);	/* the front closed its links */
 		files_free(&f);
+		secret_free(fresh);
 		return;
 	}
 	if (m->signer.pid > 0)
@@ -445,7 +635,20 @@ reload(struct monitor *m)
 	m->signer = c;
 	files_free(&m->files);
 	m->files = f;
+	if (fresh != NULL) {
+		secret_free(m->pin);
+		m->pin = fresh;
+	}
+	if (m->down)
+		log_info("monitor: the token accepted the PIN; serving again");
+	m->down = 0;
+	/* The front just answered; the deadline may have changed. */
+	ctl_timeouts(m->ctl_fd, f.conf->front_watchdog);
+	frontwatch_arm(&m->watch, f.conf->front_watchdog, clock_ms());
 	return;
+ refused_free:
+	secret_free(fresh);
+	files_free(&f);
  refused:
 	/* The front logs and audits it. */
 	(void)ctl_send(m->ctl_fd, CTL_RELOAD_FAILED, err, strlen(err), NULL,
@@ -478,20 +681,19 @@ handle_signals(struct monitor *m)
 			reap(m);
 			break;
 		case SIGHUP:
-			if (!m->stopping)
+			if (m->front == 0 && !m->stopping)
+				log_warnx("SIGHUP: the front is being "
+				    "restarted; not reloading (send it again)");
+			else if (!m->stopping)
 				reload(m);
 			break;
 		case SIGUSR1:
 			reopen_audit(m);
 			break;
 		default:
-			if (!m->stopping) {
+			if (!m->stopping)
 				log_info("signal %u: stopping", si.ssi_signo);
-				m->stopping = 1;
-				m->restart_at = 0;
-			}
-			if (m->front > 0)
-				(void)kill(m->front, SIGTERM);
+			begin_stop(m);
 			break;
 		}
 	}
@@ -503,11 +705,12 @@ handle_ctl(struct monitor *m)
 	struct ctl_msg cm;
 
 	if (ctl_recv(m->ctl_fd, &cm) != 0) {
-		/* The front is gone; its exit is reaped. */
-		close(m->ctl_fd);
-		m->ctl_fd = -1;
+		/* Gone (its exit is reaped), or a broken channel. */
+		front_lost(m, "closed or broke the control channel");
 		return;
 	}
+	if (cm.type == CTL_PONG)
+		frontwatch_answered(&m->watch, clock_ms());
 	if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0 &&
 	    m->signer.status_fd == -1) {
 		log_warnx("monitor: every signer worker is stuck; killing "
@@ -569,12 +772,33 @@ kill_leftovers(struct monitor *m)
 			(void)kill(m->retiring[i], SIGKILL);
 }
 
+/* The earliest of a scheduled restart, the watchdog's next step. */
+static int
+loop_timeout(const struct monitor *m)
+{
+	uint64_t now = clock_ms(), at[2] = { m->restart_at,
+	    m->front_restart_at };
+	int timeout = m->stopping ? 200 : -1, t;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (at[i] == 0)
+			continue;
+		t = at[i] > now ? (int)(at[i] - now) : 0;
+		if (timeout == -1 || t < timeout)
+			timeout = t;
+	}
+	if (m->front > 0 && (t = frontwatch_wait(&m->watch, now)) != -1 &&
+	    (timeout == -1 || t < timeout))
+		timeout = t;
+	return timeout;
+}
+
 static void
 loop(struct monitor *m)
 {
 	struct pollfd pfd[4];
-	uint64_t now;
-	int timeout, n;
+	int n;
 
 	while (!m->stopping || any_child(m)) {
 		n = 0;
@@ -582,13 +806,7 @@ loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){ m->ctl_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
-		timeout = m->stopping ? 200 : -1;
-		if (m->restart_at != 0) {
-			now = clock_ms();
-			timeout = m->restart_at > now ?
-			    (int)(m->restart_at - now) : 0;
-		}
-		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
+		if (poll(pfd, n, loop_timeout(m)) == -1 && errno != EINTR)
 			fatal("monitor: poll");
 		if (pfd[3].revents & POLLIN)
 			relay_log(m);
@@ -601,6 +819,13 @@ loop(struct monitor *m)
 			starting_status(m);
 		if (m->restart_at != 0 && clock_ms() >= m->restart_at)
 			restart_signer(m);
+		if (m->front > 0 && frontwatch_tick(&m->watch, m->ctl_fd,
+		    clock_ms()))
+			front_lost(m, "did not answer the watchdog in time "
+			    "(stopped or stuck)");
+		if (m->front_restart_at != 0 && clock_ms() >=
+		    m->front_restart_at)
+			restart_front(m);
 		/* With the front gone, the signers follow (links closed). */
 		if (m->stopping && m->front == 0) {
 			if (m->kill_at == 0)
@@ -613,9 +838,11 @@ loop(struct monitor *m)
 		relay_log(m);
 }
 
+/* Fork a front with the files in force and signer's links. */
 static int
-spawn_front(struct monitor *m, struct broker *b, struct child *signer)
+spawn_front(struct monitor *m, struct child *signer)
 {
+	struct broker *b = m->b;
 	int sp[2], keep[CTL_MAX_FDS + 2], i, n;
 	pid_t pid;
 
@@ -630,6 +857,10 @@ spawn_front(struct monitor *m, struct broker *b, struct child *signer)
 		child_stderr(m);
 		secret_free(m->pin);	/* the front never sees it */
 		m->pin = NULL;
+		sodium_memzero(&m->guard, sizeof(m->guard));
+		b->conf = m->files.conf;
+		b->policy = m->files.pol;
+		memcpy(b->files_hex, m->files.hex, sizeof(b->files_hex));
 		n = 0;
 		keep[n++] = m->listen_fd;
 		keep[n++] = sp[1];
@@ -641,7 +872,76 @@ spawn_front(struct monitor *m, struct broker *b, struct child *signer)
 	close(sp[1]);
 	m->ctl_fd = sp[0];
 	m->front = pid;
+	ctl_timeouts(m->ctl_fd, m->files.conf->front_watchdog);
 	return 0;
+}
+
+/* The new front's CTL_READY: 0, or -1 with why. */
+static int
+front_ready(struct monitor *m, char *err, size_t errlen)
+{
+	struct pollfd pfd = { m->ctl_fd, POLLIN, 0 };
+	int r;
+
+	if (poll(&pfd, 1, START_WAIT_MS) <= 0) {
+		snprintf(err, errlen, "the front did not start");
+		return -1;
+	}
+	if ((r = ctl_recv_verdict(m->ctl_fd, err, errlen)) != 0 &&
+	    err[0] == '\0')
+		snprintf(err, errlen, "the front did not start");
+	if (r == 0) {
+		m->front_started_ms = clock_ms();
+		frontwatch_arm(&m->watch, m->files.conf->front_watchdog,
+		    m->front_started_ms);
+	}
+	return r;
+}
+
+/*
+ * A front that died or was killed: a new signer (one login), then a new
+ * front with its links, the listening socket and the files in force.  A
+ * front that cannot start is an operator's matter (the audit log, say):
+ * the broker stops, as it would at start-up.
+ */
+static void
+restart_front(struct monitor *m)
+{
+	char err[LOG_MSG_MAX];
+	int r;
+
+	m->front_restart_at = 0;
+	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0) {
+		schedule_front(m);
+		return;
+	}
+	if ((r = signer_status(&m->signer, START_WAIT_MS, err, sizeof(err))) !=
+	    0) {
+		log_warnx("monitor: the signer did not start: %s", err);
+		if (signer_start_failed(m, &m->signer, m->pin, r == -2)) {
+			m->down = 1;
+			m->failed = 1;
+			begin_stop(m);
+		} else
+			schedule_front(m);
+		return;
+	}
+	if (spawn_front(m, &m->signer) != 0) {
+		log_warn("monitor: cannot start a front");
+		drop_signer(m);
+		schedule_front(m);
+		return;
+	}
+	child_drop_links(&m->signer);
+	if (front_ready(m, err, sizeof(err)) != 0) {
+		log_warnx("monitor: the new front cannot serve: %s; stopping",
+		    err);
+		m->failed = 1;
+		(void)kill(m->front, SIGKILL);
+		begin_stop(m);
+		return;
+	}
+	log_warnx("monitor: a new front serves (pid %d)", (int)m->front);
 }
 
 int
@@ -653,6 +953,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	sigset_t mask;
 
 	memset(&m, 0, sizeof(m));
+	m.b = b;
 	m.files = *files;
 	m.conffile = conffile;
 	m.pin = pin;
@@ -661,6 +962,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.ctl_fd = -1;
 	m.signer.status_fd = -1;
 	m.backoff_ms = BACKOFF_MIN_MS;
+	m.front_backoff_ms = FRONT_BACKOFF_MIN_MS;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -674,17 +976,17 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	if (secret_seal(pin) != 0)
 		ready(-1, "cannot seal the PIN in memory");
 	/* 1. the signer, which logs in; 2. the front, with its links. */
-	if (spawn_signer(&m, m.files.conf, &m.signer) != 0)
+	if (pin_guard_init(&m.guard) != 0)
+		ready(-1, "cannot set up the PIN guard");
+	if (spawn_signer(&m, m.files.conf, m.pin, &m.signer) != 0)
 		ready(-1, "cannot start the signer");
 	if (signer_status(&m.signer, START_WAIT_MS, err, sizeof(err)) != 0)
 		ready(-1, err);
-	if (spawn_front(&m, b, &m.signer) != 0)
+	if (spawn_front(&m, &m.signer) != 0)
 		ready(-1, "cannot start the front");
 	child_drop_links(&m.signer);
-	close(listen_fd);
-	m.listen_fd = -1;
-	if (ctl_recv_verdict(m.ctl_fd, err, sizeof(err)) != 0)
-		ready(-1, err[0] != '\0' ? err : "the front did not start");
+	if (front_ready(&m, err, sizeof(err)) != 0)
+		ready(-1, err);
 	ready(0, NULL);
 	loop(&m);
 	unlink(m.files.conf->socket_path);

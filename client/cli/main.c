@@ -182,6 +182,7 @@ cli_exit_code(int rc)
 	case P11B_ERR_CONNECT:
 	case P11B_ERR_IO:
 	case P11B_ERR_PROTOCOL:
+	case P11B_ERR_TIMEOUT:
 		return CLI_EXIT_CONNECTION;
 	case P11B_ERR_INVALID:
 		/* Refused before sending: what the broker would have said. */

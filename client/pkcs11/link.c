@@ -46,7 +46,7 @@ static int
 link_stream_error(int rc)
 {
 	return rc == P11B_ERR_CONNECT || rc == P11B_ERR_IO ||
-	    rc == P11B_ERR_PROTOCOL;
+	    rc == P11B_ERR_PROTOCOL || rc == P11B_ERR_TIMEOUT;
 }
 
 static unsigned int
@@ -191,7 +191,9 @@ link_put(struct link *l, int rc)
 int
 link_again(struct link **linkp, int rc, int *triesp)
 {
-	if (!link_stream_error(rc) || (*triesp)++ > 0)
+	/* A timeout is not tried again: the caller has waited enough. */
+	if (!link_stream_error(rc) || rc == P11B_ERR_TIMEOUT ||
+	    (*triesp)++ > 0)
 		return 0;
 	link_put(*linkp, rc);
 	*linkp = NULL;
@@ -270,6 +272,7 @@ link_ckr(int rc)
 	case P11B_ERR_CONNECT:
 	case P11B_ERR_IO:
 	case P11B_ERR_PROTOCOL:
+	case P11B_ERR_TIMEOUT:
 		return CKR_DEVICE_ERROR;
 	case P11B_ERR_NOMEM:
 		return CKR_HOST_MEMORY;

@@ -35,7 +35,8 @@ INTEGRATION_TESTS = \
 	tests/integration/exporter.sh \
 	tests/integration/alerts.sh \
 	tests/integration/logrotate.sh \
-	tests/integration/module_p11kit.sh
+	tests/integration/module_p11kit.sh \
+	tests/integration/hostile_faults.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \

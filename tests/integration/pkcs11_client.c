@@ -17,6 +17,9 @@
  *   pkcs11_client MODULE idle GOFILE
  *	Sign, then wait until GOFILE exists (the test saw the broker drop
  *	the idle connection), sign again.
+ *   pkcs11_client MODULE random
+ *	C_GenerateRandom once; prints its CK_RV ("rv 0x30"), exits 0 for
+ *	CKR_OK (for a broker that does not answer: P11BROKER_TIMEOUT).
  *
  * Every wait ends at P11B_HANG seconds (default 60): only a hang gets
  * there.
@@ -573,13 +576,27 @@ run_idle(const char *gofile)
 	return failures != 0;
 }
 
+/* --- random --------------------------------------------------------------- */
+
+static int
+run_random(void)
+{
+	CK_BYTE buf[16];
+	CK_RV rv;
+
+	check(p11->C_Initialize(NULL) == CKR_OK, "C_Initialize");
+	rv = p11->C_GenerateRandom(open_session(), buf, sizeof(buf));
+	printf("# rv 0x%lx\n", (unsigned long)rv);
+	return rv == CKR_OK ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: pkcs11_client MODULE "
-		    "api|kill|fork|idle\n");
+		    "api|kill|fork|idle|random\n");
 		return 2;
 	}
 	load(argv[1]);
@@ -591,6 +608,8 @@ main(int argc, char **argv)
 		return run_fork();
 	if (strcmp(argv[2], "idle") == 0 && argc == 4)
 		return run_idle(argv[3]);
+	if (strcmp(argv[2], "random") == 0)
+		return run_random();
 	fprintf(stderr, "pkcs11_client: bad arguments\n");
 	return 2;
 }

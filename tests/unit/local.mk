@@ -45,3 +45,13 @@ tests_unit_test_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
 tests_unit_test_signer_msg_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_signer_msg
+
+# White-box: the monitor's front watchdog and refused-PIN memory.
+check_PROGRAMS += tests/unit/test_monitor
+tests_unit_test_monitor_SOURCES = tests/unit/test_monitor.c tests/unit/tap.h
+tests_unit_test_monitor_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/brokerd/monitor \
+	$(SODIUM_CFLAGS)
+tests_unit_test_monitor_LDADD = brokerd/libbroker.la $(UNIT_LDADD) \
+	$(SODIUM_LIBS)
+TESTS += tests/unit/test_monitor

@@ -621,6 +621,84 @@ test_hangup(int answered)
 	p11b_close(conn);
 }
 
+/*
+ * A broker that never answers: mode 0 reads (and drops) every request,
+ * mode 1 reads nothing; both until the client hangs up.
+ */
+static void
+script_silent(struct fake *f)
+{
+	struct wire_request req;
+	struct pollfd pfd = { f->fd, POLLRDHUP, 0 };
+
+	if (f->mode == 0) {
+		while (fake_read(f, &req) == 0)
+			wire_request_free(&req);
+		return;
+	}
+	while (poll(&pfd, 1, -1) == 1 && !(pfd.revents &
+	    (POLLRDHUP | POLLHUP | POLLERR)))
+		;
+}
+
+static void
+test_timeout(void)
+{
+	struct fake f;
+	struct wait_client c[WAITERS];
+	struct p11b_conn *conn;
+	uint8_t *out = NULL, *big, *sig = NULL;
+	size_t siglen = 0;
+	int i, ntimeout = 0;
+
+	/* One call, the timeout from the environment. */
+	setenv("P11BROKER_TIMEOUT", "0.2", 1);
+	conn = start(&f, script_silent, 0);
+	unsetenv("P11BROKER_TIMEOUT");
+	is_int(p11b_random(conn, 8, &out), P11B_ERR_TIMEOUT,
+	    "silent broker: the call times out ($P11BROKER_TIMEOUT)");
+	ok(strstr(p11b_last_message(), "no answer from the broker within "
+	    "0.200 s") != NULL, "timeout: the message says so (%s)",
+	    p11b_last_message());
+	ok(out == NULL, "timeout: no output");
+	is_int(p11b_random(conn, 8, &out), P11B_ERR_IO,
+	    "timeout: the connection is failed for good");
+	is_int(P11B_ERR_TIMEOUT, -6, "P11B_ERR_TIMEOUT is -6");
+	ok(strcmp(p11b_status_name(P11B_ERR_TIMEOUT), "timeout") == 0,
+	    "status name: timeout");
+	p11b_close(conn);
+	fake_stop(&f);
+
+	/* Several waiters: the leader and the others all time out. */
+	conn = start(&f, script_silent, 0);
+	p11b_set_timeout(conn, 200);
+	for (i = 0; i < WAITERS; i++) {
+		c[i] = (struct wait_client){ .conn = conn };
+		pthread_create(&c[i].thread, NULL, wait_client_main, &c[i]);
+	}
+	for (i = 0; i < WAITERS; i++) {
+		pthread_join(c[i].thread, NULL);
+		ntimeout += c[i].rc == P11B_ERR_TIMEOUT;
+	}
+	is_int(ntimeout, WAITERS, "silent broker: every waiter times out");
+	p11b_close(conn);
+	fake_stop(&f);
+
+	/* A broker that reads nothing: the write gives up. */
+	conn = start(&f, script_silent, 1);
+	p11b_set_timeout(conn, 200);
+	if ((big = calloc(1, 4 * 1024 * 1024)) == NULL)
+		exit(1);
+	is_int(p11b_sign(conn, "k", P11B_ALG_ED25519, 0, big, 4 * 1024 * 1024,
+	    &sig, &siglen), P11B_ERR_TIMEOUT,
+	    "broker not reading: the write times out");
+	ok(strstr(p11b_last_message(), "did not read our request") != NULL,
+	    "write timeout: the message says so (%s)", p11b_last_message());
+	free(big);
+	p11b_close(conn);
+	fake_stop(&f);
+}
+
 enum bad_reply {
 	BAD_OVER_LIMIT,
 	BAD_EMPTY,
@@ -990,6 +1068,7 @@ main(void)
 	test_pipeline();
 	test_hangup(0);
 	test_hangup(2);
+	test_timeout();
 	test_bad_response(BAD_OVER_LIMIT, "response length over the limit");
 	test_bad_response(BAD_EMPTY, "zero-length response");
 	test_bad_response(BAD_GARBAGE, "undecodable response");

@@ -244,10 +244,6 @@ test_policy_errors(const struct config *c)
 	    "takes no key", "random takes no key");
 	expect_policy_error(c, "permit user root sign\n",
 	    "expected a key name", "sign needs a key");
-	expect_policy_error(c, "permit user no-such-user-here sign zsk\n",
-	    "unknown user", "unknown user");
-	expect_policy_error(c, "permit group no-such-group-here sign zsk\n",
-	    "unknown group", "unknown group");
 	expect_policy_error(c, "deny user root sign zsk\n",
 	    "expected \"permit\"", "only permit rules");
 	expect_policy_error(c, "permit user root sign zsk,zsk\n",
@@ -258,6 +254,53 @@ test_policy_errors(const struct config *c)
 	    "expected \"user\" or \"group\"", "user or group");
 }
 
+
+/*
+ * A user or group that does not resolve: the rule stays, grants nothing
+ * (not even to uid/gid 0, what its id field holds), and the rest loads.
+ */
+static void
+test_policy_unresolved(const struct config *c)
+{
+	const struct policy_rule *rule;
+	struct peer_cred root, alice;
+	struct policy *p;
+	char err[512], *buf = NULL;
+	size_t len = 0, next = 0;
+	FILE *fp;
+
+	p = policy(c, "permit user no-such-user-here sign zsk\n"
+	    "permit group no-such-group-here sign zsk\n"
+	    "permit user 1000 random\n", err, sizeof(err));
+	ok(p != NULL, "unknown user and group: the policy loads");
+	if (p == NULL) {
+		printf("#   error was \"%s\"\n", err);
+		return;
+	}
+	memset(&root, 0, sizeof(root));
+	memset(&alice, 0, sizeof(alice));
+	alice.uid = 1000;
+	alice.gid = 1000;
+	is_int((int)p->nrules, 3, "all three rules kept");
+	ok(!policy_permits(p, &root, P11B_OP_SIGN, 0),
+	    "an unresolved rule grants nothing (not to uid/gid 0)");
+	is_int(policy_key_ops(p, &root, 0), 0, "zsk invisible to root");
+	ok(policy_permits(p, &alice, P11B_OP_RANDOM, -1),
+	    "the resolved rule still grants");
+	ok(policy_unresolved(p, &next, &rule) && rule->line == 1 &&
+	    !rule->is_group, "first unresolved: the user, line 1");
+	ok(policy_unresolved(p, &next, &rule) && rule->line == 2 &&
+	    rule->is_group, "second unresolved: the group, line 2");
+	ok(!policy_unresolved(p, &next, &rule), "no third");
+	ok((fp = open_memstream(&buf, &len)) != NULL, "memstream");
+	policy_print(p, c, fp);
+	fclose(fp);
+	ok(buf != NULL && strstr(buf, "# grants nothing (unknown user): "
+	    "permit user no-such-user-here sign zsk") != NULL,
+	    "print marks the rule");
+	free(buf);
+	policy_free(p);
+}
 
 static int
 check(struct policy *p, const struct peer_cred *peer, enum p11b_op op,
@@ -377,6 +420,7 @@ main(void)
 	}
 	test_policy_eval(c);
 	test_policy_errors(c);
+	test_policy_unresolved(c);
 	test_policy_options(c);
 	config_free(c);
 	return tap_done();
