@@ -13,3 +13,9 @@ EXTRA_DIST += $(systemdunit_DATA)
 EXTRA_DIST += contrib/prometheus/p11broker.rules.yml \
 	contrib/prometheus/p11broker.rules.test.yml \
 	contrib/grafana/p11broker.json contrib/logrotate.d/p11broker
+
+# systemd drop-ins for HSMs the shipped unit cannot reach (network,
+# loopback TCP, pcscd, PCIe), rated by tests/integration/systemd.sh.
+EXTRA_DIST += contrib/systemd/drop-ins/network-hsm.conf \
+	contrib/systemd/drop-ins/loopback-hsm.conf \
+	contrib/systemd/drop-ins/pcscd.conf contrib/systemd/drop-ins/pcie-hsm.conf
