@@ -45,6 +45,7 @@ noinst_LTLIBRARIES += brokerd/front/libfront.la
 brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/front.c brokerd/front/front.h \
 	brokerd/front/server.c brokerd/front/conn.c brokerd/front/conn.h \
+	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c \
 	brokerd/front/control.c brokerd/front/signers.c \
 	brokerd/front/reload.c \
@@ -53,7 +54,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/metrics.c brokerd/front/metrics.h \
 	brokerd/front/audit.c brokerd/front/audit.h \
 	brokerd/front/audit_ckpt.c brokerd/front/audit_int.h \
-	brokerd/front/audit_event.c \
+	brokerd/front/audit_event.c brokerd/front/audit_refusals.c \
 	brokerd/front/audit_line.c brokerd/front/audit_line.h \
 	proto/audit_msg.c proto/audit_msg.h
 brokerd_front_libfront_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
