@@ -110,6 +110,11 @@ conn_flush(struct server *s, struct conn *c)
 		c->woff += n;
 		c->last_active = time(NULL);
 	}
+	/* What was sent goes now (a slow reader would grow the buffer). */
+	if (c->woff > 0 && c->woff < c->wb.len) {
+		buf_consume(&c->wb, c->woff);
+		c->woff = 0;
+	}
 	if (c->woff == c->wb.len) {
 		/* An idle connection holds no buffer (the memory budget). */
 		buf_wipe_free(&c->wb);

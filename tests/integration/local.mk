@@ -30,12 +30,14 @@ INTEGRATION_TESTS = \
 	tests/integration/reload.sh \
 	tests/integration/stats.sh \
 	tests/integration/audit.sh \
-	tests/integration/fault_module.sh
+	tests/integration/fault_module.sh \
+	tests/integration/hostile_callers.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/mktoken.sh \
 	tests/integration/rawclient.py \
+	tests/integration/hostile.py \
 	tests/integration/ed25519_verify.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
 	tests/badinput/CATALOGUE.md
