@@ -635,9 +635,10 @@ check_complete(struct parser *p)
 	if (c->pin_source == PIN_NONE)
 		return lex_error(&p->lx, last, "token: no PIN source "
 		    "(pin-env, pin-file, pin-credential)");
-	if (c->max_buffered < 2 * c->max_frame)
+	/* A frame and its job's copies must fit, or it waits forever. */
+	if (c->max_buffered < 8 * c->max_frame)
 		return lex_error(&p->lx, last, "max-buffered %zu is less than "
-		    "twice max-frame %zu", c->max_buffered, c->max_frame);
+		    "8 times max-frame %zu", c->max_buffered, c->max_frame);
 	if (c->audit_key != NULL && config_key_index(c, c->audit_key) == -1)
 		return lex_error(&p->lx, c->audit_line, "audit: checkpoint-key "
 		    "\"%s\" is not a key defined in this file", c->audit_key);

@@ -229,12 +229,13 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 
 /*
  * What a job holds in the front until it is answered: its input, the
- * copy queued on the signer link, and room for the answer.
+ * copy queued on the signer link (whose buffer may be twice what it
+ * holds, three times while it grows), and room for the answer.
  */
 static size_t
 pending_bytes(const struct job *job)
 {
-	return sizeof(struct pending) + 2 * (job->inlen + job->maclen) +
+	return sizeof(struct pending) + 4 * (job->inlen + job->maclen) +
 	    PENDING_ANSWER_ROOM + job->random_len;
 }
 

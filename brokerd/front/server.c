@@ -33,6 +33,7 @@
 #define MAX_EVENTS	64
 #define DRAIN_SECONDS	5
 #define FRAMES_PER_TURN	64		/* per connection, then the others */
+#define TURN_FRAMES	4096		/* all connections: the audit lines */
 #define FD_RESERVE	64		/* links, the log, epoll, signalfd */
 #define STALL_POLL_MS	50		/* frames held back: look again */
 #define ACCEPT_WARN_INTERVAL 60		/* seconds between accept warnings */
@@ -57,6 +58,7 @@ struct server {
 	int			 ready;		/* held frames can go on now */
 	uint64_t		 known_gen;	/* policy of the conns' known */
 	time_t			 budget_warned;
+	int			 turn_frames;	/* taken in this loop turn */
 };
 
 static void	conn_close(struct server *, struct conn *);
@@ -260,15 +262,22 @@ budget_allows(struct server *s, struct conn *c, size_t bytes)
 static int
 frame_admitted(struct server *s, struct conn *c, long need, int nframes)
 {
-	if (nframes >= FRAMES_PER_TURN) {
-		s->ready = 1;		/* the others first, then on */
+	/*
+	 * The others first, then on; and at most so many decisions (audit
+	 * lines pending) in one turn.
+	 */
+	if (nframes >= FRAMES_PER_TURN || s->turn_frames >= TURN_FRAMES) {
+		s->ready = 1;
 		return 0;
 	}
 	if (!c->known && !caller_take(c->caller, s->b->conf->unknown_rate,
 	    clock_ns()))
 		return 0;
-	/* Its job's copies of the input, and its answer. */
-	return budget_allows(s, c, 2 * (size_t)need + READ_CHUNK);
+	/* Its job's copies of the input (pending_bytes), and its answer. */
+	if (!budget_allows(s, c, 4 * (size_t)need + READ_CHUNK))
+		return 0;
+	s->turn_frames++;
+	return 1;
 }
 
 /* Parse every complete frame in the read buffer. */
@@ -806,6 +815,7 @@ server_run(struct broker *b)
 		    TAILQ_EMPTY(&sp->set.stalled) ? 1000 : STALL_POLL_MS);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait");
+		sp->turn_frames = 0;
 		for (i = 0; i < n; i++)
 			handle_event(sp, &evs[i]);
 		if (audit_commit(b->audit) != 0)
