@@ -11,7 +11,8 @@ include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/integration/local.mk
 
 EXTRA_DIST += tests/bench/run.sh tests/bench/audit.sh tests/bench/soak.sh \
-	tests/bench/idle.sh tests/bench/idle.py tests/reliability/run.sh
+	tests/bench/idle.sh tests/bench/idle.py tests/reliability/run.sh \
+	tests/reliability/hostile.sh
 
 EXTRA_DIST += tests/valgrind.supp tests/lsan.supp
 

@@ -59,6 +59,8 @@ struct server {
 	uint64_t		 known_gen;	/* policy of the conns' known */
 	time_t			 budget_warned;
 	int			 turn_frames;	/* taken in this loop turn */
+	uint64_t		 turn;		/* loop turns */
+	uint64_t		 noshed_turn;	/* none to shed in this one */
 };
 
 static void	conn_close(struct server *, struct conn *);
@@ -200,6 +202,9 @@ shed_unknown(struct server *s, int most)
 {
 	struct conn *c, *victim = NULL;
 
+	/* None found in this turn: no walk again for every frame held back. */
+	if (s->noshed_turn == s->turn)
+		return 0;
 	TAILQ_FOREACH(c, &s->set.conns, entry) {
 		if (c->known || (most && c->counted == 0))
 			continue;
@@ -207,8 +212,10 @@ shed_unknown(struct server *s, int most)
 		    c->last_active < victim->last_active))
 			victim = c;
 	}
-	if (victim == NULL)
+	if (victim == NULL) {
+		s->noshed_turn = s->turn;
 		return 0;
+	}
 	log_debug("shedding a connection of uid %u (not in the policy)",
 	    (unsigned)victim->peer.uid);
 	conn_close(s, victim);
@@ -816,6 +823,7 @@ server_run(struct broker *b)
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait");
 		sp->turn_frames = 0;
+		sp->turn++;
 		for (i = 0; i < n; i++)
 			handle_event(sp, &evs[i]);
 		if (audit_commit(b->audit) != 0)

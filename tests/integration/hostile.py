@@ -26,6 +26,17 @@ usage:
                                       requests of SIZE bytes and never
                                       reading; prints "connected N", then
                                       runs until stdin closes
+  hostile.py SOCK floodloop           flood (batches of 100) until stdin
+                                      closes; prints "refused N"
+  hostile.py SOCK slowloris N         N connections each sending a frame
+                                      a byte a second, reconnecting when
+                                      cut off, until stdin closes
+  hostile.py SOCK probe OUT           the permitted caller (tests/
+                                      reliability/hostile.sh): a sign
+                                      request of ec256 on a fresh
+                                      connection, again and again until
+                                      stdin closes; one line per request
+                                      in OUT: "ok|fail MICROSECONDS"
 """
 
 import os
@@ -140,6 +151,71 @@ def pipeline(path, n, frames, size, key, alg):
     wait_stdin()
 
 
+def stdin_closed():
+    r, _, _ = select.select([sys.stdin], [], [], 0)
+    return bool(r) and sys.stdin.read(1) == ''
+
+
+def floodloop(path):
+    s = connect(path)
+    batch = 100
+    req = b''.join(rc.frame(rc.sign(i + 1, 'nosuch', rc.ECDSA_P256_SHA256,
+                                    b'x' * 32)) for i in range(batch))
+    n = 0
+    while not stdin_closed():
+        t = threading.Thread(target=s.sendall, args=(req,))
+        t.start()
+        n += len(read_frames(s, batch))
+        t.join()
+    print('refused %d' % n, flush=True)
+
+
+def slowloris(path, n):
+    stop = threading.Event()
+
+    def one():
+        body = rc.sign(1, 'ec256', rc.ECDSA_P256_SHA256, b'x' * 32)
+        msg = rc.frame(body)
+        while not stop.is_set():
+            try:
+                s = connect(path)
+                for b in msg:
+                    if stop.wait(1.0):
+                        break
+                    s.sendall(bytes([b]))
+            except OSError:
+                stop.wait(0.2)
+    for _ in range(n):
+        threading.Thread(target=one, daemon=True).start()
+    wait_stdin()
+    stop.set()
+
+
+def probe(path, out):
+    import time
+    with open(out, 'w') as f:
+        i = 0
+        while not stdin_closed():
+            i += 1
+            t0 = time.monotonic()
+            ok = False
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(10)
+                s.connect(path)
+                s.sendall(rc.frame(rc.sign(i, 'ec256', rc.ECDSA_P256_SHA256,
+                                           b'probe %d' % i)))
+                got = read_frames(s, 1)
+                ok = got == ['OK']
+                s.close()
+            except OSError:
+                pass
+            us = (time.monotonic() - t0) * 1e6
+            f.write('%s %d\n' % ('ok' if ok else 'fail', us))
+            f.flush()
+            time.sleep(0.02)
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
     args = sys.argv[3:]
@@ -154,6 +230,12 @@ def main():
     elif mode == 'pipeline':
         pipeline(path, int(args[0]), int(args[1]), int(args[2]), args[3],
                  int(args[4]))
+    elif mode == 'floodloop':
+        floodloop(path)
+    elif mode == 'slowloris':
+        slowloris(path, int(args[0]))
+    elif mode == 'probe':
+        probe(path, args[0])
     else:
         sys.exit('unknown mode ' + mode)
 

@@ -78,9 +78,14 @@ attack()
 	shift 2
 	rm -f "$T/$name.in" "$T/$name.out"
 	mkfifo -m 0644 "$T/$name.in"
-	setpriv --reuid="$uid" --regid=nogroup --clear-groups \
-	    "$ATTACK_PY" "$T/py/hostile.py" "$SOCK" "$@" <"$T/$name.in" \
-	    >"$T/$name.out" 2>"$T/$name.err" &
+	# Without the other attackers' stdin: each sees its own close.
+	(
+		for fd in "${ATTACK_FD[@]}"; do
+			exec {fd}>&-
+		done
+		exec setpriv --reuid="$uid" --regid=nogroup --clear-groups \
+		    "$ATTACK_PY" "$T/py/hostile.py" "$SOCK" "$@"
+	) <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
 	ATTACK_PID[$name]=$!
 	exec {fd}>"$T/$name.in"
 	ATTACK_FD[$name]=$fd
