@@ -60,7 +60,7 @@ struct connset {
 	struct connlist		 graveyard;	/* freed at the turn's end */
 	struct callerlist	 callers;
 	size_t			 buffered;	/* bytes, all connections */
-	int			 nholding;	/* callers with bytes buffered */
+	int			 nholding;	/* callers holding bytes */
 };
 
 void	connset_init(struct connset *set);

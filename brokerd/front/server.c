@@ -51,7 +51,7 @@ struct server {
 	struct connset		 set;		/* conn.c's */
 	int			 stopping;
 	time_t			 stop_deadline;
-	int			 fd_cap;	/* clients RLIMIT_NOFILE allows */
+	int			 fd_cap;	/* clients the fd limit allows */
 	int			 accept_paused;	/* EMFILE: until one closes */
 	uint64_t		 accept_failures; /* not yet logged */
 	time_t			 accept_warned;
@@ -68,6 +68,14 @@ static void	stop(struct server *);
 static void	conn_parse(struct server *, struct conn *);
 static void	accept_resume(struct server *);
 
+/* Memory is short: a client's unread answers go before its requests. */
+static int
+answers_first(const struct server *s, const struct conn *c)
+{
+	return c->wb.len > c->woff &&
+	    s->set.buffered > s->b->conf->max_buffered / 2;
+}
+
 static void
 conn_arm(struct server *s, struct conn *c)
 {
@@ -77,7 +85,8 @@ conn_arm(struct server *s, struct conn *c)
 	if (c->dead)
 		return;
 	want_read = !c->closing && !s->stopping && !c->stalled &&
-	    c->inflight < MAX_INFLIGHT && c->wb.len - c->woff < WBUF_HIGH;
+	    c->inflight < MAX_INFLIGHT && c->wb.len - c->woff < WBUF_HIGH &&
+	    !answers_first(s, c);
 	want_write = c->wb.len > c->woff;
 	if (want_read == c->reading && want_write == c->writing)
 		return;
@@ -291,15 +300,12 @@ frame_admitted(struct server *s, struct conn *c, long need, int nframes)
 static void
 conn_parse(struct server *s, struct conn *c)
 {
-	size_t off = 0, budget = s->b->conf->max_buffered;
+	size_t off = 0;
 	long need;
 	int n = 0;
 
 	while (!c->closing && !c->dead && c->inflight < MAX_INFLIGHT &&
-	    c->wb.len - c->woff < WBUF_HIGH) {
-		/* Memory is short: answers waiting to be read come first. */
-		if (c->wb.len > c->woff && s->set.buffered > budget / 2)
-			break;
+	    c->wb.len - c->woff < WBUF_HIGH && !answers_first(s, c)) {
 		need = buf_frame_need(&c->rb, off, WIRE_HDR_LEN,
 		    frame_body_len, s);
 		if (need == WIRE_ERR_EMPTY) {
