@@ -47,6 +47,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/front.c brokerd/front/front.h brokerd/front/broker.h \
 	brokerd/front/server.c brokerd/front/server.h \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
+	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
 	brokerd/front/control.c brokerd/front/control.h \
 	brokerd/front/signers.c brokerd/front/signers.h \
@@ -56,7 +57,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/metrics.c brokerd/front/metrics.h \
 	brokerd/front/audit.c brokerd/front/audit.h \
 	brokerd/front/audit_ckpt.c brokerd/front/audit_int.h \
-	brokerd/front/audit_event.c \
+	brokerd/front/audit_event.c brokerd/front/audit_refusals.c \
 	brokerd/front/audit_line.c brokerd/front/audit_line.h \
 	brokerd/front/audit_state.c brokerd/front/audit_state.h \
 	proto/audit_msg.c proto/audit_msg.h

@@ -28,6 +28,11 @@
 #define DEFAULT_AUDIT_SECONDS	60
 #define DEFAULT_TOKEN_TIMEOUT	10	/* seconds */
 #define DEFAULT_FRONT_WATCHDOG	10	/* seconds */
+#define DEFAULT_MAX_PER_UID	64
+#define DEFAULT_FRAME_TIMEOUT	10	/* seconds */
+#define DEFAULT_MAX_BUFFERED	(64L * 1024 * 1024)
+#define DEFAULT_UNKNOWN_RATE	50	/* requests a second */
+#define DEFAULT_REFUSAL_INTERVAL 60	/* seconds */
 
 struct parser {
 	struct lex	 lx;
@@ -518,12 +523,51 @@ expect_eol(struct parser *p)
 	    tok.text : lex_kind_name(tok.kind));
 }
 
+/*
+ * The limits on what callers may hold (p11brokerd.conf(5), "Hostile
+ * callers").  1 when kw is not one of them.
+ */
+static int
+parse_limit(struct parser *p, struct lex_token *kw)
+{
+	struct config *c = p->conf;
+	long v;
+
+	if (strcmp(kw->text, "max-clients-per-uid") == 0) {
+		if (parse_number(p, kw->text, 1, 65536, 10, &v) != 0)
+			return -1;
+		c->max_clients_per_uid = (int)v;
+	} else if (strcmp(kw->text, "frame-timeout") == 0) {
+		if (parse_number(p, kw->text, 1, 3600, 10, &v) != 0)
+			return -1;
+		c->frame_timeout = (int)v;
+	} else if (strcmp(kw->text, "max-buffered") == 0) {
+		if (parse_number(p, kw->text, 1024 * 1024, 1024L * 1024 * 1024,
+		    10, &v) != 0)
+			return -1;
+		c->max_buffered = (size_t)v;
+	} else if (strcmp(kw->text, "unknown-rate") == 0) {
+		if (parse_number(p, kw->text, 1, 1000000, 10, &v) != 0)
+			return -1;
+		c->unknown_rate = (unsigned int)v;
+	} else if (strcmp(kw->text, "refusal-interval") == 0) {
+		if (parse_number(p, kw->text, 1, 3600, 10, &v) != 0)
+			return -1;
+		c->refusal_interval = (unsigned int)v;
+	} else
+		return 1;
+	return 0;
+}
+
 static int
 parse_stmt(struct parser *p, struct lex_token *kw)
 {
 	struct config *c = p->conf;
 	long v;
+	int r;
 
+	if ((r = parse_limit(p, kw)) != 1)
+		return r;
 	if (strcmp(kw->text, "socket") == 0)
 		return parse_socket(p);
 	if (strcmp(kw->text, "workers") == 0) {
@@ -598,6 +642,10 @@ check_complete(struct parser *p)
 	if (c->pin_source == PIN_NONE)
 		return lex_error(&p->lx, last, "token: no PIN source "
 		    "(pin-env, pin-file, pin-credential)");
+	/* A frame and its job's copies must fit, or it waits forever. */
+	if (c->max_buffered < 8 * c->max_frame)
+		return lex_error(&p->lx, last, "max-buffered %zu is less than "
+		    "8 times max-frame %zu", c->max_buffered, c->max_frame);
 	if (c->audit_key != NULL && config_key_index(c, c->audit_key) == -1)
 		return lex_error(&p->lx, c->audit_line, "audit: checkpoint-key "
 		    "\"%s\" is not a key defined in this file", c->audit_key);
@@ -628,6 +676,11 @@ config_new(void)
 	c->max_frame = WIRE_DEFAULT_MAX_FRAME;
 	c->max_clients = DEFAULT_MAX_CLIENTS;
 	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	c->max_clients_per_uid = DEFAULT_MAX_PER_UID;
+	c->frame_timeout = DEFAULT_FRAME_TIMEOUT;
+	c->max_buffered = DEFAULT_MAX_BUFFERED;
+	c->unknown_rate = DEFAULT_UNKNOWN_RATE;
+	c->refusal_interval = DEFAULT_REFUSAL_INTERVAL;
 	c->audit_lines = DEFAULT_AUDIT_LINES;
 	c->audit_seconds = DEFAULT_AUDIT_SECONDS;
 	c->user_uid = (uid_t)-1;

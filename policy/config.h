@@ -36,6 +36,11 @@ struct config {
 	size_t			 max_frame;
 	int			 max_clients;
 	int			 idle_timeout;	/* seconds, 0: none */
+	int			 max_clients_per_uid;
+	int			 frame_timeout;	/* seconds for one frame */
+	size_t			 max_buffered;	/* bytes, all connections */
+	unsigned int		 unknown_rate;	/* requests/s, unknown uid */
+	unsigned int		 refusal_interval; /* seconds per summary */
 	char			*policy_path;
 
 	char			*module;

@@ -375,6 +375,21 @@ policy_permits(const struct policy *pol, const struct peer_cred *peer,
 	return 0;
 }
 
+int
+policy_knows(const struct policy *pol, const struct peer_cred *peer)
+{
+	size_t i;
+
+	for (i = 0; i < pol->nrules; i++)
+		if (rule_matches_peer(&pol->rules[i], peer))
+			return 1;
+	return 0;
+}
+
+/*
+ * Every rule of the peer is walked whether key exists (>= 0) or not
+ * (-1): the refusal of a hidden key does the same work as a missing one.
+ */
 uint32_t
 policy_key_ops(const struct policy *pol, const struct peer_cred *peer,
     int key)

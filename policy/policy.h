@@ -94,6 +94,8 @@ uint32_t policy_key_algs(const struct policy *pol,
 int	policy_check_algs(const struct policy *pol,
 	    int (*fits)(enum p11b_alg, int, void *), void *arg, char *errbuf,
 	    size_t errlen);
+/* Does any rule name this peer (its uid, gid or a group)? */
+int	policy_knows(const struct policy *pol, const struct peer_cred *peer);
 /* Bit mask (1 << op) of what the peer may do with key; 0: key invisible. */
 uint32_t policy_key_ops(const struct policy *pol,
 	    const struct peer_cred *peer, int key);

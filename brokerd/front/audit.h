@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct audit;
 struct broker;
@@ -53,6 +54,12 @@ void	audit_request_init(struct audit *a, struct request_ctx *rq);
 int	audit_decision(struct audit *a, const struct peer_cred *peer,
 	    const struct request_ctx *rq, const struct wire_response *resp,
 	    int dropped);
+/*
+ * audit_refusals.c: count refusals of uid (a caller the policy does not
+ * know) in the seconds from since to until, after the first one's line.
+ */
+void	audit_refusals(struct audit *a, uint32_t uid, uint64_t count,
+	    time_t since, time_t until);
 /* An event line: NULL-terminated name, value string pairs. */
 void	audit_event(struct audit *a, const char *event, ...)
 	    __attribute__((__sentinel__));

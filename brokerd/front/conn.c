@@ -10,8 +10,13 @@ connset_init(struct connset *set)
 {
 	TAILQ_INIT(&set->conns);
 	TAILQ_INIT(&set->dirty);
+	TAILQ_INIT(&set->stalled);
+	TAILQ_INIT(&set->graveyard);
+	set->nstalled = 0;
+	TAILQ_INIT(&set->callers);
 	set->nconns = 0;
 	set->jobs = 0;
+	set->buffered = 0;
 }
 
 struct conn *
@@ -31,10 +36,66 @@ conn_new(struct connset *set)
 static void
 conn_free(struct conn *c)
 {
+	c->set->buffered -= c->counted;
 	free(c->peer.groups);
 	buf_wipe_free(&c->rb);
 	buf_wipe_free(&c->wb);
 	free(c);
+}
+
+void
+connset_reap(struct connset *set)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&set->graveyard)) != NULL) {
+		TAILQ_REMOVE(&set->graveyard, c, entry);
+		conn_free(c);
+	}
+}
+
+int
+conn_set_caller(struct connset *set, struct conn *c)
+{
+	if ((c->caller = caller_get(&set->callers, c->peer.uid)) == NULL)
+		return -1;
+	c->caller->nconns++;
+	return 0;
+}
+
+/* A caller's bytes change by what one of its connections now holds. */
+static void
+caller_account(struct connset *set, struct caller *cl, size_t was,
+    size_t now)
+{
+	int before = cl->buffered > 0;
+
+	cl->buffered = cl->buffered - was + now;
+	set->nholding += (cl->buffered > 0) - before;
+}
+
+void
+conn_account(struct conn *c)
+{
+	size_t now = c->rb.cap + c->wb.cap + c->held;
+
+	if (c->caller != NULL)
+		caller_account(c->set, c->caller, c->counted, now);
+	c->set->buffered = c->set->buffered - c->counted + now;
+	c->counted = now;
+}
+
+void
+conn_stall(struct conn *c, int on)
+{
+	if (on == c->stalled || (on && c->dead))
+		return;
+	if (on)
+		TAILQ_INSERT_TAIL(&c->set->stalled, c, stall_entry);
+	else
+		TAILQ_REMOVE(&c->set->stalled, c, stall_entry);
+	c->set->nstalled += on ? 1 : -1;
+	c->stalled = on;
 }
 
 void
@@ -46,11 +107,21 @@ conn_detach(struct connset *set, struct conn *c)
 		TAILQ_REMOVE(&set->dirty, c, dirty_entry);
 		c->dirty = 0;
 	}
+	conn_stall(c, 0);
+	buf_wipe_free(&c->rb);
+	buf_wipe_free(&c->wb);
+	conn_account(c);
+	if (c->caller != NULL) {
+		/* Its jobs' bytes stay in the set's count, not the caller's. */
+		caller_account(set, c->caller, c->counted, 0);
+		caller_put(&set->callers, c->caller);
+	}
+	c->caller = NULL;
 	c->dead = 1;
 	TAILQ_REMOVE(&set->conns, c, entry);
 	set->nconns--;
 	if (c->inflight == 0)
-		conn_free(c);
+		TAILQ_INSERT_TAIL(&set->graveyard, c, entry);
 }
 
 int
@@ -66,21 +137,25 @@ conn_peer(const struct conn *c)
 }
 
 void
-conn_hold(struct conn *c)
+conn_hold(struct conn *c, size_t bytes)
 {
 	c->inflight++;
 	c->set->jobs++;
+	c->held += bytes;
+	conn_account(c);
 }
 
 int
-conn_release(struct conn *c)
+conn_release(struct conn *c, size_t bytes)
 {
 	c->inflight--;
 	c->set->jobs--;
+	c->held -= bytes;
+	conn_account(c);
 	if (!c->dead)
 		return 1;
 	if (c->inflight == 0)
-		conn_free(c);
+		TAILQ_INSERT_TAIL(&c->set->graveyard, c, entry);
 	return 0;
 }
 
@@ -108,6 +183,7 @@ conn_reply(struct conn *c, const struct wire_response *resp)
 		c->closing = 1;
 		return;
 	}
+	conn_account(c);
 	if (!c->dirty) {
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&c->set->dirty, c, dirty_entry);
@@ -118,4 +194,12 @@ void
 conn_close_after_reply(struct conn *c)
 {
 	c->closing = 1;
+}
+
+int
+conn_refusal_counted(struct conn *c)
+{
+	if (c->known || c->caller == NULL)
+		return 0;
+	return !caller_refused(c->caller, time(NULL));
 }

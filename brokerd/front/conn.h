@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "callers.h"
 #include "policy.h"
 #include "conn_ops.h"
 
@@ -37,6 +38,13 @@ struct conn {
 	int			 reading;	/* EPOLLIN armed */
 	int			 writing;	/* EPOLLOUT armed */
 	time_t			 last_active;
+	TAILQ_ENTRY(conn)	 stall_entry;
+	int			 stalled;	/* on the stalled list */
+	struct caller		*caller;	/* its uid's entry */
+	int			 known;		/* the policy names the peer */
+	uint64_t		 known_gen;	/* policy generation of known */
+	size_t			 held;		/* bytes of its jobs */
+	size_t			 counted;	/* its part of set->buffered */
 };
 
 TAILQ_HEAD(connlist, conn);
@@ -47,15 +55,31 @@ struct connset {
 	struct connlist		 dirty;
 	int			 nconns;
 	int			 jobs;		/* with the signer, all conns */
+	/* Frames held back: memory budget, throttle, the per-turn share. */
+	struct connlist		 stalled;
+	int			 nstalled;
+	struct connlist		 graveyard;	/* freed at the turn's end */
+	struct callerlist	 callers;
+	size_t			 buffered;	/* bytes, all connections */
+	int			 nholding;	/* callers holding bytes */
 };
 
 void	connset_init(struct connset *set);
 /* A new connection in the set (no descriptor yet); NULL when out of memory. */
 struct conn *conn_new(struct connset *set);
 /*
- * Out of the set, its descriptor already closed: freed now, or when the
- * last of its jobs comes back (conn_release).
+ * Out of the set, its descriptor already closed: its buffers are wiped
+ * now; it is freed at the end of the loop turn (connset_reap; events of
+ * this turn may still name it), or after the last of its jobs came back.
  */
 void	conn_detach(struct connset *set, struct conn *c);
+/* Free the connections that are gone. */
+void	connset_reap(struct connset *set);
+/* The caller of a new connection (its uid's entry); -1: out of memory. */
+int	conn_set_caller(struct connset *set, struct conn *c);
+/* Bring c's buffers and jobs into set->buffered (after they change). */
+void	conn_account(struct conn *c);
+/* Hold back (1) or let go (0) the frames of a connection. */
+void	conn_stall(struct conn *c, int on);
 
 #endif /* CONN_H */

@@ -6,6 +6,8 @@
 #ifndef CONN_OPS_H
 #define CONN_OPS_H
 
+#include <stddef.h>
+
 struct conn;
 struct connset;
 struct wire_response;
@@ -18,9 +20,18 @@ const struct peer_cred *conn_peer(const struct conn *c);
 int	connset_count(const struct connset *set);
 /* Close the connection once its queued answers are sent. */
 void	conn_close_after_reply(struct conn *c);
-/* Count a request handed to the workers / answered by them. */
-void	conn_hold(struct conn *c);
+/*
+ * Count a request handed to the workers / answered by them, with the
+ * bytes it holds meanwhile (in the front's memory budget).
+ */
+void	conn_hold(struct conn *c, size_t bytes);
 /* Returns 0 when the connection is gone and the reply must be dropped. */
-int	conn_release(struct conn *c);
+int	conn_release(struct conn *c, size_t bytes);
+/*
+ * A refusal of a caller the policy does not know: 1 when it is only
+ * counted (callers.c sums it up in the audit log), 0 when it gets its
+ * own decision line.
+ */
+int	conn_refusal_counted(struct conn *c);
 
 #endif /* CONN_OPS_H */

@@ -17,6 +17,7 @@
 #include "log.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
+#define PENDING_ANSWER_ROOM	4096	/* a signature, a MAC, a secret */
 #define STR(x)		#x
 #define XSTR(x)		STR(x)
 
@@ -39,16 +40,24 @@ answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
 {
 	uint64_t latency_us = (clock_ns() - rq->received_ns) / 1000;
 	struct wire_response refusal;
+	int logged, key = rq->key_index;
 
-	if (audit_decision(b->audit, conn_peer(c), rq, resp, 0) != 0) {
+	/* Callers the policy does not know: one line per interval. */
+	if (resp->status != P11B_OK && conn_refusal_counted(c))
+		logged = audit_refusing(b->audit) ? -1 : 0;
+	else
+		logged = audit_decision(b->audit, conn_peer(c), rq, resp, 0);
+	if (logged != 0) {
 		/* Not in the log (it fails closed): only a refusal leaves. */
 		memset(&refusal, 0, sizeof(refusal));
 		refusal.status = P11B_INTERNAL;
 		refusal.message = AUDIT_UNAVAILABLE;
 		resp = &refusal;
 	}
-	metrics_count(b->metrics, rq->op, rq->key_index, resp->status,
-	    latency_us);
+	/* A hidden key is counted as a missing one: no trace of which. */
+	if (resp->status == P11B_NO_SUCH_KEY)
+		key = -1;
+	metrics_count(b->metrics, rq->op, key, resp->status, latency_us);
 	resp->id = rq->id;
 	conn_reply(c, resp);
 }
@@ -95,6 +104,33 @@ request_ctx_init(struct broker *b, struct request_ctx *rq,
 }
 
 /*
+ * The index of a key name, or -1: every name is compared in full, with
+ * no early exit, so that a key that exists costs what a missing one does.
+ */
+static int
+key_lookup(const struct broker *b, const char *name)
+{
+	const char *kn;
+	size_t i, j;
+	int found = -1, diff, ended;
+	char ch;
+
+	for (i = 0; i < b->nkeys; i++) {
+		kn = b->keys[i].name;
+		diff = 0;
+		ended = 0;
+		for (j = 0; j <= P11B_KEY_NAME_MAX; j++) {
+			ch = ended ? '\0' : kn[j];
+			ended |= ch == '\0';
+			diff |= ch ^ name[j];
+		}
+		if (diff == 0)
+			found = (int)i;
+	}
+	return found;
+}
+
+/*
  * Policy first, so that nothing about a key leaks to a caller who may
  * not use it; then whether the key can do the operation at all.
  */
@@ -105,9 +141,10 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 	uint32_t ops;
 	int key;
 
-	key = config_key_index(b->conf, rq->key);
-	rq->key_index = key;		/* the truth, for counters and audit */
-	ops = key < 0 ? 0 : policy_key_ops(b->policy, conn_peer(c), key);
+	key = key_lookup(b, rq->key);
+	rq->key_index = key;
+	/* Evaluated for a missing key (-1) too: the same work either way. */
+	ops = policy_key_ops(b->policy, conn_peer(c), key);
 	if (ops == 0) {
 		refuse(b, c, rq, P11B_NO_SUCH_KEY, MSG_NO_SUCH_KEY);
 		return -1;
@@ -193,6 +230,18 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	return 0;
 }
 
+/*
+ * What a job holds in the front until it is answered: its input, the
+ * copy queued on the signer link (whose buffer may be twice what it
+ * holds, three times while it grows), and room for the answer.
+ */
+static size_t
+pending_bytes(const struct job *job)
+{
+	return sizeof(struct pending) + 4 * (job->inlen + job->maclen) +
+	    PENDING_ANSWER_ROOM + job->random_len;
+}
+
 static void
 submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
     const struct wire_request *req)
@@ -232,7 +281,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	p->rq = *rq;
 	p->rq.data = NULL;		/* the frame is gone by completion */
 	keygen_hold(b->keyset);	/* a reload may make a new one */
-	conn_hold(c);
+	conn_hold(c, pending_bytes(&p->work.job));
 	joblink_submit(b->jobs, &p->work);
 }
 
@@ -456,7 +505,7 @@ pending_done(struct work *work)
 	resp.out = res->out;
 	resp.outlen = res->outlen;
 	resp.valid = res->valid;
-	if (conn_release(p->conn))
+	if (conn_release(p->conn, pending_bytes(&work->job)))
 		answer(b, p->conn, &p->rq, &resp);
 	else				/* the caller hung up */
 		(void)audit_decision(b->audit, &peer, &p->rq, &resp, 1);

@@ -366,7 +366,11 @@ link_flush(struct slink *l)
 		gen_kill(l->gen, "link write failed");
 		return;
 	}
-	if (l->woff == l->wb.len) {
+	/*
+	 * What was sent goes now, not once all is: on a busy link the
+	 * buffer would otherwise grow with every job ever queued on it.
+	 */
+	if (l->woff > 0) {
 		buf_consume(&l->wb, l->woff);
 		l->woff = 0;
 	}

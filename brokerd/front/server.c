@@ -7,6 +7,7 @@
  * not read from until it catches up.
  */
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "conn.h"
 #include "audit.h"
 #include "broker.h"
@@ -34,6 +36,11 @@
 #define WBUF_HIGH	(1024 * 1024)	/* stop reading above this */
 #define MAX_EVENTS	64
 #define DRAIN_SECONDS	5
+#define FRAMES_PER_TURN	64		/* per connection, then the others */
+#define TURN_FRAMES	4096		/* all connections: the audit lines */
+#define FD_RESERVE	64		/* links, the log, epoll, signalfd */
+#define STALL_POLL_MS	50		/* frames held back: look again */
+#define ACCEPT_WARN_INTERVAL 60		/* seconds between accept warnings */
 
 #define TAG_LISTEN	1
 #define TAG_SIGNER	2
@@ -48,11 +55,30 @@ struct server {
 	struct connset		 set;		/* conn.c's */
 	int			 stopping;
 	time_t			 stop_deadline;
+	int			 fd_cap;	/* clients the fd limit allows */
+	int			 accept_paused;	/* EMFILE: until one closes */
+	uint64_t		 accept_failures; /* not yet logged */
+	time_t			 accept_warned;
+	int			 ready;		/* held frames can go on now */
+	uint64_t		 known_gen;	/* policy of the conns' known */
+	time_t			 budget_warned;
+	int			 turn_frames;	/* taken in this loop turn */
+	uint64_t		 turn;		/* loop turns */
+	uint64_t		 noshed_turn;	/* none to shed in this one */
 };
 
 static void	conn_close(struct server *, struct conn *);
 static void	stop(struct server *);
 static void	conn_parse(struct server *, struct conn *);
+static void	accept_resume(struct server *);
+
+/* Memory is short: a client's unread answers go before its requests. */
+static int
+answers_first(const struct server *s, const struct conn *c)
+{
+	return c->wb.len > c->woff &&
+	    s->set.buffered > s->b->conf->max_buffered / 2;
+}
 
 static void
 conn_arm(struct server *s, struct conn *c)
@@ -62,8 +88,9 @@ conn_arm(struct server *s, struct conn *c)
 
 	if (c->dead)
 		return;
-	want_read = !c->closing && !s->stopping && c->inflight < MAX_INFLIGHT &&
-	    c->wb.len - c->woff < WBUF_HIGH;
+	want_read = !c->closing && !s->stopping && !c->stalled &&
+	    c->inflight < MAX_INFLIGHT && c->wb.len - c->woff < WBUF_HIGH &&
+	    !answers_first(s, c);
 	want_write = c->wb.len > c->woff;
 	if (want_read == c->reading && want_write == c->writing)
 		return;
@@ -100,9 +127,16 @@ conn_flush(struct server *s, struct conn *c)
 		c->woff += n;
 		c->last_active = time(NULL);
 	}
-	if (c->woff == c->wb.len) {
+	/* What was sent goes now (a slow reader would grow the buffer). */
+	if (c->woff > 0 && c->woff < c->wb.len) {
 		buf_consume(&c->wb, c->woff);
 		c->woff = 0;
+	}
+	if (c->woff == c->wb.len) {
+		/* An idle connection holds no buffer (the memory budget). */
+		buf_wipe_free(&c->wb);
+		c->woff = 0;
+		conn_account(c);
 		/* Closing: once the answers still at the token are sent too. */
 		if (c->closing && c->inflight == 0) {
 			conn_close(s, c);
@@ -113,7 +147,7 @@ conn_flush(struct server *s, struct conn *c)
 	 * Frames held back (too many in flight, too much unread output) are
 	 * parsed once there is room again: every answer passes through here.
 	 */
-	if (!c->closing && c->rb.len >= WIRE_HDR_LEN)
+	if (!c->closing && !c->stalled && c->rb.len >= WIRE_HDR_LEN)
 		conn_parse(s, c);
 	conn_arm(s, c);
 }
@@ -159,6 +193,7 @@ conn_close(struct server *s, struct conn *c)
 	log_debug("connection from uid %u pid %d closed", (unsigned)
 	    c->peer.uid, (int)c->peer.pid);
 	conn_detach(&s->set, c);
+	accept_resume(s);
 }
 
 /* A frame's body length, checked against the limit (wire_frame_len). */
@@ -170,15 +205,111 @@ frame_body_len(const uint8_t *hdr, void *arg)
 	return wire_frame_len(hdr, s->b->conf->max_frame);
 }
 
+/*
+ * Shed one connection of a caller the policy does not know, to make room
+ * for a caller it knows: the one holding the most memory (most: 1) or
+ * the longest idle.  0 when there is none.
+ */
+static int
+shed_unknown(struct server *s, int most)
+{
+	struct conn *c, *victim = NULL;
+
+	/* None found in this turn: no walk again for every frame held back. */
+	if (s->noshed_turn == s->turn)
+		return 0;
+	TAILQ_FOREACH(c, &s->set.conns, entry) {
+		if (c->known || (most && c->counted == 0))
+			continue;
+		if (victim == NULL || (most ? c->counted > victim->counted :
+		    c->last_active < victim->last_active))
+			victim = c;
+	}
+	if (victim == NULL) {
+		s->noshed_turn = s->turn;
+		return 0;
+	}
+	log_debug("shedding a connection of uid %u (not in the policy)",
+	    (unsigned)victim->peer.uid);
+	conn_close(s, victim);
+	return 1;
+}
+
+/* Once a minute at most: memory ran short. */
+static void
+budget_warn(struct server *s)
+{
+	time_t now = time(NULL);
+
+	if (s->budget_warned != 0 && now - s->budget_warned < 60)
+		return;
+	s->budget_warned = now;
+	log_warnx("memory budget reached: %zu bytes buffered (max-buffered "
+	    "%zu); holding back reads", s->set.buffered,
+	    s->b->conf->max_buffered);
+}
+
+/*
+ * May c take bytes more of the front's memory (max-buffered, all
+ * connections)?  A caller the policy knows makes room by shedding
+ * callers it does not know.  Past the budget, a caller may still have
+ * its share of a reserve as large again (the reserve split among the
+ * callers holding memory), so that no caller can starve the others; the
+ * rest wait until memory is freed.
+ */
+static int
+budget_allows(struct server *s, struct conn *c, size_t bytes)
+{
+	size_t budget = s->b->conf->max_buffered, share;
+	int n;
+
+	while (s->set.buffered + bytes > budget) {
+		if (!c->known || !shed_unknown(s, 1))
+			break;
+	}
+	if (s->set.buffered + bytes <= budget)
+		return 1;
+	n = s->set.nholding + (c->caller->buffered == 0);
+	share = budget / (size_t)(n > 0 ? n : 1);
+	if (s->set.buffered + bytes <= 2 * budget &&
+	    c->caller->buffered + bytes <= share)
+		return 1;
+	budget_warn(s);
+	return 0;
+}
+
+/* The frame may be taken now; else c is held back (stalled). */
+static int
+frame_admitted(struct server *s, struct conn *c, long need, int nframes)
+{
+	/*
+	 * The others first, then on; and at most so many decisions (audit
+	 * lines pending) in one turn.
+	 */
+	if (nframes >= FRAMES_PER_TURN || s->turn_frames >= TURN_FRAMES) {
+		s->ready = 1;
+		return 0;
+	}
+	if (!c->known && !caller_take(c->caller, s->b->conf->unknown_rate,
+	    clock_ns()))
+		return 0;
+	/* Its job's copies of the input (pending_bytes), and its answer. */
+	if (!budget_allows(s, c, 4 * (size_t)need + READ_CHUNK))
+		return 0;
+	s->turn_frames++;
+	return 1;
+}
+
 /* Parse every complete frame in the read buffer. */
 static void
 conn_parse(struct server *s, struct conn *c)
 {
 	size_t off = 0;
 	long need;
+	int n = 0;
 
-	while (!c->closing && c->inflight < MAX_INFLIGHT &&
-	    c->wb.len - c->woff < WBUF_HIGH) {
+	while (!c->closing && !c->dead && c->inflight < MAX_INFLIGHT &&
+	    c->wb.len - c->woff < WBUF_HIGH && !answers_first(s, c)) {
 		need = buf_frame_need(&c->rb, off, WIRE_HDR_LEN,
 		    frame_body_len, s);
 		if (need == WIRE_ERR_EMPTY) {
@@ -193,18 +324,34 @@ conn_parse(struct server *s, struct conn *c)
 		}
 		if (c->rb.len - off < (size_t)need)
 			break;
+		if (!frame_admitted(s, c, need, n)) {
+			conn_stall(c, 1);
+			break;
+		}
 		dispatch_frame(s->b, c, c->rb.p + off + WIRE_HDR_LEN,
 		    need - WIRE_HDR_LEN);
 		off += need;
+		n++;
 	}
+	if (c->dead)
+		return;
 	buf_consume(&c->rb, off);
+	if (c->rb.len == 0) {
+		buf_wipe_free(&c->rb);
+		c->frame_since = 0;
+	} else if (off > 0)
+		c->frame_since = time(NULL);	/* the next frame started */
+	conn_account(c);
 }
 
-/* Room for the frame that starts the buffer (its length is checked). */
+/*
+ * Room for the frame that starts the buffer (its length is checked),
+ * within the memory budget: 1 when there is none now.
+ */
 static int
 conn_rbuf_room(struct server *s, struct conn *c)
 {
-	size_t need = READ_CHUNK;
+	size_t need = READ_CHUNK, grow;
 	long frame;
 
 	frame = buf_frame_need(&c->rb, 0, WIRE_HDR_LEN, frame_body_len, s);
@@ -212,16 +359,30 @@ conn_rbuf_room(struct server *s, struct conn *c)
 		need = frame;
 	if (need < c->rb.len + 1)
 		need = c->rb.len + READ_CHUNK;
-	return buf_reserve(&c->rb, need - c->rb.len);
+	if (c->rb.cap >= need)
+		return 0;
+	/* buf_reserve() grows to twice the capacity, or what is needed. */
+	grow = (2 * c->rb.cap > need ? 2 * c->rb.cap : need) - c->rb.cap;
+	if (!budget_allows(s, c, grow))
+		return 1;
+	if (buf_reserve(&c->rb, need - c->rb.len) != 0)
+		return -1;
+	conn_account(c);
+	return 0;
 }
 
 static void
 conn_read(struct server *s, struct conn *c, int hup)
 {
 	ssize_t n;
+	int r;
 
-	if (conn_rbuf_room(s, c) != 0) {
-		conn_close(s, c);
+	if ((r = conn_rbuf_room(s, c)) != 0) {
+		if (r > 0 && !hup) {
+			conn_stall(c, 1);	/* until memory is freed */
+			conn_arm(s, c);
+		} else
+			conn_close(s, c);
 		return;
 	}
 	n = recv(c->fd, c->rb.p + c->rb.len, c->rb.cap - c->rb.len,
@@ -247,10 +408,6 @@ conn_read(struct server *s, struct conn *c, int hup)
 	c->rb.len += n;
 	c->last_active = time(NULL);
 	conn_parse(s, c);
-	if (c->rb.len == 0)
-		c->frame_since = 0;
-	else if (c->frame_since == 0)
-		c->frame_since = time(NULL);
 	conn_arm(s, c);
 }
 
@@ -294,6 +451,82 @@ peer_cred(int fd, struct peer_cred *peer)
 	return 0;
 }
 
+/*
+ * Out of descriptors (EMFILE, ENFILE).  The real limit is lower than the
+ * one known (other descriptors, or the system's): from now on the set is
+ * full one below it, and one connection of a caller the policy does not
+ * know is shed so that a caller it knows can still come in
+ * (conn_admitted).  With none to shed, the listener is paused until a
+ * connection closes (or a second passes) instead of failing accept() in
+ * a loop.  The first failure is logged, the others counted.
+ */
+static void
+accept_pause(struct server *s)
+{
+	struct epoll_event ev;
+	time_t now = time(NULL);
+
+	if (s->set.nconns > 1 && s->fd_cap >= s->set.nconns)
+		s->fd_cap = s->set.nconns - 1;
+	if (!shed_unknown(s, 0) && !s->accept_paused) {
+		memset(&ev, 0, sizeof(ev));
+		ev.data.u64 = TAG_LISTEN;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev) == -1)
+			log_warn("epoll_ctl");
+		s->accept_paused = 1;
+	}
+	if (s->accept_warned == 0 ||
+	    now - s->accept_warned >= ACCEPT_WARN_INTERVAL) {
+		log_warnx("accept: out of descriptors (%llu more failures "
+		    "since the last warning): at most %d clients; callers not "
+		    "in the policy are shed or wait", (unsigned long long)
+		    s->accept_failures, s->fd_cap);
+		s->accept_warned = now;
+		s->accept_failures = 0;
+	} else
+		s->accept_failures++;
+}
+
+static void
+accept_resume(struct server *s)
+{
+	struct epoll_event ev;
+
+	if (!s->accept_paused || s->listen_fd == -1)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = TAG_LISTEN;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev) == -1)
+		log_warn("epoll_ctl");
+	s->accept_paused = 0;
+}
+
+/*
+ * Room for c: at most max-clients-per-uid of one uid, and at most
+ * max-clients (or what the descriptor limit allows) in all; when full,
+ * a caller the policy knows takes the place of one it does not know.
+ */
+static int
+conn_admitted(struct server *s, struct conn *c)
+{
+	const struct config *conf = s->b->conf;
+	int max = conf->max_clients < s->fd_cap ? conf->max_clients :
+	    s->fd_cap;
+
+	if (c->caller->nconns > conf->max_clients_per_uid) {
+		log_debug("connection refused: uid %u has %d",
+		    (unsigned)c->peer.uid, conf->max_clients_per_uid);
+		return 0;
+	}
+	if (s->set.nconns <= max)
+		return 1;
+	if (c->known && shed_unknown(s, 0))
+		return 1;
+	log_debug("connection refused: %d clients", s->set.nconns - 1);
+	return 0;
+}
+
 static void
 accept_one(struct server *s)
 {
@@ -303,24 +536,34 @@ accept_one(struct server *s)
 
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE)
+			accept_pause(s);
+		else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
 			log_warn("accept");
 		return;
 	}
-	if (s->set.nconns >= s->b->conf->max_clients || s->stopping) {
-		log_debug("connection refused: %d clients", s->set.nconns);
+	if (s->stopping) {
 		close(fd);
 		return;
 	}
-	if ((c = conn_new(&s->set)) == NULL || peer_cred(fd, &c->peer)) {
+	if ((c = conn_new(&s->set)) == NULL || peer_cred(fd, &c->peer) ||
+	    conn_set_caller(&s->set, c) != 0) {
 		log_warn("accept: peer credentials");
 		if (c != NULL)
 			conn_detach(&s->set, c);
 		close(fd);
 		return;
 	}
-	c->fd = fd;
+	c->known = policy_knows(s->b->policy, &c->peer);
+	c->known_gen = s->b->policy_generation;
 	c->last_active = time(NULL);
+	if (!conn_admitted(s, c)) {
+		conn_detach(&s->set, c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
@@ -331,8 +574,9 @@ accept_one(struct server *s)
 		return;
 	}
 	c->reading = 1;
-	log_debug("connection from uid %u gid %u pid %d", (unsigned)
-	    c->peer.uid, (unsigned)c->peer.gid, (int)c->peer.pid);
+	log_debug("connection from uid %u gid %u pid %d%s", (unsigned)
+	    c->peer.uid, (unsigned)c->peer.gid, (int)c->peer.pid,
+	    c->known ? "" : " (not in the policy)");
 }
 
 static void
@@ -341,29 +585,76 @@ collect_results(struct server *s)
 	joblink_complete(s->b->jobs);
 }
 
+/*
+ * Idle connections (idle-timeout, 0: never), and frames that take too
+ * long to arrive once begun (frame-timeout, always: slowloris).
+ */
 static void
 expire_idle(struct server *s)
 {
 	struct conn *c, *next;
 	time_t now = time(NULL);
 	int timeout = s->b->conf->idle_timeout;
+	int frame_timeout = s->b->conf->frame_timeout;
 
-	if (timeout == 0)
-		return;
 	for (c = TAILQ_FIRST(&s->set.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->inflight == 0 && now - c->last_active >= timeout) {
+		if (timeout != 0 && c->inflight == 0 &&
+		    now - c->last_active >= timeout) {
 			log_debug("closing idle connection from pid %d",
 			    (int)c->peer.pid);
 			conn_close(s, c);
 		} else if (c->reading && c->frame_since != 0 &&
-		    now - c->frame_since >= timeout) {
-			/* A frame trickling in byte by byte (slowloris). */
-			log_debug("closing connection from pid %d: a frame "
-			    "took over %d s", (int)c->peer.pid, timeout);
+		    now - c->frame_since >= frame_timeout) {
+			log_info("closing connection from uid %u pid %d: a "
+			    "frame took over %d s", (unsigned)c->peer.uid,
+			    (int)c->peer.pid, frame_timeout);
 			conn_close(s, c);
 		}
 	}
+}
+
+/* After a reload: who the policy knows may have changed. */
+static void
+refresh_known(struct server *s)
+{
+	struct conn *c;
+
+	if (s->known_gen == s->b->policy_generation)
+		return;
+	s->known_gen = s->b->policy_generation;
+	TAILQ_FOREACH(c, &s->set.conns, entry)
+		c->known = policy_knows(s->b->policy, &c->peer);
+}
+
+/* Frames held back: each connection takes its turn again. */
+static void
+retry_stalled(struct server *s)
+{
+	struct conn *c;
+	int n = s->set.nstalled;
+
+	s->ready = 0;
+	while (n-- > 0 && (c = TAILQ_FIRST(&s->set.stalled)) != NULL) {
+		conn_stall(c, 0);
+		if (c->rb.len >= WIRE_HDR_LEN)
+			conn_parse(s, c);
+		conn_arm(s, c);
+	}
+}
+
+/* Once a second: accept again, warn of accept failures. */
+static void
+accept_sweep(struct server *s)
+{
+	if (s->accept_failures > 0 && time(NULL) - s->accept_warned >=
+	    ACCEPT_WARN_INTERVAL) {
+		log_warnx("accept: %llu more failures for want of descriptors",
+		    (unsigned long long)s->accept_failures);
+		s->accept_warned = time(NULL);
+		s->accept_failures = 0;
+	}
+	accept_resume(s);
 }
 
 static int
@@ -456,6 +747,28 @@ handle_event(struct server *s, struct epoll_event *ev)
 		conn_read(s, c, (ev->events & (EPOLLHUP | EPOLLERR)) != 0);
 }
 
+/*
+ * The clients the descriptor limit leaves room for (raised to its hard
+ * limit first): max-clients above it would end in EMFILE.
+ */
+static int
+fd_cap(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024 - FD_RESERVE;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1024 * 1024)
+		return 1024 * 1024;
+	return rl.rlim_cur > 2 * FD_RESERVE ? (int)rl.rlim_cur - FD_RESERVE :
+	    FD_RESERVE;
+}
+
 static int
 server_setup(struct server *s, struct broker *b, int listen_fd)
 {
@@ -464,6 +777,8 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	memset(s, 0, sizeof(*s));
 	s->b = b;
 	s->listen_fd = listen_fd;
+	s->fd_cap = fd_cap();
+	s->known_gen = b->policy_generation;
 	connset_init(&s->set);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -513,21 +828,31 @@ server_run(struct broker *b)
 	log_info("serving %zu keys with %d workers", b->nkeys,
 	    b->conf->workers);
 	for (;;) {
-		n = epoll_wait(sp->epfd, evs, MAX_EVENTS, 1000);
+		n = epoll_wait(sp->epfd, evs, MAX_EVENTS, sp->ready ? 0 :
+		    TAILQ_EMPTY(&sp->set.stalled) ? 1000 : STALL_POLL_MS);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait");
+		sp->turn_frames = 0;
+		sp->turn++;
 		for (i = 0; i < n; i++)
 			handle_event(sp, &evs[i]);
 		if (audit_commit(b->audit) != 0)
 			close_unsent(sp);
 		flush_dirty(sp);
+		if (!TAILQ_EMPTY(&sp->set.stalled))
+			retry_stalled(sp);
 		if (time(NULL) != last_sweep) {
 			last_sweep = time(NULL);
+			refresh_known(sp);
 			expire_idle(sp);
+			accept_sweep(sp);
+			callers_sweep(&sp->set.callers, b->audit,
+			    b->conf->refusal_interval, last_sweep, 0);
 			sweep_signer(sp);
 		}
 		/* This turn's jobs (and any checkpoint) to the signer. */
 		joblink_flush(b->jobs);
+		connset_reap(&sp->set);
 		/* Also the jobs of clients that hung up: all get decided. */
 		if (sp->stopping && (sp->set.jobs == 0 ||
 		    time(NULL) >= sp->stop_deadline))
@@ -535,6 +860,10 @@ server_run(struct broker *b)
 	}
 	while ((c = TAILQ_FIRST(&sp->set.conns)) != NULL)
 		conn_close(sp, c);
+	/* Refusals still counted go in before the stop line. */
+	callers_sweep(&sp->set.callers, b->audit, b->conf->refusal_interval,
+	    time(NULL), 1);
+	connset_reap(&sp->set);
 	close(sp->epfd);
 	close(sp->sig_fd);
 	free(sp);

@@ -36,12 +36,14 @@ INTEGRATION_TESTS = \
 	tests/integration/alerts.sh \
 	tests/integration/logrotate.sh \
 	tests/integration/module_p11kit.sh \
-	tests/integration/hostile_faults.sh
+	tests/integration/hostile_faults.sh \
+	tests/integration/hostile_callers.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/mktoken.sh \
 	tests/integration/rawclient.py \
+	tests/integration/hostile.py \
 	tests/integration/ed25519_verify.py \
 	tests/integration/dashboard.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \

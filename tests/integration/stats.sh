@@ -119,8 +119,7 @@ sign ec256 ok 10
 sign ec384 ok 2
 hmac hmac32 ok 3
 random - ok 3
-sign - no-such-key 2
-sign ec521 no-such-key 3
+sign - no-such-key 5
 secret hmac32 denied 4
 list - denied 1
 random - too-large 1

@@ -34,6 +34,13 @@ tests_unit_test_audit_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_audit_LDADD = brokerd/libbroker.la $(UNIT_LDADD) \
 	$(LIBCRYPTO_LIBS) $(SODIUM_LIBS)
 TESTS += tests/unit/test_audit
+
+# White-box: per-uid state of the front's callers (callers.c, compiled in).
+check_PROGRAMS += tests/unit/test_callers
+tests_unit_test_callers_SOURCES = tests/unit/test_callers.c tests/unit/tap.h
+EXTRA_tests_unit_test_callers_DEPENDENCIES = brokerd/front/callers.c
+tests_unit_test_callers_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_callers
 include $(srcdir)/tests/unit/client.mk
 
 # The front <-> signer codec, compiled in.

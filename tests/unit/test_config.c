@@ -407,6 +407,49 @@ test_policy_options(const struct config *c)
 	    "each at most once", "option given twice");
 }
 
+/* The limits on hostile callers (p11brokerd.conf(5)): defaults, values. */
+static void
+test_limits(void)
+{
+	static const char head[] = "socket \"/s\"\npolicy \"p\"\ntoken {\n"
+	    "module \"m\"\nlabel \"t\"\npin-env \"P\"\n}\n";
+	char err[512], text[1024];
+	struct config *c;
+
+	c = parse(head, err, sizeof(err));
+	ok(c != NULL, "a config without limits parses (%s)", c ? "" : err);
+	if (c != NULL) {
+		is_int(c->max_clients_per_uid, 64, "max-clients-per-uid 64");
+		is_int(c->frame_timeout, 10, "frame-timeout 10 s");
+		ok(c->max_buffered == 64 * 1024 * 1024, "max-buffered 64 MiB");
+		is_int(c->unknown_rate, 50, "unknown-rate 50");
+		is_int(c->refusal_interval, 60, "refusal-interval 60 s");
+	}
+	config_free(c);
+	snprintf(text, sizeof(text), "%smax-clients-per-uid 3\n"
+	    "frame-timeout 2\nmax-buffered 2097152\nunknown-rate 7\n"
+	    "refusal-interval 5\nidle-timeout 0\n", head);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL, "limits parse (%s)", c ? "" : err);
+	if (c != NULL) {
+		is_int(c->max_clients_per_uid, 3, "max-clients-per-uid");
+		is_int(c->frame_timeout, 2, "frame-timeout, idle-timeout 0");
+		ok(c->max_buffered == 2097152, "max-buffered");
+		is_int(c->unknown_rate, 7, "unknown-rate");
+		is_int(c->refusal_interval, 5, "refusal-interval");
+	}
+	config_free(c);
+	snprintf(text, sizeof(text), "%sframe-timeout 0\n", head);
+	expect_error(text, "frame-timeout: expected a number from 1",
+	    "frame-timeout 0 refused: a frame always has a deadline");
+	snprintf(text, sizeof(text), "%smax-frame 16777216\n", head);
+	expect_error(text, "max-buffered 67108864 is less than 8 times "
+	    "max-frame", "max-buffered must hold 8 frames");
+	snprintf(text, sizeof(text), "%smax-buffered 1000\n", head);
+	expect_error(text, "max-buffered: expected a number",
+	    "max-buffered below 1 MiB refused");
+}
+
 int
 main(void)
 {
@@ -414,6 +457,7 @@ main(void)
 
 	test_good_config();
 	test_config_errors();
+	test_limits();
 	if ((c = policy_config()) == NULL) {
 		ok(0, "policy test config");
 		return tap_done();
