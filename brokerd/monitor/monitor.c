@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "log.h"
+#include "logwatch.h"
 #include "monitor.h"
 #include "pin.h"
 #include "secret.h"
@@ -65,6 +66,7 @@ struct monitor {
 	uint64_t	 backoff_ms;
 	uint64_t	 restart_at;	/* 0: none scheduled */
 	uint64_t	 kill_at;	/* stopping: SIGKILL what is left */
+	struct logwatch	 audit_watch;	/* the log the front writes */
 	char		 logbuf[4096];
 	size_t		 loglen;
 };
@@ -356,12 +358,29 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 	}
 }
 
+/* The audit log, by the checks of fcheck_open_log; -1 logged. */
 static int
 open_audit(const struct config *conf)
 {
+	char err[LOG_MSG_MAX];
+	int fd;
+
 	if (conf->audit_path == NULL)
 		return -1;
-	return audit_file_open(conf->audit_path);
+	if ((fd = audit_file_open(conf, conf->audit_path, err,
+	    sizeof(err))) == -1)
+		log_warnx("monitor: audit log %s", err);
+	return fd;
+}
+
+/* Watch the log the front now writes (its own descriptor). */
+static void
+watch_audit(struct monitor *m)
+{
+	const char *path = m->files.conf->audit_path;
+
+	logwatch_set(&m->audit_watch, path != NULL ? open_audit(
+	    m->files.conf) : -1, path);
 }
 
 /*
@@ -379,7 +398,7 @@ reload(struct monitor *m)
 	uint8_t *body;
 	size_t len;
 	char err[LOG_MSG_MAX];
-	int fds[CTL_MAX_FDS], nfds, afd;
+	int fds[CTL_MAX_FDS], nfds, afd, newlog;
 
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
@@ -436,8 +455,13 @@ reload(struct monitor *m)
 	if (m->signer.pid > 0)
 		retire(m, m->signer.pid);
 	m->signer = c;
+	/* The front switches logs only when the path changed. */
+	newlog = f.conf->audit_path != NULL && (m->files.conf->audit_path ==
+	    NULL || strcmp(f.conf->audit_path, m->files.conf->audit_path) != 0);
 	files_free(&m->files);
 	m->files = f;
+	if (newlog)
+		watch_audit(m);
 	return;
  refused:
 	/* The front logs and audits it. */
@@ -445,19 +469,24 @@ reload(struct monitor *m)
 	    0);
 }
 
+/* SIGUSR1.  A file that fails the checks leaves the front's log as it is. */
 static void
 reopen_audit(struct monitor *m)
 {
 	int fd;
 
+	logwatch_check(&m->audit_watch);
 	if ((fd = open_audit(m->files.conf)) == -1) {
 		if (m->files.conf->audit_path != NULL)
-			log_warn("monitor: cannot open %s",
-			    m->files.conf->audit_path);
+			log_warnx("monitor: SIGUSR1: still writing to the "
+			    "audit log opened before");
 		return;
 	}
-	(void)ctl_send(m->ctl_fd, CTL_AUDIT_FD, NULL, 0, &fd, 1);
-	close(fd);
+	if (ctl_send(m->ctl_fd, CTL_AUDIT_FD, NULL, 0, &fd, 1) != 0) {
+		close(fd);
+		return;
+	}
+	logwatch_set(&m->audit_watch, fd, m->files.conf->audit_path);
 }
 
 static void
@@ -581,8 +610,10 @@ loop(struct monitor *m)
 			timeout = m->restart_at > now ?
 			    (int)(m->restart_at - now) : 0;
 		}
+		timeout = logwatch_timeout(&m->audit_watch, timeout);
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			fatal("monitor: poll");
+		logwatch_tick(&m->audit_watch);
 		if (pfd[3].revents & POLLIN)
 			relay_log(m);
 		if (pfd[0].revents & POLLIN)
@@ -655,6 +686,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.ctl_fd = -1;
 	m.signer.status_fd = -1;
 	m.backoff_ms = BACKOFF_MIN_MS;
+	logwatch_init(&m.audit_watch);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -685,7 +717,9 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	}
 	ctl_msg_free(&cm);
 	ready(0, NULL);
+	watch_audit(&m);
 	loop(&m);
+	logwatch_clear(&m.audit_watch);
 	unlink(m.files.conf->socket_path);
 	secret_free(m.pin);
 	files_free(&m.files);

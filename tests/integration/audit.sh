@@ -405,8 +405,18 @@ is "$(count_lines "$LOG.1" event=reload result=rejected)" 1 \
 
 # --- fail closed: the log on a full disk ------------------------------------
 
+# The broker opens no symbolic link or device as its log (a /dev/full
+# link is refused, hostile_files.sh), so the full disk is a full tmpfs
+# bind-mounted over the log's name.
 mv "$LOG" "$LOG.2"
-ln -s /dev/full "$LOG"
+mkdir "$T/full"
+: >"$LOG"
+mount -t tmpfs -o size=4k,mode=0755 p11b-full "$T/full" ||
+    bail "cannot mount a tmpfs for the full-disk case"
+head -c 1M /dev/zero >"$T/full/fill" 2>/dev/null
+: >"$T/full/log"
+mount --bind "$T/full/log" "$LOG" || bail "cannot bind-mount the full log"
+umount -l "$T/full"
 kill_child "$DAEMON_PID" USR1
 wait_log "refusing every request"
 like "$(cat "$DAEMON_LOG")" "cannot write .*refusing every request" \
@@ -421,6 +431,7 @@ for cmd in "hmac hmac32 -i $data" "sign ec384 -a ecdsa-p384-sha384 -i $data" \
 done
 is "$answered_ok" "" "full disk: every request gets internal, none an answer"
 like "$ERR" "audit log unavailable" "full disk: the error says why"
+umount -l "$LOG"
 rm "$LOG"
 kill_child "$DAEMON_PID" USR1
 wait_log "can be written again"
