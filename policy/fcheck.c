@@ -90,15 +90,12 @@ check_owner_mode(const char *path, const struct stat *st, int is_dir,
 	return 0;
 }
 
-static int
-check_strict(const char *path, const struct stat *st, char *errbuf,
-    size_t errlen)
+int
+fcheck_parent(const char *path, char *errbuf, size_t errlen)
 {
 	struct stat dst;
 	char dir[4096], *slash;
 
-	if (check_owner_mode(path, st, 0, errbuf, errlen) != 0)
-		return -1;
 	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
 		return 0;
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -110,6 +107,15 @@ check_strict(const char *path, const struct stat *st, char *errbuf,
 	if (stat(dir, &dst) == -1)
 		return 0;
 	return check_owner_mode(dir, &dst, 1, errbuf, errlen);
+}
+
+static int
+check_strict(const char *path, const struct stat *st, char *errbuf,
+    size_t errlen)
+{
+	if (check_owner_mode(path, st, 0, errbuf, errlen) != 0)
+		return -1;
+	return fcheck_parent(path, errbuf, errlen);
 }
 
 int

@@ -26,6 +26,13 @@ int	fcheck_open_read(const char *path, enum fcheck_kind kind,
 	    struct stat *st, char *errbuf, size_t errlen);
 
 /*
+ * The directory that holds path: root's or ours, and not writable by
+ * group or others unless sticky (nobody else can rename what we put
+ * there).  0, or -1 with errbuf set.
+ */
+int	fcheck_parent(const char *path, char *errbuf, size_t errlen);
+
+/*
  * Open (or create, mode 0640) a log for appending: a regular file with
  * one link, owned by root, us or owner (the broker's user, or -1).
  * Returns the fd or -1 with errbuf set.

@@ -107,6 +107,7 @@ lex_scan(struct lex *lx, struct lex_token *tok)
 		break;
 	}
 	tok->line = lx->line;
+	tok->start = lx->pos;
 	tok->text[0] = '\0';
 	switch (c) {
 	case '\n':
@@ -155,6 +156,7 @@ lex_next(struct lex *lx, struct lex_token *tok)
 		tok->kind = LEX_ERROR;
 		return -1;
 	}
+	tok->end = lx->pos;
 	return 0;
 }
 

@@ -242,11 +242,15 @@ main(int argc, char *argv[])
 		startup_fail(err);
 	if ((pin = pin_read(files.conf, err, sizeof(err))) == NULL)
 		startup_fail(err);
+	files_forget_pin(&files);
 	if ((fd = listen_open(files.conf, &inherited, err, sizeof(err))) ==
 	    -1)
 		startup_fail(err);
 	if (!inherited)
 		made_socket = files.conf->socket_path;
+	/* The socket is made: keep only what the monitor still uses. */
+	if (sandbox_monitor(files.conf, err, sizeof(err)) != 0)
+		startup_fail(err);
 	b.conf = files.conf;
 	b.policy = files.pol;
 	memcpy(b.files_hex, files.hex, sizeof(b.files_hex));

@@ -403,7 +403,9 @@ reload(struct monitor *m)
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
 		goto refused;
-	if ((what = files_restart_needed(m->files.conf, f.conf)) != NULL) {
+	files_forget_pin(&f);	/* before any fork */
+	if ((what = files_restart_needed(m->files.conf, f.conf)) != NULL ||
+	    (!files_same_pin(&m->files, &f) && (what = "PIN source"))) {
 		snprintf(err, sizeof(err), "%s: the %s settings changed; that "
 		    "needs a restart", m->conffile, what);
 		files_free(&f);

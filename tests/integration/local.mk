@@ -30,7 +30,8 @@ INTEGRATION_TESTS = \
 	tests/integration/reload.sh \
 	tests/integration/stats.sh \
 	tests/integration/audit.sh \
-	tests/integration/fault_module.sh
+	tests/integration/fault_module.sh \
+	tests/integration/hostile_files.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
