@@ -143,10 +143,3 @@ sandbox_monitor(const struct config *conf, char *errbuf, size_t errlen)
 		return -1;
 	return 0;
 }
-
-const char *const *
-sandbox_monitor_refused(size_t *n)
-{
-	*n = sizeof(monitor_refused) / sizeof(monitor_refused[0]);
-	return monitor_refused;
-}

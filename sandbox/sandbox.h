@@ -30,8 +30,6 @@ int	sandbox_no_dumps(char *errbuf, size_t errlen);
  */
 int	sandbox_monitor(const struct config *conf, char *errbuf,
 	    size_t errlen);
-/* The monitor's refused calls, for the tests. */
-const char *const *sandbox_monitor_refused(size_t *n);
 
 /*
  * Signer only: file reads beneath the configured paths, no writes.  A
