@@ -70,15 +70,22 @@ check_bound(const struct config *conf, char *errbuf, size_t errlen)
 {
 	struct stat st;
 
-	if (lstat(conf->socket_path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-	    (st.st_mode & 07777) != (conf->socket_mode & 0777) ||
+	if (lstat(conf->socket_path, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		snprintf(errbuf, errlen, "socket %s: no longer the socket "
+		    "just created (replaced?); refusing it", conf->socket_path);
+		return -1;
+	}
+	/* A default ACL on the directory overrides the umask. */
+	if ((st.st_mode & 07777) != (conf->socket_mode & 0777) ||
 	    (conf->socket_owner != (uid_t)-1 &&
 	    st.st_uid != conf->socket_owner) ||
 	    (conf->socket_group != (gid_t)-1 &&
 	    st.st_gid != conf->socket_group)) {
-		snprintf(errbuf, errlen, "socket %s: not the socket just "
-		    "created with mode %04o (replaced?); refusing it",
-		    conf->socket_path, (unsigned int)conf->socket_mode);
+		snprintf(errbuf, errlen, "socket %s: made with mode %04o, "
+		    "owner %u, group %u, not as configured (a default ACL on "
+		    "its directory?); refusing it", conf->socket_path,
+		    (unsigned int)(st.st_mode & 07777),
+		    (unsigned int)st.st_uid, (unsigned int)st.st_gid);
 		return -1;
 	}
 	return 0;
