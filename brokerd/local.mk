@@ -70,7 +70,8 @@ brokerd_monitor_libmonitor_la_SOURCES = \
 	brokerd/monitor/pin.c brokerd/monitor/pin.h \
 	brokerd/monitor/pinguard.c brokerd/monitor/pinguard.h \
 	brokerd/monitor/frontwatch.c brokerd/monitor/frontwatch.h \
-	brokerd/monitor/listen.c brokerd/monitor/listen.h
+	brokerd/monitor/listen.c brokerd/monitor/listen.h \
+	brokerd/monitor/logwatch.c brokerd/monitor/logwatch.h
 # The monitor starts the other two: it calls their entry points.
 BROKERD_MONITOR_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/monitor -I$(top_srcdir)/brokerd/front \

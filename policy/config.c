@@ -425,6 +425,35 @@ parse_key(struct parser *p)
 	return 0;
 }
 
+/*
+ * A literal PIN: where it is in the bytes, so that the monitor can blank
+ * it there (files.c), and no copy left on the stack.
+ */
+static int
+parse_pin_literal(struct parser *p, const char *kw)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+	int r = -1;
+
+	if (next_value(p, kw, &tok) != 0)
+		goto out;
+	if (tok.text[0] == '\0') {
+		lex_error(&p->lx, tok.line, "%s: empty value", kw);
+		goto out;
+	}
+	if ((c->pin_ref = strdup(tok.text)) == NULL) {
+		lex_error(&p->lx, tok.line, "out of memory");
+		goto out;
+	}
+	c->pin_start = tok.start;
+	c->pin_end = tok.end;
+	r = 0;
+ out:
+	explicit_bzero(&tok, sizeof(tok));
+	return r;
+}
+
 static int
 parse_pin(struct parser *p, const char *kw, enum pin_source src)
 {
@@ -434,6 +463,8 @@ parse_pin(struct parser *p, const char *kw, enum pin_source src)
 		return lex_error(&p->lx, p->lx.line, "%s: the token already "
 		    "has a PIN source", kw);
 	c->pin_source = src;
+	if (src == PIN_LITERAL)
+		return parse_pin_literal(p, kw);
 	return parse_string(p, kw, &c->pin_ref, src == PIN_FILE);
 }
 

@@ -49,6 +49,8 @@ struct config {
 	unsigned long		 token_slot;
 	enum pin_source		 pin_source;
 	char			*pin_ref;
+	size_t			 pin_start;	/* PIN_LITERAL: its bytes */
+	size_t			 pin_end;
 
 	struct key_ref		*keys;
 	size_t			 nkeys;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fcheck.h"
 #include "lex.h"
 
 void
@@ -106,6 +107,7 @@ lex_scan(struct lex *lx, struct lex_token *tok)
 		break;
 	}
 	tok->line = lx->line;
+	tok->start = lx->pos;
 	tok->text[0] = '\0';
 	switch (c) {
 	case '\n':
@@ -154,6 +156,7 @@ lex_next(struct lex *lx, struct lex_token *tok)
 		tok->kind = LEX_ERROR;
 		return -1;
 	}
+	tok->end = lx->pos;
 	return 0;
 }
 
@@ -209,54 +212,6 @@ lex_kind_name(enum lex_kind kind)
 	return "?";
 }
 
-/*
- * Like sshd's StrictModes: a file that someone other than root or us can
- * change could grant that someone any key.  The file and its directory
- * must belong to root or to us and not be writable by group or others
- * (a sticky directory such as /tmp is allowed).
- */
-static int
-check_owner_mode(const char *path, const struct stat *st, int is_dir,
-    char *errbuf, size_t errlen)
-{
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(errbuf, errlen, "%s: owned by uid %u, not by root or "
-		    "the broker's user; refusing it", path,
-		    (unsigned int)st->st_uid);
-		return -1;
-	}
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
-	    !(is_dir && (st->st_mode & S_ISVTX))) {
-		snprintf(errbuf, errlen, "%s: writable by group or others "
-		    "(mode %04o); refusing it", path,
-		    (unsigned int)(st->st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_strict(const char *path, const struct stat *st, char *errbuf,
-    size_t errlen)
-{
-	struct stat dst;
-	char dir[4096], *slash;
-
-	if (check_owner_mode(path, st, 0, errbuf, errlen) != 0)
-		return -1;
-	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
-		return 0;
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strlcpy(dir, ".", sizeof(dir));
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if (stat(dir, &dst) == -1)
-		return 0;
-	return check_owner_mode(dir, &dst, 1, errbuf, errlen);
-}
-
 int
 lex_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
     char *errbuf, size_t errlen)
@@ -267,16 +222,9 @@ lex_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
 	ssize_t n;
 	int fd, r = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = fcheck_open_read(path, FCHECK_GRANTS, &st, errbuf,
+	    errlen)) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(errbuf, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (check_strict(path, &st, errbuf, errlen) != 0)
-		goto out;
 	if ((size_t)st.st_size > max) {
 		snprintf(errbuf, errlen, "%s: file too large (%zu bytes max)",
 		    path, max);

@@ -22,6 +22,7 @@ enum lex_kind {
 struct lex_token {
 	enum lex_kind	 kind;
 	int		 line;
+	size_t		 start, end;	/* its bytes in the buffer */
 	char		 text[LEX_TOKEN_MAX];
 };
 

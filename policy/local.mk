@@ -2,7 +2,8 @@
 noinst_LTLIBRARIES += policy/libpolicy.la
 policy_libpolicy_la_SOURCES = policy/lex.c policy/lex.h \
 	policy/config.c policy/config.h policy/policy.c policy/policy.h \
-	policy/names.c policy/names.h policy/token_ref.h
+	policy/names.c policy/names.h policy/token_ref.h policy/fcheck.c \
+	policy/fcheck.h
 policy_libpolicy_la_LIBADD = proto/libwire.la $(BSD_LIBS)
 
 man_MANS += policy/p11broker-policy.5

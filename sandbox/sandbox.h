@@ -42,6 +42,14 @@ struct sandbox_conf {
 int	sandbox_harden(const struct sandbox_conf *conf, char *errbuf, size_t errlen);
 /* No new privileges, not dumpable, no core: for the monitor. */
 int	sandbox_no_dumps(char *errbuf, size_t errlen);
+/*
+ * The monitor after start-up: only the capabilities it still uses
+ * (monitor.c says which, and why), the others dropped from the bounding
+ * set too; and a filter refusing calls it never needs (EPERM; logged in
+ * "sandbox log" mode; none with "sandbox off").
+ */
+int	sandbox_monitor(const struct sandbox_conf *conf, char *errbuf,
+	    size_t errlen);
 
 /*
  * Signer only: file reads beneath the configured paths, no writes.  A

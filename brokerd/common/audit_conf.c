@@ -10,6 +10,7 @@
 
 #include "algs.h"
 #include "audit_conf.h"
+#include "fcheck.h"
 
 /* EC keys sign with their curve's ECDSA, Ed25519 with EdDSA. */
 enum p11b_alg
@@ -76,10 +77,10 @@ audit_config_check(const struct config *conf, const struct key_info *keys,
 }
 
 int
-audit_file_open(const char *path)
+audit_file_open(const struct config *conf, const char *path, char *err,
+    size_t errlen)
 {
-	return open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	return fcheck_open_log(path, conf->user_uid, err, errlen);
 }
 
 int

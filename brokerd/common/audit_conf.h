@@ -22,11 +22,17 @@ int	audit_config_check(const struct config *conf,
 	    const struct key_info *keys, size_t nkeys, char *err,
 	    size_t errlen);
 
-/* Open (create) the audit log for appending; -1 with errno. */
-int	audit_file_open(const char *path);
+/*
+ * Open (create) the audit log for appending: a regular file reached
+ * without a symbolic link, owned by root or the broker's user
+ * (fcheck_open_log).  -1 with "path: why" in err.
+ */
+int	audit_file_open(const struct config *conf, const char *path,
+	    char *err, size_t errlen);
 /*
  * Open (create) the file beside the log at path that keeps its head
- * (path with ".head" appended); -1 with errno.
+ * (path with ".head" appended): a regular file reached without a
+ * symbolic link; -1 with errno.
  */
 int	audit_state_open(const char *path);
 

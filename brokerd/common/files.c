@@ -22,12 +22,34 @@ hash_hex(const char *buf, size_t len, char out[FILES_HEX_LEN + 1])
 	sodium_bin2hex(out, FILES_HEX_LEN + 1, h, sizeof(h));
 }
 
+/*
+ * A literal PIN's value in the config bytes becomes x's: the bytes go to
+ * the front (forked, and again on every reload) and their SHA-256 to the
+ * audit log, where a short PIN could be found by trying them all.
+ */
+static void
+blank_pin(struct files *f)
+{
+	const struct config *c = f->conf;
+	size_t i, start = c->pin_start, end = c->pin_end;
+
+	if (c->pin_source != PIN_LITERAL || end > f->conflen || start >= end)
+		return;
+	if (f->confbuf[start] == '"' && end - start >= 2) {
+		start++;
+		end--;
+	}
+	for (i = start; i < end; i++)
+		f->confbuf[i] = 'x';
+}
+
 static int
 parse(const char *path, struct files *f, char *errbuf, size_t errlen)
 {
 	if (config_parse(path, f->confbuf, f->conflen, &f->conf, errbuf,
 	    errlen) != 0)
 		return -1;
+	blank_pin(f);
 	if (f->polbuf == NULL && lex_read_file(f->conf->policy_path,
 	    POLICY_BYTES_MAX, &f->polbuf, &f->pollen, errbuf, errlen) != 0)
 		return -1;
@@ -52,6 +74,24 @@ warn_unresolved(const struct policy *pol)
 		    rule->who_name);
 }
 
+/* A keyed hash of a literal PIN: a reload can tell that it changed. */
+static void
+tag_pin(struct files *f)
+{
+	static uint8_t key[crypto_generichash_KEYBYTES];
+	static int keyed;
+	const char *pin = f->conf->pin_ref;
+
+	if (f->conf->pin_source != PIN_LITERAL || pin == NULL)
+		return;
+	if (!keyed) {
+		randombytes_buf(key, sizeof(key));
+		keyed = 1;
+	}
+	crypto_generichash(f->pin_tag, sizeof(f->pin_tag),
+	    (const uint8_t *)pin, strlen(pin), key, sizeof(key));
+}
+
 int
 files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
 {
@@ -66,7 +106,30 @@ files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
 		return -1;
 	}
 	warn_unresolved(f->pol);
+	tag_pin(f);
 	return 0;
+}
+
+void
+files_forget_pin(struct files *f)
+{
+	char *pin = f->conf->pin_ref;
+
+	if (f->conf->pin_source != PIN_LITERAL || pin == NULL)
+		return;
+	sodium_memzero(pin, strlen(pin));
+	free(pin);
+	f->conf->pin_ref = NULL;
+}
+
+int
+files_same_pin(const struct files *a, const struct files *b)
+{
+	if (a->conf->pin_source != PIN_LITERAL ||
+	    b->conf->pin_source != PIN_LITERAL)
+		return 1;	/* files_restart_needed() compares the rest */
+	return sodium_memcmp(a->pin_tag, b->pin_tag, sizeof(a->pin_tag)) ==
+	    0;
 }
 
 static char *
@@ -151,8 +214,10 @@ files_restart_needed(const struct config *old, const struct config *new)
 	    str_differs(old->token_label, new->token_label) ||
 	    old->token_slot != new->token_slot)
 		return "token";
+	/* A literal PIN is only in the monitor: files_same_pin(). */
 	if (old->pin_source != new->pin_source ||
-	    str_differs(old->pin_ref, new->pin_ref))
+	    (new->pin_source != PIN_LITERAL &&
+	    str_differs(old->pin_ref, new->pin_ref)))
 		return "PIN source";
 	if (old->workers != new->workers)
 		return "workers";

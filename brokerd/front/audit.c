@@ -224,6 +224,7 @@ int
 audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 {
 	struct audit *a;
+	char why[LOG_MSG_MAX];
 
 	*ap = NULL;
 	if (b->conf->audit_path == NULL)
@@ -238,7 +239,13 @@ audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 	}
 	a->b = b;
 	a->fd = a->state_fd = -1;
-	if ((a->fd = audit_file_open(a->path)) == -1 || file_id(a) != 0) {
+	if ((a->fd = audit_file_open(b->conf, a->path, why, sizeof(why))) ==
+	    -1) {
+		snprintf(err, errlen, "audit: %s", why);
+		audit_free(a);
+		return -1;
+	}
+	if (file_id(a) != 0) {
 		snprintf(err, errlen, "audit: %s: %s", a->path,
 		    strerror(errno));
 		audit_free(a);

@@ -1,7 +1,10 @@
 /*
- * The listening socket: created with the configured owner, group and mode
- * (bound under a tight umask, so it is never reachable with looser
- * permissions), replacing a stale socket but never another kind of file.
+ * The listening socket: created with the configured mode (the umask at
+ * bind, so it is never reachable with other permissions and no name is
+ * ever chmod'ed), owner and group, replacing a stale socket but never
+ * another kind of file, in a directory only root or we can write in
+ * (or a sticky one), so that nobody can swap the new socket for a link
+ * between bind() and chown().
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fcheck.h"
 #include "listen.h"
 
 #define LISTEN_BACKLOG	512
@@ -55,6 +59,33 @@ remove_stale(const char *path, char *errbuf, size_t errlen)
 	if (unlink(path) == -1) {
 		snprintf(errbuf, errlen, "socket %s: %s", path,
 		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* What bind() made is what the config asks for, at the name. */
+static int
+check_bound(const struct config *conf, char *errbuf, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(conf->socket_path, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		snprintf(errbuf, errlen, "socket %s: no longer the socket "
+		    "just created (replaced?); refusing it", conf->socket_path);
+		return -1;
+	}
+	/* A default ACL on the directory overrides the umask. */
+	if ((st.st_mode & 07777) != (conf->socket_mode & 0777) ||
+	    (conf->socket_owner != (uid_t)-1 &&
+	    st.st_uid != conf->socket_owner) ||
+	    (conf->socket_group != (gid_t)-1 &&
+	    st.st_gid != conf->socket_group)) {
+		snprintf(errbuf, errlen, "socket %s: made with mode %04o, "
+		    "owner %u, group %u, not as configured (a default ACL on "
+		    "its directory?); refusing it", conf->socket_path,
+		    (unsigned int)(st.st_mode & 07777),
+		    (unsigned int)st.st_uid, (unsigned int)st.st_gid);
 		return -1;
 	}
 	return 0;
@@ -115,6 +146,7 @@ listen_open(const struct config *conf, int *inherited, char *errbuf,
     size_t errlen)
 {
 	struct sockaddr_un sun;
+	char why[512];
 	mode_t old;
 	int fd;
 
@@ -132,6 +164,11 @@ listen_open(const struct config *conf, int *inherited, char *errbuf,
 		    conf->socket_path);
 		return -1;
 	}
+	if (fcheck_parent(conf->socket_path, why, sizeof(why)) != 0) {
+		snprintf(errbuf, errlen, "socket %s: %s", conf->socket_path,
+		    why);
+		return -1;
+	}
 	if (remove_stale(conf->socket_path, errbuf, errlen) != 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -139,7 +176,13 @@ listen_open(const struct config *conf, int *inherited, char *errbuf,
 		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	old = umask(0177);
+	/*
+	 * The mode is the umask's at bind(): nothing is ever chmod'ed by
+	 * name (fchmod on a socket's fd changes the socket inode, not the
+	 * name's).  The owner and group are set by name, without following
+	 * a link, in a directory no one else can rename in (checked).
+	 */
+	old = umask(~conf->socket_mode & 0777);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
 		snprintf(errbuf, errlen, "socket %s: bind: %s",
@@ -148,14 +191,16 @@ listen_open(const struct config *conf, int *inherited, char *errbuf,
 	}
 	umask(old);
 	if ((conf->socket_owner != (uid_t)-1 ||
-	    conf->socket_group != (gid_t)-1) && chown(conf->socket_path,
-	    conf->socket_owner, conf->socket_group) == -1) {
+	    conf->socket_group != (gid_t)-1) && fchownat(AT_FDCWD,
+	    conf->socket_path, conf->socket_owner, conf->socket_group,
+	    AT_SYMLINK_NOFOLLOW) == -1) {
 		snprintf(errbuf, errlen, "socket %s: chown: %s",
 		    conf->socket_path, strerror(errno));
 		goto fail;
 	}
-	if (chmod(conf->socket_path, conf->socket_mode) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1) {
+	if (check_bound(conf, errbuf, errlen) != 0)
+		goto fail;
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
 		snprintf(errbuf, errlen, "socket %s: %s", conf->socket_path,
 		    strerror(errno));
 		goto fail;

@@ -25,7 +25,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "pin.h"
-#include "sandbox.h"
+#include "sandbox_conf.h"
 #include "secret.h"
 #include "signer.h"
 
@@ -188,6 +188,7 @@ main(int argc, char *argv[])
 	struct broker b;
 	struct files files;
 	struct secret *pin;
+	struct sandbox_conf sc;
 	const char *conffile = DEFAULT_CONFIG;
 	char err[LOG_MSG_MAX];
 	int ch, foreground = 0, check = 0, verbose = 0, fd, log_fd = -1;
@@ -245,11 +246,16 @@ main(int argc, char *argv[])
 		startup_fail(err);
 	if ((pin = pin_read(files.conf, err, sizeof(err))) == NULL)
 		startup_fail(err);
+	files_forget_pin(&files);
 	if ((fd = listen_open(files.conf, &inherited, err, sizeof(err))) ==
 	    -1)
 		startup_fail(err);
 	if (!inherited)
 		made_socket = files.conf->socket_path;
+	/* The socket is made: keep only what the monitor still uses. */
+	sandbox_conf_of(files.conf, &sc);
+	if (sandbox_monitor(&sc, err, sizeof(err)) != 0)
+		startup_fail(err);
 	b.conf = files.conf;
 	b.policy = files.pol;
 	memcpy(b.files_hex, files.hex, sizeof(b.files_hex));

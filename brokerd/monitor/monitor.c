@@ -34,6 +34,7 @@
 #include "ctl.h"
 #include "frontwatch.h"
 #include "log.h"
+#include "logwatch.h"
 #include "monitor.h"
 #include "pin.h"
 #include "pinguard.h"
@@ -80,6 +81,7 @@ struct monitor {
 	uint64_t	 front_backoff_ms;
 	uint64_t	 front_restart_at;	/* 0: none scheduled */
 	uint64_t	 front_started_ms;
+	struct logwatch	 audit_watch;	/* the log the front writes */
 	char		 logbuf[4096];
 	size_t		 loglen;
 };
@@ -536,12 +538,29 @@ signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
 	return 0;
 }
 
+/* The audit log, by the checks of fcheck_open_log; -1 logged. */
 static int
 open_audit(const struct config *conf)
 {
+	char err[LOG_MSG_MAX];
+	int fd;
+
 	if (conf->audit_path == NULL)
 		return -1;
-	return audit_file_open(conf->audit_path);
+	if ((fd = audit_file_open(conf, conf->audit_path, err,
+	    sizeof(err))) == -1)
+		log_warnx("monitor: audit log %s", err);
+	return fd;
+}
+
+/* Watch the log the front now writes (its own descriptor). */
+static void
+watch_audit(struct monitor *m)
+{
+	const char *path = m->files.conf->audit_path;
+
+	logwatch_set(&m->audit_watch, path != NULL ? open_audit(
+	    m->files.conf) : -1, path);
 }
 
 /*
@@ -560,12 +579,14 @@ reload(struct monitor *m)
 	uint8_t *body;
 	size_t len;
 	char err[LOG_MSG_MAX];
-	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1, r;
+	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1, r, newlog;
 
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
 		goto refused;
-	if ((what = files_restart_needed(m->files.conf, f.conf)) != NULL) {
+	files_forget_pin(&f);	/* before any fork */
+	if ((what = files_restart_needed(m->files.conf, f.conf)) != NULL ||
+	    (!files_same_pin(&m->files, &f) && (what = "PIN source"))) {
 		snprintf(err, sizeof(err), "%s: the %s settings changed; that "
 		    "needs a restart", m->conffile, what);
 		files_free(&f);
@@ -633,6 +654,9 @@ reload(struct monitor *m)
 	if (m->signer.pid > 0)
 		retire(m, m->signer.pid);
 	m->signer = c;
+	/* The front switches logs only when the path changed. */
+	newlog = f.conf->audit_path != NULL && (m->files.conf->audit_path ==
+	    NULL || strcmp(f.conf->audit_path, m->files.conf->audit_path) != 0);
 	files_free(&m->files);
 	m->files = f;
 	if (fresh != NULL) {
@@ -645,6 +669,8 @@ reload(struct monitor *m)
 	/* The front just answered; the deadline may have changed. */
 	ctl_timeouts(m->ctl_fd, f.conf->front_watchdog);
 	frontwatch_arm(&m->watch, f.conf->front_watchdog, clock_ms());
+	if (newlog)
+		watch_audit(m);
 	return;
  refused_free:
 	secret_free(fresh);
@@ -655,19 +681,24 @@ reload(struct monitor *m)
 	    0);
 }
 
+/* SIGUSR1.  A file that fails the checks leaves the front's log as it is. */
 static void
 reopen_audit(struct monitor *m)
 {
 	int fd;
 
+	logwatch_check(&m->audit_watch);
 	if ((fd = open_audit(m->files.conf)) == -1) {
 		if (m->files.conf->audit_path != NULL)
-			log_warn("monitor: cannot open %s",
-			    m->files.conf->audit_path);
+			log_warnx("monitor: SIGUSR1: still writing to the "
+			    "audit log opened before");
 		return;
 	}
-	(void)ctl_send(m->ctl_fd, CTL_AUDIT_FD, NULL, 0, &fd, 1);
-	close(fd);
+	if (ctl_send(m->ctl_fd, CTL_AUDIT_FD, NULL, 0, &fd, 1) != 0) {
+		close(fd);
+		return;
+	}
+	logwatch_set(&m->audit_watch, fd, m->files.conf->audit_path);
 }
 
 static void
@@ -806,8 +837,10 @@ loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){ m->ctl_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
-		if (poll(pfd, n, loop_timeout(m)) == -1 && errno != EINTR)
+		if (poll(pfd, n, logwatch_timeout(&m->audit_watch,
+		    loop_timeout(m))) == -1 && errno != EINTR)
 			fatal("monitor: poll");
+		logwatch_tick(&m->audit_watch);
 		if (pfd[3].revents & POLLIN)
 			relay_log(m);
 		if (pfd[0].revents & POLLIN)
@@ -963,6 +996,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.signer.status_fd = -1;
 	m.backoff_ms = BACKOFF_MIN_MS;
 	m.front_backoff_ms = FRONT_BACKOFF_MIN_MS;
+	logwatch_init(&m.audit_watch);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -988,7 +1022,9 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	if (front_ready(&m, err, sizeof(err)) != 0)
 		ready(-1, err);
 	ready(0, NULL);
+	watch_audit(&m);
 	loop(&m);
+	logwatch_clear(&m.audit_watch);
 	unlink(m.files.conf->socket_path);
 	secret_free(m.pin);
 	files_free(&m.files);

@@ -1,6 +1,8 @@
 /*
- * The PIN.  A PIN file (and a credential file) must not be readable by
- * group or others; the PIN never appears in logs or error messages.
+ * The PIN.  A PIN file (and a credential file) gets the config file's
+ * checks (fcheck.h: no link, no FIFO, root's or ours, in a directory no
+ * one else can write) and must not be readable by group or others; the
+ * PIN never appears in logs or error messages.
  */
 #include <sys/stat.h>
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fcheck.h"
 #include "log.h"
 #include "pin.h"
 #include "secret.h"
@@ -20,24 +23,15 @@ pin_from_file(const char *path, char *errbuf, size_t errlen)
 {
 	struct secret *s = NULL;
 	struct stat st;
+	char why[LOG_MSG_MAX];
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		snprintf(errbuf, errlen, "PIN file %s: %s", path,
-		    strerror(errno));
+	/* As strict as the config, and not readable by anyone else. */
+	if ((fd = fcheck_open_read(path, FCHECK_SECRET, &st, why,
+	    sizeof(why))) == -1) {
+		snprintf(errbuf, errlen, "PIN file %s", why);
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(errbuf, errlen, "PIN file %s: not a regular file",
-		    path);
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(errbuf, errlen, "PIN file %s: mode %04o is readable "
-		    "by group or others; use 0600 or 0400", path,
-		    (unsigned int)(st.st_mode & 07777));
-		goto out;
 	}
 	if ((s = secret_new(PIN_MAX + 1)) == NULL) {
 		snprintf(errbuf, errlen, "PIN: out of memory");

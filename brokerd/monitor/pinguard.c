@@ -78,8 +78,12 @@ pin_for_reload(const struct pin_guard *g, const struct config *conf,
 	int r;
 
 	*freshp = NULL;
-	/* An environment variable was cleared after the first read. */
-	if (conf->pin_source != PIN_ENV) {
+	/*
+	 * An environment variable was cleared after the first read; a
+	 * literal PIN was wiped after it (files_forget_pin), and a changed
+	 * one needs a restart (files_same_pin).
+	 */
+	if (conf->pin_source != PIN_ENV && conf->pin_source != PIN_LITERAL) {
 		/* A PIN file removed after start is no reason to refuse. */
 		if ((fresh = pin_read(conf, err, errlen)) == NULL)
 			log_warnx("reload: %s; the PIN read before stays", err);
@@ -96,8 +100,10 @@ pin_for_reload(const struct pin_guard *g, const struct config *conf,
 		else
 			snprintf(err, errlen, "the token refused this PIN "
 			    "before; no signer is started with it (%s)",
-			    conf->pin_source == PIN_ENV ? "pin-env is read "
-			    "once: restart the broker with the right PIN" :
+			    conf->pin_source == PIN_ENV ||
+			    conf->pin_source == PIN_LITERAL ? "pin-env and a "
+			    "literal pin are read once: restart the broker "
+			    "with the right PIN" :
 			    "put the right PIN in place and reload, or "
 			    "restart");
 		return -1;

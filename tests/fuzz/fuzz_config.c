@@ -120,7 +120,7 @@ has_bare_nul(const uint8_t *data, size_t size)
 }
 
 static void
-check_config(const struct config *c)
+check_config(const struct config *c, size_t len)
 {
 	const struct key_ref *k;
 	size_t i;
@@ -129,6 +129,9 @@ check_config(const struct config *c)
 	FUZZ_ASSERT(c->module != NULL);
 	FUZZ_ASSERT(c->token_by == TOKEN_BY_SLOT || c->token_label != NULL);
 	FUZZ_ASSERT(c->pin_source != PIN_NONE && c->pin_ref != NULL);
+	/* The monitor blanks a literal PIN's bytes in place (files.c). */
+	FUZZ_ASSERT(c->pin_source != PIN_LITERAL ||
+	    (c->pin_start < c->pin_end && c->pin_end <= len));
 	FUZZ_ASSERT(c->socket_mode <= 0777);
 	FUZZ_ASSERT(c->workers >= 1 && c->workers <= 64);
 	FUZZ_ASSERT(c->nkeys <= CONFIG_MAX_KEYS);
@@ -276,7 +279,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 0, sizeof(err));
 	if (config_parse(CONF_FILE, buf, size, &conf, err, sizeof(err)) == 0) {
 		FUZZ_ASSERT(!has_bare_nul(data, size));
-		check_config(conf);
+		check_config(conf, size);
 		check_key_names_usable(conf);
 		config_free(conf);
 	} else {

@@ -405,31 +405,63 @@ is "$(count_lines "$LOG.1" event=reload result=rejected)" 1 \
 
 # --- fail closed: the log on a full disk ------------------------------------
 
+# The broker opens no symbolic link or device as its log (a /dev/full
+# link is refused, hostile_files.sh), so the full disk is a full tmpfs
+# bind-mounted over the log's name; where nothing can be mounted, that
+# part is skipped.
+full_log()
+{
+	mkdir "$T/full" && : >"$LOG" &&
+	    mount -t tmpfs -o size=4k,mode=0755 p11b-full "$T/full" ||
+	    return 1
+	head -c 1M /dev/zero >"$T/full/fill" 2>/dev/null
+	: >"$T/full/log"
+	if ! mount --bind "$T/full/log" "$LOG"; then
+		umount "$T/full"
+		return 1
+	fi
+	umount -l "$T/full"
+}
+
 mv "$LOG" "$LOG.2"
-ln -s /dev/full "$LOG"
-kill_child "$DAEMON_PID" USR1
-wait_log "refusing every request"
-like "$(cat "$DAEMON_LOG")" "cannot write .*refusing every request" \
-    "full disk: the broker says it refuses requests"
-answered_ok=
-for cmd in "hmac hmac32 -i $data" "sign ec384 -a ecdsa-p384-sha384 -i $data" \
-    "secret api-token" "pubkey ec384" "random 16" "list" "health"; do
-	# shellcheck disable=SC2086
-	cli $cmd
-	[ "$RC" -eq 11 ] || answered_ok="$answered_ok [$cmd: $RC]"
-	[ -s "$OUT" ] && answered_ok="$answered_ok [$cmd: output]"
-done
-is "$answered_ok" "" "full disk: every request gets internal, none an answer"
-like "$ERR" "audit log unavailable" "full disk: the error says why"
-rm "$LOG"
-kill_child "$DAEMON_PID" USR1
-wait_log "can be written again"
-cli hmac hmac32 -i "$data" -o /dev/null
-is "$RC" 0 "after the disk is back: served again" || diag "$ERR"
+if full_log; then
+	FULL=1
+	kill_child "$DAEMON_PID" USR1
+	wait_log "refusing every request"
+	like "$(cat "$DAEMON_LOG")" "cannot write .*refusing every request" \
+	    "full disk: the broker says it refuses requests"
+	answered_ok=
+	for cmd in "hmac hmac32 -i $data" \
+	    "sign ec384 -a ecdsa-p384-sha384 -i $data" "secret api-token" \
+	    "pubkey ec384" "random 16" "list" "health"; do
+		# shellcheck disable=SC2086
+		cli $cmd
+		[ "$RC" -eq 11 ] || answered_ok="$answered_ok [$cmd: $RC]"
+		[ -s "$OUT" ] && answered_ok="$answered_ok [$cmd: output]"
+	done
+	is "$answered_ok" "" \
+	    "full disk: every request gets internal, none an answer"
+	like "$ERR" "audit log unavailable" "full disk: the error says why"
+	umount -l "$LOG"
+	rm "$LOG"
+	kill_child "$DAEMON_PID" USR1
+	wait_log "can be written again"
+	cli hmac hmac32 -i "$data" -o /dev/null
+	is "$RC" 0 "after the disk is back: served again" || diag "$ERR"
+else
+	FULL=
+	rm -f "$LOG"
+	n=$(log_count "writing to $LOG \(SIGUSR1\)")
+	kill_child "$DAEMON_PID" USR1
+	wait_log "writing to $LOG \(SIGUSR1\)" $((n + 1))
+	ok 0 "full disk # SKIP cannot mount a tmpfs here"
+fi
 stop_daemon
 is "$EXIT_RC" 0 "daemon exits 0 after rotations and a full disk"
-is "$(count_lines "$LOG" event=audit-recovered refused=7)" 1 \
-    "the recovery line counts the 7 refused requests"
+if [ -n "$FULL" ]; then
+	is "$(count_lines "$LOG" event=audit-recovered refused=7)" 1 \
+	    "the recovery line counts the 7 refused requests"
+fi
 verify "$LOG.1" "$LOG.2" "$LOG"
 is "$RC" 0 "audit verify across the three files" || diag "$ERR"
 verify "$LOG.1" --allow-open-tail

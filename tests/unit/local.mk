@@ -16,6 +16,11 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/tap.h
 tests_unit_test_config_LDADD = policy/libpolicy.la $(UNIT_LDADD)
 TESTS += tests/unit/test_config
 
+check_PROGRAMS += tests/unit/test_fcheck
+tests_unit_test_fcheck_SOURCES = tests/unit/test_fcheck.c tests/unit/tap.h
+tests_unit_test_fcheck_LDADD = policy/libpolicy.la $(UNIT_LDADD)
+TESTS += tests/unit/test_fcheck
+
 check_PROGRAMS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h \
 	brokerd/common/crypto.c

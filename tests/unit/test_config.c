@@ -1,4 +1,5 @@
 /* Unit tests for policy/: the config and policy parsers and the evaluator. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -450,6 +451,41 @@ test_limits(void)
 	    "max-buffered below 1 MiB refused");
 }
 
+/*
+ * A literal PIN: pin_start and pin_end are its bytes in the text (the
+ * monitor blanks them there, files.c), quoted (with an escape) or not.
+ */
+static void
+test_literal_pin(void)
+{
+	static const char *const pins[][2] = {
+		{ "pin 12345678\n", "12345678" },
+		{ "pin \"se\\\"cret 1\"   # c\n", "se\"cret 1" },
+	};
+	static const size_t rawlen[] = { 8, 12 };
+	struct config *c;
+	char text[1024], err[256];
+	size_t i, head;
+
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		head = (size_t)snprintf(text, sizeof(text), "socket \"/s\"\n"
+		    "policy \"p\"\ntoken {\nmodule \"/m.so\"\nlabel \"t\"\n");
+		snprintf(text + head, sizeof(text) - head, "%s}\nkey k id 01\n",
+		    pins[i][0]);
+		if ((c = parse(text, err, sizeof(err))) == NULL) {
+			ok(0, "literal pin %zu: %s", i, err);
+			continue;
+		}
+		is_int(c->pin_source, PIN_LITERAL, "literal pin %zu: source", i);
+		is_str(c->pin_ref, pins[i][1], "literal pin %zu: value", i);
+		is_int(c->pin_start, head + 4, "literal pin %zu: starts at its "
+		    "first byte", i);
+		is_int(c->pin_end, head + 4 + rawlen[i], "literal pin %zu: "
+		    "ends after it (and its quote)", i);
+		config_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -458,6 +494,7 @@ main(void)
 	test_good_config();
 	test_config_errors();
 	test_limits();
+	test_literal_pin();
 	if ((c = policy_config()) == NULL) {
 		ok(0, "policy test config");
 		return tap_done();
