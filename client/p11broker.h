@@ -58,6 +58,13 @@ struct p11b_stats {
 	uint64_t	audit_lines;
 	uint64_t	policy_generation;
 	uint64_t	uptime_seconds;
+	/*
+	 * Refusals a client cannot tell apart: by the policy (a key or
+	 * operation the caller may not use; a hidden key answers
+	 * no-such-key), and for a key that does not exist.
+	 */
+	uint64_t	policy_refusals;
+	uint64_t	missing_key_refusals;
 };
 
 struct p11b_health {

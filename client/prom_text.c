@@ -64,6 +64,14 @@ prom_write_stats(FILE *fp, const struct p11b_stats *st)
 {
 	requests(fp, st);
 	latency(fp, st);
+	family(fp, "p11broker_refusals_total", "counter",
+	    "Refusals a client cannot tell apart: by the policy (a key or "
+	    "operation the caller may not use, a hidden key included) or "
+	    "for a key that does not exist.");
+	fprintf(fp, "p11broker_refusals_total{reason=\"policy\"} %llu\n"
+	    "p11broker_refusals_total{reason=\"missing-key\"} %llu\n",
+	    (unsigned long long)st->policy_refusals,
+	    (unsigned long long)st->missing_key_refusals);
 	gauge(fp, "p11broker_token_ready", "gauge",
 	    "1 when the signer holds a logged-in token, else 0.",
 	    st->token_ready ? 1 : 0);

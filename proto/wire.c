@@ -399,6 +399,8 @@ encode_stats(const struct p11b_stats *st, PB(StatsResponse) *m,
 	m->audit_lines = st->audit_lines;
 	m->policy_generation = st->policy_generation;
 	m->uptime_seconds = st->uptime_seconds;
+	m->policy_refusals = st->policy_refusals;
+	m->missing_key_refusals = st->missing_key_refusals;
 	*countsp = counts;
 	*ptrsp = ptrs;
 	return 0;
@@ -444,6 +446,8 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 	st->audit_lines = m->audit_lines;
 	st->policy_generation = m->policy_generation;
 	st->uptime_seconds = m->uptime_seconds;
+	st->policy_refusals = m->policy_refusals;
+	st->missing_key_refusals = m->missing_key_refusals;
 	return 0;
 }
 

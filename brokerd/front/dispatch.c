@@ -54,7 +54,16 @@ answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		refusal.message = AUDIT_UNAVAILABLE;
 		resp = &refusal;
 	}
-	/* A hidden key is counted as a missing one: no trace of which. */
+	/*
+	 * A hidden key is counted as a missing one: no trace of which.
+	 * Whether the policy refused or the key is missing is counted
+	 * apart, without the key, for operators to alert on.
+	 */
+	if (resp->status == P11B_NO_SUCH_KEY && key < 0)
+		metrics_count_refusal(b->metrics, METRICS_REFUSED_NO_KEY);
+	else if (resp->status == P11B_NO_SUCH_KEY ||
+	    resp->status == P11B_DENIED)
+		metrics_count_refusal(b->metrics, METRICS_REFUSED_BY_POLICY);
 	if (resp->status == P11B_NO_SUCH_KEY)
 		key = -1;
 	metrics_count(b->metrics, rq->op, key, resp->status, latency_us);

@@ -25,6 +25,7 @@ struct metrics {
 	size_t			 nrows;
 	uint64_t		 buckets[NBUCKETS + 1];
 	uint64_t		 sum_us;
+	uint64_t		 refusals[METRICS_REFUSAL_COUNT];
 };
 
 static struct metrics_row *
@@ -99,6 +100,13 @@ metrics_count(struct metrics *m, enum p11b_op op, int key, int status,
 	m->sum_us += latency_us;
 }
 
+void
+metrics_count_refusal(struct metrics *m, enum metrics_refusal why)
+{
+	if ((unsigned int)why < METRICS_REFUSAL_COUNT)
+		m->refusals[why]++;
+}
+
 int
 metrics_export(const struct metrics *m, struct p11b_stats *st)
 {
@@ -130,5 +138,7 @@ metrics_export(const struct metrics *m, struct p11b_stats *st)
 	memcpy(st->bucket_us, bucket_us, sizeof(bucket_us));
 	memcpy(st->bucket_count, m->buckets, sizeof(m->buckets));
 	st->latency_sum_us = m->sum_us;
+	st->policy_refusals = m->refusals[METRICS_REFUSED_BY_POLICY];
+	st->missing_key_refusals = m->refusals[METRICS_REFUSED_NO_KEY];
 	return 0;
 }

@@ -23,6 +23,17 @@ void	metrics_free(struct metrics *m);
 void	metrics_count(struct metrics *m, enum p11b_op op, int key,
 	    int status, uint64_t latency_us);
 /*
+ * Why a refusal, which the client cannot tell (no-such-key or denied
+ * either way): the policy said no (a hidden key included), or the key
+ * does not exist.  Only Stats shows it, and without the key's name.
+ */
+enum metrics_refusal {
+	METRICS_REFUSED_BY_POLICY,
+	METRICS_REFUSED_NO_KEY,
+	METRICS_REFUSAL_COUNT
+};
+void	metrics_count_refusal(struct metrics *m, enum metrics_refusal why);
+/*
  * The one place daemon counters become the wire's Stats answer: fill its
  * counter part (requests is malloc'd).
  */

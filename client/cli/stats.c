@@ -20,6 +20,9 @@ print_plain(const struct p11b_stats *st)
 	    (unsigned long long)st->uptime_seconds,
 	    (unsigned long long)st->policy_generation,
 	    (unsigned long long)st->audit_lines);
+	printf("refusals policy=%llu missing-key=%llu\n",
+	    (unsigned long long)st->policy_refusals,
+	    (unsigned long long)st->missing_key_refusals);
 	for (i = 0; i < st->nrequests; i++)
 		printf("requests op=%s key=%s status=%s count=%llu\n",
 		    p11b_op_name(st->requests[i].op),

@@ -88,11 +88,20 @@ done
 is "$signed" "$n" "$n signatures, each verified by openssl"
 cli sign no-such -a ecdsa-p256-sha256 -i "$T/data"
 is "$RC" 5 "a key that does not exist: no-such-key"
+# nobody may only read stats: ec256 is hidden from it, and it hears what
+# a missing key answers; only the refusal counter tells the two apart.
+chmod 0644 "$T/data"
+as_nobody sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
+is "$RC" 5 "a key hidden from nobody: no-such-key, as if missing"
 scrape
 is "$CODE" 200 "GET /metrics: 200"
 is "$(sample 'p11broker_requests_total{op="sign",key="ec256",status="ok"}')" \
     "$n" "the scrape counts the $n signatures"
 is "$(sample p11broker_up)" 1 "p11broker_up 1 while the broker answers"
+is "$(sample 'p11broker_refusals_total{reason="policy"}')" 1 \
+    "the hidden key's refusal counted as the policy's"
+is "$(sample 'p11broker_refusals_total{reason="missing-key"}')" 1 \
+    "the missing key's refusal counted apart"
 is "$(sample p11broker_token_ready)" 1 "token ready"
 promtool check metrics <"$T/scrape" >"$T/promtool.out" 2>&1
 is "$?" 0 "promtool check metrics accepts the exposition" ||

@@ -75,7 +75,7 @@ is "$(sed -n '1s/.* busy=\([0-9]*\) .*/\1/p' "$T/s0.plain")" 0 \
     "plain stats: no worker busy when idle"
 is "$(sed -n '1s/.* connections=\([0-9]*\) .*/\1/p' "$T/s0.plain")" 1 \
     "plain stats: one connection (this one)"
-bad=$(grep -Ev '^(token=|requests op=[a-z-]+ key=[^ ]+ status=[a-z-]+ count=[0-9]+$|latency le_us=([0-9]+|inf) count=[0-9]+$)' \
+bad=$(grep -Ev '^(token=|refusals policy=[0-9]+ missing-key=[0-9]+$|requests op=[a-z-]+ key=[^ ]+ status=[a-z-]+ count=[0-9]+$|latency le_us=([0-9]+|inf) count=[0-9]+$)' \
     "$T/s0.plain")
 is "$bad" "" "plain stats: every line is a header, requests or latency line"
 
@@ -129,6 +129,11 @@ stats - denied 1
 stats - ok 2
 EOF
 )" "requests by op/key/status: exactly the sequence"
+# What the rows cannot show (a hidden key counts as a missing one):
+# ghost x2 is missing; ec521 x3 (hidden from root), secret x4, list,
+# random and stats of uid 64501 are the policy's.
+is "$(grep '^refusals ' "$T/s1.plain")" "refusals policy=10 missing-key=2" \
+    "refusals by reason: the policy's 10, the missing key's 2"
 
 # --- histogram ----------------------------------------------------------------
 
