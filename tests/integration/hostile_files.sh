@@ -236,7 +236,13 @@ is "$(status_field "$DAEMON_PID" CapInh) $(status_field "$DAEMON_PID" \
     CapAmb)" "0000000000000000 0000000000000000" \
     "monitor: no inheritable or ambient capability"
 is "$(status_field "$DAEMON_PID" NoNewPrivs)" 1 "monitor: NoNewPrivs 1"
-is "$(status_field "$DAEMON_PID" Seccomp)" 2 "monitor: Seccomp 2 (filtering)"
+# Sanitizer builds run with "sandbox off" (their runtime's calls).
+if [ -n "${P11B_SANITIZED:-}" ]; then
+	ok 0 "monitor: Seccomp 2 (filtering) # SKIP sanitizer build: sandbox off"
+else
+	is "$(status_field "$DAEMON_PID" Seccomp)" 2 \
+	    "monitor: Seccomp 2 (filtering)"
+fi
 # What it still does with them: a reload (re-read files, a new signer),
 # a reopen of the log in the broker's user's directory, a signer restart.
 kill_child "$DAEMON_PID" HUP
@@ -289,13 +295,21 @@ with open("/proc/%s/maps" % pid) as maps, \
         lo, hi, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
         if perms[0] != "r" or "[vvar" in line or "[vsyscall" in line:
             continue
-        try:
-            mem.seek(lo)
-            if needle in mem.read(hi - lo):
-                found = True
-                break
-        except OSError:
+        # A sanitizer's shadow reserves terabytes: skip what no heap is.
+        if hi - lo > (4 << 30):
             continue
+        # In 16 MiB pieces, overlapping by the needle's length.
+        step = 16 << 20
+        for at in range(lo, hi, step):
+            try:
+                mem.seek(at)
+                if needle in mem.read(min(step + len(needle), hi - at)):
+                    found = True
+                    break
+            except (OSError, OverflowError, MemoryError):
+                break
+        if found:
+            break
 sys.exit(0 if found else 1)
 EOF
 }
