@@ -118,25 +118,42 @@ check_strict(const char *path, const struct stat *st, char *errbuf,
 	return fcheck_parent(path, errbuf, errlen);
 }
 
+/*
+ * Open path with flags, never through a symbolic link or into a FIFO or
+ * device: a regular file, its fstat in st, or -1 with errbuf set.
+ */
+static int
+open_regular(const char *path, int flags, struct stat *st, char *errbuf,
+    size_t errlen)
+{
+	int fd;
+
+	if (precheck(path, errbuf, errlen) != 0)
+		return -1;
+	if ((fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+	    O_NONBLOCK, 0640)) == -1)
+		return open_error(path, errbuf, errlen);
+	if (fstat(fd, st) == -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		(void)not_regular(path, st->st_mode, errbuf, errlen);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 fcheck_open_read(const char *path, enum fcheck_kind kind, struct stat *st,
     char *errbuf, size_t errlen)
 {
 	int fd;
 
-	if (precheck(path, errbuf, errlen) != 0)
+	if ((fd = open_regular(path, O_RDONLY, st, errbuf, errlen)) == -1)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY)) == -1)
-		return open_error(path, errbuf, errlen);
-	if (fstat(fd, st) == -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		(void)not_regular(path, st->st_mode, errbuf, errlen);
-		goto fail;
-	}
 	if (check_strict(path, st, errbuf, errlen) != 0)
 		goto fail;
 	if (kind == FCHECK_SECRET && (st->st_mode & (S_IRWXG | S_IRWXO))) {
@@ -157,19 +174,9 @@ fcheck_open_log(const char *path, uid_t owner, char *errbuf, size_t errlen)
 	struct stat st;
 	int fd, fl;
 
-	if (precheck(path, errbuf, errlen) != 0)
+	if ((fd = open_regular(path, O_RDWR | O_APPEND | O_CREAT, &st,
+	    errbuf, errlen)) == -1)
 		return -1;
-	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1)
-		return open_error(path, errbuf, errlen);
-	if (fstat(fd, &st) == -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)not_regular(path, st.st_mode, errbuf, errlen);
-		goto fail;
-	}
 	/* A second name could be a file we were never meant to write. */
 	if (st.st_nlink != 1) {
 		snprintf(errbuf, errlen, "%s: has %lu hard links; refusing it",

@@ -420,6 +420,7 @@ full_log()
 		umount "$T/full"
 		return 1
 	fi
+	on_cleanup 'umount -l "$LOG"'	# also if the test ends half-way
 	umount -l "$T/full"
 }
 

@@ -14,12 +14,8 @@ need_tools setpriv curl promtool prometheus systemd-analyze
 EXPORTER="$top_builddir/exporter/p11broker-exporter"
 
 # The shipped unit (it needs AF_INET, so a little above the broker's).
-unit="$top_srcdir/contrib/systemd/p11broker-exporter.service"
-score=$(systemd-analyze security --offline=true --no-pager "$unit" \
-    2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
-diag "systemd-analyze security: exposure $score"
-ok "$(awk -v s="${score:-10}" 'BEGIN { print (s <= 1.5) ? 0 : 1 }')" \
-    "systemd-analyze security rates the exporter's unit ${score:-?} (<= 1.5)"
+unit_rated "$top_srcdir/contrib/systemd/p11broker-exporter.service" 1.5 \
+    "the exporter's unit"
 
 setup_token
 write_config
@@ -49,16 +45,9 @@ stop_exporter()
 	wait "$EXP_PID" 2>/dev/null
 	EXP_PID=
 }
-# Stopped before lib.sh's cleanup, however the script ends.
-_exporter_cleanup()
-{
-	local rc=$?
-	[ -n "$EXP_PID" ] && stop_exporter
-	[ -n "${PROM_PID:-}" ] && kill "$PROM_PID" 2>/dev/null
-	(exit "$rc")
-	_cleanup
-}
-trap _exporter_cleanup EXIT
+# Stopped however the script ends.
+on_cleanup '[ -z "$EXP_PID" ] || stop_exporter'
+on_cleanup '[ -z "${PROM_PID:-}" ] || kill "$PROM_PID"'
 
 # scrape [PATH]: the body into $T/scrape, the status code into CODE.
 scrape()

@@ -199,14 +199,7 @@ like "$ERR" 'discontinuity' "... and audit verify names the discontinuity"
 # A real full disk: a small tmpfs, filled once the broker runs.
 SMALL="$T/small"
 mkdir -m 0700 "$SMALL"
-_hostile_cleanup()
-{
-	local rc=$?
-	umount "$SMALL" 2>/dev/null
-	(exit "$rc")
-	_cleanup
-}
-trap _hostile_cleanup EXIT
+on_cleanup 'umount "$SMALL"'
 if ! mount -t tmpfs -o size=256k,mode=0700 tmpfs "$SMALL" 2>/dev/null; then
 	ok 0 "# SKIP cannot mount a tmpfs for a full disk"
 	done_testing

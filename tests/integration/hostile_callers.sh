@@ -20,18 +20,13 @@ NOBODY=$(id -u nobody)
 KNOWN_UID=4242		# has one rule: sign ec384 (ec256 is hidden from it)
 OTHER_UID=4243		# has none
 
-# The attackers' python: not a shim under /root that they cannot run.
-ATTACK_PY=/usr/bin/python3
-[ -x "$ATTACK_PY" ] || ATTACK_PY=$(command -v python3)
+. "$INTEGRATION_DIR/attacklib.sh"
 
 setup_token
 PUB="$T/pub"
 mkdir -m 0700 "$T/log"
 LOG="$T/log/audit.log"
-# The attackers' copy of the helpers: nobody may not reach the tree.
-mkdir -p "$T/py"
-cp "$INTEGRATION_DIR/hostile.py" "$INTEGRATION_DIR/rawclient.py" "$T/py/"
-chmod -R a+rX "$T/py"
+attack_setup
 { printf 'a message from a permitted caller\n'; head -c 2000 /dev/urandom; } \
     >"$T/msg"
 
@@ -67,36 +62,6 @@ signs_ok()
 	openssl dgst -sha256 -verify "$PUB/ec256.pem" -signature \
 	    "$T/msg.sig" "$T/msg" >/dev/null 2>&1
 	ok $? "$1"
-}
-
-# attack NAME UID ARGS...: hostile.py ARGS as UID in the background,
-# stdin held open until finish NAME; its output in $T/NAME.out.
-declare -A ATTACK_PID ATTACK_FD
-attack()
-{
-	local name=$1 uid=$2 fd
-	shift 2
-	rm -f "$T/$name.in" "$T/$name.out"
-	mkfifo -m 0644 "$T/$name.in"
-	# Without the other attackers' stdin: each sees its own close.
-	(
-		for fd in "${ATTACK_FD[@]}"; do
-			exec {fd}>&-
-		done
-		exec setpriv --reuid="$uid" --regid=nogroup --clear-groups \
-		    "$ATTACK_PY" "$T/py/hostile.py" "$SOCK" "$@"
-	) <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
-	ATTACK_PID[$name]=$!
-	exec {fd}>"$T/$name.in"
-	ATTACK_FD[$name]=$fd
-}
-
-finish()
-{
-	local fd=${ATTACK_FD[$1]}
-	exec {fd}>&-
-	kill_child "${ATTACK_PID[$1]}" KILL
-	wait "${ATTACK_PID[$1]}" 2>/dev/null
 }
 
 _out_has()

@@ -147,12 +147,37 @@ bail()
 	exit 99
 }
 
+# unit_rated UNITFILE MAX DESC: `systemd-analyze security` rates the unit
+# (0 best, 10 worst) at most MAX; the score goes to diag and DESC.
+unit_rated()
+{
+	local s
+	s=$(systemd-analyze security --offline=true --no-pager "$1" \
+	    2>/dev/null |
+	    sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+	diag "systemd-analyze security, $3: exposure ${s:-?}"
+	ok "$(awk -v s="${s:-10}" -v m="$2" 'BEGIN { print (s <= m) ? 0 : 1 }')" \
+	    "systemd-analyze security rates $3 ${s:-?} (<= $2)"
+}
+
 # --- cleanup ----------------------------------------------------------------
+
+# on_cleanup COMMAND: run COMMAND (eval'd) in the cleanup, before the
+# daemon is stopped, however the script ends: a helper server to kill, a
+# mount to undo.  Later ones run first.
+_CLEANUP_HOOKS=()
+on_cleanup()
+{
+	_CLEANUP_HOOKS=("$1" "${_CLEANUP_HOOKS[@]}")
+}
 
 _cleanup()
 {
-	local rc=$?
+	local rc=$? hook
 	trap - EXIT INT TERM HUP
+	for hook in "${_CLEANUP_HOOKS[@]}"; do
+		eval "$hook" >/dev/null 2>&1
+	done
 	if [ -n "$DAEMON_PID" ]; then
 		stop_daemon >/dev/null 2>&1
 	fi

@@ -48,6 +48,7 @@ dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/ed25519_verify.py \
 	tests/integration/dashboard.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
+	tests/integration/attacklib.sh \
 	tests/badinput/CATALOGUE.md
 
 # The client-side PKCS#11 module under unmodified programs, and a small

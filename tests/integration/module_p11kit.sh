@@ -24,14 +24,7 @@ setup_token
 p11-kit server -f -n "$T/p11kit.sock" --provider "$SOFTHSM_MODULE" \
     "pkcs11:token=p11b-test" >"$T/p11kit.out" 2>&1 &
 SERVER_PID=$!
-_server_cleanup()
-{
-	local rc=$?
-	kill "$SERVER_PID" 2>/dev/null
-	(exit "$rc")
-	_cleanup
-}
-trap _server_cleanup EXIT
+on_cleanup 'kill "$SERVER_PID"'
 wait_for test -S "$T/p11kit.sock" ||
     bail "p11-kit server did not start: $(cat "$T/p11kit.out")"
 export P11_KIT_SERVER_ADDRESS="unix:path=$T/p11kit.sock"

@@ -10,12 +10,7 @@ UNITS="$top_srcdir/contrib/systemd"
 need_tools systemd-analyze systemd-socket-activate setpriv
 
 # The score of the shipped service unit (0 = best, 10 = worst).
-score=$(systemd-analyze security --offline=true --no-pager \
-    "$UNITS/p11brokerd.service" 2>/dev/null |
-    sed -n 's/.*Overall exposure level for p11brokerd.service: \([0-9.]*\).*/\1/p')
-diag "systemd-analyze security: exposure $score"
-ok "$(awk -v s="${score:-10}" 'BEGIN { print (s <= 1.0) ? 0 : 1 }')" \
-    "systemd-analyze security rates the service ${score:-?} (<= 1.0)"
+unit_rated "$UNITS/p11brokerd.service" 1.0 "the service"
 # The drop-ins for HSMs the tight unit cannot reach (contrib/systemd/
 # drop-ins/): each, applied to the unit (a second [Service] section is
 # what systemd makes of a drop-in), still rates <= 1.5, and a network
@@ -24,12 +19,7 @@ units=$(mktemp -d) || bail "mktemp failed"
 for d in "$UNITS"/drop-ins/*.conf; do
 	name=$(basename "$d" .conf)
 	cat "$UNITS/p11brokerd.service" "$d" >"$units/p11brokerd.service"
-	s=$(systemd-analyze security --offline=true --no-pager \
-	    "$units/p11brokerd.service" 2>/dev/null |
-	    sed -n 's/.*Overall exposure level for p11brokerd.service: \([0-9.]*\).*/\1/p')
-	diag "systemd-analyze security with drop-ins/$name.conf: exposure $s"
-	ok "$(awk -v s="${s:-10}" 'BEGIN { print (s <= 1.5) ? 0 : 1 }')" \
-	    "drop-in $name: the unit still rates ${s:-?} (<= 1.5)"
+	unit_rated "$units/p11brokerd.service" 1.5 "the unit with drop-in $name"
 done
 rm -rf "$units"
 grep -q '^IPAddressAllow=' "$UNITS/drop-ins/network-hsm.conf" &&

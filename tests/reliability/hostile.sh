@@ -33,47 +33,17 @@ SECONDS_EACH=${SECONDS_EACH:-10}
 NOBODY=$(id -u nobody)
 KNOWN_UID=4242
 FD_UIDS="$NOBODY $(seq 60001 60019)"
-ATTACK_PY=/usr/bin/python3
-[ -x "$ATTACK_PY" ] || ATTACK_PY=$(command -v python3)
+. "$top_srcdir/tests/integration/attacklib.sh"
 
 setup_token
 mkdir -m 0700 "$T/log"
 LOG="$T/log/audit.log"
-mkdir -p "$T/py"
-cp "$INTEGRATION_DIR/hostile.py" "$INTEGRATION_DIR/rawclient.py" "$T/py/"
-chmod -R a+rX "$T/py"
+attack_setup
 
 # The defaults: write_config's max-clients and idle-timeout lines go.
 write_config "audit \"$LOG\" checkpoint-key ec521"
 sed -i -e '/^max-clients /d' -e '/^idle-timeout /d' "$CONF"
 write_policy "permit user $KNOWN_UID sign rsa2048" "permit user $ME stats"
-
-declare -A PID FD
-attack()
-{
-	local name=$1 uid=$2 fd
-	shift 2
-	rm -f "$T/$name.in"
-	mkfifo -m 0644 "$T/$name.in"
-	# Without the other attackers' stdin: each sees its own close.
-	(
-		for fd in "${FD[@]}"; do
-			exec {fd}>&-
-		done
-		exec setpriv --reuid="$uid" --regid=nogroup --clear-groups \
-		    "$ATTACK_PY" "$T/py/hostile.py" "$SOCK" "$@"
-	) <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
-	PID[$name]=$!
-	exec {fd}>"$T/$name.in"
-	FD[$name]=$fd
-}
-
-finish()
-{
-	local fd=${FD[$1]}
-	exec {fd}>&-
-	wait "${PID[$1]}" 2>/dev/null
-}
 
 start_attacks()
 {
@@ -97,12 +67,12 @@ stop_attacks()
 	local a
 	for a in "$@"; do
 		case $a in
-		flood)	finish flood ;;
+		flood)	finish_gently flood ;;
 		fds)	for u in $FD_UIDS; do
-				finish "fds$u"
+				finish_gently "fds$u"
 			done ;;
-		slowloris) finish slow ;;
-		memory)	finish mem1; finish mem2 ;;
+		slowloris) finish_gently slow ;;
+		memory)	finish_gently mem1; finish_gently mem2 ;;
 		esac
 	done
 }
@@ -137,7 +107,7 @@ run()
 	start_attacks "$@"
 	sleep "$SECONDS_EACH"
 	peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$front/status")
-	finish probe
+	finish_gently probe
 	stop_attacks "$@"
 	n=$(wc -l <"$T/probe.txt")
 	ok=$(grep -c '^ok ' "$T/probe.txt")
