@@ -65,6 +65,10 @@ struct p11b_stats {
 	 */
 	uint64_t	policy_refusals;
 	uint64_t	missing_key_refusals;
+	/* The audit log (0 without one). */
+	uint64_t	audit_write_failures;	/* full disk, I/O errors */
+	uint64_t	audit_copies_dropped;	/* not sent to syslog/anchor */
+	uint64_t	audit_checkpoint_time;	/* last one, Unix seconds */
 };
 
 struct p11b_health {

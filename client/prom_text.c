@@ -83,6 +83,16 @@ prom_write_stats(FILE *fp, const struct p11b_stats *st)
 	    "Client connections open now.", st->connections);
 	gauge(fp, "p11broker_audit_lines_total", "counter",
 	    "Lines written to the audit log.", st->audit_lines);
+	gauge(fp, "p11broker_audit_write_failures_total", "counter",
+	    "Writes of the audit log that failed (full disk, I/O error).",
+	    st->audit_write_failures);
+	gauge(fp, "p11broker_audit_copies_dropped_total", "counter",
+	    "Audit lines not copied to syslog and the anchor (the copy "
+	    "channel was full); the log file has them.",
+	    st->audit_copies_dropped);
+	gauge(fp, "p11broker_audit_checkpoint_timestamp_seconds", "gauge",
+	    "When the last audit checkpoint line was written (Unix time); "
+	    "0 before the first.", st->audit_checkpoint_time);
 	gauge(fp, "p11broker_policy_generation", "gauge",
 	    "Policy generation: 1 at start, +1 per reload put in force.",
 	    st->policy_generation);

@@ -401,6 +401,9 @@ encode_stats(const struct p11b_stats *st, PB(StatsResponse) *m,
 	m->uptime_seconds = st->uptime_seconds;
 	m->policy_refusals = st->policy_refusals;
 	m->missing_key_refusals = st->missing_key_refusals;
+	m->audit_write_failures = st->audit_write_failures;
+	m->audit_copies_dropped = st->audit_copies_dropped;
+	m->audit_checkpoint_time = st->audit_checkpoint_time;
 	*countsp = counts;
 	*ptrsp = ptrs;
 	return 0;
@@ -448,6 +451,9 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 	st->uptime_seconds = m->uptime_seconds;
 	st->policy_refusals = m->policy_refusals;
 	st->missing_key_refusals = m->missing_key_refusals;
+	st->audit_write_failures = m->audit_write_failures;
+	st->audit_copies_dropped = m->audit_copies_dropped;
+	st->audit_checkpoint_time = m->audit_checkpoint_time;
 	return 0;
 }
 

@@ -23,6 +23,11 @@ print_plain(const struct p11b_stats *st)
 	printf("refusals policy=%llu missing-key=%llu\n",
 	    (unsigned long long)st->policy_refusals,
 	    (unsigned long long)st->missing_key_refusals);
+	printf("audit write-failures=%llu copies-dropped=%llu "
+	    "checkpoint-time=%llu\n",
+	    (unsigned long long)st->audit_write_failures,
+	    (unsigned long long)st->audit_copies_dropped,
+	    (unsigned long long)st->audit_checkpoint_time);
 	for (i = 0; i < st->nrequests; i++)
 		printf("requests op=%s key=%s status=%s count=%llu\n",
 		    p11b_op_name(st->requests[i].op),
