@@ -67,6 +67,8 @@ answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	if (resp->status == P11B_NO_SUCH_KEY)
 		key = -1;
 	metrics_count(b->metrics, rq->op, key, resp->status, latency_us);
+	metrics_count_caller(b->metrics, conn_peer(c)->uid, conn_known(c),
+	    resp->status);
 	resp->id = rq->id;
 	conn_reply(c, resp);
 }
@@ -433,6 +435,7 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.stats.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	answer(b, c, rq, &resp);
 	free(resp.stats.requests);
+	free(resp.stats.callers);
 }
 
 void

@@ -34,6 +34,17 @@ print_plain(const struct p11b_stats *st)
 		    st->requests[i].key[0] != '\0' ? st->requests[i].key : "-",
 		    p11b_status_name(st->requests[i].status),
 		    (unsigned long long)st->requests[i].count);
+	for (i = 0; i < st->ncallers; i++) {
+		if (st->callers[i].kind == P11B_CALLER_UID)
+			printf("caller uid=%u", (unsigned int)st->callers[i].uid);
+		else
+			printf("caller uid=%s", st->callers[i].kind ==
+			    P11B_CALLER_UNKNOWN ? "unknown" : "other");
+		printf(" ok=%llu refused=%llu failed=%llu\n",
+		    (unsigned long long)st->callers[i].ok,
+		    (unsigned long long)st->callers[i].refused,
+		    (unsigned long long)st->callers[i].failed);
+	}
 	for (i = 0; i <= st->nbuckets; i++) {
 		if (i < st->nbuckets)
 			printf("latency le_us=%llu", (unsigned long long)
