@@ -29,6 +29,7 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/crypto_verify.c \
 	brokerd/common/files.c brokerd/common/files.h \
 	brokerd/common/audit_conf.c brokerd/common/audit_conf.h \
+	brokerd/common/audit_copy_msg.c brokerd/common/audit_copy_msg.h \
 	brokerd/common/sandbox_conf.c brokerd/common/sandbox_conf.h
 brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
 

@@ -13,6 +13,7 @@
 
 #include "audit_conf.h"
 #include "audit_copy.h"
+#include "audit_copy_msg.h"
 #include "log.h"
 
 /* One message; 0 sent, -1 the channel is full or gone. */

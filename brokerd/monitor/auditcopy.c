@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "audit_conf.h"
+#include "audit_copy_msg.h"
 #include "auditcopy.h"
 #include "config.h"
 #include "fcheck.h"
@@ -180,21 +181,6 @@ auditcopy_check(const struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
-/* The seq a line starts with ({"seq":N,...), 0 if none. */
-static uint64_t
-line_seq(const char *line, size_t len)
-{
-	uint64_t seq = 0;
-	size_t i;
-
-	if (len < 9 || memcmp(line, "{\"seq\":", 7) != 0)
-		return 0;
-	for (i = 7; i < len && line[i] >= '0' && line[i] <= '9' && i < 27;
-	    i++)
-		seq = seq * 10 + (uint64_t)(line[i] - '0');
-	return i < len && line[i] == ',' ? seq : 0;
-}
-
 static void
 anchor_failed(struct auditcopy *ac, const char *path, const char *why)
 {
@@ -218,7 +204,8 @@ anchor_line(struct auditcopy *ac, const struct config *conf,
 	ssize_t n;
 	int fd;
 
-	if ((seq = line_seq(line, len)) == 0 || seq <= ac->anchor_seq)
+	if ((seq = audit_copy_line_seq(line, len)) == 0 ||
+	    seq <= ac->anchor_seq)
 		return;
 	if (auditcopy_check(conf, err, sizeof(err)) != 0) {
 		anchor_failed(ac, path, err);
@@ -252,45 +239,27 @@ anchor_line(struct auditcopy *ac, const struct config *conf,
 
 /* --- the front's messages ---------------------------------------------- */
 
-/* Whole lines of printable ASCII, each ending in a newline. */
-static int
-well_formed(const char *p, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || p[len - 1] != '\n' || p[0] != '{')
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\n')
-			return 0;
-	return 1;
-}
+struct take {
+	struct auditcopy	*ac;
+	const struct config	*conf;
+};
 
 static void
-take(struct auditcopy *ac, const struct config *conf, const char *p,
-    size_t len)
+take_line(void *arg, const char *line, size_t len)
 {
-	const char *nl, *ckpt = NULL;
-	size_t ckptlen = 0, linelen;
+	struct take *t = arg;
 
-	for (; len > 0; len -= linelen + 1, p += linelen + 1) {
-		nl = memchr(p, '\n', len);
-		linelen = (size_t)(nl - p);
-		if (conf->audit_syslog != 0)
-			syslog_line(ac, conf, p, linelen);
-		if (audit_copy_is_checkpoint(p, linelen)) {
-			ckpt = p;
-			ckptlen = linelen;
-		}
-	}
-	if (ckpt != NULL && conf->audit_anchor != NULL)
-		anchor_line(ac, conf, ckpt, ckptlen);
+	if (t->conf->audit_syslog != 0)
+		syslog_line(t->ac, t->conf, line, len);
 }
 
 void
 auditcopy_read(struct auditcopy *ac, const struct config *conf)
 {
 	static char msg[AUDIT_COPY_MAX + 1];
+	struct take t;
+	const char *ckpt;
+	size_t ckptlen;
 	ssize_t n;
 	int i;
 
@@ -306,11 +275,15 @@ auditcopy_read(struct auditcopy *ac, const struct config *conf)
 			ac->fd = -1;
 			return;
 		}
-		if ((size_t)n > AUDIT_COPY_MAX || !well_formed(msg, (size_t)n)) {
+		t.ac = ac;
+		t.conf = conf;
+		if ((size_t)n > AUDIT_COPY_MAX || audit_copy_scan(msg, (size_t)n,
+		    take_line, &t, &ckpt, &ckptlen) != 0) {
 			log_warnx("monitor: a malformed audit copy from the "
 			    "front (%zd bytes) dropped", n);
 			continue;
 		}
-		take(ac, conf, msg, (size_t)n);
+		if (ckpt != NULL && conf->audit_anchor != NULL)
+			anchor_line(ac, conf, ckpt, ckptlen);
 	}
 }

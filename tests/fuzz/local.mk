@@ -57,6 +57,18 @@ tests_fuzz_replay_audit_state_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/front
 tests_fuzz_replay_audit_state_LDADD = $(BSD_LIBS)
 
+# Audit lines from elsewhere: the monitor's copy from the front, and
+# audit verify's line parser.
+check_PROGRAMS += tests/fuzz/replay_audit_line
+tests_fuzz_replay_audit_line_SOURCES = tests/fuzz/replay.c \
+	tests/fuzz/fuzz_audit_line.c tests/fuzz/fuzz.h \
+	brokerd/common/audit_copy_msg.c brokerd/common/audit_copy_msg.h \
+	client/cli/auditlog.c client/cli/auditlog.h
+tests_fuzz_replay_audit_line_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/client/cli \
+	$(SODIUM_CFLAGS)
+tests_fuzz_replay_audit_line_LDADD = $(SODIUM_LIBS) $(BSD_LIBS)
+
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
 	tests/fuzz/replay.sh tests/fuzz/config.dict tests/fuzz/corpus \
@@ -134,6 +146,17 @@ tests_fuzz_fuzz_audit_state_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_audit_state_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_audit_state_LDADD = $(BSD_LIBS)
 
+noinst_PROGRAMS += tests/fuzz/fuzz_audit_line
+tests_fuzz_fuzz_audit_line_SOURCES = tests/fuzz/fuzz_audit_line.c \
+	tests/fuzz/fuzz.h brokerd/common/audit_copy_msg.c \
+	brokerd/common/audit_copy_msg.h client/cli/auditlog.c \
+	client/cli/auditlog.h
+tests_fuzz_fuzz_audit_line_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/client/cli \
+	$(SODIUM_CFLAGS)
+tests_fuzz_fuzz_audit_line_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_audit_line_LDADD = $(SODIUM_LIBS) $(BSD_LIBS)
+
 # BUILT_SOURCES only applies to all and check: make fuzz-* on a fresh
 # tree must generate the protobuf-c header before compiling wire.c.
 $(tests_fuzz_fuzz_request_OBJECTS) $(tests_fuzz_fuzz_response_OBJECTS) \
@@ -163,7 +186,7 @@ FUZZ_RUN = \
 	fi
 
 fuzz: fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch \
-	fuzz-http fuzz-audit-state
+	fuzz-http fuzz-audit-state fuzz-audit-line
 fuzz-request: tests/fuzz/fuzz_request$(EXEEXT)
 	$(AM_V_at)t=request; max=-max_len=70000; $(FUZZ_RUN)
 fuzz-response: tests/fuzz/fuzz_response$(EXEEXT)
@@ -180,10 +203,12 @@ fuzz-http: tests/fuzz/fuzz_http$(EXEEXT)
 	$(AM_V_at)t=http; max=-max_len=8192; $(FUZZ_RUN)
 fuzz-audit-state: tests/fuzz/fuzz_audit_state$(EXEEXT)
 	$(AM_V_at)t=audit_state; max=-max_len=512; $(FUZZ_RUN)
+fuzz-audit-line: tests/fuzz/fuzz_audit_line$(EXEEXT)
+	$(AM_V_at)t=audit_line; max=-max_len=40000; $(FUZZ_RUN)
 else
 fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg fuzz-dispatch \
-fuzz-http fuzz-audit-state:
+fuzz-http fuzz-audit-state fuzz-audit-line:
 	@echo "$@: configure with CC=clang --enable-fuzzing" >&2; exit 1
 endif
 .PHONY: fuzz fuzz-request fuzz-response fuzz-config fuzz-signer-msg \
-	fuzz-dispatch fuzz-http fuzz-audit-state
+	fuzz-dispatch fuzz-http fuzz-audit-state fuzz-audit-line

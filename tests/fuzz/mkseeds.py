@@ -553,6 +553,31 @@ def audit_state_seeds():
     }
 
 
+def audit_line_seeds():
+    """Audit lines (p11broker-audit(5)), alone and as the front's copy."""
+    dec = (b'{"seq":7,"time":"2026-12-04T03:00:00.000001Z","type":"decision",'
+           b'"id":1,"uid":0,"gid":0,"pid":42,"op":"sign","key":"ec256",'
+           b'"alg":"ecdsa-p256-sha256","input_len":32,"input_sha256":"' +
+           b"ab" * 32 + b'","status":"ok","latency_us":120,"prev":"' +
+           b"0" * 64 + b'"}')
+    ev = (b'{"seq":8,"time":"2026-12-04T03:00:00.000002Z","type":"event",'
+          b'"event":"rotate","reason":"SIGUSR1","prev":"' + b"1" * 64 +
+          b'"}')
+    cp = (b'{"seq":9,"time":"2026-12-04T03:00:00.000003Z","type":"checkpoint",'
+          b'"covers_seq":8,"covers_head":"' + b"2" * 64 + b'","key":"ec256",'
+          b'"alg":"ecdsa-p256-sha256","sig":"MEUCIQDx","prev":"' + b"3" * 64 +
+          b'"}')
+    return {
+        "decision": dec,
+        "event": ev,
+        "checkpoint": cp,
+        "copy": dec + b"\n" + ev + b"\n" + cp + b"\n",
+        "copy-nonl": dec + b"\n" + cp,
+        "copy-ctl": dec + b"\n\x01" + cp + b"\n",
+        "seq-big": b'{"seq":99999999999999999999,"x":1}\n',
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
@@ -561,7 +586,8 @@ def main():
                           ("config", config_seeds()),
                           ("signer_msg", signer_msg_seeds()),
                           ("dispatch", dispatch_seeds()),
-                          ("audit_state", audit_state_seeds())):
+                          ("audit_state", audit_state_seeds()),
+                          ("audit_line", audit_line_seeds())):
         n = write(outdir, target, seeds)
         print("%s: %d seeds" % (os.path.join(outdir, target), n))
 
