@@ -64,7 +64,14 @@ struct server {
 	time_t			 budget_warned;
 	int			 turn_frames;	/* taken in this loop turn */
 	uint64_t		 turn;		/* loop turns */
-	uint64_t		 noshed_turn;	/* none to shed in this one */
+	/*
+	 * The turn in which no connection was found to shed, by mode
+	 * (shed_unknown's most): one holding memory is not the same as
+	 * any at all.
+	 */
+	uint64_t		 noshed_turn[2];
+	uint64_t		 known_refusals; /* since known_warned */
+	time_t			 known_warned;
 };
 
 static void	conn_close(struct server *, struct conn *);
@@ -216,7 +223,8 @@ shed_unknown(struct server *s, int most)
 	struct conn *c, *victim = NULL;
 
 	/* None found in this turn: no walk again for every frame held back. */
-	if (s->noshed_turn == s->turn)
+	most = most != 0;
+	if (s->noshed_turn[most] == s->turn)
 		return 0;
 	TAILQ_FOREACH(c, &s->set.conns, entry) {
 		if (c->known || (most && c->counted == 0))
@@ -226,7 +234,10 @@ shed_unknown(struct server *s, int most)
 			victim = c;
 	}
 	if (victim == NULL) {
-		s->noshed_turn = s->turn;
+		s->noshed_turn[most] = s->turn;
+		/* None at all: none holding memory either. */
+		if (!most)
+			s->noshed_turn[1] = s->turn;
 		return 0;
 	}
 	log_debug("shedding a connection of uid %u (not in the policy)",
@@ -503,6 +514,27 @@ accept_resume(struct server *s)
 }
 
 /*
+ * A caller the policy knows turned away: every place is taken by callers
+ * it knows too.  Worth the operator's eye (max-clients is too low for
+ * them), once a minute at most.
+ */
+static void
+known_refused(struct server *s, const struct conn *c)
+{
+	time_t now = time(NULL);
+
+	s->known_refusals++;
+	if (s->known_warned != 0 && now - s->known_warned < 60)
+		return;
+	log_warnx("connection of uid %u (in the policy) refused: %d clients, "
+	    "all of callers the policy knows (%llu such refusals since the "
+	    "last warning); raise max-clients", (unsigned)c->peer.uid,
+	    s->set.nconns - 1, (unsigned long long)s->known_refusals);
+	s->known_warned = now;
+	s->known_refusals = 0;
+}
+
+/*
  * Room for c: at most max-clients-per-uid of one uid, and at most
  * max-clients (or what the descriptor limit allows) in all; when full,
  * a caller the policy knows takes the place of one it does not know.
@@ -523,7 +555,10 @@ conn_admitted(struct server *s, struct conn *c)
 		return 1;
 	if (c->known && shed_unknown(s, 0))
 		return 1;
-	log_debug("connection refused: %d clients", s->set.nconns - 1);
+	if (c->known)
+		known_refused(s, c);
+	else
+		log_debug("connection refused: %d clients", s->set.nconns - 1);
 	return 0;
 }
 

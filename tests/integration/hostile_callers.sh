@@ -250,6 +250,37 @@ else
 fi
 finish mem1
 finish mem2
+
+# --- 2 and 4 at once: a full house and a full budget ------------------------
+
+# Unknown callers hold every free slot while a known caller's pipeline
+# keeps the memory budget full: shedding for the budget finds no unknown
+# connection holding memory, yet a permitted caller that connects must
+# still get the place of an idle unknown one (the combined attack of
+# tests/reliability/hostile.sh lost probes this way: read ECONNRESET).
+restart "max-clients 32" "max-clients-per-uid 64" "max-buffered 1048576" \
+    "unknown-rate 1000"
+attack hold5 "$NOBODY" hold 40
+wait_out hold5 '^open'
+attack mem3 "$KNOWN_UID" pipeline 16 64 60000 rsa2048 7
+wait_out mem3 '^connected'
+wait_log 'memory budget reached'
+ok $? "2+4: the budget is full and every slot taken"
+fails=0
+for i in $(seq 1 20); do
+	cli sign ec256 -a ecdsa-p256-sha256 -i "$T/msg" -o "$T/msg.sig"
+	if [ "$RC" -ne 0 ] || ! openssl dgst -sha256 -verify \
+	    "$PUB/ec256.pem" -signature "$T/msg.sig" "$T/msg" >/dev/null 2>&1
+	then
+		fails=$((fails + 1))
+		diag "sign $i: exit $RC: $ERR"
+	fi
+done
+is "$fails" 0 "2+4: 20 signatures of the permitted caller, each on a new connection, all verified"
+is "$(log_count 'in the policy\) refused')" 0 \
+    "2+4: no caller the policy knows was turned away"
+finish hold5
+finish mem3
 stop_daemon
 
 done_testing
