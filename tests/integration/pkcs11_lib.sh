@@ -6,6 +6,8 @@
 #   need_prog PROG...                skip the whole script if PROG is absent
 #   need_plain_module                skip it in a sanitizer build
 #   key_id LABEL [TYPE]              CKA_ID (hex) of LABEL's key (privkey)
+#   need_engine; write_engine_conf FILE MODULE
+#                                    OpenSSL's pkcs11 engine with MODULE
 #
 # The module goes by its path in the build tree; the environment points it
 # at the test daemon's socket.
@@ -113,4 +115,33 @@ client_report()
 	done <"$T/client.out"
 	[ -s "$T/client.err" ] && diag "$(cat "$T/client.err")"
 	return 0
+}
+
+# need_engine: OpenSSL's pkcs11 engine (libp11), or skip the script;
+# sets ENGINE_DIR.
+need_engine()
+{
+	ENGINE_DIR=$(openssl version -e 2>/dev/null |
+	    sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
+	[ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ] ||
+	    skip_all "OpenSSL pkcs11 engine not installed" \
+		"(libengine-pkcs11-openssl)"
+}
+
+# write_engine_conf FILE MODULE: an OPENSSL_CONF that loads the pkcs11
+# engine with MODULE (after need_engine).
+write_engine_conf()
+{
+	cat >"$1" <<EOF2
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $ENGINE_DIR/pkcs11.so
+MODULE_PATH = $2
+init = 0
+EOF2
 }

@@ -16,10 +16,7 @@
 [ "$(id -u)" -eq 0 ] || skip_all "needs root to run the frontends' uids"
 need_prog pkcs11-tool openssl setpriv
 need_plain_module
-ENGINE_DIR=$(openssl version -e 2>/dev/null |
-    sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
-[ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ] ||
-    skip_all "OpenSSL pkcs11 engine not installed (libengine-pkcs11-openssl)"
+need_engine
 
 RECIPES="$top_srcdir/contrib/recipes"
 RUNBOUND_UID=4301
@@ -109,18 +106,7 @@ check "... and got no bytes of it" test ! -s "$T/home-$KIPUKA_UID/api"
 
 # --- kipuka -----------------------------------------------------------------
 
-cat >"$T/engine.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_DIR/pkcs11.so
-MODULE_PATH = $MOD
-init = 0
-EOF
+write_engine_conf "$T/engine.cnf" "$MOD"
 chmod a+r "$T/engine.cnf"
 CAKEY="pkcs11:token=p11broker;object=kipuka-ca-ec-p256;type=private"
 KH="$T/home-$KIPUKA_UID"
