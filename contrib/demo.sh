@@ -40,6 +40,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 umask 077
 printf '1234\n' >"$demo/pin"
+# The audit log, and its anchor where only we can write (mode 0700).
+mkdir -p "$demo/audit" "$demo/anchor"
 cat >"$demo/p11brokerd.conf" <<CONF
 socket "$demo/p11broker.sock" mode 0666
 policy "policy.conf"
@@ -55,6 +57,8 @@ key ca-p384    id 02
 key ed         label "ed25519"
 key store-mac  label "hmac32"
 key api-token  label "api-token"
+key audit-signer label "ec521"
+audit "$demo/audit/audit.log" checkpoint-key audit-signer anchor "$demo/anchor/audit.anchor"
 CONF
 me=$(id -u)
 cat >"$demo/policy.conf" <<CONF
@@ -64,6 +68,7 @@ permit user $me hmac store-mac
 permit user $me hmac-verify store-mac
 permit user $me secret api-token
 permit user $me random
+permit user $me pubkey audit-signer
 permit user $me list
 permit user $me health
 permit user $exporter_user stats
@@ -84,6 +89,9 @@ The broker is starting on $demo/p11broker.sock. In another terminal:
   $cli random 16 | od -An -tx1
   $cli bench --op ecdsa --key zsk --clients 4 --seconds 3
   curl -s http://127.0.0.1:9846/metrics     # what Prometheus scrapes
+  $cli pubkey audit-signer > /tmp/audit.pem
+  $cli audit verify $demo/audit/audit.log --pubkey /tmp/audit.pem \\
+      --anchor $demo/anchor/audit.anchor --allow-open-tail
 
 TXT
 # shellcheck disable=SC2086
