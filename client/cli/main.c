@@ -35,6 +35,7 @@
 #define O_OPEN_TAIL	0x8000
 #define O_MIX		0x10000
 #define O_REQUESTS	0x20000
+#define O_SALT		0x40000
 
 /* getopt values of the long-only options */
 enum {
@@ -52,6 +53,7 @@ enum {
 	LONG_OPEN_TAIL,
 	LONG_MIX,
 	LONG_REQUESTS,
+	LONG_SALT,
 };
 
 struct cli_command {
@@ -67,8 +69,9 @@ static const struct cli_command commands[] = {
 	{ "list", cmd_list, 0, 0, 0, "list" },
 	{ "pubkey", cmd_pubkey, 1, 1, O_DER | O_OUT,
 	    "pubkey KEY [--der] [-o FILE]" },
-	{ "sign", cmd_sign, 1, 1, O_ALG | O_DIGEST | O_RAW | O_IN | O_OUT,
-	    "sign KEY -a ALG [--digest] [--raw] [-i FILE] [-o FILE]" },
+	{ "sign", cmd_sign, 1, 1, O_ALG | O_DIGEST | O_RAW | O_IN | O_OUT |
+	    O_SALT, "sign KEY -a ALG [--digest] [--raw] [--salt BYTES] "
+	    "[-i FILE] [-o FILE]" },
 	{ "hmac", cmd_hmac, 1, 1, O_ALG | O_IN | O_OUT,
 	    "hmac KEY [-a ALG] [-i FILE] [-o FILE]" },
 	{ "hmac-verify", cmd_hmac_verify, 1, 1, O_ALG | O_MAC | O_IN,
@@ -106,6 +109,7 @@ static const struct option command_options[] = {
 	{ "allow-open-tail", no_argument, NULL, LONG_OPEN_TAIL },
 	{ "mix", required_argument, NULL, LONG_MIX },
 	{ "requests", required_argument, NULL, LONG_REQUESTS },
+	{ "salt", required_argument, NULL, LONG_SALT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -117,13 +121,16 @@ static const char *help_text =
     "  -h, --help      show this help\n"
     "  -V, --version   show the version\n"
     "  -a, --alg ALG   algorithm: ecdsa-p256-sha256, ecdsa-p384-sha384,\n"
-    "                  ecdsa-p521-sha512, rsa-pkcs1-sha256|384|512,\n"
-    "                  rsa-pss-sha256|384|512, ed25519, hmac-sha256|384|512\n"
+    "                  ecdsa-p521-sha512, rsa-pkcs1-sha224|256|384|512,\n"
+    "                  rsa-pss-sha224|256|384|512, ed25519,\n"
+    "                  hmac-sha256|384|512; weak, where the policy names\n"
+    "                  them: rsa-pkcs1-sha1, rsa-pss-sha1, rsa-pkcs1-raw\n"
     "  -i, --in FILE   input (default stdin), at most 16 MiB\n"
     "  -o, --out FILE  output (default stdout), exactly the bytes\n"
     "  -m, --mac FILE  the MAC to check\n"
     "  --digest        the input is a digest, not the message\n"
     "  --raw           ECDSA signature as r||s instead of DER\n"
+    "  --salt BYTES    RSA-PSS salt length (default: the digest length)\n"
     "  --der           public key as DER instead of PEM\n"
     "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
     "                  --mix operations\n"
@@ -343,6 +350,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_REQUESTS:
 		a->requests = arg;
 		return O_REQUESTS;
+	case LONG_SALT:
+		a->salt = arg;
+		return O_SALT;
 	}
 	return 0;
 }
