@@ -250,7 +250,8 @@ mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 	}
 	if (!any)
 		return CKR_MECHANISM_INVALID;
-	info->flags = CKF_SIGN | CKF_VERIFY;
+	/* The token makes every signature and MAC (CKF_HW). */
+	info->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
 	if (mi->kind == MECH_ECDSA)
 		info->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE |
 		    CKF_EC_UNCOMPRESS;

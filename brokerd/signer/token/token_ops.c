@@ -388,8 +388,9 @@ token_execute(struct token_session *sess, const struct job *job,
  * signing at the key's size: SoftHSM2, for one, refuses HMAC-SHA512 with
  * a 32-byte key (CKR_KEY_SIZE_RANGE), so the broker must not offer it.
  * Key sizes are bits, bytes for HMAC keys (as PKCS#11 counts them); a
- * range of 0..0 says nothing.  A module that cannot answer at all keeps
- * every algorithm: the token then decides per request, as before.
+ * range of 0..0 says nothing, nor does one for EdDSA (a curve, which
+ * tokens count as 255, 256 or 456 bits).  A module that cannot answer
+ * at all keeps every algorithm: the token then decides per request.
  */
 uint32_t
 token_key_algs(struct token *tok, const struct key_info *ki)
@@ -412,11 +413,20 @@ token_key_algs(struct token *tok, const struct key_info *ki)
 			    "0x%lx", ki->name, ai->name, ai->mechanism);
 			continue;
 		}
+		if (rv != CKR_OK) {
+			mask |= 1U << ai->alg;
+			continue;
+		}
 		size = ai->family == ALG_FAMILY_HMAC ? ki->bits / 8 :
 		    ki->bits;
-		if (rv == CKR_OK && (!(mi.flags & CKF_SIGN) ||
-		    (mi.ulMaxKeySize != 0 && (size < mi.ulMinKeySize ||
-		    size > mi.ulMaxKeySize)))) {
+		if (!(mi.flags & CKF_SIGN)) {
+			log_info("key %s: %s not offered: the token's "
+			    "mechanism 0x%lx does not sign", ki->name,
+			    ai->name, ai->mechanism);
+			continue;
+		}
+		if (ai->family != ALG_FAMILY_EDDSA && mi.ulMaxKeySize != 0 &&
+		    (size < mi.ulMinKeySize || size > mi.ulMaxKeySize)) {
 			log_info("key %s: %s not offered: the token signs "
 			    "with it only for key sizes %lu..%lu", ki->name,
 			    ai->name, mi.ulMinKeySize, mi.ulMaxKeySize);
