@@ -7,6 +7,8 @@
 #     openssl cms -verify; pkeyutl with salt 0, 32 and max;
 #   - "openssl dgst -sha1 -sign": refused until the policy names
 #     rsa-pkcs1-sha1 for the key, then verified;
+#   - "openssl dgst -sha224 -sign", pkcs11-tool with ECDSA-SHA224 and
+#     SHA224-RSA-PKCS-PSS (salt 100; 227, one over the maximum, refused);
 #   - TLS 1.1 (MD5+SHA-1 signed with raw CKM_RSA_PKCS) between gnutls-serv,
 #     holding the broker's key through the module, and gnutls-cli;
 #   - "pkcs11-tool --test --login" reports no error.
@@ -151,6 +153,37 @@ else
 	    "the session is TLS 1.1 with an RSA-signed ECDHE key exchange"
 	like "$(cat "$T/tls.log")" "Handshake was completed" \
 	    "gnutls-cli: handshake completed"
+fi
+
+# --- SHA-224 mechanisms through pkcs11-tool -------------------------------
+if command -v pkcs11-tool >/dev/null; then
+	P11T=(timeout -k 2 "$CLI_TIMEOUT" pkcs11-tool --module "$MODULE"
+	    --login --pin 0000)
+	# pkcs11-tool --sign picks its key by id, not by label.
+	"${P11T[@]}" --sign --id "$(key_id ec256)" --mechanism ECDSA-SHA224 \
+	    --signature-format openssl -i "$T/msg" -o "$T/ec224.sig" \
+	    >"$T/p11t.log" 2>&1
+	ok $? "pkcs11-tool --sign -m ECDSA-SHA224 (P-256)" ||
+	    diag "$(cat "$T/p11t.log")"
+	check "openssl dgst -sha224 verifies the ECDSA signature" \
+	    quiet openssl dgst -sha224 -verify "$T/pub/ec256.pem" \
+	    -signature "$T/ec224.sig" "$T/msg"
+	"${P11T[@]}" --sign --id "$(key_id rsa2048)" --mechanism SHA224-RSA-PKCS-PSS \
+	    --mgf MGF1-SHA224 --salt-len 100 \
+	    -i "$T/msg" -o "$T/pss224.sig" >"$T/p11t.log" 2>&1
+	ok $? "pkcs11-tool --sign -m SHA224-RSA-PKCS-PSS --salt-len 100" ||
+	    diag "$(cat "$T/p11t.log")"
+	check "openssl verifies it with salt 100" \
+	    quiet openssl dgst -sha224 -verify "$RSAPUB" \
+	    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:100 \
+	    -signature "$T/pss224.sig" "$T/msg"
+	"${P11T[@]}" --sign --id "$(key_id rsa2048)" --mechanism SHA224-RSA-PKCS-PSS \
+	    --mgf MGF1-SHA224 --salt-len 227 \
+	    -i "$T/msg" -o "$T/x.sig" >"$T/p11t.log" 2>&1
+	isnt_rc=$?
+	ok $((isnt_rc == 0)) "salt 227 (256 - 28 - 2 + 1) is refused"
+	like "$(cat "$T/p11t.log")" "CKR_MECHANISM_PARAM_INVALID" \
+	    "as CKR_MECHANISM_PARAM_INVALID"
 fi
 
 # --- pkcs11-tool --test ------------------------------------------------------
