@@ -57,6 +57,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/metrics.c brokerd/front/metrics.h \
 	brokerd/front/audit.c brokerd/front/audit.h \
 	brokerd/front/audit_ckpt.c brokerd/front/audit_int.h \
+	brokerd/front/audit_copy.c brokerd/front/audit_copy.h \
 	brokerd/front/audit_event.c brokerd/front/audit_refusals.c \
 	brokerd/front/audit_line.c brokerd/front/audit_line.h \
 	brokerd/front/audit_state.c brokerd/front/audit_state.h \
@@ -71,7 +72,8 @@ brokerd_monitor_libmonitor_la_SOURCES = \
 	brokerd/monitor/pinguard.c brokerd/monitor/pinguard.h \
 	brokerd/monitor/frontwatch.c brokerd/monitor/frontwatch.h \
 	brokerd/monitor/listen.c brokerd/monitor/listen.h \
-	brokerd/monitor/logwatch.c brokerd/monitor/logwatch.h
+	brokerd/monitor/logwatch.c brokerd/monitor/logwatch.h \
+	brokerd/monitor/auditcopy.c brokerd/monitor/auditcopy.h
 # The monitor starts the other two: it calls their entry points.
 BROKERD_MONITOR_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/monitor -I$(top_srcdir)/brokerd/front \

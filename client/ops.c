@@ -404,6 +404,7 @@ p11b_stats(struct p11b_conn *conn, struct p11b_stats *stats)
 	/* Take the decoded counters over: resp no longer owns them. */
 	*stats = resp.stats;
 	resp.stats.requests = NULL;
+	resp.stats.callers = NULL;
 	wire_response_free(&resp);
 	return 0;
 }
@@ -414,5 +415,6 @@ p11b_stats_free(struct p11b_stats *stats)
 	if (stats == NULL)
 		return;
 	free(stats->requests);
+	free(stats->callers);
 	memset(stats, 0, sizeof(*stats));
 }

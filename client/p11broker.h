@@ -44,6 +44,22 @@ struct p11b_request_count {
 	uint64_t	count;
 };
 
+/* Requests by caller (Stats). */
+#define P11B_CALLERS_MAX	128	/* uids with a row of their own */
+enum p11b_caller_kind {
+	P11B_CALLER_UID,	/* uid: a caller the policy names */
+	P11B_CALLER_UNKNOWN,	/* every caller no policy rule names */
+	P11B_CALLER_OTHER,	/* named callers past P11B_CALLERS_MAX */
+};
+
+struct p11b_caller_count {
+	uint32_t	uid;
+	int		kind;		/* enum p11b_caller_kind */
+	uint64_t	ok;
+	uint64_t	refused;	/* denied, no-such-key, rate-limited */
+	uint64_t	failed;		/* any other status */
+};
+
 struct p11b_stats {
 	struct p11b_request_count *requests;	/* malloc'd */
 	size_t		nrequests;
@@ -65,6 +81,12 @@ struct p11b_stats {
 	 */
 	uint64_t	policy_refusals;
 	uint64_t	missing_key_refusals;
+	/* The audit log (0 without one). */
+	uint64_t	audit_write_failures;	/* full disk, I/O errors */
+	uint64_t	audit_copies_dropped;	/* not sent to syslog/anchor */
+	uint64_t	audit_checkpoint_time;	/* last one, Unix seconds */
+	struct p11b_caller_count *callers;	/* malloc'd */
+	size_t		ncallers;
 };
 
 struct p11b_health {

@@ -28,6 +28,41 @@ requests(FILE *fp, const struct p11b_stats *st)
 		    (unsigned long long)st->requests[i].count);
 }
 
+/* The caller label: a uid, or "unknown" / "other" (p11b_caller_kind). */
+static const char *
+caller_label(const struct p11b_caller_count *cc, char *buf, size_t len)
+{
+	if (cc->kind == P11B_CALLER_UNKNOWN)
+		return "unknown";
+	if (cc->kind == P11B_CALLER_OTHER)
+		return "other";
+	snprintf(buf, len, "%u", (unsigned int)cc->uid);
+	return buf;
+}
+
+static void
+callers(FILE *fp, const struct p11b_stats *st)
+{
+	static const char *results[] = { "ok", "refused", "failed" };
+	char uid[16];
+	uint64_t n[3];
+	size_t i, r;
+
+	family(fp, "p11broker_caller_requests_total", "counter",
+	    "Requests by caller uid (those the policy names; \"unknown\" "
+	    "for all others, \"other\" past 128 uids) and result.");
+	for (i = 0; i < st->ncallers; i++) {
+		n[0] = st->callers[i].ok;
+		n[1] = st->callers[i].refused;
+		n[2] = st->callers[i].failed;
+		for (r = 0; r < 3; r++)
+			fprintf(fp, "p11broker_caller_requests_total{uid=\"%s\","
+			    "result=\"%s\"} %llu\n", caller_label(&st->callers[i],
+			    uid, sizeof(uid)), results[r],
+			    (unsigned long long)n[r]);
+	}
+}
+
 static void
 latency(FILE *fp, const struct p11b_stats *st)
 {
@@ -63,6 +98,7 @@ int
 prom_write_stats(FILE *fp, const struct p11b_stats *st)
 {
 	requests(fp, st);
+	callers(fp, st);
 	latency(fp, st);
 	family(fp, "p11broker_refusals_total", "counter",
 	    "Refusals a client cannot tell apart: by the policy (a key or "
@@ -83,6 +119,16 @@ prom_write_stats(FILE *fp, const struct p11b_stats *st)
 	    "Client connections open now.", st->connections);
 	gauge(fp, "p11broker_audit_lines_total", "counter",
 	    "Lines written to the audit log.", st->audit_lines);
+	gauge(fp, "p11broker_audit_write_failures_total", "counter",
+	    "Writes of the audit log that failed (full disk, I/O error).",
+	    st->audit_write_failures);
+	gauge(fp, "p11broker_audit_copies_dropped_total", "counter",
+	    "Audit lines not copied to syslog and the anchor (the copy "
+	    "channel was full); the log file has them.",
+	    st->audit_copies_dropped);
+	gauge(fp, "p11broker_audit_checkpoint_timestamp_seconds", "gauge",
+	    "When the last audit checkpoint line was written (Unix time); "
+	    "0 before the first.", st->audit_checkpoint_time);
 	gauge(fp, "p11broker_policy_generation", "gauge",
 	    "Policy generation: 1 at start, +1 per reload put in force.",
 	    st->policy_generation);

@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
 	softhsm2 opensc p11-kit openssl python3 util-linux procps
 	clang libclang-rt-14-dev valgrind
 	libengine-pkcs11-openssl gnutls-bin openssh-client
-	curl prometheus logrotate"
+	curl prometheus logrotate rsyslog"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

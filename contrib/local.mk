@@ -19,3 +19,9 @@ EXTRA_DIST += contrib/prometheus/p11broker.rules.yml \
 EXTRA_DIST += contrib/systemd/drop-ins/network-hsm.conf \
 	contrib/systemd/drop-ins/loopback-hsm.conf \
 	contrib/systemd/drop-ins/pcscd.conf contrib/systemd/drop-ins/pcie-hsm.conf
+
+# Recipes for the frontends (tests/integration/recipes.sh takes their
+# conf blocks as they are).
+EXTRA_DIST += contrib/recipes/README.md contrib/recipes/runbound.md \
+	contrib/recipes/kipuka.md contrib/recipes/nginx.md \
+	contrib/recipes/dnssec.md contrib/recipes/openssh-ca.md

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -271,6 +272,29 @@ parse_socket(struct parser *p)
 	}
 }
 
+/* A syslog facility by name, as a LOG_* value; 0 for another word. */
+static int
+syslog_facility(const char *name)
+{
+	static const struct {
+		const char	*name;
+		int		 facility;
+	} facilities[] = {
+		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
+		{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(name, facilities[i].name) == 0)
+			return facilities[i].facility;
+	return 0;	/* LOG_KERN, which is not offered */
+}
+
 static int
 parse_audit_option(struct parser *p, struct lex_token *kw)
 {
@@ -304,14 +328,29 @@ parse_audit_option(struct parser *p, struct lex_token *kw)
 		c->audit_fail_open = strcmp(tok.text, "open") == 0;
 		return 0;
 	}
+	if (strcmp(kw->text, "anchor") == 0)
+		return parse_string(p, "anchor", &c->audit_anchor, 1);
+	if (strcmp(kw->text, "syslog") == 0) {
+		if (next_value(p, "syslog", &tok) != 0)
+			return -1;
+		if ((c->audit_syslog = syslog_facility(tok.text)) == 0)
+			return lex_error(&p->lx, tok.line, "syslog: unknown "
+			    "facility \"%s\" (expected auth, authpriv, daemon, "
+			    "user or local0 ... local7)", tok.text);
+		return 0;
+	}
+	if (strcmp(kw->text, "syslog-socket") == 0)
+		return parse_string(p, "syslog-socket", &c->audit_syslog_socket,
+		    1);
 	return lex_error(&p->lx, kw->line, "audit: unknown option \"%s\" "
-	    "(expected checkpoint-key, checkpoint-lines, checkpoint-seconds "
-	    "or on-failure)", kw->text);
+	    "(expected checkpoint-key, checkpoint-lines, checkpoint-seconds, "
+	    "on-failure, anchor, syslog or syslog-socket)", kw->text);
 }
 
 /*
  * audit PATH checkpoint-key KEY [checkpoint-lines N]
- *     [checkpoint-seconds T] [on-failure closed|open]
+ *     [checkpoint-seconds T] [on-failure closed|open] [anchor PATH]
+ *     [syslog FACILITY] [syslog-socket PATH]
  * The key is checked once the whole file is read (keys may follow).
  */
 static int
@@ -337,6 +376,13 @@ parse_audit(struct parser *p, int line)
 	if (p->conf->audit_key == NULL)
 		return lex_error(&p->lx, line, "audit: checkpoint-key KEY is "
 		    "required (an EC or Ed25519 key that signs checkpoints)");
+	if (p->conf->audit_anchor != NULL &&
+	    strcmp(p->conf->audit_anchor, p->conf->audit_path) == 0)
+		return lex_error(&p->lx, line, "audit: the anchor must be "
+		    "another file than the log");
+	if (p->conf->audit_syslog_socket != NULL && p->conf->audit_syslog == 0)
+		return lex_error(&p->lx, line, "audit: syslog-socket without "
+		    "syslog FACILITY");
 	return 0;
 }
 
@@ -801,6 +847,8 @@ config_free(struct config *c)
 	free(c->token_label);
 	free(c->audit_path);
 	free(c->audit_key);
+	free(c->audit_anchor);
+	free(c->audit_syslog_socket);
 	free(c->user);
 	for (i = 0; i < c->nsandbox_allow; i++)
 		free(c->sandbox_allow[i]);

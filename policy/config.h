@@ -61,6 +61,9 @@ struct config {
 	unsigned int		 audit_lines;	/* checkpoint every N lines */
 	unsigned int		 audit_seconds;	/* and every T seconds */
 	int			 audit_fail_open; /* keep serving if unwritable */
+	char			*audit_anchor;	/* last checkpoint, or NULL */
+	int			 audit_syslog;	/* LOG_* facility, or 0: none */
+	char			*audit_syslog_socket; /* NULL: /dev/log */
 
 	char			*user;		/* NULL: stay who we are */
 	uid_t			 user_uid;

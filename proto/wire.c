@@ -367,9 +367,50 @@ encode_keys(const struct wire_response *resp, PB(ListKeysResponse) *list,
 	return 0;
 }
 
+/* What an encoded Stats answer points into, freed after packing. */
+struct stats_store {
+	PB(RequestCount)	 *counts, **cptrs;
+	PB(CallerCount)		 *callers, **kptrs;
+};
+
+static void
+stats_store_free(struct stats_store *ss)
+{
+	free(ss->counts);
+	free(ss->cptrs);
+	free(ss->callers);
+	free(ss->kptrs);
+}
+
+static int
+encode_callers(const struct p11b_stats *st, PB(StatsResponse) *m,
+    struct stats_store *ss)
+{
+	size_t i;
+
+	if (st->ncallers == 0)
+		return 0;
+	if ((ss->callers = calloc(st->ncallers, sizeof(*ss->callers))) ==
+	    NULL || (ss->kptrs = calloc(st->ncallers, sizeof(*ss->kptrs))) ==
+	    NULL)
+		return WIRE_ERR_NOMEM;
+	for (i = 0; i < st->ncallers; i++) {
+		PBF(caller_count__init)(&ss->callers[i]);
+		ss->callers[i].uid = st->callers[i].uid;
+		ss->callers[i].kind = (PB(CallerKind))st->callers[i].kind;
+		ss->callers[i].ok = st->callers[i].ok;
+		ss->callers[i].refused = st->callers[i].refused;
+		ss->callers[i].failed = st->callers[i].failed;
+		ss->kptrs[i] = &ss->callers[i];
+	}
+	m->n_callers = st->ncallers;
+	m->callers = ss->kptrs;
+	return 0;
+}
+
 static int
 encode_stats(const struct p11b_stats *st, PB(StatsResponse) *m,
-    PB(RequestCount) **countsp, PB(RequestCount) ***ptrsp)
+    struct stats_store *ss)
 {
 	PB(RequestCount) *counts = NULL, **ptrs = NULL;
 	size_t i;
@@ -407,9 +448,12 @@ encode_stats(const struct p11b_stats *st, PB(StatsResponse) *m,
 	m->uptime_seconds = st->uptime_seconds;
 	m->policy_refusals = st->policy_refusals;
 	m->missing_key_refusals = st->missing_key_refusals;
-	*countsp = counts;
-	*ptrsp = ptrs;
-	return 0;
+	m->audit_write_failures = st->audit_write_failures;
+	m->audit_copies_dropped = st->audit_copies_dropped;
+	m->audit_checkpoint_time = st->audit_checkpoint_time;
+	ss->counts = counts;
+	ss->cptrs = ptrs;
+	return encode_callers(st, m, ss);
 }
 
 static int
@@ -454,6 +498,26 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 	st->uptime_seconds = m->uptime_seconds;
 	st->policy_refusals = m->policy_refusals;
 	st->missing_key_refusals = m->missing_key_refusals;
+	st->audit_write_failures = m->audit_write_failures;
+	st->audit_copies_dropped = m->audit_copies_dropped;
+	st->audit_checkpoint_time = m->audit_checkpoint_time;
+	if (m->n_callers > P11B_CALLERS_MAX + 2)
+		return WIRE_ERR_INVALID;
+	if (m->n_callers > 0 && (st->callers = calloc(m->n_callers,
+	    sizeof(*st->callers))) == NULL)
+		return WIRE_ERR_NOMEM;
+	st->ncallers = m->n_callers;
+	for (i = 0; i < m->n_callers; i++) {
+		const PB(CallerCount) *cc = m->callers[i];
+
+		if (cc->kind < 0 || cc->kind > PBC(CALLER_KIND__CALLER_OTHER))
+			return WIRE_ERR_INVALID;
+		st->callers[i].uid = cc->uid;
+		st->callers[i].kind = (int)cc->kind;
+		st->callers[i].ok = cc->ok;
+		st->callers[i].refused = cc->refused;
+		st->callers[i].failed = cc->failed;
+	}
 	return 0;
 }
 
@@ -473,7 +537,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	PB(StatsResponse) stats = PBC(STATS_RESPONSE__INIT);
 	struct keyinfo_storage *store = NULL;
 	PB(KeyInfo) **ptrs = NULL;
-	PB(RequestCount) *counts = NULL, **cptrs = NULL;
+	struct stats_store ss = { NULL, NULL, NULL, NULL };
 	int r;
 
 	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
@@ -529,9 +593,10 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		m.health = &health;
 		break;
 	case P11B_OP_STATS:
-		if ((r = encode_stats(&resp->stats, &stats, &counts,
-		    &cptrs)) != 0)
+		if ((r = encode_stats(&resp->stats, &stats, &ss)) != 0) {
+			stats_store_free(&ss);
 			return r;
+		}
 		m.result_case = PBC(RESPONSE__RESULT_STATS);
 		m.stats = &stats;
 		break;
@@ -541,8 +606,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	r = pack_frame(&m.base, framep, lenp);
 	free(store);
 	free(ptrs);
-	free(counts);
-	free(cptrs);
+	stats_store_free(&ss);
 	return r;
 }
 
@@ -675,5 +739,6 @@ wire_response_free(struct wire_response *resp)
 		PBF(response__free_unpacked)(resp->msg, NULL);
 	free(resp->keys_owned);
 	free(resp->stats.requests);
+	free(resp->stats.callers);
 	memset(resp, 0, sizeof(*resp));
 }

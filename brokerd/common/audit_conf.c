@@ -106,3 +106,21 @@ audit_state_open(const char *path)
 	}
 	return fd;
 }
+
+/* Where the type field ends at the latest (seq and time come first). */
+#define TYPE_WITHIN	96
+
+int
+audit_copy_is_checkpoint(const char *line, size_t len)
+{
+	static const char type[] = ",\"type\":\"checkpoint\",";
+
+	return memmem(line, len < TYPE_WITHIN ? len : TYPE_WITHIN, type,
+	    sizeof(type) - 1) != NULL;
+}
+
+int
+audit_copy_wanted(const struct config *conf)
+{
+	return conf->audit_anchor != NULL || conf->audit_syslog != 0;
+}

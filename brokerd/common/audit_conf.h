@@ -36,4 +36,15 @@ int	audit_file_open(const struct config *conf, const char *path,
  */
 int	audit_state_open(const char *path);
 
+/*
+ * The copy of the audit lines the front sends the monitor (for syslog
+ * and the anchor): messages of whole lines, each with its newline, of
+ * at most AUDIT_COPY_MAX bytes.
+ */
+#define AUDIT_COPY_MAX		(32 * 1024)
+/* Is this audit line (without its newline) a checkpoint? */
+int	audit_copy_is_checkpoint(const char *line, size_t len);
+/* Does the audit statement want a copy (syslog or an anchor)? */
+int	audit_copy_wanted(const struct config *conf);
+
 #endif /* AUDIT_CONF_H */

@@ -239,6 +239,7 @@ audit_open(struct broker *b, struct audit **ap, char *err, size_t errlen)
 	}
 	a->b = b;
 	a->fd = a->state_fd = -1;
+	a->copy.fd = b->audit_copy_fd;
 	if ((a->fd = audit_file_open(b->conf, a->path, why, sizeof(why))) ==
 	    -1) {
 		snprintf(err, errlen, "audit: %s", why);
@@ -271,6 +272,7 @@ audit_free(struct audit *a)
 	if (a == NULL)
 		return;
 	audit_checkpoint_abandon(a);
+	audit_copy_free(&a->copy);
 	if (a->fd != -1)
 		close(a->fd);
 	if (a->state_fd != -1)
@@ -394,6 +396,7 @@ consumed(struct audit *a, size_t off)
 
 	if (off == 0)
 		return;
+	audit_copy_lines(&a->copy, a->b->conf, a->buf.p, off, a->midline);
 	for (p = a->buf.p; (p = memchr(p, '\n', a->buf.p + off - p)) != NULL;
 	    p++)
 		a->written++;
@@ -530,6 +533,7 @@ write_failed(struct audit *a)
 	int fresh = a->fresh;
 
 	warn_failure(a, errno);
+	a->write_failures++;
 	a->failed = 1;
 	a->tried = time(NULL);
 	a->fresh = 0;
@@ -753,8 +757,14 @@ audit_key_reserved(const struct audit *a, const char *key)
 	return a != NULL && strcmp(a->b->conf->audit_key, key) == 0;
 }
 
-uint64_t
-audit_lines_written(const struct audit *a)
+void
+audit_counters(const struct audit *a, struct audit_counters *ac)
 {
-	return a == NULL ? 0 : a->written;
+	memset(ac, 0, sizeof(*ac));
+	if (a == NULL)
+		return;
+	ac->lines = a->written;
+	ac->write_failures = a->write_failures;
+	ac->copies_dropped = a->copy.dropped;
+	ac->checkpoint_time = (uint64_t)a->checkpoint_time;
 }

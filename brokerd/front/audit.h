@@ -88,7 +88,13 @@ void	audit_reopen(struct audit *a, int fd);
 
 /* Is this key the checkpoint key (clients may only fetch its pubkey)? */
 int	audit_key_reserved(const struct audit *a, const char *key);
-/* Lines written so far (for Stats). */
-uint64_t audit_lines_written(const struct audit *a);
+/* For Stats: all 0 without an audit log. */
+struct audit_counters {
+	uint64_t	 lines;			/* written */
+	uint64_t	 write_failures;
+	uint64_t	 copies_dropped;	/* not sent to the monitor */
+	uint64_t	 checkpoint_time;	/* of the last, Unix seconds */
+};
+void	audit_counters(const struct audit *a, struct audit_counters *ac);
 
 #endif /* AUDIT_H */

@@ -99,6 +99,7 @@ checkpoint_line(struct audit *a, const struct job_result *res)
 	audit_line_str(ab, "alg", p11b_alg_name(cp->work.job.alg));
 	audit_line_str(ab, "sig", b64);
 	(void)audit_end(a, 1);
+	a->checkpoint_time = time(NULL);
 	free(b64);
 }
 

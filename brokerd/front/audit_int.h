@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "audit_copy.h"
 #include "audit_line.h"
 #include "audit_state.h"
 #include "broker.h"
@@ -51,6 +52,9 @@ struct audit {
 	uint64_t		 refused;	/* while failed (closed) */
 	uint64_t		 lost;		/* dropped (failing open) */
 	struct audit_checkpoint	 ckpt;
+	struct audit_copy	 copy;		/* for syslog and the anchor */
+	uint64_t		 write_failures;
+	time_t			 checkpoint_time; /* of the last line, or 0 */
 };
 
 /* audit.c */

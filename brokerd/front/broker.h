@@ -36,6 +36,7 @@ struct broker {
 	struct connset		*conns;		/* its connections (conn.c) */
 	int			 restart_asked;	/* every worker stuck */
 	int			 ctl_fd;	/* to the monitor */
+	int			 audit_copy_fd;	/* audit lines to it, or -1 */
 	struct metrics		*metrics;
 	struct audit		*audit;		/* NULL: no audit log */
 	uint64_t		 policy_generation;

@@ -136,6 +136,12 @@ conn_peer(const struct conn *c)
 	return &c->peer;
 }
 
+int
+conn_known(const struct conn *c)
+{
+	return c->known;
+}
+
 void
 conn_hold(struct conn *c, size_t bytes)
 {

@@ -16,6 +16,8 @@ struct peer_cred;
 /* Queue a response frame (the loop sends it at the end of the turn). */
 void	conn_reply(struct conn *c, const struct wire_response *resp);
 const struct peer_cred *conn_peer(const struct conn *c);
+/* Does the policy in force name the peer (by uid, gid or group)? */
+int	conn_known(const struct conn *c);
 /* Connections open now. */
 int	connset_count(const struct connset *set);
 /* Close the connection once its queued answers are sent. */

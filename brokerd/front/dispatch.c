@@ -67,6 +67,8 @@ answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	if (resp->status == P11B_NO_SUCH_KEY)
 		key = -1;
 	metrics_count(b->metrics, rq->op, key, resp->status, latency_us);
+	metrics_count_caller(b->metrics, conn_peer(c)->uid, conn_known(c),
+	    resp->status);
 	resp->id = rq->id;
 	conn_reply(c, resp);
 }
@@ -445,6 +447,7 @@ static void
 handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
+	struct audit_counters ac;
 
 	if (decide(b, c, rq, 0) != 0)
 		return;
@@ -460,10 +463,15 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.stats.workers_busy = (unsigned int)joblink_busy(b->jobs);
 	resp.stats.connections = (unsigned int)connset_count(b->conns);
 	resp.stats.policy_generation = b->policy_generation;
-	resp.stats.audit_lines = audit_lines_written(b->audit);
+	audit_counters(b->audit, &ac);
+	resp.stats.audit_lines = ac.lines;
+	resp.stats.audit_write_failures = ac.write_failures;
+	resp.stats.audit_copies_dropped = ac.copies_dropped;
+	resp.stats.audit_checkpoint_time = ac.checkpoint_time;
 	resp.stats.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	answer(b, c, rq, &resp);
 	free(resp.stats.requests);
+	free(resp.stats.callers);
 }
 
 void

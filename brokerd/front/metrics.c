@@ -1,7 +1,10 @@
 /*
  * Request counters.  One row per key (row 0: no key), one cell per
  * (operation, status); a fixed latency histogram.  A reload maps rows by
- * key name, so counters survive a change of key order.
+ * key name, so counters survive a change of key order.  Requests by
+ * caller: a row per uid the policy names, at most P11B_CALLERS_MAX (then
+ * one "other" row), and one row for all callers it does not name, so
+ * that a flood of unknown uids cannot grow the table.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +23,18 @@ struct metrics_row {
 	uint64_t	 n[P11B_OP_COUNT][P11B_STATUS_COUNT];
 };
 
+struct metrics_caller {
+	uint32_t	 uid;
+	uint64_t	 n[3];		/* ok, refused, failed */
+};
+
 struct metrics {
 	struct metrics_row	*rows;		/* nrows = nkeys + 1 */
 	size_t			 nrows;
+	struct metrics_caller	 callers[P11B_CALLERS_MAX];
+	size_t			 ncallers;
+	struct metrics_caller	 unknown;	/* callers no rule names */
+	struct metrics_caller	 other;		/* named, past the bound */
 	uint64_t		 buckets[NBUCKETS + 1];
 	uint64_t		 sum_us;
 	uint64_t		 refusals[METRICS_REFUSAL_COUNT];
@@ -101,6 +113,63 @@ metrics_count(struct metrics *m, enum p11b_op op, int key, int status,
 }
 
 void
+metrics_count_caller(struct metrics *m, uint32_t uid, int known, int status)
+{
+	struct metrics_caller *row = NULL;
+	size_t i;
+	int cls;
+
+	if (status == P11B_OK)
+		cls = 0;
+	else if (status == P11B_DENIED || status == P11B_NO_SUCH_KEY ||
+	    status == P11B_RATE_LIMITED)
+		cls = 1;
+	else
+		cls = 2;
+	if (!known)
+		row = &m->unknown;
+	for (i = 0; row == NULL && i < m->ncallers; i++)
+		if (m->callers[i].uid == uid)
+			row = &m->callers[i];
+	if (row == NULL && m->ncallers < P11B_CALLERS_MAX) {
+		row = &m->callers[m->ncallers++];
+		row->uid = uid;
+	}
+	if (row == NULL)
+		row = &m->other;
+	row->n[cls]++;
+}
+
+static void
+export_caller(struct p11b_caller_count *cc, const struct metrics_caller *row,
+    int kind)
+{
+	cc->uid = kind == P11B_CALLER_UID ? row->uid : 0;
+	cc->kind = kind;
+	cc->ok = row->n[0];
+	cc->refused = row->n[1];
+	cc->failed = row->n[2];
+}
+
+/* Named callers in the order first seen, then unknown and other. */
+static int
+export_callers(const struct metrics *m, struct p11b_stats *st)
+{
+	size_t i, n = 0;
+
+	if ((st->callers = calloc(m->ncallers + 2, sizeof(*st->callers))) ==
+	    NULL)
+		return -1;
+	for (i = 0; i < m->ncallers; i++)
+		export_caller(&st->callers[n++], &m->callers[i],
+		    P11B_CALLER_UID);
+	export_caller(&st->callers[n++], &m->unknown, P11B_CALLER_UNKNOWN);
+	export_caller(&st->callers[n++], &m->other, P11B_CALLER_OTHER);
+	st->ncallers = n;
+	return 0;
+}
+
+void
 metrics_count_refusal(struct metrics *m, enum metrics_refusal why)
 {
 	if ((unsigned int)why < METRICS_REFUSAL_COUNT)
@@ -140,5 +209,10 @@ metrics_export(const struct metrics *m, struct p11b_stats *st)
 	st->latency_sum_us = m->sum_us;
 	st->policy_refusals = m->refusals[METRICS_REFUSED_BY_POLICY];
 	st->missing_key_refusals = m->refusals[METRICS_REFUSED_NO_KEY];
+	if (export_callers(m, st) != 0) {
+		free(st->requests);
+		st->requests = NULL;
+		return -1;
+	}
 	return 0;
 }

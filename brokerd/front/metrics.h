@@ -34,6 +34,12 @@ enum metrics_refusal {
 };
 void	metrics_count_refusal(struct metrics *m, enum metrics_refusal why);
 /*
+ * A request's caller: its uid's row when the policy names it (known),
+ * else the row of all unknown callers.
+ */
+void	metrics_count_caller(struct metrics *m, uint32_t uid, int known,
+	    int status);
+/*
  * The one place daemon counters become the wire's Stats answer: fill its
  * counter part (requests is malloc'd).
  */

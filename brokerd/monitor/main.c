@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit_conf.h"
+#include "auditcopy.h"
 #include "broker.h"
 #include "crypto.h"
 #include "ctl.h"
@@ -224,10 +225,12 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	memset(&b, 0, sizeof(b));
+	b.audit_copy_fd = -1;
 	log_init(foreground || check, verbose);
 	if (secret_init() != 0)
 		startup_fail("libsodium initialisation failed");
-	if (files_load(conffile, &files, err, sizeof(err)) != 0)
+	if (files_load(conffile, &files, err, sizeof(err)) != 0 ||
+	    auditcopy_check(files.conf, err, sizeof(err)) != 0)
 		startup_fail(err);
 	if (geteuid() == 0 && files.conf->user == NULL) {
 		snprintf(err, sizeof(err), "%s: started as root without a "

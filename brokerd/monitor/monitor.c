@@ -30,6 +30,7 @@
 #include "broker.h"
 #include "front.h"
 #include "audit_conf.h"
+#include "auditcopy.h"
 #include "clock.h"
 #include "ctl.h"
 #include "frontwatch.h"
@@ -82,6 +83,7 @@ struct monitor {
 	uint64_t	 front_restart_at;	/* 0: none scheduled */
 	uint64_t	 front_started_ms;
 	struct logwatch	 audit_watch;	/* the log the front writes */
+	struct auditcopy copy;		/* its lines for syslog, the anchor */
 	char		 logbuf[4096];
 	size_t		 loglen;
 };
@@ -584,6 +586,10 @@ reload(struct monitor *m)
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
 		goto refused;
+	if (auditcopy_check(f.conf, err, sizeof(err)) != 0) {
+		files_free(&f);
+		goto refused;
+	}
 	files_forget_pin(&f);	/* before any fork */
 	if ((what = files_restart_needed(m->files.conf, f.conf)) != NULL ||
 	    (!files_same_pin(&m->files, &f) && (what = "PIN source"))) {
@@ -828,7 +834,7 @@ loop_timeout(const struct monitor *m)
 static void
 loop(struct monitor *m)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[5];
 	int n;
 
 	while (!m->stopping || any_child(m)) {
@@ -837,12 +843,15 @@ loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){ m->ctl_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ m->copy.fd, POLLIN, 0 };
 		if (poll(pfd, n, logwatch_timeout(&m->audit_watch,
 		    loop_timeout(m))) == -1 && errno != EINTR)
 			fatal("monitor: poll");
 		logwatch_tick(&m->audit_watch);
 		if (pfd[3].revents & POLLIN)
 			relay_log(m);
+		if (pfd[4].revents & (POLLIN | POLLHUP))
+			auditcopy_read(&m->copy, m->files.conf);
 		if (pfd[0].revents & POLLIN)
 			handle_signals(m);
 		if (m->ctl_fd != -1 && (pfd[1].revents & (POLLIN | POLLHUP)))
@@ -876,14 +885,20 @@ static int
 spawn_front(struct monitor *m, struct child *signer)
 {
 	struct broker *b = m->b;
-	int sp[2], keep[CTL_MAX_FDS + 2], i, n;
+	int sp[2], keep[CTL_MAX_FDS + 3], i, n, copy_fd;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		return -1;
+	if (auditcopy_pair(&m->copy, &copy_fd) != 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
 	if ((pid = fork()) == -1) {
 		close(sp[0]);
 		close(sp[1]);
+		close(copy_fd);
 		return -1;
 	}
 	if (pid == 0) {
@@ -899,10 +914,13 @@ spawn_front(struct monitor *m, struct child *signer)
 		keep[n++] = sp[1];
 		for (i = 0; i < signer->nlinks; i++)
 			keep[n++] = signer->links[i];
+		keep[n++] = copy_fd;
 		keep_only(keep, n);
+		b->audit_copy_fd = keep[n - 1];
 		front_main(b, keep[0], keep[1], keep + 2, signer->nlinks);
 	}
 	close(sp[1]);
+	close(copy_fd);
 	m->ctl_fd = sp[0];
 	m->front = pid;
 	ctl_timeouts(m->ctl_fd, m->files.conf->front_watchdog);
@@ -997,6 +1015,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.backoff_ms = BACKOFF_MIN_MS;
 	m.front_backoff_ms = FRONT_BACKOFF_MIN_MS;
 	logwatch_init(&m.audit_watch);
+	auditcopy_init(&m.copy);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -1024,6 +1043,8 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	ready(0, NULL);
 	watch_audit(&m);
 	loop(&m);
+	auditcopy_read(&m.copy, m.files.conf);	/* the final checkpoint */
+	auditcopy_close(&m.copy);
 	logwatch_clear(&m.audit_watch);
 	unlink(m.files.conf->socket_path);
 	secret_free(m.pin);

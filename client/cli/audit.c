@@ -13,6 +13,11 @@
  * after the last covered one can have been cut or changed freely, so
  * they are a failure unless --allow-open-tail.  A discontinuity line
  * (the broker found the log cut at a restart) is always a failure.
+ *
+ * --anchor names a copy of the last checkpoint line kept outside the
+ * log (the broker's anchor file, or what syslog received): the log must
+ * hold that very line, so a log cut right after an earlier checkpoint,
+ * which verifies on its own, fails.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,13 +55,19 @@ struct verifier {
 	size_t		 n;
 	size_t		 cap;
 	size_t		 checked;	/* w[0 .. checked) passed */
-	long		 anchor;	/* index of the last covered line */
+	long		 last_covered;	/* index of the last covered line */
 	int		 started;	/* the first line was checked */
 	uint64_t	 first_seq;	/* of the first line read */
 	unsigned long	 lines;
 	unsigned long	 checkpoints;
 	int		 allow_open_tail;
 	int		 failed;
+	uint64_t	 last_seq;	/* of the last line read */
+	/* --anchor: the checkpoint line kept outside the log */
+	const char	*anchor_file;
+	uint64_t	 anchor_seq;	/* 0: no anchor */
+	uint8_t		 anchor_hash[AUDITLOG_HASH_LEN];
+	int		 anchor_found;	/* the log has that very line */
 };
 
 static int
@@ -159,6 +170,91 @@ signature_ok(const struct verifier *v, const struct auditlog_rec *r)
 	return ok;
 }
 
+/* --- the anchor --------------------------------------------------------- */
+
+/*
+ * The last checkpoint line in the anchor file.  A line may carry a
+ * prefix (a syslog export): the JSON is from its first '{' to its last
+ * '}'.  Its signature must verify with the public key.
+ */
+static int
+load_anchor(struct verifier *v, const struct cli *cli, const char *path)
+{
+	struct auditlog_rec r;
+	FILE *f;
+	char *line = NULL, *open, *close;
+	size_t cap = 0, len;
+	ssize_t n;
+	const char *why;
+	int bad = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		cli_warnx(cli, "%s: %s", path, strerror(errno));
+		return CLI_EXIT_LOCAL_IO;
+	}
+	v->anchor_file = path;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if ((open = memchr(line, '{', (size_t)n)) == NULL ||
+		    (close = memrchr(line, '}', (size_t)n)) == NULL ||
+		    close < open)
+			continue;
+		len = (size_t)(close + 1 - open);
+		if (auditlog_parse(open, len, &r, &why) != 0 ||
+		    r.type != AUDITLOG_CHECKPOINT)
+			continue;
+		if (strcmp(r.alg, v->alg) != 0 || !signature_ok(v, &r)) {
+			bad = 1;
+			continue;
+		}
+		bad = 0;
+		if (r.seq > v->anchor_seq) {
+			v->anchor_seq = r.seq;
+			crypto_hash_sha256(v->anchor_hash, (uint8_t *)open,
+			    len);
+		}
+	}
+	free(line);
+	fclose(f);
+	if (bad) {
+		fprintf(stderr, "p11broker: audit verify: %s: the last "
+		    "checkpoint line's signature does not verify with the "
+		    "public key\n", path);
+		v->failed = 1;
+		return CLI_EXIT_MISMATCH;
+	}
+	if (v->anchor_seq == 0) {
+		cli_warnx(cli, "%s: no checkpoint line", path);
+		return CLI_EXIT_LOCAL_IO;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Was the anchored checkpoint line among the lines read? */
+static int
+check_anchor(struct verifier *v)
+{
+	const char *p = "p11broker: audit verify";
+	unsigned long long aseq = (unsigned long long)v->anchor_seq;
+
+	if (v->anchor_seq == 0 || v->anchor_found)
+		return 0;
+	v->failed = 1;
+	if (v->anchor_seq > v->last_seq)
+		fprintf(stderr, "%s: the log ends at seq %llu, before the "
+		    "anchored checkpoint (seq %llu in %s): lines were cut off "
+		    "the end\n", p, (unsigned long long)v->last_seq, aseq,
+		    v->anchor_file);
+	else if (v->anchor_seq < v->first_seq)
+		fprintf(stderr, "%s: the anchored checkpoint (seq %llu in %s) "
+		    "is before the first line given (seq %llu): give the "
+		    "files from the one that holds it on\n", p, aseq,
+		    v->anchor_file, (unsigned long long)v->first_seq);
+	else
+		fprintf(stderr, "%s: the log has no line seq %llu, the "
+		    "anchored checkpoint (in %s)\n", p, aseq, v->anchor_file);
+	return -1;
+}
+
 /* --- checking in order ------------------------------------------------- */
 
 static const uint8_t zero_hash[AUDITLOG_HASH_LEN];
@@ -243,7 +339,7 @@ compact(struct verifier *v)
 	memmove(v->w, v->w + drop, (v->n - drop) * sizeof(*v->w));
 	v->n -= drop;
 	v->checked -= drop;
-	v->anchor -= (long)drop;
+	v->last_covered -= (long)drop;
 }
 
 /*
@@ -264,7 +360,7 @@ cover(struct verifier *v, size_t j)
 		v->w[k].covered = 1;
 		want = v->w[k].prev;
 	}
-	v->anchor = (long)j;
+	v->last_covered = (long)j;
 	if (check_upto(v, j) != 0)
 		return -1;
 	compact(v);
@@ -375,6 +471,16 @@ add_line(struct verifier *v, const char *file, unsigned long lineno,
 	e->ok = 1;
 	if (v->lines == 1)
 		v->first_seq = r.seq;
+	v->last_seq = r.seq;
+	if (v->anchor_seq != 0 && r.seq == v->anchor_seq) {
+		if (memcmp(e->hash, v->anchor_hash, AUDITLOG_HASH_LEN) != 0) {
+			(void)report(v, e, "not the anchored checkpoint line "
+			    "(in %s) with this seq: the log was changed here",
+			    v->anchor_file);
+			return 0;
+		}
+		v->anchor_found = 1;
+	}
 	e->seq = r.seq;
 	e->rotate = r.type == AUDITLOG_EVENT && r.rotate;
 	memcpy(e->prev, r.prev, sizeof(e->prev));
@@ -421,7 +527,7 @@ check_tail(struct verifier *v)
 	unsigned long open = 0;
 	size_t k;
 
-	for (k = (size_t)(v->anchor + 1); k < v->n; k++)
+	for (k = (size_t)(v->last_covered + 1); k < v->n; k++)
 		if (!v->w[k].checkpoint && open++ == 0)
 			first = &v->w[k];
 	if (open == 0)
@@ -459,9 +565,12 @@ cmd_audit(struct cli *cli)
 	if (cli->args.pubkey == NULL)
 		return cli_usage(cli, "--pubkey PEMFILE is required");
 	memset(&v, 0, sizeof(v));
-	v.anchor = -1;
+	v.last_covered = -1;
 	v.allow_open_tail = cli->args.allow_open_tail;
 	if ((r = load_pubkey(&v, cli, cli->args.pubkey)) != CLI_EXIT_OK)
+		goto out;
+	if (cli->args.anchor != NULL &&
+	    (r = load_anchor(&v, cli, cli->args.anchor)) != CLI_EXIT_OK)
 		goto out;
 	for (i = 1; i < cli->noperands && r == CLI_EXIT_OK && !v.failed; i++)
 		r = read_file(&v, cli, cli->operands[i]);
@@ -471,10 +580,14 @@ cmd_audit(struct cli *cli)
 	}
 	if (r == CLI_EXIT_OK && !v.failed &&
 	    check_upto(&v, v.n == 0 ? 0 : v.n - 1) == 0 &&
-	    check_tail(&v) == 0)
+	    check_tail(&v) == 0 && check_anchor(&v) == 0) {
 		printf("verified: %lu lines in %d file%s, %lu checkpoints\n",
 		    v.lines, cli->noperands - 1, cli->noperands == 2 ? "" : "s",
 		    v.checkpoints);
+		if (v.anchor_seq != 0)
+			printf("anchor: the log holds the anchored checkpoint "
+			    "(seq %llu)\n", (unsigned long long)v.anchor_seq);
+	}
 	if (r == CLI_EXIT_OK && v.failed)
 		r = CLI_EXIT_MISMATCH;
  out:

@@ -48,6 +48,7 @@ struct cli_args {
 	int		 prometheus;	/* stats */
 	const char	*pubkey;	/* audit verify */
 	int		 allow_open_tail; /* audit verify */
+	const char	*anchor;	/* audit verify */
 };
 
 struct cli {

@@ -35,7 +35,8 @@
 #define O_OPEN_TAIL	0x8000
 #define O_MIX		0x10000
 #define O_REQUESTS	0x20000
-#define O_SALT		0x40000
+#define O_ANCHOR	0x40000
+#define O_SALT		0x80000
 
 /* getopt values of the long-only options */
 enum {
@@ -53,6 +54,7 @@ enum {
 	LONG_OPEN_TAIL,
 	LONG_MIX,
 	LONG_REQUESTS,
+	LONG_ANCHOR,
 	LONG_SALT,
 };
 
@@ -85,8 +87,9 @@ static const struct cli_command commands[] = {
 	    "bench [--op OP] [--key KEY] [--alg ALG] [--size BYTES]\n"
 	    "        [--mix OP[:KEY[:ALG]]=WEIGHT,...|default]\n"
 	    "        [--clients N] [--seconds S | --requests N] [--shared]" },
-	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL,
-	    "audit verify LOGFILE... --pubkey PEMFILE [--allow-open-tail]" },
+	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL | O_ANCHOR,
+	    "audit verify LOGFILE... --pubkey PEMFILE [--anchor FILE]\n"
+	    "        [--allow-open-tail]" },
 };
 
 static const struct option command_options[] = {
@@ -109,6 +112,7 @@ static const struct option command_options[] = {
 	{ "allow-open-tail", no_argument, NULL, LONG_OPEN_TAIL },
 	{ "mix", required_argument, NULL, LONG_MIX },
 	{ "requests", required_argument, NULL, LONG_REQUESTS },
+	{ "anchor", required_argument, NULL, LONG_ANCHOR },
 	{ "salt", required_argument, NULL, LONG_SALT },
 	{ NULL, 0, NULL, 0 },
 };
@@ -151,6 +155,9 @@ static const char *help_text =
     "  --pubkey PEM    audit verify: the checkpoint key's public key\n"
     "  --allow-open-tail  audit verify: accept lines after the last\n"
     "                  checkpoint (a running broker's log)\n"
+    "  --anchor FILE   audit verify: the last checkpoint line kept outside\n"
+    "                  the log (the broker's anchor file, or syslog's copy);\n"
+    "                  the log must reach it\n"
     "\n"
     "random N takes 1 to 4096 bytes.  hmac-verify exits 1 for a MAC that\n"
     "does not match; audit verify exits 1 for a log that does not verify.\n"
@@ -350,6 +357,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_REQUESTS:
 		a->requests = arg;
 		return O_REQUESTS;
+	case LONG_ANCHOR:
+		a->anchor = arg;
+		return O_ANCHOR;
 	case LONG_SALT:
 		a->salt = arg;
 		return O_SALT;

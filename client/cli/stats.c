@@ -23,12 +23,28 @@ print_plain(const struct p11b_stats *st)
 	printf("refusals policy=%llu missing-key=%llu\n",
 	    (unsigned long long)st->policy_refusals,
 	    (unsigned long long)st->missing_key_refusals);
+	printf("audit write-failures=%llu copies-dropped=%llu "
+	    "checkpoint-time=%llu\n",
+	    (unsigned long long)st->audit_write_failures,
+	    (unsigned long long)st->audit_copies_dropped,
+	    (unsigned long long)st->audit_checkpoint_time);
 	for (i = 0; i < st->nrequests; i++)
 		printf("requests op=%s key=%s status=%s count=%llu\n",
 		    p11b_op_name(st->requests[i].op),
 		    st->requests[i].key[0] != '\0' ? st->requests[i].key : "-",
 		    p11b_status_name(st->requests[i].status),
 		    (unsigned long long)st->requests[i].count);
+	for (i = 0; i < st->ncallers; i++) {
+		if (st->callers[i].kind == P11B_CALLER_UID)
+			printf("caller uid=%u", (unsigned int)st->callers[i].uid);
+		else
+			printf("caller uid=%s", st->callers[i].kind ==
+			    P11B_CALLER_UNKNOWN ? "unknown" : "other");
+		printf(" ok=%llu refused=%llu failed=%llu\n",
+		    (unsigned long long)st->callers[i].ok,
+		    (unsigned long long)st->callers[i].refused,
+		    (unsigned long long)st->callers[i].failed);
+	}
 	for (i = 0; i <= st->nbuckets; i++) {
 		if (i < st->nbuckets)
 			printf("latency le_us=%llu", (unsigned long long)

@@ -39,6 +39,7 @@ usage:
                                       in OUT: "ok|fail MICROSECONDS"
 """
 
+import errno
 import os
 import select
 import socket
@@ -199,19 +200,29 @@ def probe(path, out):
             i += 1
             t0 = time.monotonic()
             ok = False
+            why = ''
+            stage = 'socket'
             try:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.settimeout(10)
+                stage = 'connect'
                 s.connect(path)
+                stage = 'send'
                 s.sendall(rc.frame(rc.sign(i, 'ec256', rc.ECDSA_P256_SHA256,
                                            b'probe %d' % i)))
+                stage = 'read'
                 got = read_frames(s, 1)
                 ok = got == ['OK']
+                why = 'answer:%s' % ','.join(map(str, got))
                 s.close()
-            except OSError:
-                pass
+            except OSError as e:
+                why = '%s:%s' % (stage, e.__class__.__name__ if e.errno is None
+                                 else errno.errorcode.get(e.errno, e.errno))
             us = (time.monotonic() - t0) * 1e6
-            f.write('%s %d\n' % ('ok' if ok else 'fail', us))
+            # "ok US" or "fail US WHY" (the stage and the error, or the
+            # answer's statuses).
+            f.write('%s %d%s\n' % ('ok' if ok else 'fail', us,
+                                    '' if ok else ' ' + why))
             f.flush()
             time.sleep(0.02)
 

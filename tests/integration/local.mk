@@ -39,6 +39,8 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_faults.sh \
 	tests/integration/hostile_callers.sh \
 	tests/integration/hostile_files.sh \
+	tests/integration/audit_ship.sh \
+	tests/integration/recipes.sh \
 	tests/integration/rsa_algs.sh
 
 TESTS += $(INTEGRATION_TESTS)

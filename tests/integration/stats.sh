@@ -10,7 +10,7 @@
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root to connect as other uids"
 need_tools setpriv
-for id in 64501 64502 64600; do
+for id in 64501 64502 64503 64600; do
 	getent passwd "$id" >/dev/null &&
 	    skip_all "uid $id has a passwd entry here; the tests need it free"
 done
@@ -75,7 +75,7 @@ is "$(sed -n '1s/.* busy=\([0-9]*\) .*/\1/p' "$T/s0.plain")" 0 \
     "plain stats: no worker busy when idle"
 is "$(sed -n '1s/.* connections=\([0-9]*\) .*/\1/p' "$T/s0.plain")" 1 \
     "plain stats: one connection (this one)"
-bad=$(grep -Ev '^(token=|refusals policy=[0-9]+ missing-key=[0-9]+$|requests op=[a-z-]+ key=[^ ]+ status=[a-z-]+ count=[0-9]+$|latency le_us=([0-9]+|inf) count=[0-9]+$)' \
+bad=$(grep -Ev '^(token=|refusals policy=[0-9]+ missing-key=[0-9]+$|audit write-failures=[0-9]+ copies-dropped=[0-9]+ checkpoint-time=[0-9]+$|caller uid=([0-9]+|unknown|other) ok=[0-9]+ refused=[0-9]+ failed=[0-9]+$|requests op=[a-z-]+ key=[^ ]+ status=[a-z-]+ count=[0-9]+$|latency le_us=([0-9]+|inf) count=[0-9]+$)' \
     "$T/s0.plain")
 is "$bad" "" "plain stats: every line is a header, requests or latency line"
 
@@ -111,6 +111,9 @@ is "$RC" 0 "uid 64502 in admin group 64600 (supplementary): stats allowed" ||
     diag "$ERR"
 like "$(head -n 1 "$OUT")" '^token=ready ' \
     "uid 64502: stats prints the header line"
+# A caller no rule names: counted with all such callers, not by uid.
+as_ids 64503 64503 - random 8
+is "$RC" 4 "uid 64503 (no rule names it): random denied"
 snapshot s1
 
 # The stats call that made s0 is counted too (once its answer was built).
@@ -124,7 +127,7 @@ secret hmac32 denied 4
 list - denied 1
 random - too-large 1
 sign ec256 bad-request 2
-random - denied 1
+random - denied 2
 stats - denied 1
 stats - ok 2
 EOF
@@ -132,8 +135,22 @@ EOF
 # What the rows cannot show (a hidden key counts as a missing one):
 # ghost x2 is missing; ec521 x3 (hidden from root), secret x4, list,
 # random and stats of uid 64501 are the policy's.
-is "$(grep '^refusals ' "$T/s1.plain")" "refusals policy=10 missing-key=2" \
-    "refusals by reason: the policy's 10, the missing key's 2"
+is "$(grep '^refusals ' "$T/s1.plain")" "refusals policy=11 missing-key=2" \
+    "refusals by reason: the policy's 11, the missing key's 2"
+# By caller: 64501's three signatures and two refusals, 64502's stats
+# (named through its group), the unknown uid under "unknown" only.
+is "$(grep '^caller uid=64501 ' "$T/s1.plain")" \
+    "caller uid=64501 ok=3 refused=2 failed=0" "caller 64501: 3 ok, 2 refused"
+is "$(grep '^caller uid=64502 ' "$T/s1.plain")" \
+    "caller uid=64502 ok=1 refused=0 failed=0" "caller 64502: 1 ok"
+is "$(grep '^caller uid=unknown ' "$T/s1.plain")" \
+    "caller uid=unknown ok=0 refused=1 failed=0" \
+    "callers no rule names: 1 refusal, together"
+is "$(grep -c '^caller uid=64503 ' "$T/s1.plain")" 0 \
+    "the unknown uid has no row of its own"
+like "$(grep '^caller uid=0 ' "$T/s1.plain")" \
+    '^caller uid=0 ok=[1-9][0-9]* refused=10 failed=3$' \
+    "root: 10 refusals (ghost 2, ec521 3, secret 4, list 1), 3 failures (too large 1, bad request 2)"
 
 # --- histogram ----------------------------------------------------------------
 

@@ -50,6 +50,7 @@ start_attacks()
 	local a
 	for a in "$@"; do
 		case $a in
+		baseline) ;;
 		flood)	attack flood "$NOBODY" floodloop ;;
 		fds)	for u in $FD_UIDS; do
 				attack "fds$u" "$u" hold 250
@@ -67,6 +68,7 @@ stop_attacks()
 	local a
 	for a in "$@"; do
 		case $a in
+		baseline) ;;
 		flood)	finish_gently flood ;;
 		fds)	for u in $FD_UIDS; do
 				finish_gently "fds$u"
@@ -123,10 +125,14 @@ run()
 	printf 'refusals %d\n' "$(($(refusals) - ref0))"
 }
 
-run baseline
-run flood flood
-run fds fds
-run slowloris slowloris
-run memory memory
-run combined flood fds slowloris memory
+# RUNS: which (default all), e.g. RUNS="baseline combined".
+for r in ${RUNS:-baseline flood fds slowloris memory combined}; do
+	case $r in
+	combined) run combined flood fds slowloris memory ;;
+	*) run "$r" "$r" ;;
+	esac
+	# Why the probes that failed failed (stage and error, or answer).
+	awk '$1 == "fail" { n[$3]++ } END { for (w in n) printf "  %s x%d\n", w, n[w] }' \
+	    "$T/probe.txt"
+done
 stop_daemon

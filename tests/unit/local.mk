@@ -67,3 +67,11 @@ tests_unit_test_monitor_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_monitor_LDADD = brokerd/libbroker.la $(UNIT_LDADD) \
 	$(SODIUM_LIBS)
 TESTS += tests/unit/test_monitor
+
+check_PROGRAMS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c tests/unit/tap.h
+EXTRA_tests_unit_test_metrics_DEPENDENCIES = brokerd/front/metrics.c
+tests_unit_test_metrics_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/brokerd/front
+tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_metrics

@@ -152,6 +152,46 @@ test_config_errors(void)
 	    "token-timeout out of range");
 	expect_error("key k label \"x\" verify\n", "unknown option "
 	    "\"verify\"", "unknown key option");
+	expect_error("audit \"/l\" checkpoint-key k syslog kern\n",
+	    "test.conf:1: syslog: unknown facility \"kern\"",
+	    "audit syslog: facility kern refused");
+	expect_error("audit \"/l\" checkpoint-key k syslog-socket \"/s\"\n",
+	    "syslog-socket without syslog FACILITY",
+	    "audit syslog-socket alone");
+	expect_error("audit \"/l\" checkpoint-key k anchor \"/l\"\n",
+	    "the anchor must be another file than the log",
+	    "audit anchor: the log itself");
+}
+
+static void
+test_audit_options(void)
+{
+	char err[512];
+	struct config *c;
+
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%saudit \"/var/log/a.log\" "
+	    "checkpoint-key dns-zsk anchor \"/var/lib/p11broker/a.anchor\" "
+	    "syslog local3 syslog-socket \"/run/log.sock\"\n", good_conf);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL, "audit with anchor and syslog parses");
+	if (c == NULL) {
+		printf("#   %s\n", err);
+		return;
+	}
+	ok(c->audit_anchor != NULL && strcmp(c->audit_anchor,
+	    "/var/lib/p11broker/a.anchor") == 0, "anchor path kept");
+	ok(c->audit_syslog == (19 << 3), "syslog local3 is LOG_LOCAL3");
+	ok(c->audit_syslog_socket != NULL && strcmp(c->audit_syslog_socket,
+	    "/run/log.sock") == 0, "syslog-socket kept");
+	config_free(c);
+	snprintf(text, sizeof(text), "%saudit \"/var/log/a.log\" "
+	    "checkpoint-key dns-zsk\n", good_conf);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL && c->audit_anchor == NULL && c->audit_syslog == 0,
+	    "without them: no anchor, no syslog");
+	config_free(c);
 }
 
 static struct config *
@@ -520,6 +560,7 @@ main(void)
 
 	test_good_config();
 	test_config_errors();
+	test_audit_options();
 	test_limits();
 	test_literal_pin();
 	if ((c = policy_config()) == NULL) {
