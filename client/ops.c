@@ -5,9 +5,11 @@
  */
 #include <sys/types.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "algs.h"
 #include "p11broker.h"
 #include "wire.h"
 #include "client.h"
@@ -124,9 +126,10 @@ ops_sign_check(enum p11b_alg alg, int flags, size_t inlen)
 	return 0;
 }
 
-int
-p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
-    int flags, const uint8_t *in, size_t inlen, uint8_t **sigp,
+/* salt: an RSA-PSS salt length, or -1 for the digest length. */
+static int
+ops_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    int flags, long salt, const uint8_t *in, size_t inlen, uint8_t **sigp,
     size_t *siglenp)
 {
 	struct wire_request req;
@@ -143,6 +146,14 @@ p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	    (r = ops_sign_check(alg, flags, inlen)) != 0)
 		return r;
 	req.flags = flags;
+	if (salt >= 0) {
+		if (alg_family_of(alg) != ALG_FAMILY_RSA_PSS ||
+		    salt > UINT16_MAX)
+			return ops_invalid("a salt length is for RSA-PSS, "
+			    "at most 65535");
+		req.salt_set = 1;
+		req.salt_len = (uint32_t)salt;
+	}
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
 	if (resp.outlen == 0)
@@ -151,6 +162,25 @@ p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 		*siglenp = resp.outlen;
 	wire_response_free(&resp);
 	return r;
+}
+
+int
+p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    int flags, const uint8_t *in, size_t inlen, uint8_t **sigp,
+    size_t *siglenp)
+{
+	return ops_sign(conn, key, alg, flags, -1, in, inlen, sigp, siglenp);
+}
+
+int
+p11b_sign_pss(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    int flags, size_t salt_len, const uint8_t *in, size_t inlen,
+    uint8_t **sigp, size_t *siglenp)
+{
+	if (salt_len > UINT16_MAX)
+		return ops_invalid("salt length too long");
+	return ops_sign(conn, key, alg, flags, (long)salt_len, in, inlen,
+	    sigp, siglenp);
 }
 
 int

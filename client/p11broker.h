@@ -122,6 +122,13 @@ void	p11b_close_after_fork(struct p11b_conn *conn);
 int	p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	    int flags, const uint8_t *in, size_t inlen,
 	    uint8_t **sigp, size_t *siglenp);
+/*
+ * RSA-PSS with a chosen salt length: 0 up to the key's maximum (modulus
+ * bytes - digest length - 2); p11b_sign() uses the digest length.
+ */
+int	p11b_sign_pss(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, int flags, size_t salt_len, const uint8_t *in,
+	    size_t inlen, uint8_t **sigp, size_t *siglenp);
 int	p11b_hmac(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	    const uint8_t *in, size_t inlen, uint8_t **macp, size_t *maclenp);
 /* *validp is 1 for a matching MAC, 0 otherwise. */

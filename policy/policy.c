@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algs.h"
 #include "lex.h"
 #include "names.h"
 #include "policy.h"
@@ -463,8 +464,10 @@ policy_check(struct policy *pol, const struct peer_cred *peer,
 		rule = &pol->rules[i];
 		if (!rule_matches(rule, peer, req->op, req->key))
 			continue;
-		if (rule->algs != 0 && (req->alg == P11B_ALG_NONE ||
-		    !(rule->algs & (1U << req->alg)))) {
+		/* Weak algorithms only where the rule names them. */
+		if ((rule->algs != 0 && (req->alg == P11B_ALG_NONE ||
+		    !(rule->algs & (1U << req->alg)))) || (rule->algs == 0 &&
+		    (alg_weak_algs() & (1U << req->alg)))) {
 			alg_pinned = 1;
 			continue;
 		}
@@ -501,7 +504,8 @@ policy_key_algs(const struct policy *pol, const struct peer_cred *peer,
 		rule = &pol->rules[i];
 		if (op_takes_alg(rule->op) && rule_matches_peer(rule, peer) &&
 		    rule_has_key(rule, key))
-			algs |= rule->algs != 0 ? rule->algs : ~0U;
+			algs |= rule->algs != 0 ? rule->algs :
+			    ~alg_weak_algs();
 	}
 	return algs;
 }

@@ -82,7 +82,8 @@ int	policy_check(struct policy *pol, const struct peer_cred *peer,
 	    const struct policy_request *req, const char **why);
 /*
  * Algorithms (1 << alg) the peer may use with key under its sign, hmac and
- * hmac-verify rules; ~0 when one of them pins none.
+ * hmac-verify rules; every algorithm but the weak ones (algs.h) when one
+ * of them pins none.
  */
 uint32_t policy_key_algs(const struct policy *pol,
 	    const struct peer_cred *peer, int key);

@@ -21,6 +21,7 @@ enum alg_family {
 	ALG_FAMILY_RSA_PSS,
 	ALG_FAMILY_EDDSA,
 	ALG_FAMILY_HMAC,
+	ALG_FAMILY_RSA_RAW,	/* PKCS#1 v1.5 padding over the input as given */
 };
 
 enum alg_hash {
@@ -28,6 +29,8 @@ enum alg_hash {
 	ALG_HASH_SHA256,
 	ALG_HASH_SHA384,
 	ALG_HASH_SHA512,
+	ALG_HASH_SHA224,
+	ALG_HASH_SHA1,
 };
 
 #define ALG_DIGESTINFO_MAX	19	/* DER prefix before the digest */
@@ -48,6 +51,9 @@ struct alg_info {
 	/* RSA PKCS#1 v1.5: the DER DigestInfo prefix (RFC 8017 9.2). */
 	uint8_t			 digestinfo[ALG_DIGESTINFO_MAX];
 	size_t			 digestinfo_len;
+	/* Weak (SHA-1, raw PKCS#1): usable only where a policy rule names
+	 * it for the key, never through a rule that pins no algorithm. */
+	int			 weak;
 };
 
 /* The row of a known algorithm; NULL for P11B_ALG_NONE and unknown. */
@@ -69,7 +75,17 @@ uint32_t	alg_key_algs(enum p11b_key_type key);
 int		alg_fits_key(enum p11b_alg alg, enum p11b_key_type key);
 /* ECDSA r (or s) length for an EC key type; 0 for any other. */
 size_t		alg_ec_field_len(enum p11b_key_type key);
-/* "SHA256", "SHA384", "SHA512" (PKCS#11's spelling); NULL for none. */
+/* Bit mask (1 << alg) of the weak algorithms. */
+uint32_t	alg_weak_algs(void);
+/*
+ * RSA-PSS: the longest salt a key of modulus bits allows with the
+ * algorithm's hash, emLen - hLen - 2 (RFC 8017 9.1.1, emLen the bytes of
+ * bits - 1); -1 when the key is too short or alg is not PSS.
+ */
+long		alg_pss_salt_max(enum p11b_alg alg, unsigned int bits);
+/* The raw input RSA PKCS#1 v1.5 can pad for this key: k - 11 bytes. */
+size_t		alg_rsa_raw_max(unsigned int bits);
+/* "SHA256", "SHA384", ... (PKCS#11's spelling); NULL for none. */
 const char	*alg_hash_name(enum alg_hash hash);
 enum alg_hash	alg_hash_from_name(const char *name);
 

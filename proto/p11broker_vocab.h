@@ -55,8 +55,13 @@ enum p11b_alg {
 	P11B_ALG_HMAC_SHA256,
 	P11B_ALG_HMAC_SHA384,
 	P11B_ALG_HMAC_SHA512,
+	P11B_ALG_RSA_PKCS1_SHA224,
+	P11B_ALG_RSA_PSS_SHA224,
+	P11B_ALG_RSA_PKCS1_SHA1,	/* weak: only where a policy names it */
+	P11B_ALG_RSA_PSS_SHA1,		/* weak */
+	P11B_ALG_RSA_PKCS1_RAW,		/* weak: PKCS#1 v1.5 over the input */
 };
-#define P11B_ALG_COUNT		14
+#define P11B_ALG_COUNT		19
 
 enum p11b_op {
 	P11B_OP_NONE = 0,

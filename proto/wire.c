@@ -120,6 +120,10 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 			goto out;
 		if (m->sign->is_digest)
 			req->flags |= P11B_SIGN_DIGEST;
+		req->salt_set = m->sign->salt_length_set;
+		req->salt_len = m->sign->salt_length;
+		if (!req->salt_set && req->salt_len != 0)
+			goto out;
 		req->data = m->sign->data.data;
 		req->datalen = m->sign->data.len;
 		break;
@@ -238,6 +242,8 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		sign.is_digest = (req->flags & P11B_SIGN_DIGEST) != 0;
 		sign.format = (req->flags & P11B_SIGN_RAW) ?
 		    PBC(SIGNATURE_FORMAT__RAW) : PBC(SIGNATURE_FORMAT__DER);
+		sign.salt_length_set = req->salt_set != 0;
+		sign.salt_length = req->salt_set ? req->salt_len : 0;
 		m.op_case = PBC(REQUEST__OP_SIGN);
 		m.sign = &sign;
 		break;

@@ -29,6 +29,8 @@ struct wire_request {
 	char		 key[P11B_KEY_NAME_MAX + 1];
 	enum p11b_alg	 alg;
 	int		 flags;		/* P11B_SIGN_* */
+	int		 salt_set;	/* RSA-PSS salt_len given, else hLen */
+	uint32_t	 salt_len;
 	const uint8_t	*data;
 	size_t		 datalen;
 	const uint8_t	*mac;

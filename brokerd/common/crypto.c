@@ -49,6 +49,10 @@ crypto_alg_md(enum p11b_alg alg)
 		return EVP_sha384();
 	case ALG_HASH_SHA512:
 		return EVP_sha512();
+	case ALG_HASH_SHA224:
+		return EVP_sha224();
+	case ALG_HASH_SHA1:
+		return EVP_sha1();
 	case ALG_HASH_NONE:
 		break;
 	}

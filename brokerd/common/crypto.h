@@ -25,11 +25,13 @@ uint32_t	crypto_key_ops(enum p11b_key_type type, int extractable);
 void	*crypto_pubkey_load(const uint8_t *spki, size_t len);
 void	 crypto_pubkey_free(void *pkey);
 /*
- * 1 when sig is a valid signature by pkey over tbs (the digest, or the
- * message for Ed25519; ECDSA as r||s), 0 when not, -1 on error.
+ * 1 when sig is a valid signature by pkey over tbs (the digest, the
+ * message for Ed25519, the input for raw PKCS#1; ECDSA as r||s), 0 when
+ * not, -1 on error.  salt_len: RSA-PSS salt bytes, -1 the digest length.
  */
-int	crypto_verify(void *pkey, enum p11b_alg alg, const uint8_t *tbs,
-	    size_t tbslen, const uint8_t *sig, size_t siglen);
+int	crypto_verify(void *pkey, enum p11b_alg alg, int salt_len,
+	    const uint8_t *tbs, size_t tbslen, const uint8_t *sig,
+	    size_t siglen);
 /* ECDSA r||s: make s <= n/2.  1 changed, 0 already low, -1 error. */
 int	crypto_ecdsa_low_s(enum p11b_key_type type, uint8_t *raw,
 	    size_t rawlen);

@@ -55,8 +55,8 @@ raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t **derp, int *derlenp)
 }
 
 int
-crypto_verify(void *pubkey, enum p11b_alg alg, const uint8_t *tbs,
-    size_t tbslen, const uint8_t *sig, size_t siglen)
+crypto_verify(void *pubkey, enum p11b_alg alg, int salt_len,
+    const uint8_t *tbs, size_t tbslen, const uint8_t *sig, size_t siglen)
 {
 	EVP_PKEY *pkey = pubkey;
 	EVP_PKEY_CTX *ctx = NULL;
@@ -92,11 +92,19 @@ crypto_verify(void *pubkey, enum p11b_alg alg, const uint8_t *tbs,
 			if (EVP_PKEY_CTX_set_rsa_padding(ctx,
 			    RSA_PKCS1_PSS_PADDING) != 1 ||
 			    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1 ||
-			    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
-			    (int)p11b_alg_digest_len(alg)) != 1)
+			    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, salt_len < 0 ?
+			    (int)p11b_alg_digest_len(alg) : salt_len) != 1)
 				break;
 		} else if (EVP_PKEY_CTX_set_rsa_padding(ctx,
 		    RSA_PKCS1_PADDING) != 1)
+			break;
+		r = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen) == 1;
+		break;
+	case ALG_FAMILY_RSA_RAW:
+		/* No digest: the padded block must hold exactly tbs. */
+		if ((ctx = EVP_PKEY_CTX_new(pkey, NULL)) == NULL ||
+		    EVP_PKEY_verify_init(ctx) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)
 			break;
 		r = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen) == 1;
 		break;

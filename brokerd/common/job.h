@@ -25,6 +25,7 @@ struct key_info {
 	uint8_t			*cert;		/* certificate, DER, if any */
 	size_t			 certlen;
 	char			 object[KEY_OBJECT_MAX];
+	uint32_t		 algs;		/* (1 << alg) the token can do */
 };
 
 /* Free each key's public key and certificate, then the array. */
@@ -41,6 +42,8 @@ struct job {
 	enum p11b_op	 op;
 	enum p11b_alg	 alg;
 	int		 flags;		/* P11B_SIGN_* */
+	int		 salt_set;	/* RSA-PSS salt_len given, else hLen */
+	unsigned int	 salt_len;
 	uint8_t		*in;
 	size_t		 inlen;
 	uint8_t		*mac;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algs.h"
 #include "signer_msg.h"
 #include "wire.h"
 
@@ -186,8 +187,8 @@ smsg_job_encode(uint64_t id, const struct job *job, uint8_t **bufp,
 	wr_u8(&w, (uint8_t)job->op);
 	wr_u8(&w, (uint8_t)job->alg);
 	wr_u8(&w, (uint8_t)job->flags);
-	wr_u8(&w, 0);
-	wr_u16(&w, 0);
+	wr_u8(&w, job->salt_set ? 1 : 0);
+	wr_u16(&w, job->salt_set ? (uint16_t)job->salt_len : 0);
 	wr_u32(&w, job->random_len);
 	wr_u32(&w, (uint32_t)job->inlen);
 	wr_u32(&w, (uint32_t)job->maclen);
@@ -201,7 +202,7 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
     struct job *job)
 {
 	struct rd r = { body, len, 0 };
-	unsigned int key, op, alg, flags, pad8, pad16;
+	unsigned int key, op, alg, flags, salt_set, salt_len;
 	uint32_t inlen, maclen;
 
 	memset(job, 0, sizeof(*job));
@@ -209,12 +210,13 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 	op = rd_u8(&r);
 	alg = rd_u8(&r);
 	flags = rd_u8(&r);
-	pad8 = rd_u8(&r);
-	pad16 = rd_u16(&r);
+	salt_set = rd_u8(&r);
+	salt_len = rd_u16(&r);
 	job->random_len = rd_u32(&r);
 	inlen = rd_u32(&r);
 	maclen = rd_u32(&r);
-	if (r.bad || pad8 != 0 || pad16 != 0 || !job_op_ok(op) ||
+	if (r.bad || salt_set > 1 || (!salt_set && salt_len != 0) ||
+	    (salt_set && op != P11B_OP_SIGN) || !job_op_ok(op) ||
 	    alg >= P11B_ALG_COUNT || (flags & ~(P11B_SIGN_DIGEST |
 	    P11B_SIGN_RAW)) != 0)
 		return SMSG_ERR;
@@ -241,6 +243,8 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 	job->op = (enum p11b_op)op;
 	job->alg = (enum p11b_alg)alg;
 	job->flags = (int)flags;
+	job->salt_set = (int)salt_set;
+	job->salt_len = salt_len;
 	job->inlen = inlen;
 	job->in = inlen > 0 ? (uint8_t *)(uintptr_t)rd_take(&r, inlen) : NULL;
 	job->maclen = maclen;
@@ -338,7 +342,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		return SMSG_ERR;
 	len = 4 + 4 + 1 + dlen;
 	for (i = 0; i < nkeys; i++)
-		len += 1 + strlen(keys[i].name) + 1 + 1 + 4 + 4 + 4 + 1 +
+		len += 1 + strlen(keys[i].name) + 1 + 1 + 4 + 4 + 4 + 4 + 1 +
 		    text_len(keys[i].object, SMSG_TEXT_MAX) + keys[i].spkilen +
 		    keys[i].certlen;
 	if (msg_alloc(SMSG_HELLO, 0, len, bufp, lenp, &w) != SMSG_OK)
@@ -353,6 +357,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		wr_u8(&w, (uint8_t)keys[i].type);
 		wr_u8(&w, keys[i].extractable ? 1 : 0);
 		wr_u32(&w, keys[i].bits);
+		wr_u32(&w, keys[i].algs);
 		wr_u32(&w, (uint32_t)keys[i].spkilen);
 		wr_u32(&w, (uint32_t)keys[i].certlen);
 		dlen = text_len(keys[i].object, SMSG_TEXT_MAX);
@@ -387,6 +392,7 @@ hello_key(struct rd *r, struct key_info *ki)
 	type = rd_u8(r);
 	extractable = rd_u8(r);
 	ki->bits = rd_u32(r);
+	ki->algs = rd_u32(r);
 	spkilen = rd_u32(r);
 	certlen = rd_u32(r);
 	objlen = rd_u8(r);
@@ -397,6 +403,7 @@ hello_key(struct rd *r, struct key_info *ki)
 	    !wire_key_name_valid((const char *)name, namelen) ||
 	    type == P11B_KEY_NONE || type >= P11B_KEY_TYPE_COUNT ||
 	    extractable > 1 || ki->bits > 65536 || objlen > SMSG_TEXT_MAX ||
+	    (ki->algs & ~alg_key_algs((enum p11b_key_type)type)) != 0 ||
 	    !text_ok(obj, objlen))
 		return SMSG_ERR;
 	memcpy(ki->name, name, namelen);

@@ -203,6 +203,32 @@ decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	return 0;
 }
 
+/* RSA-PSS salt within what the key allows; raw PKCS#1 within k - 11. */
+static int
+check_sign_params(struct broker *b, struct conn *c,
+    const struct request_ctx *rq, const struct wire_request *req,
+    const struct key_info *ki)
+{
+	if (req->salt_set && alg_family_of(req->alg) != ALG_FAMILY_RSA_PSS) {
+		refuse(b, c, rq, P11B_BAD_REQUEST, "a salt length is for "
+		    "RSA-PSS only");
+		return -1;
+	}
+	if (req->salt_set &&
+	    (long)req->salt_len > alg_pss_salt_max(req->alg, ki->bits)) {
+		refuse(b, c, rq, P11B_BAD_REQUEST, "salt length over what "
+		    "the key allows (modulus bytes - hash length - 2)");
+		return -1;
+	}
+	if (req->alg == P11B_ALG_RSA_PKCS1_RAW &&
+	    (req->datalen == 0 || req->datalen > alg_rsa_raw_max(ki->bits))) {
+		refuse(b, c, rq, P11B_BAD_REQUEST, "raw PKCS#1 input must be "
+		    "1 to modulus bytes - 11 bytes");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
     const struct wire_request *req)
@@ -215,10 +241,18 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		    "the key");
 		return -1;
 	}
+	if (!(ki->algs & (1U << req->alg))) {
+		refuse(b, c, rq, P11B_UNSUPPORTED, "the token does not offer "
+		    "this algorithm for this key");
+		return -1;
+	}
+	if (check_sign_params(b, c, rq, req, ki) != 0)
+		return -1;
 	if (req->op == P11B_OP_SIGN && (req->flags & P11B_SIGN_DIGEST)) {
-		if (req->alg == P11B_ALG_ED25519) {
-			refuse(b, c, rq, P11B_BAD_REQUEST, "ed25519 signs the "
-			    "message, not a digest");
+		if (req->alg == P11B_ALG_ED25519 ||
+		    req->alg == P11B_ALG_RSA_PKCS1_RAW) {
+			refuse(b, c, rq, P11B_BAD_REQUEST, "this algorithm "
+			    "signs the input as given, not a digest");
 			return -1;
 		}
 		if (req->datalen != dlen) {
@@ -278,6 +312,8 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	job->op = req->op;
 	job->alg = req->alg;
 	job->flags = req->flags;
+	job->salt_set = req->salt_set;
+	job->salt_len = req->salt_len;
 	job->inlen = req->datalen;
 	if (req->datalen > 0)
 		memcpy(job->in, req->data, req->datalen);
@@ -376,7 +412,7 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		out[n].ops = ops;
 		if (ops & (1U << P11B_OP_SIGN | 1U << P11B_OP_HMAC |
 		    1U << P11B_OP_HMAC_VERIFY))
-			out[n].algs = alg_key_algs(ki->type) &
+			out[n].algs = ki->algs &
 			    policy_key_algs(b->policy, conn_peer(c), (int)i);
 		n++;
 	}

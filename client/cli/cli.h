@@ -40,6 +40,7 @@ struct cli_args {
 	const char	*size;		/* bench */
 	const char	*mix;		/* bench */
 	const char	*requests;	/* bench */
+	const char	*salt;		/* sign: RSA-PSS salt length */
 	int		 digest;
 	int		 raw;
 	int		 der;

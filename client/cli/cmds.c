@@ -5,6 +5,7 @@
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,14 +96,35 @@ cmd_pubkey(struct cli *cli)
 	return r;
 }
 
+/* --salt BYTES: a decimal number the wire can carry. */
+static int
+cli_salt(struct cli *cli, const char *arg, size_t *saltp)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 ||
+	    v > 65535) {
+		cli_usage(cli, "--salt: expected a length in bytes, 0 to 65535");
+		return -1;
+	}
+	*saltp = (size_t)v;
+	return 0;
+}
+
 int
 cmd_sign(struct cli *cli)
 {
 	enum p11b_alg alg;
 	uint8_t *in = NULL, *sig = NULL;
-	size_t inlen = 0, siglen = 0;
+	size_t inlen = 0, siglen = 0, salt = 0;
 	int flags = 0, r;
 
+	if (cli->args.salt != NULL && cli_salt(cli, cli->args.salt,
+	    &salt) != 0)
+		return CLI_EXIT_USAGE;
 	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_NONE, &alg)) != 0 ||
 	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
 	    (r = cli_connect(cli)) != 0)
@@ -111,8 +133,13 @@ cmd_sign(struct cli *cli)
 		flags |= P11B_SIGN_DIGEST;
 	if (cli->args.raw)
 		flags |= P11B_SIGN_RAW;
-	if ((r = p11b_sign(cli->conn, cli->key, alg, flags, in, inlen, &sig,
-	    &siglen)) != P11B_OK) {
+	if (cli->args.salt != NULL)
+		r = p11b_sign_pss(cli->conn, cli->key, alg, flags, salt, in,
+		    inlen, &sig, &siglen);
+	else
+		r = p11b_sign(cli->conn, cli->key, alg, flags, in, inlen,
+		    &sig, &siglen);
+	if (r != P11B_OK) {
 		r = cli_fail(cli, r);
 		goto out;
 	}

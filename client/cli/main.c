@@ -36,6 +36,7 @@
 #define O_MIX		0x10000
 #define O_REQUESTS	0x20000
 #define O_ANCHOR	0x40000
+#define O_SALT		0x80000
 
 /* getopt values of the long-only options */
 enum {
@@ -54,6 +55,7 @@ enum {
 	LONG_MIX,
 	LONG_REQUESTS,
 	LONG_ANCHOR,
+	LONG_SALT,
 };
 
 struct cli_command {
@@ -69,8 +71,9 @@ static const struct cli_command commands[] = {
 	{ "list", cmd_list, 0, 0, 0, "list" },
 	{ "pubkey", cmd_pubkey, 1, 1, O_DER | O_OUT,
 	    "pubkey KEY [--der] [-o FILE]" },
-	{ "sign", cmd_sign, 1, 1, O_ALG | O_DIGEST | O_RAW | O_IN | O_OUT,
-	    "sign KEY -a ALG [--digest] [--raw] [-i FILE] [-o FILE]" },
+	{ "sign", cmd_sign, 1, 1, O_ALG | O_DIGEST | O_RAW | O_IN | O_OUT |
+	    O_SALT, "sign KEY -a ALG [--digest] [--raw] [--salt BYTES] "
+	    "[-i FILE] [-o FILE]" },
 	{ "hmac", cmd_hmac, 1, 1, O_ALG | O_IN | O_OUT,
 	    "hmac KEY [-a ALG] [-i FILE] [-o FILE]" },
 	{ "hmac-verify", cmd_hmac_verify, 1, 1, O_ALG | O_MAC | O_IN,
@@ -110,6 +113,7 @@ static const struct option command_options[] = {
 	{ "mix", required_argument, NULL, LONG_MIX },
 	{ "requests", required_argument, NULL, LONG_REQUESTS },
 	{ "anchor", required_argument, NULL, LONG_ANCHOR },
+	{ "salt", required_argument, NULL, LONG_SALT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -121,13 +125,16 @@ static const char *help_text =
     "  -h, --help      show this help\n"
     "  -V, --version   show the version\n"
     "  -a, --alg ALG   algorithm: ecdsa-p256-sha256, ecdsa-p384-sha384,\n"
-    "                  ecdsa-p521-sha512, rsa-pkcs1-sha256|384|512,\n"
-    "                  rsa-pss-sha256|384|512, ed25519, hmac-sha256|384|512\n"
+    "                  ecdsa-p521-sha512, rsa-pkcs1-sha224|256|384|512,\n"
+    "                  rsa-pss-sha224|256|384|512, ed25519,\n"
+    "                  hmac-sha256|384|512; weak, where the policy names\n"
+    "                  them: rsa-pkcs1-sha1, rsa-pss-sha1, rsa-pkcs1-raw\n"
     "  -i, --in FILE   input (default stdin), at most 16 MiB\n"
     "  -o, --out FILE  output (default stdout), exactly the bytes\n"
     "  -m, --mac FILE  the MAC to check\n"
     "  --digest        the input is a digest, not the message\n"
     "  --raw           ECDSA signature as r||s instead of DER\n"
+    "  --salt BYTES    RSA-PSS salt length (default: the digest length)\n"
     "  --der           public key as DER instead of PEM\n"
     "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
     "                  --mix operations\n"
@@ -353,6 +360,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_ANCHOR:
 		a->anchor = arg;
 		return O_ANCHOR;
+	case LONG_SALT:
+		a->salt = arg;
+		return O_SALT;
 	}
 	return 0;
 }

@@ -22,6 +22,10 @@ digest_md(const char *hash)
 		return EVP_sha384();
 	if (strcmp(hash, "SHA512") == 0)
 		return EVP_sha512();
+	if (strcmp(hash, "SHA224") == 0)
+		return EVP_sha224();
+	if (strcmp(hash, "SHA1") == 0)
+		return EVP_sha1();
 	return NULL;
 }
 

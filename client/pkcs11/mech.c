@@ -10,20 +10,27 @@
  */
 #include <sys/types.h>
 
+#include <limits.h>
 #include <string.h>
 
 #include "module.h"
 
 static const struct mech_info mech_table[] = {
 	{ CKM_ECDSA, "ECDSA", MECH_ECDSA, NULL },
+	{ CKM_ECDSA_SHA224, "ECDSA-SHA224", MECH_ECDSA, "SHA224" },
 	{ CKM_ECDSA_SHA256, "ECDSA-SHA256", MECH_ECDSA, "SHA256" },
 	{ CKM_ECDSA_SHA384, "ECDSA-SHA384", MECH_ECDSA, "SHA384" },
 	{ CKM_ECDSA_SHA512, "ECDSA-SHA512", MECH_ECDSA, "SHA512" },
 	{ CKM_RSA_PKCS, "RSA-PKCS", MECH_RSA_PKCS, NULL },
+	{ CKM_SHA1_RSA_PKCS, "SHA1-RSA-PKCS", MECH_RSA_PKCS, "SHA1" },
+	{ CKM_SHA224_RSA_PKCS, "SHA224-RSA-PKCS", MECH_RSA_PKCS, "SHA224" },
 	{ CKM_SHA256_RSA_PKCS, "SHA256-RSA-PKCS", MECH_RSA_PKCS, "SHA256" },
 	{ CKM_SHA384_RSA_PKCS, "SHA384-RSA-PKCS", MECH_RSA_PKCS, "SHA384" },
 	{ CKM_SHA512_RSA_PKCS, "SHA512-RSA-PKCS", MECH_RSA_PKCS, "SHA512" },
 	{ CKM_RSA_PKCS_PSS, "RSA-PKCS-PSS", MECH_RSA_PSS, NULL },
+	{ CKM_SHA1_RSA_PKCS_PSS, "SHA1-RSA-PKCS-PSS", MECH_RSA_PSS, "SHA1" },
+	{ CKM_SHA224_RSA_PKCS_PSS, "SHA224-RSA-PKCS-PSS", MECH_RSA_PSS,
+	    "SHA224" },
 	{ CKM_SHA256_RSA_PKCS_PSS, "SHA256-RSA-PKCS-PSS", MECH_RSA_PSS,
 	    "SHA256" },
 	{ CKM_SHA384_RSA_PKCS_PSS, "SHA384-RSA-PKCS-PSS", MECH_RSA_PSS,
@@ -124,6 +131,20 @@ mech_alg_allowed(const struct key *key, enum p11b_alg alg)
 	return alg != P11B_ALG_NONE && (key->algs & (1U << alg)) != 0;
 }
 
+/* Bit mask (1 << alg) of a family's algorithms. */
+static uint32_t
+mech_family_algs(enum alg_family family)
+{
+	const struct alg_info *ai;
+	uint32_t mask = 0;
+	size_t i;
+
+	for (i = 0; (ai = alg_row(i)) != NULL; i++)
+		if (ai->family == family)
+			mask |= 1U << ai->alg;
+	return mask;
+}
+
 /* Some input to this mechanism could be signed with this key. */
 int
 mech_usable(const struct mech_info *mi, const struct key *key)
@@ -132,10 +153,10 @@ mech_usable(const struct mech_info *mi, const struct key *key)
 
 	if (!mech_fits_key(mi, key))
 		return 0;
-	pkcs1 = 1U << P11B_ALG_RSA_PKCS1_SHA256 |
-	    1U << P11B_ALG_RSA_PKCS1_SHA384 | 1U << P11B_ALG_RSA_PKCS1_SHA512;
-	pss = 1U << P11B_ALG_RSA_PSS_SHA256 | 1U << P11B_ALG_RSA_PSS_SHA384 |
-	    1U << P11B_ALG_RSA_PSS_SHA512;
+	/* CKM_RSA_PKCS: any DigestInfo the key may sign, or raw input. */
+	pkcs1 = mech_family_algs(ALG_FAMILY_RSA_PKCS1) |
+	    mech_family_algs(ALG_FAMILY_RSA_RAW);
+	pss = mech_family_algs(ALG_FAMILY_RSA_PSS);
 	switch (mi->kind) {
 	case MECH_RSA_PKCS:
 		if (mi->hash == NULL)
@@ -229,7 +250,8 @@ mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 	}
 	if (!any)
 		return CKR_MECHANISM_INVALID;
-	info->flags = CKF_SIGN | CKF_VERIFY;
+	/* The token makes every signature and MAC (CKF_HW). */
+	info->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
 	if (mi->kind == MECH_ECDSA)
 		info->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE |
 		    CKF_EC_UNCOMPRESS;
@@ -269,12 +291,13 @@ mech_pss_of(CK_MECHANISM_TYPE hash_mech)
 }
 
 /*
- * PSS parameters: the broker uses MGF1 with the message hash and a salt
- * as long as the digest, so those are the only parameters accepted.
+ * PSS parameters: MGF1 with the message hash (the only MGF the broker
+ * uses) and any salt length the key allows, 0 up to emLen - hLen - 2;
+ * OpenSSL's default ("max") is that maximum.
  */
 CK_RV
 mech_check_pss(const struct mech_info *mi, const CK_MECHANISM *mech,
-    const char **hashp)
+    const struct key *key, const char **hashp, long *saltp)
 {
 	const CK_RSA_PKCS_PSS_PARAMS *pp;
 	const struct alg_info *ai;
@@ -285,12 +308,14 @@ mech_check_pss(const struct mech_info *mi, const CK_MECHANISM *mech,
 		return CKR_MECHANISM_PARAM_INVALID;
 	pp = mech->pParameter;
 	if ((ai = mech_pss_of(pp->hashAlg)) == NULL || pp->mgf != ai->mgf ||
-	    pp->sLen != ai->digest_len)
+	    pp->sLen > (CK_ULONG)LONG_MAX ||
+	    (long)pp->sLen > alg_pss_salt_max(ai->alg, key->bits))
 		return CKR_MECHANISM_PARAM_INVALID;
 	hash = alg_hash_name(ai->hash);
 	if (mi->hash != NULL && strcmp(mi->hash, hash) != 0)
 		return CKR_MECHANISM_PARAM_INVALID;
 	*hashp = hash;
+	*saltp = (long)pp->sLen;
 	return CKR_OK;
 }
 

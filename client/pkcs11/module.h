@@ -148,7 +148,8 @@ const char	*mech_alg_hash(enum p11b_alg alg);
 size_t		 mech_sig_len(const struct mech_info *mi,
 		    const struct key *key);
 CK_RV		 mech_check_pss(const struct mech_info *mi,
-		    const CK_MECHANISM *mech, const char **hashp);
+		    const CK_MECHANISM *mech, const struct key *key,
+		    const char **hashp, long *saltp);
 CK_RV		 mech_parse_digest_info(const uint8_t *in, size_t len,
 		    const char **hashp, const uint8_t **digestp);
 CK_RV		 mech_fit_ecdsa_digest(const struct key *key, const uint8_t *in,
@@ -169,6 +170,7 @@ struct op {
 	struct key		*key;
 	enum p11b_alg		 alg;		/* broker algorithm */
 	const char		*hash;		/* digest computed here */
+	long			 salt;		/* RSA-PSS salt bytes, else -1 */
 	size_t			 siglen;
 	EVP_MD_CTX		*md;		/* multi-part hashing */
 	struct buf		 in;		/* multi-part raw input */

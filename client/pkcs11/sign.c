@@ -25,6 +25,7 @@ op_setup(struct op *op, const CK_MECHANISM *mech, struct object *obj,
 	const char *pss_hash = NULL;
 	const struct attr *a;
 	enum p11b_alg alg = P11B_ALG_NONE;
+	long salt = -1;
 	CK_RV rv;
 
 	if ((mi = mech_lookup(mech->mechanism)) == NULL)
@@ -35,7 +36,8 @@ op_setup(struct op *op, const CK_MECHANISM *mech, struct object *obj,
 	if (a == NULL || a->len != 1 || *(CK_BBOOL *)a->value != CK_TRUE)
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
 	if (mi->kind == MECH_RSA_PSS) {
-		if ((rv = mech_check_pss(mi, mech, &pss_hash)) != CKR_OK)
+		if ((rv = mech_check_pss(mi, mech, key, &pss_hash,
+		    &salt)) != CKR_OK)
 			return rv;
 	} else if (mech->ulParameterLen != 0)
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -64,9 +66,41 @@ op_setup(struct op *op, const CK_MECHANISM *mech, struct object *obj,
 	op->mech = mi;
 	op->key = key;
 	op->alg = alg;
+	op->salt = salt;
 	/* HMAC mechanisms name a hash, but the broker computes the MAC. */
 	op->hash = mi->kind == MECH_HMAC ? NULL : mi->hash;
 	op->siglen = mech_sig_len(mi, key);
+	return CKR_OK;
+}
+
+/*
+ * CKM_RSA_PKCS input: a DigestInfo for a hash the key may sign with goes
+ * to the broker as that digest; anything else (another DigestInfo, TLS
+ * 1.0/1.1's MD5 || SHA-1) only as raw PKCS#1, where the policy names it.
+ */
+static CK_RV
+sign_rsa_pkcs_input(const struct key *key, const uint8_t **datap,
+    size_t *lenp, enum p11b_alg *algp)
+{
+	const uint8_t *digest;
+	const char *hash;
+	enum p11b_alg alg = P11B_ALG_NONE;
+	CK_RV rv;
+
+	rv = mech_parse_digest_info(*datap, *lenp, &hash, &digest);
+	if (rv == CKR_OK)
+		alg = mech_alg_by_hash(P11B_ALG_RSA_PKCS1_SHA256, hash);
+	if (alg != P11B_ALG_NONE && (key->algs & (1U << alg))) {
+		*lenp -= (size_t)(digest - *datap);
+		*datap = digest;
+		*algp = alg;
+		return CKR_OK;
+	}
+	if (!(key->algs & (1U << P11B_ALG_RSA_PKCS1_RAW)))
+		return rv == CKR_OK ? CKR_KEY_FUNCTION_NOT_PERMITTED : rv;
+	if (*lenp == 0 || *lenp > alg_rsa_raw_max(key->bits))
+		return CKR_DATA_LEN_RANGE;
+	*algp = P11B_ALG_RSA_PKCS1_RAW;
 	return CKR_OK;
 }
 
@@ -76,8 +110,6 @@ sign_broker(struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
     CK_ULONG *siglenp)
 {
 	uint8_t fitted[EVP_MAX_MD_SIZE];
-	const uint8_t *digest;
-	const char *hash;
 	enum p11b_alg alg = op->alg;
 	struct link *l;
 	uint8_t *out = NULL;
@@ -95,15 +127,11 @@ sign_broker(struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
 		break;
 	case MECH_RSA_PKCS:
 		if (alg == P11B_ALG_NONE) {
-			if ((rv = mech_parse_digest_info(data, len, &hash,
-			    &digest)) != CKR_OK)
+			if ((rv = sign_rsa_pkcs_input(op->key, &data, &len,
+			    &alg)) != CKR_OK)
 				return rv;
-			alg = mech_alg_by_hash(P11B_ALG_RSA_PKCS1_SHA256,
-			    hash);
-			if (!(op->key->algs & (1U << alg)))
-				return CKR_KEY_FUNCTION_NOT_PERMITTED;
-			len -= (size_t)(digest - data);
-			data = digest;
+			if (alg == P11B_ALG_RSA_PKCS1_RAW)
+				break;
 		}
 		/* FALLTHROUGH */
 	case MECH_RSA_PSS:
@@ -121,6 +149,9 @@ sign_broker(struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
 		if (op->mech->kind == MECH_HMAC)
 			r = p11b_hmac(link_conn(l), op->key->name, alg, data,
 			    len, &out, &outlen);
+		else if (op->salt >= 0)
+			r = p11b_sign_pss(link_conn(l), op->key->name, alg,
+			    flags, (size_t)op->salt, data, len, &out, &outlen);
 		else
 			r = p11b_sign(link_conn(l), op->key->name, alg, flags,
 			    data, len, &out, &outlen);

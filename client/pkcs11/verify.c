@@ -58,7 +58,8 @@ verify_rsa_params(EVP_PKEY_CTX *ctx, const struct op *op)
 	if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, EVP_MD_get_size(md)) != 1)
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, op->salt >= 0 ?
+	    (int)op->salt : EVP_MD_get_size(md)) != 1)
 		return -1;
 	return 0;
 }

@@ -50,6 +50,8 @@ check_request(const struct wire_request *req)
 		FUZZ_ASSERT(req->alg == P11B_ALG_NONE);
 	FUZZ_ASSERT((req->flags & ~(P11B_SIGN_DIGEST | P11B_SIGN_RAW)) == 0);
 	FUZZ_ASSERT(req->op == P11B_OP_SIGN || req->flags == 0);
+	FUZZ_ASSERT(req->op == P11B_OP_SIGN || !req->salt_set);
+	FUZZ_ASSERT(req->salt_set || req->salt_len == 0);
 	FUZZ_ASSERT(req->datalen == 0 || req->data != NULL);
 	FUZZ_ASSERT(req->maclen == 0 || req->mac != NULL);
 	FUZZ_ASSERT(req->op == P11B_OP_HMAC_VERIFY || req->maclen == 0);

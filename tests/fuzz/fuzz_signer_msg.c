@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algs.h"
 #include "fuzz.h"
 #include "signer_msg.h"
 #include "wire.h"
@@ -60,6 +61,9 @@ check_job(const struct job *job, const uint8_t *body, size_t len,
 	    job->op == P11B_OP_RANDOM);
 	FUZZ_ASSERT((unsigned int)job->alg < P11B_ALG_COUNT);
 	FUZZ_ASSERT((job->flags & ~(P11B_SIGN_DIGEST | P11B_SIGN_RAW)) == 0);
+	FUZZ_ASSERT(job->op == P11B_OP_SIGN || !job->salt_set);
+	FUZZ_ASSERT(job->salt_set || job->salt_len == 0);
+	FUZZ_ASSERT(job->salt_len <= 0xffff);
 	if (job->op == P11B_OP_RANDOM) {
 		FUZZ_ASSERT(job->key == -1);
 		FUZZ_ASSERT(job->random_len > 0 &&
@@ -204,6 +208,7 @@ check_hello(const struct smsg_hello *hello)
 		    k->type < P11B_KEY_TYPE_COUNT);
 		FUZZ_ASSERT(k->extractable == 0 || k->extractable == 1);
 		FUZZ_ASSERT(k->bits <= 65536);
+		FUZZ_ASSERT((k->algs & ~alg_key_algs(k->type)) == 0);
 		FUZZ_ASSERT(printable(k->object, SMSG_TEXT_MAX));
 		FUZZ_ASSERT((k->spkilen == 0) == (k->spki == NULL));
 		FUZZ_ASSERT((k->certlen == 0) == (k->cert == NULL));
@@ -223,7 +228,8 @@ compare_hello(const struct smsg_hello *a, const struct smsg_hello *b)
 		kb = &b->keys[i];
 		FUZZ_ASSERT(strcmp(ka->name, kb->name) == 0);
 		FUZZ_ASSERT(ka->type == kb->type && ka->bits == kb->bits &&
-		    ka->extractable == kb->extractable);
+		    ka->extractable == kb->extractable &&
+		    ka->algs == kb->algs);
 		FUZZ_ASSERT(strcmp(ka->object, kb->object) == 0);
 		FUZZ_ASSERT(same_bytes(ka->spki, ka->spkilen, kb->spki,
 		    kb->spkilen));

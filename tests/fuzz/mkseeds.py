@@ -63,6 +63,8 @@ ALG = {
     "rsa-pkcs1-sha256": 4, "rsa-pkcs1-sha384": 5, "rsa-pkcs1-sha512": 6,
     "rsa-pss-sha256": 7, "rsa-pss-sha384": 8, "rsa-pss-sha512": 9,
     "ed25519": 10, "hmac-sha256": 11, "hmac-sha384": 12, "hmac-sha512": 13,
+    "rsa-pkcs1-sha224": 14, "rsa-pss-sha224": 15, "rsa-pkcs1-sha1": 16,
+    "rsa-pss-sha1": 17, "rsa-pkcs1-raw": 18,
 }
 STATUS = {
     "ok": 1, "denied": 2, "no-such-key": 3, "bad-request": 4,
@@ -84,12 +86,14 @@ def request(rid, field, sub):
     return f_varint(1, rid) + f_bytes(field, sub)
 
 
-def sign(rid, keyname, alg, data, digest=False, raw=False):
+def sign(rid, keyname, alg, data, digest=False, raw=False, salt=None):
     sub = f_bytes(1, keyname) + f_varint(2, ALG[alg]) + f_bytes(3, data)
     if digest:
         sub += f_varint(4, 1)
     if raw:
         sub += f_varint(5, 1)
+    if salt is not None:
+        sub += f_varint(6, salt) + f_varint(7, 1)
     return request(rid, REQ_SIGN, sub)
 
 
@@ -144,6 +148,8 @@ def request_seeds():
     s["sign-digest-raw"] = frame(sign(8, "ca-root", "ecdsa-p384-sha384",
                                       bytes(48), digest=True, raw=True))
     s["sign-empty-data"] = frame(sign(9, "k", "ed25519", b""))
+    s["sign-pss-salt"] = frame(sign(10, "ca-root", "rsa-pss-sha256",
+                                    bytes(32), digest=True, salt=0))
     s["hmac"] = frame(hmac(10, "store-mac", "hmac-sha256", b"record"))
     s["hmac-verify"] = frame(hmac_verify(11, "store-mac", "hmac-sha512",
                                          b"record", bytes(64)))
@@ -401,9 +407,10 @@ def smsg(mtype, mid, body, zero=0):
 
 
 def smsg_job(key, op, alg, flags=0, random_len=0, data=b"", mac=b"",
-             pad=0):
-    return (struct.pack("<HBBBBHIII", key, op, alg, flags, pad, 0,
-                        random_len, len(data), len(mac)) + data + mac)
+             salt_set=0, salt_len=0):
+    return (struct.pack("<HBBBBHIII", key, op, alg, flags, salt_set,
+                        salt_len, random_len, len(data), len(mac)) +
+            data + mac)
 
 
 def smsg_result(status, message=b"", out=b"", valid=0, secret=0):
@@ -411,10 +418,11 @@ def smsg_result(status, message=b"", out=b"", valid=0, secret=0):
                         len(out)) + message + out)
 
 
-def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0):
+def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0,
+             algs=0):
     return (struct.pack("<B", len(name)) + name +
-            struct.pack("<BBIIIB", ktype, extractable, bits, len(spki),
-                        len(cert), len(obj)) + obj + spki + cert)
+            struct.pack("<BBIIIIB", ktype, extractable, bits, algs,
+                        len(spki), len(cert), len(obj)) + obj + spki + cert)
 
 
 def smsg_hello(desc, workers, keys):
@@ -427,9 +435,10 @@ def signer_msg_seeds():
                          "4200") + bytes(range(65))
     keys = [
         smsg_key(b"dns-zsk", 1, 256, b"private key label=dns-zsk id=01",
-                 spki),
+                 spki, algs=1 << 1),
         smsg_key(b"ca-root", 4, 3072, b"private key label=ca-root",
-                 bytes(range(200)), b"\x30\x82" + bytes(100)),
+                 bytes(range(200)), b"\x30\x82" + bytes(100),
+                 algs=sum(1 << a for a in (4, 5, 6, 7, 8, 9, 14, 15, 18))),
         smsg_key(b"hmac.k_1", 6, 256, b"secret key label=hmac", b"", b"",
                  1),
         smsg_key(b"ed", 5, 255, b"", bytes(44)),
@@ -450,6 +459,8 @@ def signer_msg_seeds():
                                                  random_len=32))
     s["job-random-max"] = smsg(SMSG_JOB, 7, smsg_job(NO_KEY, OP_RANDOM, 0,
                                                      random_len=4096))
+    s["job-sign-pss-salt"] = smsg(SMSG_JOB, 10, smsg_job(
+        1, OP_SIGN, 7, 1, data=bytes(range(32)), salt_set=1, salt_len=222))
     s["job-sign-empty"] = smsg(SMSG_JOB, 8, smsg_job(3, OP_SIGN, 10))
     s["job-sign-large"] = smsg(SMSG_JOB, 9, smsg_job(
         0, OP_SIGN, 1, data=bytes(i & 0xFF for i in range(3000))))
@@ -470,7 +481,10 @@ def signer_msg_seeds():
     s["err-hdr-zero"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1), zero=1)
     s["err-hdr-type"] = smsg(4, 1, smsg_job(0, OP_SIGN, 1))
     s["err-job-pubkey"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_PUBKEY, 0))
-    s["err-job-pad"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1, pad=1))
+    s["err-job-salt-flag"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1,
+                                                        salt_set=2))
+    s["err-job-salt-unset"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1,
+                                                         salt_len=5))
     s["err-job-truncated"] = s["job-hmac-verify"][:-1]
     s["err-result-nonprintable"] = smsg(SMSG_RESULT, 1, smsg_result(
         3, b"bad\nline"))
@@ -498,6 +512,9 @@ def dispatch_seeds():
         sign(3, "ec256", "ecdsa-p384-sha384", b"wrong alg"),
         sign(4, "ec384", "ecdsa-p384-sha384", b"no rule for this key"),
         sign(5, "rsa2048", "rsa-pss-sha256", b"x" * 2000),
+        sign(5, "rsa2048", "rsa-pss-sha256", b"salted", salt=222),
+        sign(5, "rsa2048", "rsa-pss-sha256", b"over", salt=223),
+        sign(5, "rsa2048", "rsa-pkcs1-raw", bytes(36)),
         sign(6, "ed25519", "ed25519", b"m", digest=True),
         sign(7, "ec256", "ecdsa-p256-sha256", b"m", raw=True),
         sign(8, "rsa2048", "rsa-pkcs1-sha256", b"m", raw=True),

@@ -127,7 +127,7 @@ for c in zero-length over-limit at-limit truncated-close split-frames \
     nested-overflow ids no-op unknown-key key-names wrong-alg bad-digest \
     field-values empty-input max-input hmac-verify big-random pipeline \
     pipeline-flood half-close no-read slow-bytes many-idle \
-    hangup-mid-request reset-unread parallel-garbage; do
+    hangup-mid-request reset-unread parallel-garbage pss-salt; do
 	raw_case "$c"
 	after_case "$c"
 done

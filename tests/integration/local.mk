@@ -40,7 +40,8 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_callers.sh \
 	tests/integration/hostile_files.sh \
 	tests/integration/audit_ship.sh \
-	tests/integration/recipes.sh
+	tests/integration/recipes.sh \
+	tests/integration/rsa_algs.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
@@ -66,7 +67,8 @@ PKCS11_TESTS = \
 	tests/integration/pkcs11_openssl.sh \
 	tests/integration/pkcs11_ssh.sh \
 	tests/integration/pkcs11_gnutls.sh \
-	tests/integration/pkcs11_restart.sh
+	tests/integration/pkcs11_restart.sh \
+	tests/integration/pkcs11_rsa.sh
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
 EXTRA_DIST += tests/integration/pkcs11_lib.sh

@@ -265,7 +265,7 @@ api_sign(CK_SESSION_HANDLE s)
 {
 	CK_OBJECT_HANDLE priv, pub, rsa, hmac;
 	CK_MECHANISM mech = { CKM_ECDSA_SHA256, NULL, 0 };
-	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 20 };
+	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 223 };
 	CK_BYTE sig[512], msg[100];
 	CK_ULONG len;
 	CK_RV rv;
@@ -307,7 +307,7 @@ api_sign(CK_SESSION_HANDLE s)
 	mech.pParameter = &pss;
 	mech.ulParameterLen = sizeof(pss);
 	check(p11->C_SignInit(s, &mech, rsa) == CKR_MECHANISM_PARAM_INVALID,
-	    "PSS salt length != digest length refused");
+	    "PSS salt over the key's maximum (256 - 32 - 2 = 222) refused");
 	pss.sLen = 32;
 	pss.mgf = CKG_MGF1_SHA384;
 	check(p11->C_SignInit(s, &mech, rsa) == CKR_MECHANISM_PARAM_INVALID,
@@ -322,6 +322,10 @@ api_sign(CK_SESSION_HANDLE s)
 	check(p11->C_SignInit(s, &mech, rsa) == CKR_KEY_TYPE_INCONSISTENT,
 	    "ECDSA on an RSA key: CKR_KEY_TYPE_INCONSISTENT");
 	mech.mechanism = CKM_SHA1_RSA_PKCS;
+	check(p11->C_SignInit(s, &mech, rsa) ==
+	    CKR_KEY_FUNCTION_NOT_PERMITTED, "SHA-1, which the policy does not "
+	    "name: CKR_KEY_FUNCTION_NOT_PERMITTED");
+	mech.mechanism = CKM_MD5_RSA_PKCS;
 	check(p11->C_SignInit(s, &mech, rsa) == CKR_MECHANISM_INVALID,
 	    "unsupported mechanism: CKR_MECHANISM_INVALID");
 	check(p11->C_EncryptInit(s, &mech, rsa) == CKR_MECHANISM_INVALID,

@@ -449,6 +449,41 @@ def case_wrong_alg(c, path):
     conn.close()
 
 
+def case_pss_salt(c, path):
+    """V16: RSA-PSS salt lengths on the wire (fields 6 and 7)."""
+    conn = Conn(path)
+    rid = 1600
+    digest = b'\x22' * 32
+
+    def salted(key, alg, length, is_set, data=digest):
+        body = (f_bytes(1, key) + f_varint(2, alg) + f_bytes(3, data) +
+                f_varint(4, 1) + f_varint(6, length))
+        if is_set:
+            body += f_varint(7, 1)
+        return request(rid, OP_SIGN, body)
+    for key, alg, length, is_set, name in (
+            ('rsa2048', RSA_PSS_SHA256, 5, False,
+             'salt_length 5 without salt_length_set'),
+            ('rsa2048', RSA_PSS_SHA256, 223, True,
+             'salt 223 on a 2048-bit key with SHA-256 (max 222)'),
+            ('rsa2048', RSA_PSS_SHA256, 2**32 - 1, True, 'salt 2^32-1'),
+            ('rsa2048', RSA_PKCS1_SHA256, 0, True, 'salt on PKCS#1 v1.5'),
+            ('ec256', ECDSA_P256_SHA256, 0, True, 'salt on ECDSA')):
+        rid += 1
+        conn.send(frame(salted(key, alg, length, is_set)))
+        c.expect(conn.recv_response(), BAD_REQUEST, rid, 'V16 ' + name)
+    for length in (0, 222):
+        rid += 1
+        conn.send(frame(salted('rsa2048', RSA_PSS_SHA256, length, True)))
+        resp = conn.recv_response()
+        c.expect(resp, OK, rid, 'V16 salt %d' % length)
+        sig = (resp.result or {}).get(1, [b''])[-1] if resp else b''
+        c.check(len(sig) == 256, 'V16 salt %d: a 256-byte signature' %
+                length, 'got %d bytes' % len(sig))
+    c.health_ok(conn, rid + 1, 'V16 connection usable after bad salts')
+    conn.close()
+
+
 def case_bad_digest(c, path):
     conn = Conn(path)
     rid = 50
@@ -1330,6 +1365,7 @@ CASES = {
     'conn-flood': case_conn_flood,
     'reset-unread': case_reset_unread,
     'parallel-garbage': case_parallel_garbage,
+    'pss-salt': case_pss_salt,
 }
 
 

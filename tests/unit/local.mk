@@ -23,7 +23,7 @@ TESTS += tests/unit/test_fcheck
 
 check_PROGRAMS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h \
-	brokerd/common/crypto.c
+	brokerd/common/crypto.c brokerd/common/crypto_verify.c
 tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common $(LIBCRYPTO_CFLAGS)
 tests_unit_test_crypto_LDADD = $(UNIT_LDADD) $(LIBCRYPTO_LIBS)

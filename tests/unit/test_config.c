@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algs.h"
 #include "config.h"
 #include "policy.h"
 #include "tap.h"
@@ -430,6 +431,32 @@ test_policy_options(const struct config *c)
 	free(buf);
 	is_int(policy_key_algs(p, &alice, 0), 1U << P11B_ALG_ECDSA_P256_SHA256,
 	    "key algs: pinned");
+	policy_free(p);
+
+	/* Weak algorithms: only a rule that names them allows them. */
+	p = policy(c, "permit user 1000 sign ca\n"
+	    "permit user 1001 sign ca\n"
+	    "permit user 1001 sign ca alg rsa-pkcs1-raw\n", err, sizeof(err));
+	ok(p != NULL, "policy naming rsa-pkcs1-raw parses (%s)",
+	    p ? "" : err);
+	if (p == NULL)
+		return;
+	bob.gid = 1001;
+	is_int(check(p, &alice, P11B_OP_SIGN, 1, P11B_ALG_RSA_PKCS1_SHA224, 1,
+	    t), P11B_OK, "no alg pin: rsa-pkcs1-sha224 allowed");
+	is_int(check(p, &alice, P11B_OP_SIGN, 1, P11B_ALG_RSA_PKCS1_SHA1, 1,
+	    t), P11B_DENIED, "no alg pin: rsa-pkcs1-sha1 denied");
+	is_int(check(p, &alice, P11B_OP_SIGN, 1, P11B_ALG_RSA_PKCS1_RAW, 1,
+	    t), P11B_DENIED, "no alg pin: rsa-pkcs1-raw denied");
+	is_int(check(p, &bob, P11B_OP_SIGN, 1, P11B_ALG_RSA_PKCS1_RAW, 1,
+	    t), P11B_OK, "a rule naming rsa-pkcs1-raw allows it");
+	is_int(check(p, &bob, P11B_OP_SIGN, 1, P11B_ALG_RSA_PSS_SHA1, 1,
+	    t), P11B_DENIED, "but not rsa-pss-sha1, which it does not name");
+	ok(!(policy_key_algs(p, &alice, 1) & alg_weak_algs()) &&
+	    (policy_key_algs(p, &alice, 1) & 1U << P11B_ALG_RSA_PSS_SHA224),
+	    "key algs without a pin: all but the weak ones");
+	is_int(policy_key_algs(p, &bob, 1) & alg_weak_algs(),
+	    1U << P11B_ALG_RSA_PKCS1_RAW, "key algs: the weak one named");
 	policy_free(p);
 
 	expect_policy_error(c, "permit user root secret api alg hmac-sha256\n",

@@ -11,6 +11,7 @@
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "crypto.h"
@@ -88,10 +89,11 @@ test_alg_table(void)
 		ok(ai->mechanism != 0, "%s: has a PKCS#11 mechanism",
 		    ai->name);
 		md = crypto_alg_md(ai->alg);
-		if (ai->family == ALG_FAMILY_EDDSA)
+		if (ai->family == ALG_FAMILY_EDDSA ||
+		    ai->family == ALG_FAMILY_RSA_RAW)
 			ok(md == NULL && ai->digest_len == 0 &&
 			    ai->hash == ALG_HASH_NONE,
-			    "%s: signs the message, no digest", ai->name);
+			    "%s: signs the input, no digest", ai->name);
 		else
 			ok(md != NULL && (size_t)EVP_MD_get_size(md) ==
 			    ai->digest_len && p11b_alg_digest_len(ai->alg) ==
@@ -273,9 +275,81 @@ test_digest(void)
 	    "not equal");
 }
 
+/*
+ * The salt-length bounds against OpenSSL's own: its "max" salt (what
+ * `openssl req -sigopt rsa_padding_mode:pss` uses by default) verifies
+ * with exactly alg_pss_salt_max(), and one byte more cannot be made.
+ */
+static void
+pss_against_openssl(unsigned int bits, enum p11b_alg alg)
+{
+	const EVP_MD *md = crypto_alg_md(alg);
+	EVP_PKEY *pkey = EVP_RSA_gen(bits);
+	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t digest[64], sig[512];
+	size_t siglen = sizeof(sig), dlen = p11b_alg_digest_len(alg);
+	long max = alg_pss_salt_max(alg, bits);
+	int signed_max, over;
+
+	memset(digest, 0x5a, sizeof(digest));
+	signed_max = pkey != NULL && (ctx = EVP_PKEY_CTX_new(pkey, NULL)) !=
+	    NULL && EVP_PKEY_sign_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, md) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_MAX) == 1 &&
+	    EVP_PKEY_sign(ctx, sig, &siglen, digest, dlen) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	ctx = NULL;
+	ok(signed_max && crypto_verify(pkey, alg, (int)max, digest, dlen,
+	    sig, siglen) == 1, "%s, %u-bit key: OpenSSL's max salt is %ld",
+	    p11b_alg_name(alg), bits, max);
+	siglen = sizeof(sig);
+	over = pkey != NULL && (ctx = EVP_PKEY_CTX_new(pkey, NULL)) != NULL &&
+	    EVP_PKEY_sign_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, md) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)max + 1) == 1 &&
+	    EVP_PKEY_sign(ctx, sig, &siglen, digest, dlen) == 1;
+	ok(!over, "%s, %u-bit key: salt %ld cannot be made",
+	    p11b_alg_name(alg), bits, max + 1);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+}
+
+static void
+test_pss_salt_bounds(void)
+{
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PSS_SHA256, 2048), 222,
+	    "2048 bits, SHA-256: 256 - 32 - 2");
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PSS_SHA512, 2048), 190,
+	    "2048 bits, SHA-512: 256 - 64 - 2");
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PSS_SHA1, 1024), 106,
+	    "1024 bits, SHA-1: 128 - 20 - 2");
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PSS_SHA224, 2049), 226,
+	    "2049 bits: emLen counts bits - 1, 256 bytes");
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PSS_SHA512, 528), 0,
+	    "528 bits, SHA-512: room for no salt");
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PSS_SHA512, 520), -1,
+	    "520 bits cannot carry a SHA-512 PSS encoding");
+	is_int((int)alg_pss_salt_max(P11B_ALG_RSA_PKCS1_SHA256, 2048), -1,
+	    "no salt outside PSS");
+	is_int((int)alg_pss_salt_max((enum p11b_alg)99, 2048), -1,
+	    "no salt for an unknown algorithm");
+	is_int((int)alg_rsa_raw_max(2048), 245, "raw PKCS#1: k - 11");
+	is_int((int)alg_rsa_raw_max(88), 0, "raw PKCS#1: no room");
+	pss_against_openssl(1024, P11B_ALG_RSA_PSS_SHA256);
+	pss_against_openssl(1031, P11B_ALG_RSA_PSS_SHA1);
+	pss_against_openssl(1025, P11B_ALG_RSA_PSS_SHA512);
+	pss_against_openssl(2048, P11B_ALG_RSA_PSS_SHA224);
+	ok(alg_weak_algs() == (1U << P11B_ALG_RSA_PKCS1_SHA1 |
+	    1U << P11B_ALG_RSA_PSS_SHA1 | 1U << P11B_ALG_RSA_PKCS1_RAW),
+	    "weak: SHA-1 and raw PKCS#1, nothing else");
+}
+
 int
 main(void)
 {
+	test_pss_salt_bounds();
 	test_alg_table();
 	test_fit();
 	test_digestinfo();

@@ -63,7 +63,7 @@ body_reset(struct body *b)
 
 /* A job body; the length fields are given apart from the bytes. */
 struct raw_job {
-	unsigned int	 key, op, alg, flags, pad8, pad16;
+	unsigned int	 key, op, alg, flags, salt_set, salt_len;
 	uint32_t	 random_len, inlen, maclen;
 	const void	*data;		/* input, then MAC */
 	size_t		 datalen;
@@ -77,8 +77,8 @@ put_job(struct body *b, const struct raw_job *j)
 	put8(b, j->op);
 	put8(b, j->alg);
 	put8(b, j->flags);
-	put8(b, j->pad8);
-	put16(b, j->pad16);
+	put8(b, j->salt_set);
+	put16(b, j->salt_len);
 	put32(b, j->random_len);
 	put32(b, j->inlen);
 	put32(b, j->maclen);
@@ -120,6 +120,7 @@ struct raw_key {
 	size_t		 namelen;
 	unsigned int	 type, extractable;
 	uint32_t	 bits;
+	uint32_t	 algs;
 	const char	*obj;
 	size_t		 objlen;
 	const uint8_t	*spki, *cert;
@@ -135,6 +136,7 @@ put_key(struct body *b, const struct raw_key *k)
 	put8(b, k->type);
 	put8(b, k->extractable);
 	put32(b, k->bits);
+	put32(b, k->algs);
 	put32(b, k->spkilen);
 	put32(b, k->certlen);
 	put8(b, (unsigned int)k->objlen);
@@ -155,6 +157,7 @@ good_key(void)
 	k.namelen = 7;
 	k.type = P11B_KEY_EC_P256;
 	k.bits = 256;
+	k.algs = 1U << P11B_ALG_ECDSA_P256_SHA256;
 	k.obj = "private key label=dns-zsk";
 	k.objlen = strlen(k.obj);
 	k.spki = spki;
@@ -565,14 +568,25 @@ test_job_invalid(void)
 	}
 	is_int(i, 8, "each unknown flag bit rejected");
 	j = good_job();
-	j.pad8 = 1;
-	is_int(raw_job_decode(&j, 2), SMSG_ERR, "nonzero pad byte rejected");
+	j.salt_set = 1;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "salt on hmac-verify rejected");
 	j = good_job();
-	j.pad16 = 1;
-	is_int(raw_job_decode(&j, 2), SMSG_ERR, "nonzero pad word rejected");
-	j.pad16 = 0x8000;
+	j.salt_len = 1;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "salt length without the "
+	    "flag rejected");
+	j.salt_len = 0x8000;
 	is_int(raw_job_decode(&j, 2), SMSG_ERR,
-	    "nonzero pad word (high bit) rejected");
+	    "salt length (high bit) without the flag rejected");
+	j = good_job();
+	j.op = P11B_OP_SIGN;
+	j.alg = P11B_ALG_RSA_PSS_SHA256;
+	j.maclen = 0;
+	j.inlen = 8;
+	j.salt_set = 1;
+	j.salt_len = 0xffff;
+	is_int(raw_job_decode(&j, 2), SMSG_OK, "salt 65535 on sign accepted");
+	j.salt_set = 2;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "salt flag 2 rejected");
 
 	j = good_job();
 	is_int(raw_job_decode(&j, 1), SMSG_ERR, "key 1 of 1 rejected");
@@ -1027,6 +1041,8 @@ test_hello_round_trip(void)
 	strlcpy(keys[1].name, "ca.root_2026", sizeof(keys[1].name));
 	keys[1].type = P11B_KEY_RSA;
 	keys[1].bits = 65536;
+	keys[1].algs = 1U << P11B_ALG_RSA_PSS_SHA224 |
+	    1U << P11B_ALG_RSA_PKCS1_RAW;
 	keys[1].spki = spki1;
 	keys[1].spkilen = sizeof(spki1);
 	keys[1].cert = cert1;
@@ -1064,7 +1080,8 @@ test_hello_round_trip(void)
 		    "key 0 object");
 		is_str(hello.keys[1].name, "ca.root_2026", "key 1 name");
 		ok(hello.keys[1].type == P11B_KEY_RSA &&
-		    hello.keys[1].bits == 65536, "key 1 type, bits 65536");
+		    hello.keys[1].bits == 65536 && hello.keys[1].algs ==
+		    keys[1].algs, "key 1 type, bits 65536, algorithms");
 		is_mem(hello.keys[1].spki, hello.keys[1].spkilen, spki1,
 		    sizeof(spki1), "key 1 spki");
 		is_mem(hello.keys[1].cert, hello.keys[1].certlen, cert1,
@@ -1090,6 +1107,7 @@ test_hello_round_trip(void)
 	strlcpy(keys[0].name, rk.name, sizeof(keys[0].name));
 	keys[0].type = rk.type;
 	keys[0].bits = rk.bits;
+	keys[0].algs = rk.algs;
 	strlcpy(keys[0].object, rk.obj, sizeof(keys[0].object));
 	keys[0].spki = (uint8_t *)(uintptr_t)rk.spki;
 	keys[0].spkilen = rk.spkilen;
@@ -1261,6 +1279,7 @@ test_hello_invalid(void)
 	is_int(hello_with(&k), SMSG_ERR, "key name with a NUL rejected");
 
 	k = g;
+	k.algs = 0;	/* none fits a data object */
 	k.type = P11B_KEY_NONE;
 	is_int(hello_with(&k), SMSG_ERR, "key type 0 rejected");
 	k.type = P11B_KEY_TYPE_COUNT;
@@ -1278,6 +1297,13 @@ test_hello_invalid(void)
 	k.extractable = 255;
 	is_int(hello_with(&k), SMSG_ERR, "extractable 255 rejected");
 	k = g;
+	k.algs = 1U << P11B_ALG_RSA_PSS_SHA256;
+	is_int(hello_with(&k), SMSG_ERR, "an RSA algorithm on an EC key "
+	    "rejected");
+	k.algs = 0;
+	is_int(hello_with(&k), SMSG_OK, "a key the token offers nothing for "
+	    "accepted");
+	k.algs = 1U << P11B_ALG_ECDSA_P256_SHA256;
 	k.bits = 65536;
 	is_int(hello_with(&k), SMSG_OK, "65536 bits accepted");
 	k.bits = 65537;

@@ -82,7 +82,21 @@ test_request_round_trip(void)
 	is_int(out.alg, P11B_ALG_RSA_PSS_SHA384, "algorithm kept");
 	is_int(out.flags, P11B_SIGN_DIGEST | P11B_SIGN_RAW, "flags kept");
 	is_mem(out.data, out.datalen, data, sizeof(data), "data kept");
+	ok(!out.salt_set && out.salt_len == 0, "no salt length unless set");
 	wire_request_free(&out);
+
+	/* Salt 0 is a salt length, not "none": the flag tells them apart. */
+	in.salt_set = 1;
+	in.salt_len = 0;
+	is_int(round_trip(&in, &out), 0, "sign request with salt 0 decodes");
+	ok(out.salt_set && out.salt_len == 0, "salt 0 kept");
+	wire_request_free(&out);
+	in.salt_len = 222;
+	is_int(round_trip(&in, &out), 0, "sign request with salt 222 decodes");
+	ok(out.salt_set && out.salt_len == 222, "salt 222 kept");
+	wire_request_free(&out);
+	in.salt_set = 0;
+	in.salt_len = 0;
 
 	in.op = P11B_OP_HMAC_VERIFY;
 	in.alg = P11B_ALG_HMAC_SHA256;

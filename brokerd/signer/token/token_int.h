@@ -50,4 +50,7 @@ CK_RV	token_get_attr(struct token *tok, CK_SESSION_HANDLE s,
 	    CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, uint8_t **valp,
 	    size_t *lenp);
 
+/* token_ops.c: the key's algorithms the token's mechanisms can do. */
+uint32_t token_key_algs(struct token *tok, const struct key_info *ki);
+
 #endif /* TOKEN_INT_H */

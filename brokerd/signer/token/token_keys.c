@@ -503,6 +503,7 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 		    ki->object);
 		return -1;
 	}
+	ki->algs = token_key_algs(tok, ki);
 	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
 }
 

@@ -136,6 +136,53 @@ ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 	return 0;
 }
 
+/*
+ * What the token signs for a job: the digest (ECDSA, PSS), the DigestInfo
+ * (PKCS#1 v1.5), the message (Ed25519) or the input as given (raw PKCS#1
+ * v1.5, which the dispatcher bounded by the key's k - 11).
+ */
+static int
+sign_input(const struct job *job, const struct alg_info *ai,
+    uint8_t digest[CRYPTO_MAX_DIGEST], uint8_t di[CRYPTO_MAX_DIGESTINFO],
+    const uint8_t **tbsp, size_t *tbslenp, struct job_result *res)
+{
+	size_t dlen = ai->digest_len;
+
+	if (ai->family == ALG_FAMILY_EDDSA || ai->family == ALG_FAMILY_RSA_RAW) {
+		if (job->flags & P11B_SIGN_DIGEST) {
+			result_set(res, P11B_BAD_REQUEST, "this algorithm "
+			    "signs the input as given, not a digest");
+			return -1;
+		}
+		*tbsp = job->in != NULL ? job->in : empty_input;
+		*tbslenp = job->inlen;
+		return 0;
+	}
+	if (job->flags & P11B_SIGN_DIGEST) {
+		if (job->inlen != dlen) {
+			result_set(res, P11B_BAD_REQUEST, "digest length does "
+			    "not match the algorithm");
+			return -1;
+		}
+		memcpy(digest, job->in, dlen);
+	} else if (crypto_digest(job->alg, job->in, job->inlen, digest,
+	    &dlen) != 0) {
+		result_set(res, P11B_INTERNAL, "digest failed");
+		return -1;
+	}
+	*tbsp = digest;
+	*tbslenp = dlen;
+	if (ai->family == ALG_FAMILY_RSA_PKCS1) {
+		if (crypto_digestinfo(job->alg, digest, dlen, di,
+		    tbslenp) != 0) {
+			result_set(res, P11B_INTERNAL, "DigestInfo failed");
+			return -1;
+		}
+		*tbsp = di;
+	}
+	return 0;
+}
+
 static void
 do_sign(struct token_session *sess, const struct job *job,
     struct job_result *res)
@@ -145,51 +192,36 @@ do_sign(struct token_session *sess, const struct job *job,
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	uint8_t digest[CRYPTO_MAX_DIGEST], di[CRYPTO_MAX_DIGESTINFO];
-	const uint8_t *tbs = digest;
+	const uint8_t *tbs;
 	const struct alg_info *ai = alg_info(job->alg);
-	size_t dlen, tbslen;
+	size_t tbslen;
 	enum alg_family fam;
+	int salt = -1;
 
 	if (ai == NULL || ai->family == ALG_FAMILY_HMAC) {
 		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
 		return;
 	}
-	dlen = ai->digest_len;
 	fam = ai->family;
 	mech.mechanism = ai->mechanism;
-
-	if (fam == ALG_FAMILY_EDDSA) {
-		if (job->flags & P11B_SIGN_DIGEST) {
-			result_set(res, P11B_BAD_REQUEST, "ed25519 signs the "
-			    "message, not a digest");
-			return;
-		}
-		tbs = job->in;
-		tbslen = job->inlen;
-	} else if (job->flags & P11B_SIGN_DIGEST) {
-		if (job->inlen != dlen) {
-			result_set(res, P11B_BAD_REQUEST, "digest length does "
-			    "not match the algorithm");
-			return;
-		}
-		memcpy(digest, job->in, dlen);
-		tbslen = dlen;
-	} else if (crypto_digest(job->alg, job->in, job->inlen, digest,
-	    &tbslen) != 0) {
-		result_set(res, P11B_INTERNAL, "digest failed");
+	/* The dispatcher checked these; this side does not trust it. */
+	if (job->salt_set && (fam != ALG_FAMILY_RSA_PSS ||
+	    (long)job->salt_len > alg_pss_salt_max(job->alg, ki->bits))) {
+		result_set(res, P11B_BAD_REQUEST, "salt length out of range");
 		return;
 	}
-	if (fam == ALG_FAMILY_RSA_PKCS1) {
-		if (crypto_digestinfo(job->alg, digest, dlen, di,
-		    &tbslen) != 0) {
-			result_set(res, P11B_INTERNAL, "DigestInfo failed");
-			return;
-		}
-		tbs = di;
-	} else if (fam == ALG_FAMILY_RSA_PSS) {
+	if (fam == ALG_FAMILY_RSA_RAW && job->inlen > alg_rsa_raw_max(ki->bits)) {
+		result_set(res, P11B_BAD_REQUEST, "input longer than the key "
+		    "can pad");
+		return;
+	}
+	if (sign_input(job, ai, digest, di, &tbs, &tbslen, res) != 0)
+		return;
+	if (fam == ALG_FAMILY_RSA_PSS) {
+		salt = job->salt_set ? (int)job->salt_len : (int)tbslen;
 		pss.hashAlg = ai->hash_mechanism;
 		pss.mgf = ai->mgf;
-		pss.sLen = dlen;
+		pss.sLen = (CK_ULONG)salt;
 		mech.pParameter = &pss;
 		mech.ulParameterLen = sizeof(pss);
 	}
@@ -201,10 +233,11 @@ do_sign(struct token_session *sess, const struct job *job,
 		    "signature");
 		return;
 	}
-	if (kh->verify && crypto_verify(kh->pubkey, job->alg,
-	    fam == ALG_FAMILY_EDDSA ? (job->in != NULL ? job->in :
-	    empty_input) : digest, fam == ALG_FAMILY_EDDSA ? job->inlen :
-	    dlen, res->out, res->outlen) != 1) {
+	/* The digest for ECDSA and RSA (not the DigestInfo), else tbs. */
+	if (kh->verify && crypto_verify(kh->pubkey, job->alg, salt,
+	    fam == ALG_FAMILY_RSA_PKCS1 ? digest : tbs, fam ==
+	    ALG_FAMILY_RSA_PKCS1 ? ai->digest_len : tbslen, res->out,
+	    res->outlen) != 1) {
 		log_warnx("key %s: the token returned a signature that does "
 		    "not verify; it was not passed on", ki->name);
 		result_set(res, P11B_INTERNAL, "the token's signature did not "
@@ -348,6 +381,60 @@ token_execute(struct token_session *sess, const struct job *job,
 	}
 	if (res->status != P11B_OK)
 		job_result_clear(res);
+}
+
+/*
+ * The algorithms of the key's type whose mechanism the token offers for
+ * signing at the key's size: SoftHSM2, for one, refuses HMAC-SHA512 with
+ * a 32-byte key (CKR_KEY_SIZE_RANGE), so the broker must not offer it.
+ * Key sizes are bits, bytes for HMAC keys (as PKCS#11 counts them); a
+ * range of 0..0 says nothing, nor does one for EdDSA (a curve, which
+ * tokens count as 255, 256 or 456 bits).  A module that cannot answer
+ * at all keeps every algorithm: the token then decides per request.
+ */
+uint32_t
+token_key_algs(struct token *tok, const struct key_info *ki)
+{
+	const struct alg_info *ai;
+	CK_MECHANISM_INFO mi;
+	CK_ULONG size;
+	uint32_t mask = 0;
+	size_t i;
+	CK_RV rv;
+
+	for (i = 0; (ai = alg_row(i)) != NULL; i++) {
+		if (ai->key != ki->type)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		rv = tok->f->C_GetMechanismInfo(tok->slotid, ai->mechanism,
+		    &mi);
+		if (rv == CKR_MECHANISM_INVALID) {
+			log_debug("key %s: %s: the token has no mechanism "
+			    "0x%lx", ki->name, ai->name, ai->mechanism);
+			continue;
+		}
+		if (rv != CKR_OK) {
+			mask |= 1U << ai->alg;
+			continue;
+		}
+		size = ai->family == ALG_FAMILY_HMAC ? ki->bits / 8 :
+		    ki->bits;
+		if (!(mi.flags & CKF_SIGN)) {
+			log_info("key %s: %s not offered: the token's "
+			    "mechanism 0x%lx does not sign", ki->name,
+			    ai->name, ai->mechanism);
+			continue;
+		}
+		if (ai->family != ALG_FAMILY_EDDSA && mi.ulMaxKeySize != 0 &&
+		    (size < mi.ulMinKeySize || size > mi.ulMaxKeySize)) {
+			log_info("key %s: %s not offered: the token signs "
+			    "with it only for key sizes %lu..%lu", ki->name,
+			    ai->name, mi.ulMinKeySize, mi.ulMaxKeySize);
+			continue;
+		}
+		mask |= 1U << ai->alg;
+	}
+	return mask;
 }
 
 int
