@@ -187,6 +187,32 @@ add_word(struct parser *p, const struct lex_token *tok, char ***listp,
 	return 0;
 }
 
+/*
+ * "sandbox allow socket inet": the word after socket names the only
+ * families allowed (AF_INET, AF_INET6) instead of every family.  It is
+ * no system call name, so the two readings cannot be confused.
+ */
+static int
+socket_family(struct parser *p, const struct lex_token *call,
+    struct config *c)
+{
+	struct lex_token fam;
+	char *s;
+
+	if (strcmp(call->text, "socket") != 0)
+		return 0;
+	if (lex_peek(&p->lx, &fam) != 0)
+		return -1;
+	if (fam.kind != LEX_WORD || strcmp(fam.text, "inet") != 0)
+		return 0;
+	(void)lex_next(&p->lx, &fam);
+	if ((s = strdup(SANDBOX_ALLOW_INET)) == NULL)
+		return lex_error(&p->lx, fam.line, "out of memory");
+	free(c->sandbox_allow[c->nsandbox_allow - 1]);
+	c->sandbox_allow[c->nsandbox_allow - 1] = s;
+	return 0;
+}
+
 /* sandbox enforce|log|off, sandbox allow CALL..., sandbox read PATH... */
 static int
 parse_sandbox(struct parser *p)
@@ -218,6 +244,8 @@ parse_sandbox(struct parser *p)
 					    "system call name", arg.text);
 				if (add_word(p, &arg, &c->sandbox_allow,
 				    &c->nsandbox_allow) != 0)
+					return -1;
+				if (socket_family(p, &arg, c) != 0)
 					return -1;
 			} else {
 				if (arg.text[0] != '/')

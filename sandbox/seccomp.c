@@ -189,6 +189,32 @@ add_signer_rules(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/*
+ * "sandbox allow socket inet": socket() for AF_INET and AF_INET6 only
+ * (a network HSM's client), with connect and the calls a TCP client
+ * makes on its socket.  Other families stay refused.
+ */
+static int
+add_inet(scmp_filter_ctx ctx)
+{
+	static const char *const tcp[] = { "connect", "getsockname",
+	    "getpeername", "setsockopt", "getsockopt", "sendto", "recvfrom",
+	    "sendmsg", "recvmsg", "shutdown", NULL };
+	int i, nr;
+
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) != 0)
+		return -1;
+	for (i = 0; tcp[i] != NULL; i++)
+		if ((nr = seccomp_syscall_resolve_name(tcp[i])) !=
+		    __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    nr, 0) != 0)
+			return -1;
+	return 0;
+}
+
 int
 sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
     char *errbuf, size_t errlen)
@@ -202,7 +228,7 @@ sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 	/* localtime() reads /etc/localtime once; do it while we may. */
 	tzset();
 	ctx = seccomp_init(conf->mode == SANDBOX_LOG ? SCMP_ACT_LOG :
-	    SCMP_ACT_KILL_PROCESS);
+	    role == SANDBOX_SIGNER ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 	if (ctx == NULL) {
 		snprintf(errbuf, errlen, "seccomp: cannot initialise");
 		return -1;
@@ -222,6 +248,14 @@ sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 		goto out;
 	}
 	for (i = 0; role == SANDBOX_SIGNER && i < conf->nallow; i++) {
+		if (strcmp(conf->allow[i], SANDBOX_ALLOW_INET) == 0) {
+			if (add_inet(ctx) != 0) {
+				snprintf(errbuf, errlen, "sandbox allow socket "
+				    "inet: refused by libseccomp");
+				goto out;
+			}
+			continue;
+		}
 		if ((nr = seccomp_syscall_resolve_name(conf->allow[i]))
 		    == __NR_SCMP_ERROR) {
 			snprintf(errbuf, errlen, "sandbox allow: unknown system "

@@ -231,11 +231,15 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 			fail(status_fd, SIGNER_EXIT_RETRY, "cannot start the "
 			    "worker threads");
 	(void)pthread_barrier_wait(&started);
-	/* Every thread runs: the filter covers them all (TSYNC). */
-	if (sandbox_seccomp(SANDBOX_SIGNER, &sc, err, sizeof(err)) != 0)
+	/*
+	 * Every thread runs: the filter covers them all (TSYNC).  A call it
+	 * refuses is reported on the status channel, which stays open for
+	 * that (the monitor reads it when it reaps us).
+	 */
+	if (sandbox_trap_init(status_fd, SIGNER_EXIT_SANDBOX) != 0 ||
+	    sandbox_seccomp(SANDBOX_SIGNER, &sc, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
 	(void)ctl_send_verdict(status_fd, CTL_READY, NULL);
-	close(status_fd);
 	for (i = 0; i < nlinks; i++)
 		pthread_join(wk[i].thread, NULL);
 	/*

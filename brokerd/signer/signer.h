@@ -11,6 +11,7 @@ struct secret;
 
 #define SIGNER_EXIT_RETRY	1	/* start another after a pause */
 #define SIGNER_EXIT_PIN		3	/* the token refused the PIN: never */
+#define SIGNER_EXIT_SANDBOX	5	/* its filter trapped a call (a hint) */
 
 /*
  * In the forked child, before any PKCS#11 call: log in with pin (freed

@@ -26,6 +26,7 @@ struct fault_call {
 	int		 faulted;	/* some rule fired */
 	int		 corrupt;	/* flip a bit of the output */
 	int		 crash;		/* abort() before the call */
+	int		 socket_family;	/* open and close one first; 0: no */
 	unsigned long	 delay_ms;	/* sleep this long first */
 	char		 hang[RULE_TEXT_MAX];	/* block until it goes */
 	char		 fired[RULE_TEXT_MAX];	/* the first rule that fired */

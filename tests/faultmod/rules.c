@@ -11,6 +11,7 @@
  * FUNCTION is a C_ name or "*"; ACTION is "error CODE", "delay DURATION",
  * "hang", "corrupt" or "crash".  See tests/faultmod/README.md.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -36,7 +37,8 @@ enum action {
 	ACT_DELAY,
 	ACT_HANG,
 	ACT_CORRUPT,
-	ACT_CRASH
+	ACT_CRASH,
+	ACT_SOCKET
 };
 
 struct rule {
@@ -44,6 +46,7 @@ struct rule {
 	enum action	 act;
 	CK_RV		 rv;
 	unsigned long	 delay_ms;
+	int		 family;	/* ACT_SOCKET */
 	unsigned long	 after;	/* matching calls let through first */
 	unsigned long	 count;	/* then fire this often; 0: always */
 	unsigned long	 seen;		/* matching calls so far */
@@ -217,6 +220,21 @@ parse_action(struct rule *r, char **tok, int ntok, const char **why)
 		r->act = ACT_DELAY;
 		if (ntok < 2 || parse_duration(tok[1], &r->delay_ms) != 0) {
 			*why = "delay needs a duration (200ms, 2s)";
+			return -1;
+		}
+		return 2;
+	}
+	if (strcmp(tok[0], "socket") == 0) {
+		/* A module that talks to its HSM over the network. */
+		r->act = ACT_SOCKET;
+		if (ntok >= 2 && strcmp(tok[1], "inet") == 0)
+			r->family = AF_INET;
+		else if (ntok >= 2 && strcmp(tok[1], "inet6") == 0)
+			r->family = AF_INET6;
+		else if (ntok >= 2 && strcmp(tok[1], "netlink") == 0)
+			r->family = AF_NETLINK;
+		else {
+			*why = "socket needs inet, inet6 or netlink";
 			return -1;
 		}
 		return 2;
@@ -497,6 +515,9 @@ fault_rules_decide(struct fault_call *fc, int has_output, CK_RV *rv)
 		case ACT_CRASH:
 			fc->crash = 1;
 			break;
+		case ACT_SOCKET:
+			fc->socket_family = r->family;
+			break;
 		}
 	}
 	pthread_mutex_unlock(&ctl.mtx);
@@ -507,6 +528,8 @@ fault_rules_decide(struct fault_call *fc, int has_output, CK_RV *rv)
 void
 fault_rules_wait(const struct fault_call *fc)
 {
+	int fd;
+
 	if (ctl.verbose && fc->faulted)
 		fault_log("%s: rule '%s' fires", fault_fn_names[fc->fn],
 		    fc->fired);
@@ -514,6 +537,13 @@ fault_rules_wait(const struct fault_call *fc)
 		fault_log("%s: crashing as the control file asks",
 		    fault_fn_names[fc->fn]);
 		abort();
+	}
+	if (fc->socket_family != 0) {
+		if ((fd = socket(fc->socket_family, SOCK_STREAM, 0)) == -1)
+			fault_log("%s: socket: %s", fault_fn_names[fc->fn],
+			    strerror(errno));
+		else
+			close(fd);
 	}
 	if (fc->delay_ms > 0)
 		sleep_ms(fc->delay_ms);

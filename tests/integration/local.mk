@@ -38,7 +38,8 @@ INTEGRATION_TESTS = \
 	tests/integration/module_p11kit.sh \
 	tests/integration/hostile_faults.sh \
 	tests/integration/hostile_callers.sh \
-	tests/integration/hostile_files.sh
+	tests/integration/hostile_files.sh \
+	tests/integration/crashloop.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
