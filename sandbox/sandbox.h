@@ -32,6 +32,10 @@ struct sandbox_conf {
 	size_t		  nallow;
 	char *const	 *read;		/* the signer's readable paths */
 	size_t		  nread;
+	char *const	 *write;	/* and writable ones (Landlock) */
+	size_t		  nwrite;
+	char *const	 *connect;	/* TCP ports it may connect to */
+	size_t		  nconnect;
 	const char	 *module;	/* the PKCS#11 module's path */
 };
 

@@ -215,6 +215,28 @@ add_inet(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/*
+ * "sandbox write PATH": openat for writing and what a store that writes
+ * (an sqlite database, a file of objects) does.  Where is Landlock's
+ * part: the filter cannot read a path.
+ */
+static int
+add_writes(scmp_filter_ctx ctx)
+{
+	static const char *const calls[] = { "openat", "ftruncate", "fsync",
+	    "fdatasync", "pwrite64", "unlinkat", "unlink", "rename",
+	    "renameat", "renameat2", "mkdirat", "mkdir", "fchmod", "fchown",
+	    NULL };
+	int i, nr;
+
+	for (i = 0; calls[i] != NULL; i++)
+		if ((nr = seccomp_syscall_resolve_name(calls[i])) !=
+		    __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    nr, 0) != 0)
+			return -1;
+	return 0;
+}
+
 int
 sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
     char *errbuf, size_t errlen)
@@ -245,6 +267,12 @@ sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 	if (add_memory(ctx) != 0 || add_fcntl(ctx, role == SANDBOX_SIGNER) !=
 	    0 || (role == SANDBOX_SIGNER && add_signer_rules(ctx) != 0)) {
 		snprintf(errbuf, errlen, "seccomp: cannot add argument rules");
+		goto out;
+	}
+	if (role == SANDBOX_SIGNER && conf->nwrite > 0 && add_writes(ctx) !=
+	    0) {
+		snprintf(errbuf, errlen, "sandbox write: refused by "
+		    "libseccomp");
 		goto out;
 	}
 	for (i = 0; role == SANDBOX_SIGNER && i < conf->nallow; i++) {

@@ -21,6 +21,10 @@ struct secret;
 void	signer_main(const struct config *conf, struct secret *pin, int *links,
 	    int nlinks, int status_fd) __attribute__((noreturn));
 
+/* The token's module-env settings into the environment: 0 or -1. */
+int	signer_module_env(const struct config *conf, char *errbuf,
+	    size_t errlen);
+
 /*
  * p11brokerd -n: open the token as a signer would, in this process (pin
  * is freed here), and hand its description and resolved keys to check

@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -38,7 +41,10 @@ enum action {
 	ACT_HANG,
 	ACT_CORRUPT,
 	ACT_CRASH,
-	ACT_SOCKET
+	ACT_SOCKET,
+	ACT_OPEN,
+	ACT_CREATE,
+	ACT_CONNECT
 };
 
 struct rule {
@@ -47,6 +53,7 @@ struct rule {
 	CK_RV		 rv;
 	unsigned long	 delay_ms;
 	int		 family;	/* ACT_SOCKET */
+	char		 arg[RULE_TEXT_MAX];	/* ACT_OPEN, _CREATE, _CONNECT */
 	unsigned long	 after;	/* matching calls let through first */
 	unsigned long	 count;	/* then fire this often; 0: always */
 	unsigned long	 seen;		/* matching calls so far */
@@ -237,6 +244,18 @@ parse_action(struct rule *r, char **tok, int ntok, const char **why)
 			*why = "socket needs inet, inet6 or netlink";
 			return -1;
 		}
+		return 2;
+	}
+	if (strcmp(tok[0], "open") == 0 || strcmp(tok[0], "create") == 0 ||
+	    strcmp(tok[0], "connect") == 0) {
+		/* What a module does with its files and its HSM. */
+		r->act = tok[0][0] == 'o' ? ACT_OPEN : tok[0][1] == 'r' ?
+		    ACT_CREATE : ACT_CONNECT;
+		if (ntok < 2 || strlen(tok[1]) >= sizeof(r->arg)) {
+			*why = "open and create need a path, connect a port";
+			return -1;
+		}
+		snprintf(r->arg, sizeof(r->arg), "%s", tok[1]);
 		return 2;
 	}
 	if (strcmp(tok[0], "hang") == 0)
@@ -518,10 +537,47 @@ fault_rules_decide(struct fault_call *fc, int has_output, CK_RV *rv)
 		case ACT_SOCKET:
 			fc->socket_family = r->family;
 			break;
+		case ACT_OPEN:
+		case ACT_CREATE:
+		case ACT_CONNECT:
+			fc->io = (int)r->act;
+			memcpy(fc->io_arg, r->arg, sizeof(fc->io_arg));
+			break;
 		}
 	}
 	pthread_mutex_unlock(&ctl.mtx);
 	return error;
+}
+
+/* open, create or connect, and say how it went (on stderr). */
+static void
+do_io(const struct fault_call *fc)
+{
+	struct sockaddr_in sin;
+	const char *what;
+	int fd, r = -1;
+
+	if (fc->io == ACT_CONNECT) {
+		what = "connect";
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)strtoul(fc->io_arg, NULL, 10));
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1) {
+			r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+			close(fd);
+		}
+	} else {
+		what = fc->io == ACT_OPEN ? "open" : "create";
+		fd = fc->io == ACT_OPEN ? open(fc->io_arg, O_RDONLY) :
+		    open(fc->io_arg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd != -1) {
+			r = 0;
+			close(fd);
+		}
+	}
+	fault_log("%s: %s %s: %s", fault_fn_names[fc->fn], what, fc->io_arg,
+	    r == 0 ? "ok" : strerror(errno));
 }
 
 /* What fault_rules_decide() asked for: crash, delay, then hang. */
@@ -545,6 +601,8 @@ fault_rules_wait(const struct fault_call *fc)
 		else
 			close(fd);
 	}
+	if (fc->io != 0)
+		do_io(fc);
 	if (fc->delay_ms > 0)
 		sleep_ms(fc->delay_ms);
 	if (fc->hang[0] != '\0')

@@ -39,7 +39,8 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_faults.sh \
 	tests/integration/hostile_callers.sh \
 	tests/integration/hostile_files.sh \
-	tests/integration/crashloop.sh
+	tests/integration/crashloop.sh \
+	tests/integration/sandbox_knobs.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
