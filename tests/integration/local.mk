@@ -40,7 +40,8 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_callers.sh \
 	tests/integration/hostile_files.sh \
 	tests/integration/crashloop.sh \
-	tests/integration/sandbox_knobs.sh
+	tests/integration/sandbox_knobs.sh \
+	tests/integration/module_tpm2.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
