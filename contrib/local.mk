@@ -19,3 +19,6 @@ EXTRA_DIST += contrib/prometheus/p11broker.rules.yml \
 EXTRA_DIST += contrib/systemd/drop-ins/network-hsm.conf \
 	contrib/systemd/drop-ins/loopback-hsm.conf \
 	contrib/systemd/drop-ins/pcscd.conf contrib/systemd/drop-ins/pcie-hsm.conf
+
+# What vendor modules need from the config (contrib/vendors/README.md).
+EXTRA_DIST += contrib/vendors/README.md contrib/vendors/tpm2-swtpm.conf
