@@ -59,6 +59,8 @@ struct p11b_caller_count {
 	uint64_t	refused;	/* denied, no-such-key, rate-limited */
 	uint64_t	failed;		/* any other status */
 };
+#define P11B_SANDBOX_KILLS_MAX	16
+#define P11B_SYSCALL_NAME_MAX	31
 
 struct p11b_stats {
 	struct p11b_request_count *requests;	/* malloc'd */
@@ -87,6 +89,20 @@ struct p11b_stats {
 	uint64_t	audit_checkpoint_time;	/* last one, Unix seconds */
 	struct p11b_caller_count *callers;	/* malloc'd */
 	size_t		ncallers;
+	/*
+	 * The monitor's counts: signers started, of them restarts of one
+	 * that died, logins the token refused, and sandbox kills by the
+	 * system call the signer reported ("unknown" without a report,
+	 * "other" past the first P11B_SANDBOX_KILLS_MAX - 1 names).
+	 */
+	uint64_t	signer_starts;
+	uint64_t	signer_restarts;
+	uint64_t	login_failures;
+	struct p11b_sandbox_kill {
+		char		syscall[P11B_SYSCALL_NAME_MAX + 1];
+		uint64_t	count;
+	}		sandbox_kills[P11B_SANDBOX_KILLS_MAX];
+	size_t		nsandbox_kills;
 };
 
 struct p11b_health {

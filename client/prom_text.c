@@ -13,6 +13,9 @@ family(FILE *fp, const char *name, const char *type, const char *help)
 	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static void	gauge(FILE *, const char *, const char *, const char *,
+		    unsigned long long);
+
 static void
 requests(FILE *fp, const struct p11b_stats *st)
 {
@@ -94,6 +97,29 @@ gauge(FILE *fp, const char *name, const char *type, const char *help,
 	fprintf(fp, "%s %llu\n", name, value);
 }
 
+/* The monitor's counts of signer processes. */
+static void
+signers(FILE *fp, const struct p11b_stats *st)
+{
+	size_t i;
+
+	gauge(fp, "p11broker_signer_starts_total", "counter",
+	    "Signer processes started (at start, reloads, restarts).",
+	    st->signer_starts);
+	gauge(fp, "p11broker_signer_restarts_total", "counter",
+	    "Signers started to replace one that died.", st->signer_restarts);
+	gauge(fp, "p11broker_login_failures_total", "counter",
+	    "Logins the token refused (wrong or locked PIN).",
+	    st->login_failures);
+	family(fp, "p11broker_sandbox_kills_total", "counter",
+	    "Processes ended by their seccomp filter, by the system call the "
+	    "signer reported (unknown: no report; other: past 15 names).");
+	for (i = 0; i < st->nsandbox_kills; i++)
+		fprintf(fp, "p11broker_sandbox_kills_total{syscall=\"%s\"} "
+		    "%llu\n", st->sandbox_kills[i].syscall,
+		    (unsigned long long)st->sandbox_kills[i].count);
+}
+
 int
 prom_write_stats(FILE *fp, const struct p11b_stats *st)
 {
@@ -109,8 +135,9 @@ prom_write_stats(FILE *fp, const struct p11b_stats *st)
 	    (unsigned long long)st->policy_refusals,
 	    (unsigned long long)st->missing_key_refusals);
 	gauge(fp, "p11broker_token_ready", "gauge",
-	    "1 when the signer holds a logged-in token, else 0.",
-	    st->token_ready ? 1 : 0);
+	    "1 when a signer holds a logged-in token and is not dying over "
+	    "and over, else 0.", st->token_ready ? 1 : 0);
+	signers(fp, st);
 	gauge(fp, "p11broker_workers", "gauge",
 	    "Signer workers (one PKCS#11 session each).", st->workers);
 	gauge(fp, "p11broker_sessions_in_use", "gauge",

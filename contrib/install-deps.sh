@@ -8,6 +8,9 @@ PKGS="build-essential autoconf automake libtool pkg-config
 	clang libclang-rt-14-dev valgrind
 	libengine-pkcs11-openssl gnutls-bin openssh-client
 	curl prometheus logrotate rsyslog"
+# tests/integration/module_tpm2.sh: tpm2-pkcs11 on a software TPM.
+PKGS="$PKGS swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
+	tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

@@ -25,3 +25,5 @@ EXTRA_DIST += contrib/systemd/drop-ins/network-hsm.conf \
 EXTRA_DIST += contrib/recipes/README.md contrib/recipes/runbound.md \
 	contrib/recipes/kipuka.md contrib/recipes/nginx.md \
 	contrib/recipes/dnssec.md contrib/recipes/openssh-ca.md
+# What vendor modules need from the config (contrib/vendors/README.md).
+EXTRA_DIST += contrib/vendors/README.md contrib/vendors/tpm2-swtpm.conf

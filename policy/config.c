@@ -188,7 +188,47 @@ add_word(struct parser *p, const struct lex_token *tok, char ***listp,
 	return 0;
 }
 
-/* sandbox enforce|log|off, sandbox allow CALL..., sandbox read PATH... */
+/*
+ * "sandbox allow socket inet": the word after socket names the only
+ * families allowed (AF_INET, AF_INET6) instead of every family.  It is
+ * no system call name, so the two readings cannot be confused.
+ */
+static int
+socket_family(struct parser *p, const struct lex_token *call,
+    struct config *c)
+{
+	struct lex_token fam;
+	char *s;
+
+	if (strcmp(call->text, "socket") != 0)
+		return 0;
+	if (lex_peek(&p->lx, &fam) != 0)
+		return -1;
+	if (fam.kind != LEX_WORD || strcmp(fam.text, "inet") != 0)
+		return 0;
+	(void)lex_next(&p->lx, &fam);
+	if ((s = strdup(SANDBOX_ALLOW_INET)) == NULL)
+		return lex_error(&p->lx, fam.line, "out of memory");
+	free(c->sandbox_allow[c->nsandbox_allow - 1]);
+	c->sandbox_allow[c->nsandbox_allow - 1] = s;
+	return 0;
+}
+
+/* A TCP port, 1 to 65535, in decimal. */
+static int
+port_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 5 || strspn(s, "0123456789") != n || s[0] == '0')
+		return 0;
+	return strtoul(s, NULL, 10) <= 65535;
+}
+
+/*
+ * sandbox enforce|log|off, sandbox allow CALL..., sandbox read PATH...,
+ * sandbox write PATH..., sandbox connect-port PORT...
+ */
 static int
 parse_sandbox(struct parser *p)
 {
@@ -205,14 +245,23 @@ parse_sandbox(struct parser *p)
 	else if (strcmp(tok.text, "off") == 0)
 		c->sandbox_mode = SANDBOX_OFF;
 	else if (strcmp(tok.text, "allow") == 0 ||
-	    strcmp(tok.text, "read") == 0) {
+	    strcmp(tok.text, "read") == 0 || strcmp(tok.text, "write") == 0 ||
+	    strcmp(tok.text, "connect-port") == 0) {
 		for (;;) {
 			if (lex_peek(&p->lx, &arg) != 0)
 				return -1;
 			if (arg.kind != LEX_WORD && arg.kind != LEX_STRING)
 				break;
 			(void)lex_next(&p->lx, &arg);
-			if (tok.text[0] == 'a') {
+			if (tok.text[0] == 'c') {
+				if (!port_ok(arg.text))
+					return lex_error(&p->lx, arg.line,
+					    "sandbox connect-port: \"%s\" is "
+					    "not a port (1-65535)", arg.text);
+				if (add_word(p, &arg, &c->sandbox_connect,
+				    &c->nsandbox_connect) != 0)
+					return -1;
+			} else if (tok.text[0] == 'a') {
 				if (!syscall_name_ok(arg.text))
 					return lex_error(&p->lx, arg.line,
 					    "sandbox allow: \"%s\" is not a "
@@ -220,13 +269,17 @@ parse_sandbox(struct parser *p)
 				if (add_word(p, &arg, &c->sandbox_allow,
 				    &c->nsandbox_allow) != 0)
 					return -1;
+				if (socket_family(p, &arg, c) != 0)
+					return -1;
 			} else {
 				if (arg.text[0] != '/')
 					return lex_error(&p->lx, arg.line,
-					    "sandbox read: \"%s\" is not an "
-					    "absolute path", arg.text);
-				if (add_word(p, &arg, &c->sandbox_read,
-				    &c->nsandbox_read) != 0)
+					    "sandbox %s: \"%s\" is not an "
+					    "absolute path", tok.text, arg.text);
+				if (add_word(p, &arg, tok.text[0] == 'r' ?
+				    &c->sandbox_read : &c->sandbox_write,
+				    tok.text[0] == 'r' ? &c->nsandbox_read :
+				    &c->nsandbox_write) != 0)
 					return -1;
 			}
 			n++;
@@ -236,7 +289,8 @@ parse_sandbox(struct parser *p)
 			    "expected at least one value", tok.text);
 	} else
 		return lex_error(&p->lx, tok.line, "sandbox: expected "
-		    "enforce, log, off, allow or read, got \"%s\"", tok.text);
+		    "enforce, log, off, allow, read, write or connect-port, "
+		    "got \"%s\"", tok.text);
 	return 0;
 }
 
@@ -514,6 +568,34 @@ parse_pin(struct parser *p, const char *kw, enum pin_source src)
 	return parse_string(p, kw, &c->pin_ref, src == PIN_FILE);
 }
 
+/*
+ * module-env "NAME=VALUE": the module's own environment (its TCTI, its
+ * server address, its configuration file), set in the signer before the
+ * module is loaded.  NAME is a C identifier; a VALUE is never logged.
+ */
+static int
+parse_module_env(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+	const char *s;
+
+	if (next_value(p, "module-env", &tok) != 0)
+		return -1;
+	s = tok.text;
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		goto bad;
+	while (isalnum((unsigned char)*s) || *s == '_')
+		s++;
+	if (*s != '=')
+		goto bad;
+	return add_word(p, &tok, &c->module_env, &c->nmodule_env);
+ bad:
+	return lex_error(&p->lx, tok.line, "module-env: expected "
+	    "\"NAME=VALUE\" with NAME a letter or _ then letters, digits "
+	    "or _");
+}
+
 static int
 parse_token_stmt(struct parser *p, struct lex_token *kw)
 {
@@ -547,9 +629,11 @@ parse_token_stmt(struct parser *p, struct lex_token *kw)
 		return parse_pin(p, kw->text, PIN_CREDENTIAL);
 	if (strcmp(kw->text, "pin") == 0)
 		return parse_pin(p, kw->text, PIN_LITERAL);
+	if (strcmp(kw->text, "module-env") == 0)
+		return parse_module_env(p);
 	return lex_error(&p->lx, kw->line, "token: unknown keyword \"%s\" "
 	    "(expected module, label, serial, slot, pin-env, pin-file, "
-	    "pin-credential or pin)", kw->text);
+	    "pin-credential, pin or module-env)", kw->text);
 }
 
 /* token { module ...; label|serial|slot ...; pin-* ... } */
@@ -856,6 +940,15 @@ config_free(struct config *c)
 	for (i = 0; i < c->nsandbox_read; i++)
 		free(c->sandbox_read[i]);
 	free(c->sandbox_read);
+	for (i = 0; i < c->nsandbox_write; i++)
+		free(c->sandbox_write[i]);
+	free(c->sandbox_write);
+	for (i = 0; i < c->nsandbox_connect; i++)
+		free(c->sandbox_connect[i]);
+	free(c->sandbox_connect);
+	for (i = 0; i < c->nmodule_env; i++)
+		freezero(c->module_env[i], strlen(c->module_env[i]));
+	free(c->module_env);
 	if (c->pin_ref != NULL) {
 		explicit_bzero(c->pin_ref, strlen(c->pin_ref));
 		free(c->pin_ref);

@@ -73,6 +73,12 @@ struct config {
 	size_t			 nsandbox_allow;
 	char			**sandbox_read;	/* signer's readable paths */
 	size_t			 nsandbox_read;
+	char			**sandbox_write; /* and writable ones */
+	size_t			 nsandbox_write;
+	char			**sandbox_connect; /* TCP ports, decimal */
+	size_t			 nsandbox_connect;
+	char			**module_env;	/* NAME=VALUE, for the module */
+	size_t			 nmodule_env;
 	unsigned int		 token_timeout;	/* seconds, 0: wait forever */
 	unsigned int		 front_watchdog; /* seconds, 0: off */
 };

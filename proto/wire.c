@@ -367,6 +367,64 @@ encode_keys(const struct wire_response *resp, PB(ListKeysResponse) *list,
 	return 0;
 }
 
+/* The monitor's sandbox kills: at most P11B_SANDBOX_KILLS_MAX, held by the caller. */
+static void
+encode_kills(const struct p11b_stats *st, PB(StatsResponse) *m,
+    PB(SignerSandboxKill) *kills, PB(SignerSandboxKill) **kptrs)
+{
+	size_t i;
+
+	for (i = 0; i < st->nsandbox_kills && i < P11B_SANDBOX_KILLS_MAX;
+	    i++) {
+		PBF(signer_sandbox_kill__init)(&kills[i]);
+		kills[i].syscall = (char *)st->sandbox_kills[i].syscall;
+		kills[i].count = st->sandbox_kills[i].count;
+		kptrs[i] = &kills[i];
+	}
+	m->n_sandbox_kills = i;
+	m->sandbox_kills = kptrs;
+	m->signer_starts = st->signer_starts;
+	m->signer_restarts = st->signer_restarts;
+	m->login_failures = st->login_failures;
+}
+
+/* A syscall label as a client takes it: [a-z0-9_], 1 to 31 characters. */
+static int
+syscall_label_valid(const char *s)
+{
+	size_t len = s == NULL ? 0 : strlen(s);
+
+	if (len == 0 || len > P11B_SYSCALL_NAME_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+decode_kills(const PB(StatsResponse) *m, struct p11b_stats *st)
+{
+	size_t i;
+
+	if (m->n_sandbox_kills > P11B_SANDBOX_KILLS_MAX)
+		return WIRE_ERR_INVALID;
+	for (i = 0; i < m->n_sandbox_kills; i++) {
+		if (!syscall_label_valid(m->sandbox_kills[i]->syscall))
+			return WIRE_ERR_INVALID;
+		strlcpy(st->sandbox_kills[i].syscall,
+		    m->sandbox_kills[i]->syscall,
+		    sizeof(st->sandbox_kills[i].syscall));
+		st->sandbox_kills[i].count = m->sandbox_kills[i]->count;
+	}
+	st->nsandbox_kills = m->n_sandbox_kills;
+	st->signer_starts = m->signer_starts;
+	st->signer_restarts = m->signer_restarts;
+	st->login_failures = m->login_failures;
+	return 0;
+}
+
 /* What an encoded Stats answer points into, freed after packing. */
 struct stats_store {
 	PB(RequestCount)	 *counts, **cptrs;
@@ -518,7 +576,7 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 		st->callers[i].refused = cc->refused;
 		st->callers[i].failed = cc->failed;
 	}
-	return 0;
+	return decode_kills(m, st);
 }
 
 int
@@ -538,6 +596,8 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	struct keyinfo_storage *store = NULL;
 	PB(KeyInfo) **ptrs = NULL;
 	struct stats_store ss = { NULL, NULL, NULL, NULL };
+	PB(SignerSandboxKill) kills[P11B_SANDBOX_KILLS_MAX];
+	PB(SignerSandboxKill) *kptrs[P11B_SANDBOX_KILLS_MAX];
 	int r;
 
 	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
@@ -597,6 +657,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 			stats_store_free(&ss);
 			return r;
 		}
+		encode_kills(&resp->stats, &stats, kills, kptrs);
 		m.result_case = PBC(RESPONSE__RESULT_STATS);
 		m.stats = &stats;
 		break;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sandbox_mode.h"
 
@@ -31,6 +32,10 @@ struct sandbox_conf {
 	size_t		  nallow;
 	char *const	 *read;		/* the signer's readable paths */
 	size_t		  nread;
+	char *const	 *write;	/* and writable ones (Landlock) */
+	size_t		  nwrite;
+	char *const	 *connect;	/* TCP ports it may connect to */
+	size_t		  nconnect;
 	const char	 *module;	/* the PKCS#11 module's path */
 };
 
@@ -61,6 +66,30 @@ int	sandbox_landlock(const struct sandbox_conf *conf, char *errbuf,
 /* Install the role's allowlist (conf->mode; conf->allow for the signer). */
 int	sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 	    char *errbuf, size_t errlen);
+
+/*
+ * The signer's filter traps a refused call (enforce mode): the SIGSYS
+ * handler writes a record of SANDBOX_TRAP_RECORD bytes to fd and exits
+ * with status (trap.c).  Install before sandbox_seccomp.
+ */
+#define SANDBOX_TRAP_RECORD	20
+
+struct sandbox_trap {
+	int		nr;		/* the system call's number */
+	uint32_t	arch;		/* AUDIT_ARCH_* */
+	uint64_t	arg0;		/* its first argument */
+};
+
+int	sandbox_trap_init(int fd, int status);
+void	sandbox_trap_encode(const struct sandbox_trap *t, uint8_t *rec);
+int	sandbox_trap_decode(const uint8_t *rec, size_t len,
+	    struct sandbox_trap *t);
+/* The call's name for the architecture, or "unknown". */
+void	sandbox_trap_name(const struct sandbox_trap *t, char *name,
+	    size_t namelen);
+/* "socket (41, family AF_INET); the config line that allows it: ..." */
+void	sandbox_trap_describe(const struct sandbox_trap *t, char *buf,
+	    size_t len);
 
 /* The allowlists, for the tests: name of every call in the table. */
 const char *const *sandbox_syscalls(enum sandbox_role role, size_t *n);

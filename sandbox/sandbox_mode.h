@@ -8,6 +8,9 @@
 /* Entries in the "sandbox allow" and "sandbox read" lists, at most. */
 #define SANDBOX_LIST_MAX	64
 
+/* "sandbox allow socket inet", as the allow list holds it. */
+#define SANDBOX_ALLOW_INET	"socket:inet"
+
 enum sandbox_mode {
 	SANDBOX_ENFORCE,	/* a call outside the allowlist kills */
 	SANDBOX_LOG,		/* it is logged and allowed */

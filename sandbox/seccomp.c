@@ -189,6 +189,54 @@ add_signer_rules(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/*
+ * "sandbox allow socket inet": socket() for AF_INET and AF_INET6 only
+ * (a network HSM's client), with connect and the calls a TCP client
+ * makes on its socket.  Other families stay refused.
+ */
+static int
+add_inet(scmp_filter_ctx ctx)
+{
+	static const char *const tcp[] = { "connect", "getsockname",
+	    "getpeername", "setsockopt", "getsockopt", "sendto", "recvfrom",
+	    "sendmsg", "recvmsg", "shutdown", NULL };
+	int i, nr;
+
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) != 0)
+		return -1;
+	for (i = 0; tcp[i] != NULL; i++)
+		if ((nr = seccomp_syscall_resolve_name(tcp[i])) !=
+		    __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    nr, 0) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * "sandbox write PATH": openat for writing and what a store that writes
+ * (an sqlite database, a file of objects) does.  Where is Landlock's
+ * part: the filter cannot read a path.
+ */
+static int
+add_writes(scmp_filter_ctx ctx)
+{
+	static const char *const calls[] = { "openat", "ftruncate", "fsync",
+	    "fdatasync", "pwrite64", "unlinkat", "unlink", "rename",
+	    "renameat", "renameat2", "mkdirat", "mkdir", "fchmod", "fchown",
+	    NULL };
+	int i, nr;
+
+	for (i = 0; calls[i] != NULL; i++)
+		if ((nr = seccomp_syscall_resolve_name(calls[i])) !=
+		    __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    nr, 0) != 0)
+			return -1;
+	return 0;
+}
+
 int
 sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
     char *errbuf, size_t errlen)
@@ -202,7 +250,7 @@ sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 	/* localtime() reads /etc/localtime once; do it while we may. */
 	tzset();
 	ctx = seccomp_init(conf->mode == SANDBOX_LOG ? SCMP_ACT_LOG :
-	    SCMP_ACT_KILL_PROCESS);
+	    role == SANDBOX_SIGNER ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 	if (ctx == NULL) {
 		snprintf(errbuf, errlen, "seccomp: cannot initialise");
 		return -1;
@@ -221,7 +269,21 @@ sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 		snprintf(errbuf, errlen, "seccomp: cannot add argument rules");
 		goto out;
 	}
+	if (role == SANDBOX_SIGNER && conf->nwrite > 0 && add_writes(ctx) !=
+	    0) {
+		snprintf(errbuf, errlen, "sandbox write: refused by "
+		    "libseccomp");
+		goto out;
+	}
 	for (i = 0; role == SANDBOX_SIGNER && i < conf->nallow; i++) {
+		if (strcmp(conf->allow[i], SANDBOX_ALLOW_INET) == 0) {
+			if (add_inet(ctx) != 0) {
+				snprintf(errbuf, errlen, "sandbox allow socket "
+				    "inet: refused by libseccomp");
+				goto out;
+			}
+			continue;
+		}
 		if ((nr = seccomp_syscall_resolve_name(conf->allow[i]))
 		    == __NR_SCMP_ERROR) {
 			snprintf(errbuf, errlen, "sandbox allow: unknown system "

@@ -102,7 +102,7 @@ ctl_recv(int fd, struct ctl_msg *msg)
 	msg->nfds = got;
 	if (n != (ssize_t)sizeof(h) || (mh.msg_flags & MSG_CTRUNC) ||
 	    h.nfds != got || h.len > CTL_BODY_MAX || h.type <
-	    CTL_SIGNER || h.type > CTL_PONG)
+	    CTL_SIGNER || h.type > CTL_SIGNER_STATS)
 		goto fail;
 	msg->type = (enum ctl_type)h.type;
 	msg->len = h.len;

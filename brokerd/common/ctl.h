@@ -28,6 +28,28 @@ enum ctl_type {
 	CTL_READY,		/* a start-up verdict: "ok" or why not */
 	CTL_PING,		/* m->f: the watchdog's heartbeat */
 	CTL_PONG,		/* f->m: the answer, from the event loop */
+	CTL_SIGNER_STATS,	/* m->f: struct ctl_signer_stats */
+};
+
+/*
+ * The monitor's counts of signers, sent to the front whenever one
+ * changes (and to every new front): the front only reports them.
+ */
+#define CTL_KILLS_MAX	16	/* syscall names kept; more count as "other" */
+#define CTL_SYSCALL_MAX	32
+
+struct ctl_signer_kill {
+	char		syscall[CTL_SYSCALL_MAX];	/* NUL-terminated */
+	uint64_t	count;
+};
+
+struct ctl_signer_stats {
+	uint64_t	starts;		/* signers forked */
+	uint64_t	restarts;	/* of them, to replace one that died */
+	uint64_t	login_failures;	/* the token refused the PIN */
+	uint32_t	unavailable;	/* 1: down, or dying over and over */
+	uint32_t	nkills;
+	struct ctl_signer_kill kills[CTL_KILLS_MAX];	/* sandbox kills */
 };
 
 struct ctl_msg {

@@ -226,7 +226,14 @@ files_restart_needed(const struct config *old, const struct config *new)
 	    list_differs(old->sandbox_allow, old->nsandbox_allow,
 	    new->sandbox_allow, new->nsandbox_allow) ||
 	    list_differs(old->sandbox_read, old->nsandbox_read,
-	    new->sandbox_read, new->nsandbox_read))
+	    new->sandbox_read, new->nsandbox_read) ||
+	    list_differs(old->sandbox_write, old->nsandbox_write,
+	    new->sandbox_write, new->nsandbox_write) ||
+	    list_differs(old->sandbox_connect, old->nsandbox_connect,
+	    new->sandbox_connect, new->nsandbox_connect))
 		return "user or sandbox";
+	if (list_differs(old->module_env, old->nmodule_env, new->module_env,
+	    new->nmodule_env))
+		return "module-env";
 	return NULL;
 }

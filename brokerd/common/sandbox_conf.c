@@ -18,5 +18,9 @@ sandbox_conf_of(const struct config *conf, struct sandbox_conf *sc)
 	sc->nallow = conf->nsandbox_allow;
 	sc->read = conf->sandbox_read;
 	sc->nread = conf->nsandbox_read;
+	sc->write = conf->sandbox_write;
+	sc->nwrite = conf->nsandbox_write;
+	sc->connect = conf->sandbox_connect;
+	sc->nconnect = conf->nsandbox_connect;
 	sc->module = conf->module;
 }

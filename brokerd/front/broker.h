@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "metrics.h"
 #include "policy.h"
 #include "keygen.h"
@@ -41,6 +42,7 @@ struct broker {
 	struct audit		*audit;		/* NULL: no audit log */
 	uint64_t		 policy_generation;
 	time_t			 started;
+	struct ctl_signer_stats	 signer_stats;	/* the monitor's counts */
 };
 
 struct conn;

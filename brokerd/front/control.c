@@ -55,6 +55,10 @@ front_control(struct broker *b)
 		if (ctl_send(b->ctl_fd, CTL_PONG, NULL, 0, NULL, 0) != 0)
 			log_warn("cannot answer the monitor's watchdog");
 		break;
+	case CTL_SIGNER_STATS:
+		if (cm.len == sizeof(b->signer_stats))
+			memcpy(&b->signer_stats, cm.body, cm.len);
+		break;
 	case CTL_SIGNER_DOWN:
 		log_warnx("the signer will not be restarted: %s", cm.body);
 		audit_event(b->audit, "signer", "state", "down", "reason",

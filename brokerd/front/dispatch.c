@@ -425,6 +425,36 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	free(out);
 }
 
+/*
+ * Ready: a signer is up, and unless the monitor counts the token
+ * unavailable (signers dying over and over), it has done a job: a
+ * restarted signer that dies on its first request is not "ready".
+ */
+static int
+token_ready(const struct broker *b)
+{
+	return joblink_ready(b->jobs) && (!b->signer_stats.unavailable ||
+	    joblink_served(b->jobs));
+}
+
+/* The monitor's counts of signers, as Stats carries them. */
+static void
+signer_counts(const struct broker *b, struct p11b_stats *st)
+{
+	const struct ctl_signer_stats *ss = &b->signer_stats;
+	uint32_t i;
+
+	st->signer_starts = ss->starts;
+	st->signer_restarts = ss->restarts;
+	st->login_failures = ss->login_failures;
+	for (i = 0; i < ss->nkills && i < P11B_SANDBOX_KILLS_MAX; i++) {
+		strlcpy(st->sandbox_kills[i].syscall, ss->kills[i].syscall,
+		    sizeof(st->sandbox_kills[i].syscall));
+		st->sandbox_kills[i].count = ss->kills[i].count;
+	}
+	st->nsandbox_kills = i;
+}
+
 static void
 handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
@@ -437,7 +467,7 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.op = P11B_OP_HEALTH;
 	strlcpy(resp.health.version, BROKER_VERSION,
 	    sizeof(resp.health.version));
-	resp.health.token_ready = joblink_ready(b->jobs);
+	resp.health.token_ready = token_ready(b);
 	resp.health.uptime_seconds = (uint64_t)(time(NULL) - b->started);
 	resp.health.workers = (unsigned int)b->conf->workers;
 	answer(b, c, rq, &resp);
@@ -458,7 +488,8 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	}
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_STATS;
-	resp.stats.token_ready = joblink_ready(b->jobs);
+	resp.stats.token_ready = token_ready(b);
+	signer_counts(b, &resp.stats);
 	resp.stats.workers = (unsigned int)b->conf->workers;
 	resp.stats.workers_busy = (unsigned int)joblink_busy(b->jobs);
 	resp.stats.connections = (unsigned int)connset_count(b->conns);

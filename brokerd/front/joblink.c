@@ -51,6 +51,7 @@ struct joblink_gen {
 	int			 dead;
 	int			 jobs;
 	int			 current;
+	int			 served;	/* answered a job with OK */
 };
 
 TAILQ_HEAD(genlist, joblink_gen);
@@ -477,6 +478,8 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 		if (l->stuck && --l->stuck == 0)
 			log_info("signer: worker %d answers again", l->index);
 	} else {
+		if (res.status == P11B_OK)
+			g->served = 1;
 		w->res = res;		/* its message is in w->msgbuf */
 		w->link = NULL;
 		TAILQ_INSERT_TAIL(done, w, entry);
@@ -578,6 +581,12 @@ joblink_ready(const struct joblink *s)
 {
 	return s->current != NULL && !s->current->dead &&
 	    pick(s->current) != NULL;
+}
+
+int
+joblink_served(const struct joblink *s)
+{
+	return s->current != NULL && !s->current->dead && s->current->served;
 }
 
 int

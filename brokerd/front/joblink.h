@@ -71,6 +71,8 @@ void	joblink_complete(struct joblink *s);
 
 /* The current signer is up (and not every worker is stuck). */
 int	joblink_ready(const struct joblink *s);
+/* The current signer has answered a job with OK. */
+int	joblink_served(const struct joblink *s);
 /* Jobs with the current signer's workers, at most one per worker. */
 int	joblink_busy(const struct joblink *s);
 

@@ -39,12 +39,23 @@
 #include "monitor.h"
 #include "pin.h"
 #include "pinguard.h"
+#include "sandbox.h"
 #include "secret.h"
 #include "signer.h"
 
+/*
+ * A signer that dies is restarted after BACKOFF_MIN_MS, doubled for each
+ * death in a row of a signer younger than STABLE_MS, up to
+ * BACKOFF_MAX_MS: a token fault costs 50 ms, a module that dies on every
+ * request (a call its sandbox refuses, an unreachable HSM) is tried
+ * 9 times in the first 25 s and then twice a minute.  From the
+ * UNAVAILABLE_AFTER-th such death the token is unavailable (health not
+ * ready) until a signer has stayed up STABLE_MS.
+ */
 #define BACKOFF_MIN_MS	50
-#define BACKOFF_MAX_MS	500	/* back within 1 s of the token */
+#define BACKOFF_MAX_MS	30000
 #define STABLE_MS	10000	/* a signer this old resets the backoff */
+#define UNAVAILABLE_AFTER 3
 #define START_WAIT_MS	30000
 #define LEFTOVER_MS	5000	/* signers still up this long after the front */
 #define FRONT_BACKOFF_MIN_MS	100
@@ -53,6 +64,7 @@
 struct child {
 	pid_t		 pid;
 	int		 status_fd;	/* starting: its verdict (ctl.h) */
+	int		 report_fd;	/* ready: its sandbox trap (trap.c) */
 	int		*links;		/* the front's ends, until sent */
 	int		 nlinks;
 	uint64_t	 started_ms;
@@ -77,6 +89,10 @@ struct monitor {
 	int		 failed;	/* a child ended badly: exit 1 */
 	uint64_t	 backoff_ms;
 	uint64_t	 restart_at;	/* 0: none scheduled */
+	unsigned int	 quick_deaths;	/* young signers dead in a row */
+	struct ctl_signer_stats stats;	/* sent to the front */
+	struct ctl_signer_stats sent;	/* what the front has */
+	int		 stats_sent;	/* by this front */
 	uint64_t	 kill_at;	/* stopping: SIGKILL what is left */
 	struct front_watch watch;
 	uint64_t	 front_backoff_ms;
@@ -159,6 +175,7 @@ spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
 
 	memset(c, 0, sizeof(*c));
 	c->status_fd = -1;
+	c->report_fd = -1;
 	if (pin_guard_refused(&m->guard, pin) != 0) {
 		log_warnx("monitor: the token refused this PIN before; no "
 		    "signer is started with it");
@@ -207,6 +224,7 @@ spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
 	c->links = mine;
 	c->nlinks = n;
 	c->started_ms = clock_ms();
+	m->stats.starts++;
 	return 0;
  fail:
 	log_warn("monitor: cannot start a signer");
@@ -233,11 +251,22 @@ signer_status(struct child *c, int wait_ms, char *msg, size_t msglen)
 		return -2;
 	}
 	rc = ctl_recv_verdict(c->status_fd, msg, msglen);
-	close(c->status_fd);
+	if (rc == 0)		/* now the channel of its trap report */
+		c->report_fd = c->status_fd;
+	else
+		close(c->status_fd);
 	c->status_fd = -1;
 	if (rc != 0 && msg[0] == '\0')
 		snprintf(msg, msglen, "the signer exited while starting");
 	return rc;
+}
+
+static void
+child_close_report(struct child *c)
+{
+	if (c->report_fd != -1)
+		close(c->report_fd);
+	c->report_fd = -1;
 }
 
 static void
@@ -271,17 +300,27 @@ send_signer(struct monitor *m, struct child *c)
 	child_drop_links(c);
 }
 
+/* A signer that lived lived_ms is gone: start another, later each time. */
 static void
-schedule_restart(struct monitor *m)
+schedule_restart(struct monitor *m, uint64_t lived_ms)
 {
 	uint64_t now = clock_ms();
 
 	if (m->down || m->stopping)
 		return;
-	if (m->signer.started_ms != 0 && now - m->signer.started_ms >=
-	    STABLE_MS)
+	if (lived_ms >= STABLE_MS) {
 		m->backoff_ms = BACKOFF_MIN_MS;
+		m->quick_deaths = 0;
+	} else
+		m->quick_deaths++;
 	m->restart_at = now + m->backoff_ms;
+	if (m->quick_deaths >= UNAVAILABLE_AFTER && !m->stats.unavailable) {
+		m->stats.unavailable = 1;
+		log_warnx("monitor: %u signers in a row ended within %d s; "
+		    "the token is UNAVAILABLE until one stays up %d s "
+		    "(restarts back off to %d s)", m->quick_deaths,
+		    STABLE_MS / 1000, STABLE_MS / 1000, BACKOFF_MAX_MS / 1000);
+	}
 	log_info("monitor: restarting the signer in %llu ms",
 	    (unsigned long long)m->backoff_ms);
 	m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
@@ -292,14 +331,96 @@ static void
 restart_signer(struct monitor *m)
 {
 	m->restart_at = 0;
+	m->stats.restarts++;
 	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0)
-		schedule_restart(m);
+		schedule_restart(m, 0);
+}
+
+/* A serving signer that stayed up STABLE_MS ends an unavailable spell. */
+static void
+check_stable(struct monitor *m)
+{
+	if (!m->stats.unavailable || m->down || m->signer.pid <= 0 ||
+	    m->signer.report_fd == -1 || clock_ms() - m->signer.started_ms <
+	    STABLE_MS)
+		return;
+	m->stats.unavailable = 0;
+	m->quick_deaths = 0;
+	m->backoff_ms = BACKOFF_MIN_MS;
+	log_warnx("monitor: the signer stayed up %d s; the token is "
+	    "available again", STABLE_MS / 1000);
+}
+
+/*
+ * A sandbox kill, by the call's name; past CTL_KILLS_MAX - 1 names the
+ * rest count as "other", whatever a hostile signer reports.
+ */
+static void
+count_kill(struct monitor *m, const char *name)
+{
+	struct ctl_signer_stats *st = &m->stats;
+	uint32_t i;
+
+	for (;;) {
+		for (i = 0; i < st->nkills; i++)
+			if (strcmp(st->kills[i].syscall, name) == 0) {
+				st->kills[i].count++;
+				return;
+			}
+		if (st->nkills < CTL_KILLS_MAX - 1 || (st->nkills <
+		    CTL_KILLS_MAX && strcmp(name, "other") == 0))
+			break;
+		name = "other";
+	}
+	strlcpy(st->kills[st->nkills].syscall, name, CTL_SYSCALL_MAX);
+	st->kills[st->nkills++].count = 1;
+}
+
+/* What the ended signer wrote on its trap channel, if anything. */
+static int
+read_trap(struct child *c, struct sandbox_trap *t)
+{
+	uint8_t rec[SANDBOX_TRAP_RECORD];
+	ssize_t n;
+
+	if (c->report_fd == -1)
+		return -1;
+	n = recv(c->report_fd, rec, sizeof(rec), MSG_DONTWAIT);
+	child_close_report(c);
+	if (n != (ssize_t)sizeof(rec))
+		return -1;
+	return sandbox_trap_decode(rec, sizeof(rec), t);
+}
+
+/*
+ * The signer's filter stopped it.  Its report names the call; it comes
+ * from the process that was stopped, so it is logged as what the signer
+ * says, and only a name libseccomp knows becomes a metric label.
+ */
+static void
+sandbox_killed(struct monitor *m, int trapped, const struct sandbox_trap *t)
+{
+	char name[CTL_SYSCALL_MAX], what[256];
+
+	if (!trapped) {
+		log_warnx("monitor: the signer was stopped by its sandbox "
+		    "(it left no report of the system call; \"sandbox log\" "
+		    "lets the kernel's audit log name it)");
+		count_kill(m, "unknown");
+		return;
+	}
+	sandbox_trap_name(t, name, sizeof(name));
+	sandbox_trap_describe(t, what, sizeof(what));
+	log_warnx("monitor: the signer was stopped by its sandbox: it "
+	    "reports the system call %s", what);
+	count_kill(m, name);
 }
 
 /* The token refused pin: never again (until a restart). */
 static void
 pin_refused(struct monitor *m, struct secret *pin)
 {
+	m->stats.login_failures++;
 	if (pin_guard_refuse(&m->guard, pin) != 0)
 		fatalx("monitor: cannot remember the refused PIN");
 	log_warnx("monitor: the token refused the PIN; it is not presented "
@@ -344,6 +465,7 @@ static void
 drop_signer(struct monitor *m)
 {
 	m->restart_at = 0;
+	child_close_report(&m->signer);
 	if (m->signer.status_fd != -1) {
 		close(m->signer.status_fd);
 		m->signer.status_fd = -1;
@@ -389,11 +511,13 @@ front_exited(struct monitor *m, int status)
 			m->failed = 1;
 		return;
 	}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
 		log_warnx("monitor: the front was killed by signal %d%s",
 		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
 		    " (a system call outside its allowlist)" : "");
-	else
+		if (WTERMSIG(status) == SIGSYS)
+			count_kill(m, "unknown");
+	} else
 		log_warnx("monitor: the front exited with status %d",
 		    WEXITSTATUS(status));
 	drop_signer(m);
@@ -410,7 +534,9 @@ front_exited(struct monitor *m, int status)
 static void
 reaped(struct monitor *m, pid_t pid, int status)
 {
+	struct sandbox_trap t;
 	size_t i;
+	int trapped;
 
 	if (pid == m->front) {
 		front_exited(m, status);
@@ -427,6 +553,7 @@ reaped(struct monitor *m, pid_t pid, int status)
 		close(m->signer.status_fd);
 		m->signer.status_fd = -1;
 	}
+	trapped = read_trap(&m->signer, &t) == 0;
 	child_drop_links(&m->signer);
 	m->signer.pid = 0;
 	if (m->stopping) {
@@ -444,18 +571,22 @@ reaped(struct monitor *m, pid_t pid, int status)
 		    "will NOT be restarted (answering TOKEN_UNAVAILABLE)");
 		pin_refused(m, m->pin);
 		m->down = 1;
+		m->stats.unavailable = 1;
 		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, "PIN refused", 11,
 		    NULL, 0);
 		return;
 	}
-	if (WIFSIGNALED(status))
-		log_warnx("monitor: the signer was killed by signal %d%s",
-		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
-		    " (a system call outside its allowlist)" : "");
+	if ((WIFEXITED(status) && WEXITSTATUS(status) ==
+	    SIGNER_EXIT_SANDBOX) || (WIFSIGNALED(status) && WTERMSIG(status) ==
+	    SIGSYS))
+		sandbox_killed(m, trapped, &t);
+	else if (WIFSIGNALED(status))
+		log_warnx("monitor: the signer was killed by signal %d",
+		    WTERMSIG(status));
 	else
 		log_warnx("monitor: the signer exited with status %d",
 		    WEXITSTATUS(status));
-	schedule_restart(m);
+	schedule_restart(m, clock_ms() - m->signer.started_ms);
 }
 
 static void
@@ -639,6 +770,7 @@ reload(struct monitor *m)
 		if (sfd != -1)
 			close(sfd);
 		child_drop_links(&c);
+		child_close_report(&c);
 		retire(m, c.pid);
 		files_free(&f);
 		secret_free(fresh);
@@ -652,11 +784,13 @@ reload(struct monitor *m)
 	child_drop_links(&c);
 	if (front_verdict(m, err, sizeof(err)) != 0) {
 		log_debug("monitor: the front kept the old files: %s", err);
+		child_close_report(&c);
 		retire(m, c.pid);	/* the front closed its links */
 		files_free(&f);
 		secret_free(fresh);
 		return;
 	}
+	child_close_report(&m->signer);
 	if (m->signer.pid > 0)
 		retire(m, m->signer.pid);
 	m->signer = c;
@@ -672,6 +806,9 @@ reload(struct monitor *m)
 	if (m->down)
 		log_info("monitor: the token accepted the PIN; serving again");
 	m->down = 0;
+	m->stats.unavailable = 0;	/* a signer just started */
+	m->quick_deaths = 0;
+	m->backoff_ms = BACKOFF_MIN_MS;
 	/* The front just answered; the deadline may have changed. */
 	ctl_timeouts(m->ctl_fd, f.conf->front_watchdog);
 	frontwatch_arm(&m->watch, f.conf->front_watchdog, clock_ms());
@@ -813,12 +950,14 @@ kill_leftovers(struct monitor *m)
 static int
 loop_timeout(const struct monitor *m)
 {
-	uint64_t now = clock_ms(), at[2] = { m->restart_at,
-	    m->front_restart_at };
+	uint64_t now = clock_ms(), at[3] = { m->restart_at,
+	    m->front_restart_at, 0 };
 	int timeout = m->stopping ? 200 : -1, t;
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	if (m->stats.unavailable && !m->down && m->signer.pid > 0)
+		at[2] = m->signer.started_ms + STABLE_MS;
+	for (i = 0; i < 3; i++) {
 		if (at[i] == 0)
 			continue;
 		t = at[i] > now ? (int)(at[i] - now) : 0;
@@ -829,6 +968,23 @@ loop_timeout(const struct monitor *m)
 	    (timeout == -1 || t < timeout))
 		timeout = t;
 	return timeout;
+}
+
+/* The counts to the front, when they changed or it is new. */
+static void
+send_stats(struct monitor *m)
+{
+	if (m->ctl_fd == -1 || m->front <= 0 || m->stopping ||
+	    (m->stats_sent && memcmp(&m->sent, &m->stats, sizeof(m->sent)) ==
+	    0))
+		return;
+	if (ctl_send(m->ctl_fd, CTL_SIGNER_STATS, &m->stats,
+	    sizeof(m->stats), NULL, 0) != 0) {
+		log_warn("monitor: cannot send the signer counts");
+		return;
+	}
+	m->sent = m->stats;
+	m->stats_sent = 1;
 }
 
 static void
@@ -868,6 +1024,8 @@ loop(struct monitor *m)
 		if (m->front_restart_at != 0 && clock_ms() >=
 		    m->front_restart_at)
 			restart_front(m);
+		check_stable(m);
+		send_stats(m);
 		/* With the front gone, the signers follow (links closed). */
 		if (m->stopping && m->front == 0) {
 			if (m->kill_at == 0)
@@ -923,6 +1081,7 @@ spawn_front(struct monitor *m, struct child *signer)
 	close(copy_fd);
 	m->ctl_fd = sp[0];
 	m->front = pid;
+	m->stats_sent = 0;
 	ctl_timeouts(m->ctl_fd, m->files.conf->front_watchdog);
 	return 0;
 }
@@ -1012,6 +1171,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.log_fd = log_fd;
 	m.ctl_fd = -1;
 	m.signer.status_fd = -1;
+	m.signer.report_fd = -1;
 	m.backoff_ms = BACKOFF_MIN_MS;
 	m.front_backoff_ms = FRONT_BACKOFF_MIN_MS;
 	logwatch_init(&m.audit_watch);

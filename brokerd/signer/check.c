@@ -17,6 +17,10 @@ signer_check_token(const struct config *conf, struct secret *pin,
 	size_t nkeys;
 	int r;
 
+	if (signer_module_env(conf, errbuf, errlen) != 0) {
+		secret_free(pin);
+		return -1;
+	}
 	token_conf_of(conf, &tc);
 	r = token_open(&tc, pin, &tok, errbuf, errlen);
 	secret_free(pin);

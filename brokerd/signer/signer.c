@@ -178,6 +178,36 @@ send_hello(struct token *tok, int fd, int nworkers, int status_fd)
 	free(msg);
 }
 
+/*
+ * The token's "module-env" settings, in this process's environment
+ * before the module is loaded (a module reads its own variables when
+ * loaded or initialised).  The values are never logged.
+ */
+int
+signer_module_env(const struct config *conf, char *errbuf, size_t errlen)
+{
+	char name[256];
+	const char *eq;
+	size_t i, len;
+
+	for (i = 0; i < conf->nmodule_env; i++) {
+		eq = strchr(conf->module_env[i], '=');
+		len = (size_t)(eq - conf->module_env[i]);
+		if (eq == NULL || len >= sizeof(name)) {
+			snprintf(errbuf, errlen, "module-env: bad setting");
+			return -1;
+		}
+		memcpy(name, conf->module_env[i], len);
+		name[len] = '\0';
+		if (setenv(name, eq + 1, 1) != 0) {
+			snprintf(errbuf, errlen, "module-env %s: %s", name,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Kept reachable to the end: the signer exits without tearing down. */
 static struct sworker *wk;
 static struct token *tok;
@@ -201,6 +231,8 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	(void)prctl(PR_SET_NAME, "p11b-signer", 0, 0, 0);
 	if ((wk = calloc(nlinks, sizeof(*wk))) == NULL)
 		fail(status_fd, SIGNER_EXIT_RETRY, "out of memory");
+	if (signer_module_env(conf, err, sizeof(err)) != 0)
+		fail(status_fd, SIGNER_EXIT_RETRY, err);
 	token_conf_of(conf, &tc);
 	r = token_open(&tc, pin, &tok, err, sizeof(err));
 	secret_free(pin);		/* wiped: logged in once, for good */
@@ -231,11 +263,15 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 			fail(status_fd, SIGNER_EXIT_RETRY, "cannot start the "
 			    "worker threads");
 	(void)pthread_barrier_wait(&started);
-	/* Every thread runs: the filter covers them all (TSYNC). */
-	if (sandbox_seccomp(SANDBOX_SIGNER, &sc, err, sizeof(err)) != 0)
+	/*
+	 * Every thread runs: the filter covers them all (TSYNC).  A call it
+	 * refuses is reported on the status channel, which stays open for
+	 * that (the monitor reads it when it reaps us).
+	 */
+	if (sandbox_trap_init(status_fd, SIGNER_EXIT_SANDBOX) != 0 ||
+	    sandbox_seccomp(SANDBOX_SIGNER, &sc, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
 	(void)ctl_send_verdict(status_fd, CTL_READY, NULL);
-	close(status_fd);
 	for (i = 0; i < nlinks; i++)
 		pthread_join(wk[i].thread, NULL);
 	/*

@@ -11,6 +11,7 @@ struct secret;
 
 #define SIGNER_EXIT_RETRY	1	/* start another after a pause */
 #define SIGNER_EXIT_PIN		3	/* the token refused the PIN: never */
+#define SIGNER_EXIT_SANDBOX	5	/* its filter trapped a call (a hint) */
 
 /*
  * In the forked child, before any PKCS#11 call: log in with pin (freed
@@ -19,6 +20,10 @@ struct secret;
  */
 void	signer_main(const struct config *conf, struct secret *pin, int *links,
 	    int nlinks, int status_fd) __attribute__((noreturn));
+
+/* The token's module-env settings into the environment: 0 or -1. */
+int	signer_module_env(const struct config *conf, char *errbuf,
+	    size_t errlen);
 
 /*
  * p11brokerd -n: open the token as a signer would, in this process (pin

@@ -28,6 +28,14 @@ print_plain(const struct p11b_stats *st)
 	    (unsigned long long)st->audit_write_failures,
 	    (unsigned long long)st->audit_copies_dropped,
 	    (unsigned long long)st->audit_checkpoint_time);
+	printf("signers starts=%llu restarts=%llu login-failures=%llu\n",
+	    (unsigned long long)st->signer_starts,
+	    (unsigned long long)st->signer_restarts,
+	    (unsigned long long)st->login_failures);
+	for (i = 0; i < st->nsandbox_kills; i++)
+		printf("sandbox-kills syscall=%s count=%llu\n",
+		    st->sandbox_kills[i].syscall,
+		    (unsigned long long)st->sandbox_kills[i].count);
 	for (i = 0; i < st->nrequests; i++)
 		printf("requests op=%s key=%s status=%s count=%llu\n",
 		    p11b_op_name(st->requests[i].op),

@@ -26,6 +26,9 @@ struct fault_call {
 	int		 faulted;	/* some rule fired */
 	int		 corrupt;	/* flip a bit of the output */
 	int		 crash;		/* abort() before the call */
+	int		 socket_family;	/* open and close one first; 0: no */
+	int		 io;		/* 0, or an open/create/connect first */
+	char		 io_arg[RULE_TEXT_MAX];	/* its path or port */
 	unsigned long	 delay_ms;	/* sleep this long first */
 	char		 hang[RULE_TEXT_MAX];	/* block until it goes */
 	char		 fired[RULE_TEXT_MAX];	/* the first rule that fired */

@@ -11,7 +11,11 @@
  * FUNCTION is a C_ name or "*"; ACTION is "error CODE", "delay DURATION",
  * "hang", "corrupt" or "crash".  See tests/faultmod/README.md.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +40,11 @@ enum action {
 	ACT_DELAY,
 	ACT_HANG,
 	ACT_CORRUPT,
-	ACT_CRASH
+	ACT_CRASH,
+	ACT_SOCKET,
+	ACT_OPEN,
+	ACT_CREATE,
+	ACT_CONNECT
 };
 
 struct rule {
@@ -44,6 +52,8 @@ struct rule {
 	enum action	 act;
 	CK_RV		 rv;
 	unsigned long	 delay_ms;
+	int		 family;	/* ACT_SOCKET */
+	char		 arg[RULE_TEXT_MAX];	/* ACT_OPEN, _CREATE, _CONNECT */
 	unsigned long	 after;	/* matching calls let through first */
 	unsigned long	 count;	/* then fire this often; 0: always */
 	unsigned long	 seen;		/* matching calls so far */
@@ -219,6 +229,33 @@ parse_action(struct rule *r, char **tok, int ntok, const char **why)
 			*why = "delay needs a duration (200ms, 2s)";
 			return -1;
 		}
+		return 2;
+	}
+	if (strcmp(tok[0], "socket") == 0) {
+		/* A module that talks to its HSM over the network. */
+		r->act = ACT_SOCKET;
+		if (ntok >= 2 && strcmp(tok[1], "inet") == 0)
+			r->family = AF_INET;
+		else if (ntok >= 2 && strcmp(tok[1], "inet6") == 0)
+			r->family = AF_INET6;
+		else if (ntok >= 2 && strcmp(tok[1], "netlink") == 0)
+			r->family = AF_NETLINK;
+		else {
+			*why = "socket needs inet, inet6 or netlink";
+			return -1;
+		}
+		return 2;
+	}
+	if (strcmp(tok[0], "open") == 0 || strcmp(tok[0], "create") == 0 ||
+	    strcmp(tok[0], "connect") == 0) {
+		/* What a module does with its files and its HSM. */
+		r->act = tok[0][0] == 'o' ? ACT_OPEN : tok[0][1] == 'r' ?
+		    ACT_CREATE : ACT_CONNECT;
+		if (ntok < 2 || strlen(tok[1]) >= sizeof(r->arg)) {
+			*why = "open and create need a path, connect a port";
+			return -1;
+		}
+		snprintf(r->arg, sizeof(r->arg), "%s", tok[1]);
 		return 2;
 	}
 	if (strcmp(tok[0], "hang") == 0)
@@ -497,16 +534,58 @@ fault_rules_decide(struct fault_call *fc, int has_output, CK_RV *rv)
 		case ACT_CRASH:
 			fc->crash = 1;
 			break;
+		case ACT_SOCKET:
+			fc->socket_family = r->family;
+			break;
+		case ACT_OPEN:
+		case ACT_CREATE:
+		case ACT_CONNECT:
+			fc->io = (int)r->act;
+			memcpy(fc->io_arg, r->arg, sizeof(fc->io_arg));
+			break;
 		}
 	}
 	pthread_mutex_unlock(&ctl.mtx);
 	return error;
 }
 
+/* open, create or connect, and say how it went (on stderr). */
+static void
+do_io(const struct fault_call *fc)
+{
+	struct sockaddr_in sin;
+	const char *what;
+	int fd, r = -1;
+
+	if (fc->io == ACT_CONNECT) {
+		what = "connect";
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)strtoul(fc->io_arg, NULL, 10));
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1) {
+			r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+			close(fd);
+		}
+	} else {
+		what = fc->io == ACT_OPEN ? "open" : "create";
+		fd = fc->io == ACT_OPEN ? open(fc->io_arg, O_RDONLY) :
+		    open(fc->io_arg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd != -1) {
+			r = 0;
+			close(fd);
+		}
+	}
+	fault_log("%s: %s %s: %s", fault_fn_names[fc->fn], what, fc->io_arg,
+	    r == 0 ? "ok" : strerror(errno));
+}
+
 /* What fault_rules_decide() asked for: crash, delay, then hang. */
 void
 fault_rules_wait(const struct fault_call *fc)
 {
+	int fd;
+
 	if (ctl.verbose && fc->faulted)
 		fault_log("%s: rule '%s' fires", fault_fn_names[fc->fn],
 		    fc->fired);
@@ -515,6 +594,15 @@ fault_rules_wait(const struct fault_call *fc)
 		    fault_fn_names[fc->fn]);
 		abort();
 	}
+	if (fc->socket_family != 0) {
+		if ((fd = socket(fc->socket_family, SOCK_STREAM, 0)) == -1)
+			fault_log("%s: socket: %s", fault_fn_names[fc->fn],
+			    strerror(errno));
+		else
+			close(fd);
+	}
+	if (fc->io != 0)
+		do_io(fc);
 	if (fc->delay_ms > 0)
 		sleep_ms(fc->delay_ms);
 	if (fc->hang[0] != '\0')

@@ -68,6 +68,12 @@ tests_fuzz_replay_audit_line_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/client/cli \
 	$(SODIUM_CFLAGS)
 tests_fuzz_replay_audit_line_LDADD = $(SODIUM_LIBS) $(BSD_LIBS)
+# The signer's sandbox trap report, read by the monitor.
+check_PROGRAMS += tests/fuzz/replay_trap
+tests_fuzz_replay_trap_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_trap.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_replay_trap_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sandbox
+tests_fuzz_replay_trap_LDADD = sandbox/libsandbox.la $(BSD_LIBS)
 
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/mkseeds.py \
@@ -88,7 +94,14 @@ FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \
-	tests/fuzz/fuzz_dispatch tests/fuzz/fuzz_http tests/fuzz/fuzz_audit_state
+	tests/fuzz/fuzz_dispatch tests/fuzz/fuzz_http tests/fuzz/fuzz_audit_state \
+	tests/fuzz/fuzz_trap
+
+tests_fuzz_fuzz_trap_SOURCES = tests/fuzz/fuzz_trap.c tests/fuzz/fuzz.h \
+	sandbox/trap.c
+tests_fuzz_fuzz_trap_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sandbox
+tests_fuzz_fuzz_trap_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_trap_LDADD = $(SECCOMP_LIBS) $(BSD_LIBS)
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/fuzz.h $(FUZZ_WIRE_SOURCES)

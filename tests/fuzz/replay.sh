@@ -9,7 +9,7 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 
 FUZZ_SRC="$top_srcdir/tests/fuzz"
-TARGETS="request response config signer_msg dispatch http audit_state audit_line"
+TARGETS="request response config signer_msg dispatch http audit_state audit_line trap"
 
 n=0
 set -- $TARGETS

@@ -41,7 +41,10 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_files.sh \
 	tests/integration/audit_ship.sh \
 	tests/integration/recipes.sh \
-	tests/integration/rsa_algs.sh
+	tests/integration/rsa_algs.sh \
+	tests/integration/crashloop.sh \
+	tests/integration/sandbox_knobs.sh \
+	tests/integration/module_tpm2.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \

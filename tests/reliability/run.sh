@@ -5,7 +5,8 @@
 # tests/faultmod's fault-pkcs11.so between the signer and the token:
 #
 #   recovery-token   a token gone (every call CKR_TOKEN_NOT_PRESENT) long
-#                    enough that restarts back off to their 500 ms cap,
+#                    enough for four restarts (the pause doubles from
+#                    50 ms, to 30 s for signers dying young),
 #                    then back: ms from the rule's removal to the first
 #                    verified signature (CLI runs, ~10 ms each, included)
 #   recovery-kill    SIGKILL of the signer under 4 signing threads on one

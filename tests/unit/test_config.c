@@ -20,13 +20,16 @@ static const char good_conf[] =
     "\tmodule \"/usr/lib/softhsm/libsofthsm2.so\"\n"
     "\tlabel \"runbound-prod\"   # trailing comment\n"
     "\tpin-file \"/etc/p11broker/pin\"\n"
+    "\tmodule-env \"TPM2_PKCS11_TCTI=swtpm:host=127.0.0.1,port=2321\"\n"
     "}\n"
     "key dns-zsk label \"zsk-2026\"\n"
     "key ca-root id 0a1B verify-signatures low-s\n"
     "key api-token label \"runbound api key\"\n"
     "user nobody\n"
     "sandbox log\n"
-    "sandbox allow ioctl pread64\n"
+    "sandbox allow ioctl pread64 socket inet connect\n"
+    "sandbox write \"/var/lib/tpm2-pkcs11\"\n"
+    "sandbox connect-port 2321 2322\n"
     "sandbox read \"/var/lib/softhsm\" \"/etc/softhsm/softhsm2.conf\"\n"
     "token-timeout 7\n";
 
@@ -86,8 +89,18 @@ test_good_config(void)
 	is_str(c->user, "nobody", "user");
 	ok(c->user_uid != 0 && c->user_uid != (uid_t)-1, "user resolved");
 	is_int(c->sandbox_mode, SANDBOX_LOG, "sandbox log");
-	ok(c->nsandbox_allow == 2 && strcmp(c->sandbox_allow[1], "pread64") ==
-	    0, "sandbox allow: two calls");
+	ok(c->nsandbox_allow == 4 && strcmp(c->sandbox_allow[1], "pread64") ==
+	    0, "sandbox allow: four entries");
+	is_str(c->sandbox_allow[2], SANDBOX_ALLOW_INET,
+	    "sandbox allow socket inet: one entry, AF_INET/AF_INET6 only");
+	is_str(c->sandbox_allow[3], "connect", "... and the next call");
+	ok(c->nsandbox_write == 1 && strcmp(c->sandbox_write[0],
+	    "/var/lib/tpm2-pkcs11") == 0, "sandbox write: a path");
+	ok(c->nsandbox_connect == 2 && strcmp(c->sandbox_connect[1], "2322")
+	    == 0, "sandbox connect-port: two ports");
+	ok(c->nmodule_env == 1 && strcmp(c->module_env[0],
+	    "TPM2_PKCS11_TCTI=swtpm:host=127.0.0.1,port=2321") == 0,
+	    "module-env: NAME=VALUE");
 	ok(c->nsandbox_read == 2 && strcmp(c->sandbox_read[0],
 	    "/var/lib/softhsm") == 0, "sandbox read: two paths");
 	is_int(c->token_timeout, 7, "token-timeout");
@@ -141,7 +154,18 @@ test_config_errors(void)
 	expect_error("user nobody\nuser nobody\n", "test.conf:2: user given "
 	    "twice", "user twice");
 	expect_error("sandbox strict\n", "test.conf:1: sandbox: expected "
-	    "enforce, log, off, allow or read", "unknown sandbox mode");
+	    "enforce, log, off, allow, read, write or connect-port",
+	    "unknown sandbox mode");
+	expect_error("sandbox connect-port 65536\n", "is not a port",
+	    "sandbox connect-port: out of range");
+	expect_error("sandbox connect-port 0\n", "is not a port",
+	    "sandbox connect-port: zero");
+	expect_error("sandbox write tmp\n", "sandbox write: \"tmp\" is not "
+	    "an absolute path", "sandbox write: relative path");
+	expect_error("token {\n\tmodule-env \"1X=2\"\n}\n",
+	    "module-env: expected", "module-env: bad name");
+	expect_error("token {\n\tmodule-env \"NOVALUE\"\n}\n",
+	    "module-env: expected", "module-env: no =");
 	expect_error("sandbox allow\n", "sandbox allow: expected at least one",
 	    "sandbox allow without calls");
 	expect_error("sandbox allow Open\n", "is not a system call name",
