@@ -28,6 +28,7 @@
 #define DEFAULT_AUDIT_LINES	1000
 #define DEFAULT_AUDIT_SECONDS	60
 #define DEFAULT_TOKEN_TIMEOUT	10	/* seconds */
+#define DEFAULT_STOP_TIMEOUT	5	/* seconds for requests in flight at SIGTERM */
 #define DEFAULT_FRONT_WATCHDOG	10	/* seconds */
 #define DEFAULT_MAX_PER_UID	64
 #define DEFAULT_FRAME_TIMEOUT	10	/* seconds */
@@ -762,6 +763,12 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		c->token_timeout = (unsigned int)v;
 		return 0;
 	}
+	if (strcmp(kw->text, "stop-timeout") == 0) {
+		if (parse_number(p, "stop-timeout", 1, 3600, 10, &v) != 0)
+			return -1;
+		c->stop_timeout = (unsigned int)v;
+		return 0;
+	}
 	if (strcmp(kw->text, "front-watchdog") == 0) {
 		if (parse_number(p, "front-watchdog", 0, 3600, 10, &v) != 0)
 			return -1;
@@ -848,6 +855,7 @@ config_new(void)
 	c->user_gid = (gid_t)-1;
 	c->sandbox_mode = SANDBOX_ENFORCE;
 	c->token_timeout = DEFAULT_TOKEN_TIMEOUT;
+	c->stop_timeout = DEFAULT_STOP_TIMEOUT;
 	c->front_watchdog = DEFAULT_FRONT_WATCHDOG;
 	return c;
 }

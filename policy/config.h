@@ -80,6 +80,7 @@ struct config {
 	char			**module_env;	/* NAME=VALUE, for the module */
 	size_t			 nmodule_env;
 	unsigned int		 token_timeout;	/* seconds, 0: wait forever */
+	unsigned int		 stop_timeout;	/* seconds to drain at SIGTERM */
 	unsigned int		 front_watchdog; /* seconds, 0: off */
 };
 

@@ -35,7 +35,6 @@
 #define MAX_INFLIGHT	256		/* requests per connection */
 #define WBUF_HIGH	(1024 * 1024)	/* stop reading above this */
 #define MAX_EVENTS	64
-#define DRAIN_SECONDS	5
 #define FRAMES_PER_TURN	64		/* per connection, then the others */
 #define TURN_FRAMES	4096		/* all connections: the audit lines */
 #define FD_RESERVE	64		/* links, the log, epoll, signalfd */
@@ -726,7 +725,7 @@ stop(struct server *s)
 	if (s->stopping)
 		return;
 	s->stopping = 1;
-	s->stop_deadline = time(NULL) + DRAIN_SECONDS;
+	s->stop_deadline = time(NULL) + s->b->conf->stop_timeout;
 	/* New connections are refused from now on, not left waiting. */
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
 	close(s->listen_fd);

@@ -190,8 +190,11 @@ rules ""
 # Three workers, each holding one signature at the token (a hang rule,
 # proven by the fault module's entry count), and a token-timeout that
 # only a hang reaches: the three are surely in flight at the SIGTERM.
+# stop-timeout: the drain waits for the release below, however long the
+# checks before it take on a busy machine.
 sed -e 's/^workers .*/workers 3/' -e "s/^token-timeout .*/token-timeout $HANG/" \
     "$CONF" >"$T/drain.conf"
+printf 'stop-timeout %s\n' "$HANG" >>"$T/drain.conf"
 grep -q '^workers 3$' "$T/drain.conf" || bail "sed failed on workers"
 start_daemon "$T/drain.conf"
 signs=$(calls C_Sign)
