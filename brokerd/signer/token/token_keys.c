@@ -452,6 +452,93 @@ resolve_options(const struct token_conf *conf, const struct key_ref *ref,
 	return 0;
 }
 
+/*
+ * The object's own attributes, reported as they are: CKA_ID, CKA_LABEL
+ * (left out when it is longer than a client takes, or holds control
+ * characters) and CKA_LOCAL.
+ */
+static void
+read_object(struct token *tok, const struct key_handles *kh,
+    struct key_info *ki)
+{
+	uint8_t *label;
+	size_t len, i;
+
+	memcpy(ki->id, kh->id, kh->idlen);
+	ki->idlen = kh->idlen;
+	ki->local = get_bool(tok, kh->obj, CKA_LOCAL) == CK_TRUE;
+	if (token_get_attr(tok, tok->control, kh->obj, CKA_LABEL, &label,
+	    &len) != CKR_OK)
+		return;
+	for (i = 0; i < len && label[i] >= 0x20 && label[i] != 0x7f; i++)
+		;
+	if (i == len && len <= P11B_LABEL_MAX) {
+		memcpy(ki->label, label, len);
+		ki->label[len] = '\0';
+	}
+	free(label);
+}
+
+static void
+identity_add(EVP_MD_CTX *ctx, const void *p, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	(void)EVP_DigestUpdate(ctx, &n, sizeof(n));
+	if (len > 0)
+		(void)EVP_DigestUpdate(ctx, p, len);
+}
+
+/*
+ * What names the key material behind a name, for clients to hold on to
+ * (KeyInfo.identity): the object's class, type, size, CKA_ID and
+ * CKA_LABEL, its public key, and a secret key's CKA_CHECK_VALUE when the
+ * token has one.  A reload that maps the name to another object changes
+ * it; a restart that finds the same object does not (no handles in it).
+ * Two secret keys with the same label, id and size on a token without
+ * check values look the same: see signer/README.md.
+ */
+static int
+make_identity(struct token *tok, const struct key_handles *kh,
+    struct key_info *ki)
+{
+	static const char tag[] = "p11broker key identity 1";
+	uint8_t md[EVP_MAX_MD_SIZE], *kcv = NULL;
+	unsigned int mdlen = 0;
+	size_t kcvlen = 0;
+	uint32_t v[3];
+	EVP_MD_CTX *ctx;
+	int r = -1;
+
+	if (kh->cls == CKO_SECRET_KEY && token_get_attr(tok, tok->control,
+	    kh->obj, CKA_CHECK_VALUE, &kcv, &kcvlen) != CKR_OK) {
+		kcv = NULL;
+		kcvlen = 0;
+	}
+	v[0] = (uint32_t)kh->cls;
+	v[1] = (uint32_t)ki->type;
+	v[2] = ki->bits;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	identity_add(ctx, tag, sizeof(tag) - 1);
+	identity_add(ctx, v, sizeof(v));
+	identity_add(ctx, ki->id, ki->idlen);
+	identity_add(ctx, ki->label, strlen(ki->label));
+	identity_add(ctx, ki->spki, ki->spkilen);
+	identity_add(ctx, kcv, kcvlen);
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+	    mdlen < P11B_IDENTITY_LEN)
+		goto out;
+	memcpy(ki->identity, md, P11B_IDENTITY_LEN);
+	r = 0;
+ out:
+	EVP_MD_CTX_free(ctx);
+	free(kcv);
+	return r;
+}
+
 static int
 resolve_key(struct token *tok, const struct token_conf *conf,
     const struct key_ref *ref, struct key_handles *kh, struct key_info *ki,
@@ -497,10 +584,15 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 		free(id);
 	}
 	describe(ref, kh, ki);
+	read_object(tok, kh, ki);
 	if (resolve_class(tok, ref, kh, ki) != 0) {
 		snprintf(errbuf, errlen, "%s:%d: key %s: unsupported key type "
 		    "or curve (%s)", conf->path, ref->line, ref->name,
 		    ki->object);
+		return -1;
+	}
+	if (make_identity(tok, kh, ki) != 0) {
+		snprintf(errbuf, errlen, "token: out of memory");
 		return -1;
 	}
 	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
