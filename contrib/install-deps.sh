@@ -31,3 +31,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+
+# Knot DNS for the key-rotation test (pkcs11_knot.sh), NSS for certificates
+PKGS="$PKGS knot knot-dnssecutils ldnsutils libnss3-tools"
