@@ -8,6 +8,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 	clang libclang-rt-14-dev valgrind
 	libengine-pkcs11-openssl gnutls-bin openssh-client
 	curl prometheus logrotate"
+# Knot DNS for the key-rotation test (pkcs11_knot.sh), NSS certutil
+PKGS="$PKGS knot knot-dnssecutils ldnsutils libnss3-tools"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=
@@ -32,5 +34,3 @@ $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
 
-# Knot DNS for the key-rotation test (pkcs11_knot.sh), NSS for certificates
-PKGS="$PKGS knot knot-dnssecutils ldnsutils libnss3-tools"
