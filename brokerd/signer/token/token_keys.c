@@ -406,7 +406,8 @@ resolve_class(struct token *tok, const struct key_ref *ref,
 		    spki_ec(tok, kh, ki)) != 0)
 			log_warnx("key %s: no public key object on the token; "
 			    "pubkey will be unavailable", ki->name);
-		find_certificate(tok, kh, ki);
+		if (ref->cert == NULL)
+			find_certificate(tok, kh, ki);
 		break;
 	case CKO_SECRET_KEY:
 		if (classify_secret(tok, kh->obj, ki) != 0)
@@ -422,6 +423,52 @@ resolve_class(struct token *tok, const struct key_ref *ref,
 		explicit_bzero(val, len);
 		free(val);
 		break;
+	}
+	return 0;
+}
+
+/*
+ * The config's certificate file (read by the monitor): the first is the
+ * key's and must hold its public key, the rest are its issuers.
+ */
+static int
+resolve_certificate(const struct token_conf *conf, const struct key_ref *ref,
+    struct key_info *ki, char *errbuf, size_t errlen)
+{
+	const uint8_t *p = ref->cert;
+	X509_PUBKEY *xpk;
+	uint8_t *der = NULL;
+	X509 *x;
+	size_t leaf;
+	int n = -1;
+
+	if (ref->cert == NULL)
+		return 0;
+	if ((x = d2i_X509(NULL, &p, (long)ref->certlen)) != NULL &&
+	    (xpk = X509_get_X509_PUBKEY(x)) != NULL)
+		n = i2d_X509_PUBKEY(xpk, &der);
+	leaf = (size_t)(p - ref->cert);
+	X509_free(x);
+	if (ki->spki == NULL || n < 0 || (size_t)n != ki->spkilen ||
+	    memcmp(der, ki->spki, ki->spkilen) != 0) {
+		OPENSSL_free(der);
+		snprintf(errbuf, errlen, "%s:%d: key %s: the certificate in "
+		    "%s is not for this key%s", conf->path, ref->line,
+		    ref->name, ref->cert_path, ki->spki == NULL ?
+		    " (the token has no public key for it)" : "");
+		return -1;
+	}
+	OPENSSL_free(der);
+	if ((ki->cert = malloc(leaf)) == NULL || (ref->certlen > leaf &&
+	    (ki->chain = malloc(ref->certlen - leaf)) == NULL)) {
+		snprintf(errbuf, errlen, "token: out of memory");
+		return -1;
+	}
+	memcpy(ki->cert, ref->cert, leaf);
+	ki->certlen = leaf;
+	if (ref->certlen > leaf) {
+		memcpy(ki->chain, ref->cert + leaf, ref->certlen - leaf);
+		ki->chainlen = ref->certlen - leaf;
 	}
 	return 0;
 }
@@ -595,6 +642,8 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 		snprintf(errbuf, errlen, "token: out of memory");
 		return -1;
 	}
+	if (resolve_certificate(conf, ref, ki, errbuf, errlen) != 0)
+		return -1;
 	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
 }
 
