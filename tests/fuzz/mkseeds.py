@@ -145,6 +145,12 @@ def request_seeds():
                                       bytes(48), digest=True, raw=True))
     s["sign-empty-data"] = frame(sign(9, "k", "ed25519", b""))
     s["hmac"] = frame(hmac(10, "store-mac", "hmac-sha256", b"record"))
+    s["sign-identity"] = frame(sign(31, "dnszsk", "ecdsa-p256-sha256",
+                                    b"zone") + f_bytes(10, bytes(16)))
+    s["hmac-identity"] = frame(request(32, REQ_HMAC, f_bytes(1, "store-mac") +
+                                       f_varint(2, ALG["hmac-sha256"]) +
+                                       f_bytes(3, b"r") +
+                                       f_bytes(10, bytes(range(16)))))
     s["hmac-verify"] = frame(hmac_verify(11, "store-mac", "hmac-sha512",
                                          b"record", bytes(64)))
     s["secret"] = frame(request(12, REQ_SECRET, f_bytes(1, "api-token")))
@@ -214,6 +220,12 @@ def response_seeds():
     s["pubkey-cert"] = response(7, "ok", field=RES_PUBKEY,
                                 sub=f_bytes(1, b"\x30\x59" + bytes(89)) +
                                 f_bytes(2, b"\x30\x82\x01\x00" + bytes(256)))
+    s["pubkey-chain"] = response(12, "ok", field=RES_PUBKEY,
+                                 sub=f_bytes(1, b"\x30\x59" + bytes(89)) +
+                                 f_bytes(2, b"\x30\x03" + bytes(3)) +
+                                 f_bytes(3, bytes(range(16))) +
+                                 f_bytes(4, b"\x30\x81\x02" + bytes(2)) +
+                                 f_bytes(4, b"\x30\x00"))
     s["random"] = response(8, "ok", field=RES_RANDOM,
                            sub=f_bytes(1, bytes(range(64))))
     keys = [
@@ -226,6 +238,9 @@ def response_seeds():
                  ["hmac-sha256", "hmac-sha384", "hmac-sha512"]),
         key_info("blob", "data", 0, ["secret"], []),
         key_info("edkey", "ed25519", 255, ["sign"], ["ed25519"]),
+        key_info("dnszsk", "ec-p256", 256, ["sign"], ["ecdsa-p256-sha256"]) +
+        f_bytes(6, b"\x20\x26") + f_bytes(7, b"dnszsk-2026") +
+        f_varint(8, 1) + f_bytes(9, bytes(range(16))),
     ]
     s["list"] = response(9, "ok", field=RES_LIST,
                          sub=b"".join(f_bytes(1, k) for k in keys))
@@ -411,10 +426,15 @@ def smsg_result(status, message=b"", out=b"", valid=0, secret=0):
                         len(out)) + message + out)
 
 
-def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0):
+def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0,
+             chain=b"", kid=b"", label=b"", local=0, identity=bytes(16)):
     return (struct.pack("<B", len(name)) + name +
             struct.pack("<BBIIIB", ktype, extractable, bits, len(spki),
-                        len(cert), len(obj)) + obj + spki + cert)
+                        len(cert), len(obj)) + obj + spki + cert +
+            struct.pack("<I", len(chain)) + chain +
+            struct.pack("<B", len(kid)) + kid +
+            struct.pack("<B", len(label)) + label +
+            struct.pack("<B", local) + identity)
 
 
 def smsg_hello(desc, workers, keys):
@@ -427,7 +447,8 @@ def signer_msg_seeds():
                          "4200") + bytes(range(65))
     keys = [
         smsg_key(b"dns-zsk", 1, 256, b"private key label=dns-zsk id=01",
-                 spki),
+                 spki, kid=b"\x01", label=b"dns-zsk-2026", local=1,
+                 identity=bytes(range(16))),
         smsg_key(b"ca-root", 4, 3072, b"private key label=ca-root",
                  bytes(range(200)), b"\x30\x82" + bytes(100)),
         smsg_key(b"hmac.k_1", 6, 256, b"secret key label=hmac", b"", b"",
