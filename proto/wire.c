@@ -635,7 +635,8 @@ static int
 decode_key_object(const PB(KeyInfo) *ki, struct p11b_key_info *key)
 {
 	if (ki->id.len > P11B_ID_MAX || ki->label.len > P11B_LABEL_MAX ||
-	    memchr(ki->label.data, '\0', ki->label.len) != NULL ||
+	    (ki->label.len > 0 &&
+	    memchr(ki->label.data, '\0', ki->label.len) != NULL) ||
 	    (ki->identity.len != 0 && ki->identity.len != P11B_IDENTITY_LEN))
 		return WIRE_ERR_INVALID;
 	if (ki->id.len > 0)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11broker.h"
+#include "wire.h"		/* P11B_ID_MAX, P11B_LABEL_MAX, P11B_IDENTITY_LEN */
 
 #define KEY_OBJECT_MAX	160	/* "private key label=... id=..." */
 

@@ -12,6 +12,11 @@
 
 need_prog pkcs11-tool openssl
 
+# In a sanitizer build pkcs11-tool cannot load the module: the broker's
+# side (the monitor reading the file, the signer checking it, reloads
+# refused) still runs there.
+PLAIN=1
+ldd "$MODULE" 2>/dev/null | grep -Eq 'lib(asan|ubsan)\.so' && PLAIN=0
 pkcs11_setup
 P11T=(timeout -k 2 "$CLI_TIMEOUT" pkcs11-tool --module "$MODULE")
 
@@ -47,6 +52,10 @@ write_config "key web label \"rsa2048\" certificate \"$T/web.pem\""
 write_policy "permit user $ME sign web" "permit user $ME pubkey web"
 start_daemon
 
+if [ "$PLAIN" -eq 0 ]; then
+	like "$(cat "$DAEMON_LOG")" "serving 11 keys" \
+	    "the daemon starts with the certificate file (sanitizer build)"
+else
 "${P11T[@]}" --list-objects --type cert >"$T/certs.txt" 2>&1
 ok $? "pkcs11-tool lists certificates"
 like "$(cat "$T/certs.txt")" "label: +web$" "the key's certificate, label web"
@@ -113,6 +122,7 @@ if command -v keytool >/dev/null && [ -z "${P11B_SANITIZED:-}" ] &&
 else
 	diag "no Java or a sanitizer pass: keytool not run"
 fi
+fi
 
 # Refused at reload, the old configuration kept: another key's
 # certificate, and a certificate behind a symbolic link.
@@ -133,9 +143,11 @@ ln -s "$T/web.pem" "$T/web-link.pem"
 sed -i "s|certificate \"$T/other-copy.pem\"|certificate \"$T/web-link.pem\"|" \
     "$CONF"
 reject "a certificate behind a symbolic link is refused" "certificate: "
-"${P11T[@]}" --read-object --type cert --label web -o "$T/again.der" \
-    >/dev/null 2>&1
-check "the old certificate is still served" cmp -s "$T/again.der" \
-    "$T/leaf.der"
+if [ "$PLAIN" -eq 1 ]; then
+	"${P11T[@]}" --read-object --type cert --label web \
+	    -o "$T/again.der" >/dev/null 2>&1
+	check "the old certificate is still served" cmp -s "$T/again.der" \
+	    "$T/leaf.der"
+fi
 
 done_testing

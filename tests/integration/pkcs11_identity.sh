@@ -31,6 +31,10 @@ add_dns_keys()
 	done
 }
 PKCS11_BEFORE_START=add_dns_keys
+# In a sanitizer build pkcs11-tool and openssl cannot load the module:
+# only the rotation under pkcs11_rotate (built with the sanitizers) runs.
+PLAIN=1
+ldd "$MODULE" 2>/dev/null | grep -Eq 'lib(asan|ubsan)\.so' && PLAIN=0
 pkcs11_setup
 stop_daemon >/dev/null 2>&1
 write_config 'key dnszsk label "dnszsk-2026"'
@@ -52,6 +56,7 @@ field()
 	    $1 = ""; sub(/^ /, ""); print; exit }' "$T/objects.txt"
 }
 
+if [ "$PLAIN" -eq 1 ]; then
 objects
 is "$(field ec256 Private ID:)" "01" "ec256: the token's CKA_ID 01"
 is "$(field ec384 Private ID:)" "02" "ec384 (config: id 02): CKA_ID 02"
@@ -120,6 +125,7 @@ else
 	diag "no OpenSSL pkcs11 engine or a sanitizer build:" \
 	    "pkcs11:id=%01 with openssl not run"
 fi
+fi
 
 # Rotation under a running consumer that cached handle and id.
 rm -f "$T/go"
@@ -149,6 +155,7 @@ done <"$T/rotate.out"
 check "no signature was made under the old id after the remap" \
     test ! -e "$T/after.sig"
 
+if [ "$PLAIN" -eq 1 ]; then
 objects
 is "$(field dnszsk Private ID:)" "2027" "a new search: dnszsk is CKA_ID 2027"
 "${P11T[@]}" --sign --mechanism ECDSA-SHA256 --id 2027 -i "$T/msg" \
@@ -161,5 +168,6 @@ check "the new id signs with the dnszsk-2027 key" \
 "${P11T[@]}" --sign --mechanism ECDSA-SHA256 --id 2026 -i "$T/msg" \
     -o "$T/old.sig" >"$T/old.log" 2>&1
 check "the old id signs nothing" test ! -s "$T/old.sig"
+fi
 
 done_testing
