@@ -56,6 +56,7 @@ field()
 	    $1 = ""; sub(/^ /, ""); print; exit }' "$T/objects.txt"
 }
 
+printf 'signed by id\n' >"$T/msg"
 if [ "$PLAIN" -eq 1 ]; then
 objects
 is "$(field ec256 Private ID:)" "01" "ec256: the token's CKA_ID 01"
@@ -88,7 +89,6 @@ like "$(cat "$T/objects.txt")" "P11BROKER_KEY_TYPES=\"ec,nonsense\"" \
 
 # pkcs11:id=%01 with OpenSSL's engine (libp11), which needs Ed25519
 # hidden: the filter does it.
-printf 'signed by id\n' >"$T/msg"
 ENGINE_DIR=$(openssl version -e 2>/dev/null |
     sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
 if [ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ] &&

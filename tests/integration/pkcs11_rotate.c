@@ -138,8 +138,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/msg", argv[4]);
-	if ((f = fopen(path, "rb")) == NULL)
+	if ((f = fopen(path, "rb")) == NULL) {
+		perror(path);
 		return 2;
+	}
 	msglen = fread(msg, 1, sizeof(msg), f);
 	fclose(f);
 	if ((dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL)) == NULL ||
