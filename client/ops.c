@@ -126,11 +126,27 @@ ops_sign_check(enum p11b_alg alg, int flags, size_t inlen)
 	return 0;
 }
 
-/* salt: an RSA-PSS salt length, or -1 for the digest length. */
 static int
-ops_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
-    int flags, long salt, const uint8_t *in, size_t inlen, uint8_t **sigp,
-    size_t *siglenp)
+ops_identity(struct wire_request *req, const uint8_t *identity,
+    size_t identitylen)
+{
+	if (identitylen == 0)
+		return 0;
+	if (identity == NULL || identitylen != P11B_IDENTITY_LEN)
+		return ops_invalid("invalid key identity");
+	req->identity = identity;
+	req->identitylen = identitylen;
+	return 0;
+}
+
+/*
+ * identity: the key the caller expects (or none); salt: an RSA-PSS salt
+ * length, or -1 for the digest length.
+ */
+static int
+ops_sign(struct p11b_conn *conn, const char *key, const uint8_t *identity,
+    size_t identitylen, enum p11b_alg alg, int flags, long salt,
+    const uint8_t *in, size_t inlen, uint8_t **sigp, size_t *siglenp)
 {
 	struct wire_request req;
 	struct wire_response resp;
@@ -143,7 +159,8 @@ ops_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	if ((r = ops_key(&req, P11B_OP_SIGN, key)) != 0 ||
 	    (r = ops_alg(&req, alg)) != 0 ||
 	    (r = ops_data(&req, in, inlen)) != 0 ||
-	    (r = ops_sign_check(alg, flags, inlen)) != 0)
+	    (r = ops_sign_check(alg, flags, inlen)) != 0 ||
+	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
 	req.flags = flags;
 	if (salt >= 0) {
@@ -169,7 +186,18 @@ p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
     int flags, const uint8_t *in, size_t inlen, uint8_t **sigp,
     size_t *siglenp)
 {
-	return ops_sign(conn, key, alg, flags, -1, in, inlen, sigp, siglenp);
+	return ops_sign(conn, key, NULL, 0, alg, flags, -1, in, inlen, sigp,
+	    siglenp);
+}
+
+int
+p11b_sign_expect(struct p11b_conn *conn, const char *key,
+    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+    int flags, const uint8_t *in, size_t inlen, uint8_t **sigp,
+    size_t *siglenp)
+{
+	return ops_sign(conn, key, identity, identitylen, alg, flags, -1, in,
+	    inlen, sigp, siglenp);
 }
 
 int
@@ -177,14 +205,33 @@ p11b_sign_pss(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
     int flags, size_t salt_len, const uint8_t *in, size_t inlen,
     uint8_t **sigp, size_t *siglenp)
 {
+	return p11b_sign_pss_expect(conn, key, NULL, 0, alg, flags, salt_len,
+	    in, inlen, sigp, siglenp);
+}
+
+int
+p11b_sign_pss_expect(struct p11b_conn *conn, const char *key,
+    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+    int flags, size_t salt_len, const uint8_t *in, size_t inlen,
+    uint8_t **sigp, size_t *siglenp)
+{
 	if (salt_len > UINT16_MAX)
 		return ops_invalid("salt length too long");
-	return ops_sign(conn, key, alg, flags, (long)salt_len, in, inlen,
-	    sigp, siglenp);
+	return ops_sign(conn, key, identity, identitylen, alg, flags,
+	    (long)salt_len, in, inlen, sigp, siglenp);
 }
 
 int
 p11b_hmac(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
+    const uint8_t *in, size_t inlen, uint8_t **macp, size_t *maclenp)
+{
+	return p11b_hmac_expect(conn, key, NULL, 0, alg, in, inlen, macp,
+	    maclenp);
+}
+
+int
+p11b_hmac_expect(struct p11b_conn *conn, const char *key,
+    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
     const uint8_t *in, size_t inlen, uint8_t **macp, size_t *maclenp)
 {
 	struct wire_request req;
@@ -197,7 +244,8 @@ p11b_hmac(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	*maclenp = 0;
 	if ((r = ops_key(&req, P11B_OP_HMAC, key)) != 0 ||
 	    (r = ops_alg(&req, alg)) != 0 ||
-	    (r = ops_data(&req, in, inlen)) != 0)
+	    (r = ops_data(&req, in, inlen)) != 0 ||
+	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
@@ -214,6 +262,16 @@ p11b_hmac_verify(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
     const uint8_t *in, size_t inlen, const uint8_t *mac, size_t maclen,
     int *validp)
 {
+	return p11b_hmac_verify_expect(conn, key, NULL, 0, alg, in, inlen,
+	    mac, maclen, validp);
+}
+
+int
+p11b_hmac_verify_expect(struct p11b_conn *conn, const char *key,
+    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+    const uint8_t *in, size_t inlen, const uint8_t *mac, size_t maclen,
+    int *validp)
+{
 	struct wire_request req;
 	struct wire_response resp;
 	int r;
@@ -223,7 +281,8 @@ p11b_hmac_verify(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	*validp = 0;
 	if ((r = ops_key(&req, P11B_OP_HMAC_VERIFY, key)) != 0 ||
 	    (r = ops_alg(&req, alg)) != 0 ||
-	    (r = ops_data(&req, in, inlen)) != 0)
+	    (r = ops_data(&req, in, inlen)) != 0 ||
+	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
 	if (mac == NULL && maclen != 0)
 		return ops_invalid("no MAC buffer");
@@ -311,6 +370,48 @@ p11b_get_public_key(struct p11b_conn *conn, const char *key, uint8_t **spkip,
 		return ops_protocol(&resp, "empty public key");
 	r = ops_pubkey_copy(&resp, spkip, spkilenp, certp, certlenp);
 	wire_response_free(&resp);
+	return r;
+}
+
+void
+p11b_public_key_free(struct p11b_public_key *pk)
+{
+	if (pk == NULL)
+		return;
+	free(pk->spki);
+	free(pk->cert);
+	free(pk->chain);
+	memset(pk, 0, sizeof(*pk));
+}
+
+int
+p11b_get_public_key_info(struct p11b_conn *conn, const char *key,
+    struct p11b_public_key *pk)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (pk == NULL)
+		return ops_invalid("no output pointer");
+	memset(pk, 0, sizeof(*pk));
+	if ((r = ops_key(&req, P11B_OP_PUBKEY, key)) != 0)
+		return r;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.outlen == 0)
+		return ops_protocol(&resp, "empty public key");
+	if ((r = ops_pubkey_copy(&resp, &pk->spki, &pk->spkilen, &pk->cert,
+	    &pk->certlen)) == 0 && resp.chainlen > 0 &&
+	    (r = ops_copy(resp.chain, resp.chainlen, &pk->chain)) == 0)
+		pk->chainlen = resp.chainlen;
+	if (resp.identitylen > 0) {
+		memcpy(pk->identity, resp.identity, resp.identitylen);
+		pk->identitylen = resp.identitylen;
+	}
+	wire_response_free(&resp);
+	if (r != 0)
+		p11b_public_key_free(pk);
 	return r;
 }
 

@@ -27,12 +27,41 @@ extern "C" {
 
 struct p11b_conn;
 
+#define P11B_ID_MAX		64	/* bytes of a token CKA_ID */
+#define P11B_LABEL_MAX		128	/* bytes of a token CKA_LABEL */
+#define P11B_IDENTITY_LEN	16
+
 struct p11b_key_info {
 	char			name[P11B_KEY_NAME_MAX + 1];
 	enum p11b_key_type	type;
 	unsigned int		bits;
 	uint32_t		ops;	/* bit (1 << enum p11b_op) */
 	uint32_t		algs;	/* bit (1 << enum p11b_alg) */
+	/* The token object behind the name (empty from an older broker). */
+	uint8_t			id[P11B_ID_MAX];	/* CKA_ID */
+	size_t			idlen;
+	char			label[P11B_LABEL_MAX + 1];	/* CKA_LABEL */
+	int			local;			/* CKA_LOCAL */
+	/*
+	 * Names the key material the name stands for now; a reload that
+	 * maps the name elsewhere changes it.  Pass it to the *_expect
+	 * calls to be refused (P11B_NO_SUCH_KEY) instead of served by
+	 * another key.  identitylen is 0 from an older broker.
+	 */
+	uint8_t			identity[P11B_IDENTITY_LEN];
+	size_t			identitylen;
+};
+
+/* A key's public half, as p11b_get_public_key_info() returns it. */
+struct p11b_public_key {
+	uint8_t		*spki;		/* SubjectPublicKeyInfo, DER */
+	size_t		 spkilen;
+	uint8_t		*cert;		/* X.509 DER, or NULL */
+	size_t		 certlen;
+	uint8_t		*chain;		/* issuers' DER certificates, */
+	size_t		 chainlen;	/* concatenated, nearest first */
+	uint8_t		 identity[P11B_IDENTITY_LEN];
+	size_t		 identitylen;
 };
 
 #define P11B_LATENCY_BUCKETS	16
@@ -157,6 +186,30 @@ void	p11b_free_secret(uint8_t *secret, size_t len);
 /* *certp is NULL when the token has no certificate for the key. */
 int	p11b_get_public_key(struct p11b_conn *conn, const char *key,
 	    uint8_t **spkip, size_t *spkilenp, uint8_t **certp, size_t *certlenp);
+/* All of it in one answer, identity included; free with the next. */
+int	p11b_get_public_key_info(struct p11b_conn *conn, const char *key,
+	    struct p11b_public_key *pk);
+void	p11b_public_key_free(struct p11b_public_key *pk);
+/*
+ * As p11b_sign/p11b_hmac/p11b_hmac_verify, refused with P11B_NO_SUCH_KEY
+ * unless the key is still the one p11b_list_keys() described with
+ * identity (NULL or 0 bytes: no check).
+ */
+int	p11b_sign_expect(struct p11b_conn *conn, const char *key,
+	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+	    int flags, const uint8_t *in, size_t inlen,
+	    uint8_t **sigp, size_t *siglenp);
+int	p11b_sign_pss_expect(struct p11b_conn *conn, const char *key,
+	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+	    int flags, size_t salt_len, const uint8_t *in, size_t inlen,
+	    uint8_t **sigp, size_t *siglenp);
+int	p11b_hmac_expect(struct p11b_conn *conn, const char *key,
+	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+	    const uint8_t *in, size_t inlen, uint8_t **macp, size_t *maclenp);
+int	p11b_hmac_verify_expect(struct p11b_conn *conn, const char *key,
+	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+	    const uint8_t *in, size_t inlen, const uint8_t *mac, size_t maclen,
+	    int *validp);
 int	p11b_random(struct p11b_conn *conn, size_t len, uint8_t **outp);
 int	p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
 	    size_t *nkeysp);

@@ -11,6 +11,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 # tests/integration/module_tpm2.sh: tpm2-pkcs11 on a software TPM.
 PKGS="$PKGS swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
 	tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus"
+# Knot DNS for the key-rotation test (pkcs11_knot.sh), NSS certutil
+PKGS="$PKGS knot knot-dnssecutils ldnsutils libnss3-tools"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=
@@ -34,3 +36,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+

@@ -507,7 +507,7 @@ parse_key(struct parser *p)
 		return lex_error(&p->lx, tok.line, "key %s: expected "
 		    "\"label\" or \"id\"", k->name);
 	c->nkeys++;			/* from here config_free() owns it */
-	/* Options: verify-signatures, low-s. */
+	/* Options: verify-signatures, low-s, certificate "PATH". */
 	for (;;) {
 		if (lex_peek(&p->lx, &tok) != 0)
 			return -1;
@@ -518,10 +518,14 @@ parse_key(struct parser *p)
 			k->verify = 1;
 		else if (strcmp(tok.text, "low-s") == 0)
 			k->low_s = 1;
-		else
+		else if (strcmp(tok.text, "certificate") == 0) {
+			if (parse_string(p, "certificate", &k->cert_path,
+			    1) != 0)
+				return -1;
+		} else
 			return lex_error(&p->lx, tok.line, "key %s: unknown "
-			    "option \"%s\" (expected verify-signatures or "
-			    "low-s)", k->name, tok.text);
+			    "option \"%s\" (expected verify-signatures, "
+			    "low-s or certificate)", k->name, tok.text);
 	}
 	return 0;
 }
@@ -929,8 +933,11 @@ config_free(struct config *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nkeys; i++)
+	for (i = 0; i < c->nkeys; i++) {
 		free(c->keys[i].label);
+		free(c->keys[i].cert_path);
+		free(c->keys[i].cert);
+	}
 	free(c->keys);
 	free(c->path);
 	free(c->socket_path);

@@ -27,6 +27,9 @@ struct key_ref {
 	int			 verify;	/* check every signature */
 	int			 low_s;		/* ECDSA: s <= n/2 */
 	int			 line;
+	char			*cert_path;	/* certificate "PATH", or NULL */
+	uint8_t			*cert;		/* its DER certificates, the */
+	size_t			 certlen;	/* key's first (the monitor) */
 };
 
 enum token_select {

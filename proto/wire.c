@@ -97,6 +97,17 @@ set_alg(struct wire_request *req, int alg)
 	return 0;
 }
 
+/* An expected identity: none, or exactly P11B_IDENTITY_LEN bytes. */
+static int
+set_identity(struct wire_request *req, ProtobufCBinaryData id)
+{
+	if (id.len != 0 && id.len != P11B_IDENTITY_LEN)
+		return WIRE_ERR_INVALID;
+	req->identity = id.len > 0 ? id.data : NULL;
+	req->identitylen = id.len;
+	return 0;
+}
+
 int
 wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 {
@@ -126,6 +137,8 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 			goto out;
 		req->data = m->sign->data.data;
 		req->datalen = m->sign->data.len;
+		if (set_identity(req, m->sign->identity) != 0)
+			goto out;
 		break;
 	case PBC(REQUEST__OP_HMAC):
 		req->op = P11B_OP_HMAC;
@@ -134,6 +147,8 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 			goto out;
 		req->data = m->hmac->data.data;
 		req->datalen = m->hmac->data.len;
+		if (set_identity(req, m->hmac->identity) != 0)
+			goto out;
 		break;
 	case PBC(REQUEST__OP_HMAC_VERIFY):
 		req->op = P11B_OP_HMAC_VERIFY;
@@ -144,6 +159,8 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		req->datalen = m->hmac_verify->data.len;
 		req->mac = m->hmac_verify->mac.data;
 		req->maclen = m->hmac_verify->mac.len;
+		if (set_identity(req, m->hmac_verify->identity) != 0)
+			goto out;
 		break;
 	case PBC(REQUEST__OP_GET_SECRET):
 		req->op = P11B_OP_SECRET;
@@ -244,6 +261,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		    PBC(SIGNATURE_FORMAT__RAW) : PBC(SIGNATURE_FORMAT__DER);
 		sign.salt_length_set = req->salt_set != 0;
 		sign.salt_length = req->salt_set ? req->salt_len : 0;
+		sign.identity = bin(req->identity, req->identitylen);
 		m.op_case = PBC(REQUEST__OP_SIGN);
 		m.sign = &sign;
 		break;
@@ -251,6 +269,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		hmac.key = key;
 		hmac.algorithm = (PB(Algorithm))req->alg;
 		hmac.data = bin(req->data, req->datalen);
+		hmac.identity = bin(req->identity, req->identitylen);
 		m.op_case = PBC(REQUEST__OP_HMAC);
 		m.hmac = &hmac;
 		break;
@@ -259,6 +278,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		hv.algorithm = (PB(Algorithm))req->alg;
 		hv.data = bin(req->data, req->datalen);
 		hv.mac = bin(req->mac, req->maclen);
+		hv.identity = bin(req->identity, req->identitylen);
 		m.op_case = PBC(REQUEST__OP_HMAC_VERIFY);
 		m.hmac_verify = &hv;
 		break;
@@ -358,6 +378,12 @@ encode_keys(const struct wire_response *resp, PB(ListKeysResponse) *list,
 		ki->n_algorithms = mask_to_enums(resp->keys[i].algs,
 		    P11B_ALG_COUNT, store[i].algs);
 		ki->algorithms = (PB(Algorithm) *)store[i].algs;
+		ki->id = bin(resp->keys[i].id, resp->keys[i].idlen);
+		ki->label = bin((const uint8_t *)resp->keys[i].label,
+		    strlen(resp->keys[i].label));
+		ki->local = resp->keys[i].local != 0;
+		ki->identity = bin(resp->keys[i].identity,
+		    resp->keys[i].identitylen);
 		ptrs[i] = ki;
 	}
 	list->n_keys = resp->nkeys;
@@ -579,6 +605,57 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 	return decode_kills(m, st);
 }
 
+/*
+ * The length of the DER element at p (tag, definite length, contents),
+ * or 0 when it does not fit in len.
+ */
+size_t
+wire_der_len(const uint8_t *p, size_t len)
+{
+	size_t n, hdr, i;
+
+	if (len < 2)
+		return 0;
+	if (p[1] < 0x80) {
+		hdr = 2;
+		n = p[1];
+	} else {
+		hdr = 2 + (p[1] & 0x7f);
+		if ((p[1] & 0x7f) == 0 || (p[1] & 0x7f) > 4 || hdr > len)
+			return 0;
+		for (n = 0, i = 2; i < hdr; i++)
+			n = n << 8 | p[i];
+	}
+	return n > len - hdr ? 0 : hdr + n;
+}
+
+/* The chain (concatenated DER) as repeated bytes, one per certificate. */
+static int
+encode_chain(const struct wire_response *resp,
+    PB(GetPublicKeyResponse) *pub, ProtobufCBinaryData **chainp)
+{
+	ProtobufCBinaryData *chain;
+	size_t off, n, count = 0;
+
+	*chainp = NULL;
+	for (off = 0; off < resp->chainlen; off += n, count++)
+		if ((n = wire_der_len(resp->chain + off,
+		    resp->chainlen - off)) == 0)
+			return WIRE_ERR_INVALID;
+	if (count == 0)
+		return 0;
+	if ((chain = calloc(count, sizeof(*chain))) == NULL)
+		return WIRE_ERR_NOMEM;
+	for (off = 0, count = 0; off < resp->chainlen; off += n, count++) {
+		n = wire_der_len(resp->chain + off, resp->chainlen - off);
+		chain[count] = bin(resp->chain + off, n);
+	}
+	pub->n_chain = count;
+	pub->chain = chain;
+	*chainp = chain;
+	return 0;
+}
+
 int
 wire_response_encode(const struct wire_response *resp, uint8_t **framep,
     size_t *lenp)
@@ -598,6 +675,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	struct stats_store ss = { NULL, NULL, NULL, NULL };
 	PB(SignerSandboxKill) kills[P11B_SANDBOX_KILLS_MAX];
 	PB(SignerSandboxKill) *kptrs[P11B_SANDBOX_KILLS_MAX];
+	ProtobufCBinaryData *chain = NULL;
 	int r;
 
 	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
@@ -629,6 +707,9 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	case P11B_OP_PUBKEY:
 		pub.spki = bin(resp->out, resp->outlen);
 		pub.certificate = bin(resp->cert, resp->certlen);
+		pub.identity = bin(resp->identity, resp->identitylen);
+		if ((r = encode_chain(resp, &pub, &chain)) != 0)
+			return r;
 		m.result_case = PBC(RESPONSE__RESULT_GET_PUBLIC_KEY);
 		m.get_public_key = &pub;
 		break;
@@ -668,6 +749,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	free(store);
 	free(ptrs);
 	stats_store_free(&ss);
+	free(chain);
 	return r;
 }
 
@@ -679,11 +761,34 @@ copy_bin(const ProtobufCBinaryData *b, struct wire_response *resp)
 	return 0;
 }
 
+/* The token object's attributes; a label is text without NUL. */
+static int
+decode_key_object(const PB(KeyInfo) *ki, struct p11b_key_info *key)
+{
+	if (ki->id.len > P11B_ID_MAX || ki->label.len > P11B_LABEL_MAX ||
+	    (ki->label.len > 0 &&
+	    memchr(ki->label.data, '\0', ki->label.len) != NULL) ||
+	    (ki->identity.len != 0 && ki->identity.len != P11B_IDENTITY_LEN))
+		return WIRE_ERR_INVALID;
+	if (ki->id.len > 0)
+		memcpy(key->id, ki->id.data, ki->id.len);
+	key->idlen = ki->id.len;
+	if (ki->label.len > 0)
+		memcpy(key->label, ki->label.data, ki->label.len);
+	key->label[ki->label.len] = '\0';
+	key->local = ki->local;
+	if (ki->identity.len > 0)
+		memcpy(key->identity, ki->identity.data, ki->identity.len);
+	key->identitylen = ki->identity.len;
+	return 0;
+}
+
 static int
 decode_keys(const PB(ListKeysResponse) *list, struct wire_response *resp)
 {
 	struct p11b_key_info *keys;
 	size_t i, len;
+	int r;
 
 	if (list->n_keys == 0)
 		return 0;
@@ -707,7 +812,41 @@ decode_keys(const PB(ListKeysResponse) *list, struct wire_response *resp)
 		    ki->n_operations, P11B_OP_COUNT);
 		keys[i].algs = enums_to_mask((const int *)ki->algorithms,
 		    ki->n_algorithms, P11B_ALG_COUNT);
+		if ((r = decode_key_object(ki, &keys[i])) != 0)
+			return r;
 	}
+	return 0;
+}
+
+/* Identity and chain; each chain entry one whole DER element. */
+static int
+decode_pubkey(const PB(GetPublicKeyResponse) *pub,
+    struct wire_response *resp)
+{
+	uint8_t *chain;
+	size_t i, len = 0;
+
+	if (pub->identity.len != 0 && pub->identity.len != P11B_IDENTITY_LEN)
+		return WIRE_ERR_INVALID;
+	resp->identity = pub->identity.data;
+	resp->identitylen = pub->identity.len;
+	for (i = 0; i < pub->n_chain; i++) {
+		if (pub->chain[i].len == 0 || wire_der_len(pub->chain[i].data,
+		    pub->chain[i].len) != pub->chain[i].len)
+			return WIRE_ERR_INVALID;
+		len += pub->chain[i].len;
+	}
+	if (len == 0)
+		return 0;
+	if ((chain = malloc(len)) == NULL)
+		return WIRE_ERR_NOMEM;
+	for (len = 0, i = 0; i < pub->n_chain; i++) {
+		memcpy(chain + len, pub->chain[i].data, pub->chain[i].len);
+		len += pub->chain[i].len;
+	}
+	resp->chain_owned = chain;
+	resp->chain = chain;
+	resp->chainlen = len;
 	return 0;
 }
 
@@ -749,6 +888,8 @@ wire_response_decode(const uint8_t *body, size_t len,
 		copy_bin(&m->get_public_key->spki, resp);
 		resp->cert = m->get_public_key->certificate.data;
 		resp->certlen = m->get_public_key->certificate.len;
+		if ((r = decode_pubkey(m->get_public_key, resp)) != 0)
+			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_RANDOM):
 		resp->op = P11B_OP_RANDOM;
@@ -799,6 +940,7 @@ wire_response_free(struct wire_response *resp)
 	if (resp->msg != NULL)
 		PBF(response__free_unpacked)(resp->msg, NULL);
 	free(resp->keys_owned);
+	free(resp->chain_owned);
 	free(resp->stats.requests);
 	free(resp->stats.callers);
 	memset(resp, 0, sizeof(*resp));

@@ -36,6 +36,8 @@ struct wire_request {
 	const uint8_t	*mac;
 	size_t		 maclen;
 	uint32_t	 random_len;
+	const uint8_t	*identity;	/* expected key identity, or NULL */
+	size_t		 identitylen;
 	void		*msg;		/* owned protobuf message */
 };
 
@@ -49,6 +51,10 @@ struct wire_response {
 	size_t			 outlen;
 	const uint8_t		*cert;
 	size_t			 certlen;
+	const uint8_t		*chain;		/* concatenated DER (encode) */
+	size_t			 chainlen;
+	const uint8_t		*identity;	/* pubkey */
+	size_t			 identitylen;
 	int			 valid;		/* hmac-verify */
 	const struct p11b_key_info *keys;	/* list */
 	size_t			 nkeys;
@@ -56,6 +62,7 @@ struct wire_response {
 	struct p11b_stats	 stats;		/* requests owned after decode */
 	void			*msg;		/* owned protobuf message (decode) */
 	struct p11b_key_info	*keys_owned;	/* decode */
+	uint8_t			*chain_owned;	/* decode */
 };
 
 /*
@@ -84,6 +91,8 @@ int	wire_response_encode(const struct wire_response *resp,
 	    uint8_t **framep, size_t *lenp);
 
 /* Is this a valid logical key name? */
+/* The length of the DER element at p, 0 if it does not fit in len. */
+size_t	wire_der_len(const uint8_t *p, size_t len);
 int	wire_key_name_valid(const char *name, size_t len);
 const char *wire_strerror(int err);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certfile.h"
 #include "files.h"
 #include "lex.h"
 #include "log.h"
@@ -99,7 +100,8 @@ files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
 	names_record();
 	if (lex_read_file(path, CONFIG_FILE_MAX, &f->confbuf, &f->conflen,
 	    errbuf, errlen) != 0 || parse(path, f, errbuf, errlen) != 0 ||
-	    (f->names = names_export(&f->nameslen)) == NULL) {
+	    (f->names = names_export(&f->nameslen)) == NULL ||
+	    certfile_load_all(f->conf, errbuf, errlen) != 0) {
 		if (f->names == NULL && f->pol != NULL)
 			snprintf(errbuf, errlen, "out of memory");
 		files_free(f);

@@ -13,6 +13,7 @@ key_info_free(struct key_info *keys, size_t nkeys)
 	for (i = 0; keys != NULL && i < nkeys; i++) {
 		free(keys[i].spki);
 		free(keys[i].cert);
+		free(keys[i].chain);
 	}
 	free(keys);
 }

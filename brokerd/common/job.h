@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11broker_vocab.h"
+#include "wire.h"		/* P11B_ID_MAX, P11B_LABEL_MAX, P11B_IDENTITY_LEN */
 
 #define KEY_OBJECT_MAX	160	/* "private key label=... id=..." */
 
@@ -24,8 +24,16 @@ struct key_info {
 	size_t			 spkilen;
 	uint8_t			*cert;		/* certificate, DER, if any */
 	size_t			 certlen;
+	uint8_t			*chain;		/* its issuers, DER, nearest */
+	size_t			 chainlen;	/* first, concatenated */
 	char			 object[KEY_OBJECT_MAX];
 	uint32_t		 algs;		/* (1 << alg) the token can do */
+	/* The token object: its attributes, and what names the material. */
+	uint8_t			 id[P11B_ID_MAX];	/* CKA_ID */
+	size_t			 idlen;
+	char			 label[P11B_LABEL_MAX + 1];	/* CKA_LABEL */
+	int			 local;			/* CKA_LOCAL */
+	uint8_t			 identity[P11B_IDENTITY_LEN];
 };
 
 /* Free each key's public key and certificate, then the array. */

@@ -344,7 +344,9 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 	for (i = 0; i < nkeys; i++)
 		len += 1 + strlen(keys[i].name) + 1 + 1 + 4 + 4 + 4 + 4 + 1 +
 		    text_len(keys[i].object, SMSG_TEXT_MAX) + keys[i].spkilen +
-		    keys[i].certlen;
+		    keys[i].certlen + 4 + keys[i].chainlen + 1 +
+		    keys[i].idlen + 1 + strlen(keys[i].label) + 1 +
+		    P11B_IDENTITY_LEN;
 	if (msg_alloc(SMSG_HELLO, 0, len, bufp, lenp, &w) != SMSG_OK)
 		return SMSG_ERR;
 	wr_u32(&w, (uint32_t)nkeys);
@@ -365,6 +367,14 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		wr_text(&w, keys[i].object, dlen);
 		wr_bytes(&w, keys[i].spki, keys[i].spkilen);
 		wr_bytes(&w, keys[i].cert, keys[i].certlen);
+		wr_u32(&w, (uint32_t)keys[i].chainlen);
+		wr_bytes(&w, keys[i].chain, keys[i].chainlen);
+		wr_u8(&w, (uint8_t)keys[i].idlen);
+		wr_bytes(&w, keys[i].id, keys[i].idlen);
+		wr_u8(&w, (uint8_t)strlen(keys[i].label));
+		wr_bytes(&w, keys[i].label, strlen(keys[i].label));
+		wr_u8(&w, keys[i].local ? 1 : 0);
+		wr_bytes(&w, keys[i].identity, P11B_IDENTITY_LEN);
 	}
 	return SMSG_OK;
 }
@@ -378,6 +388,46 @@ text_ok(const uint8_t *p, size_t n)
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			return 0;
 	return 1;
+}
+
+/*
+ * The token object's attributes and the key's chain.  A label is any
+ * text but NUL and control characters (UTF-8 passes through).
+ */
+static int
+hello_object(struct rd *r, struct key_info *ki)
+{
+	const uint8_t *chain, *id, *label, *identity;
+	unsigned int idlen, labellen, local, i;
+	uint32_t chainlen;
+
+	chainlen = rd_u32(r);
+	chain = rd_take(r, chainlen);
+	idlen = rd_u8(r);
+	id = rd_take(r, idlen);
+	labellen = rd_u8(r);
+	label = rd_take(r, labellen);
+	local = rd_u8(r);
+	identity = rd_take(r, P11B_IDENTITY_LEN);
+	if (r->bad || idlen > P11B_ID_MAX || labellen > P11B_LABEL_MAX ||
+	    local > 1)
+		return SMSG_ERR;
+	for (i = 0; i < labellen; i++)
+		if (label[i] < 0x20 || label[i] == 0x7f)
+			return SMSG_ERR;
+	if (chainlen > 0) {
+		if ((ki->chain = malloc(chainlen)) == NULL)
+			return SMSG_ERR;
+		memcpy(ki->chain, chain, chainlen);
+		ki->chainlen = chainlen;
+	}
+	memcpy(ki->id, id, idlen);
+	ki->idlen = idlen;
+	memcpy(ki->label, label, labellen);
+	ki->label[labellen] = '\0';
+	ki->local = (int)local;
+	memcpy(ki->identity, identity, P11B_IDENTITY_LEN);
+	return SMSG_OK;
 }
 
 static int
@@ -421,7 +471,7 @@ hello_key(struct rd *r, struct key_info *ki)
 		memcpy(ki->cert, cert, certlen);
 	ki->spkilen = spkilen;
 	ki->certlen = certlen;
-	return SMSG_OK;
+	return hello_object(r, ki);
 }
 
 int

@@ -332,11 +332,31 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	joblink_submit(b->jobs, &p->work);
 }
 
+/*
+ * A client that names the key material it expects (KeyInfo.identity)
+ * is refused, as if the key were gone, when a reload has mapped the
+ * name elsewhere: never served by another key under the old identity.
+ */
+static int
+check_identity(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
+{
+	const struct key_info *ki = &b->keys[rq->key_index];
+
+	if (req->identitylen == 0 || (req->identitylen == P11B_IDENTITY_LEN &&
+	    memcmp(req->identity, ki->identity, P11B_IDENTITY_LEN) == 0))
+		return 0;
+	refuse(b, c, rq, P11B_NO_SUCH_KEY, "key changed: the name now "
+	    "stands for another key");
+	return -1;
+}
+
 static void
 handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (check_key(b, c, rq) != 0 || decide(b, c, rq, req->datalen) != 0)
+	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
+	    decide(b, c, rq, req->datalen) != 0)
 		return;
 	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
 		return;
@@ -382,6 +402,10 @@ handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.outlen = ki->spkilen;
 	resp.cert = ki->cert;
 	resp.certlen = ki->certlen;
+	resp.chain = ki->chain;
+	resp.chainlen = ki->chainlen;
+	resp.identity = ki->identity;
+	resp.identitylen = P11B_IDENTITY_LEN;
 	answer(b, c, rq, &resp);
 }
 
@@ -410,6 +434,12 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		out[n].type = ki->type;
 		out[n].bits = ki->bits;
 		out[n].ops = ops;
+		memcpy(out[n].id, ki->id, ki->idlen);
+		out[n].idlen = ki->idlen;
+		strlcpy(out[n].label, ki->label, sizeof(out[n].label));
+		out[n].local = ki->local;
+		memcpy(out[n].identity, ki->identity, P11B_IDENTITY_LEN);
+		out[n].identitylen = P11B_IDENTITY_LEN;
 		if (ops & (1U << P11B_OP_SIGN | 1U << P11B_OP_HMAC |
 		    1U << P11B_OP_HMAC_VERIFY))
 			out[n].algs = ki->algs &

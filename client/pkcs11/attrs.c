@@ -10,6 +10,7 @@
  */
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,7 +110,10 @@ attrs_common(struct attr_set *set, const struct key *key,
 	attrs_add_bool(set, CKA_MODIFIABLE, 0);
 	attrs_add_bool(set, CKA_COPYABLE, 0);
 	attrs_add_bool(set, CKA_DESTROYABLE, 0);
-	attrs_add(set, CKA_LABEL, key->name, strlen(key->name));
+	if (filter_token_labels() && key->label[0] != '\0')
+		attrs_add(set, CKA_LABEL, key->label, strlen(key->label));
+	else
+		attrs_add(set, CKA_LABEL, key->name, strlen(key->name));
 }
 
 static void
@@ -120,12 +124,12 @@ attrs_key_common(struct attr_set *set, const struct key *key,
 	size_t n;
 
 	attrs_add_ulong(set, CKA_KEY_TYPE, type);
-	attrs_add(set, CKA_ID, key->id, sizeof(key->id));
+	attrs_add(set, CKA_ID, key->id, key->idlen);
 	attrs_add(set, CKA_START_DATE, NULL, 0);
 	attrs_add(set, CKA_END_DATE, NULL, 0);
 	attrs_add_bool(set, CKA_DERIVE, 0);
-	/* Not known to have been generated on the token. */
-	attrs_add_bool(set, CKA_LOCAL, 0);
+	/* As the token reports it for the object behind the name. */
+	attrs_add_bool(set, CKA_LOCAL, key->local);
 	attrs_add_ulong(set, CKA_KEY_GEN_MECHANISM,
 	    CK_UNAVAILABLE_INFORMATION);
 	n = mech_key_mechanisms(key, mechs, ATTRS_MAX_MECHS);
@@ -245,19 +249,19 @@ attrs_ec_point(struct attr_set *set, const struct key *key)
 
 /* DER of a certificate's subject, issuer or serial (NULL: none). */
 static void
-attrs_cert_field(struct attr_set *set, CK_ATTRIBUTE_TYPE type,
-    const struct key *key)
+attrs_cert_der_field(struct attr_set *set, CK_ATTRIBUTE_TYPE type,
+    const uint8_t *cert, size_t certlen)
 {
-	const uint8_t *p = key->cert;
+	const uint8_t *p = cert;
 	uint8_t *der = NULL;
 	X509 *x;
 	int len = -1;
 
-	if (key->cert == NULL) {
+	if (cert == NULL) {
 		attrs_add(set, type, NULL, 0);
 		return;
 	}
-	if ((x = d2i_X509(NULL, &p, (long)key->certlen)) == NULL) {
+	if ((x = d2i_X509(NULL, &p, (long)certlen)) == NULL) {
 		attrs_add(set, type, NULL, 0);
 		return;
 	}
@@ -271,6 +275,13 @@ attrs_cert_field(struct attr_set *set, CK_ATTRIBUTE_TYPE type,
 	attrs_add(set, type, der, len > 0 ? (size_t)len : 0);
 	OPENSSL_free(der);
 	X509_free(x);
+}
+
+static void
+attrs_cert_field(struct attr_set *set, CK_ATTRIBUTE_TYPE type,
+    const struct key *key)
+{
+	attrs_cert_der_field(set, type, key->cert, key->certlen);
 }
 
 /* Returns 0, 1 (no object for this key) or -1 (out of memory). */
@@ -337,22 +348,44 @@ attrs_public_key(struct attr_set *set, const struct key *key)
 	return attrs_done(set);
 }
 
+/*
+ * The key's certificate (issuer 0: CKA_ID the key's, category "token
+ * user") or one of its issuers (no CKA_ID, so that nothing pairs it with
+ * the key; category "authority"; label "NAME ca1", "NAME ca2", ...).
+ */
 int
-attrs_certificate(struct attr_set *set, const struct key *key)
+attrs_certificate(struct attr_set *set, const struct key *key,
+    const uint8_t *der, size_t len, int issuer)
 {
-	if (key->cert == NULL)
+	char label[P11B_KEY_NAME_MAX + 16];
+
+	if (der == NULL)
 		return 1;
-	attrs_common(set, key, CKO_CERTIFICATE, 0);
+	if (issuer == 0)
+		attrs_common(set, key, CKO_CERTIFICATE, 0);
+	else {
+		attrs_add_ulong(set, CKA_CLASS, CKO_CERTIFICATE);
+		attrs_add_bool(set, CKA_TOKEN, 1);
+		attrs_add_bool(set, CKA_PRIVATE, 0);
+		attrs_add_bool(set, CKA_MODIFIABLE, 0);
+		attrs_add_bool(set, CKA_COPYABLE, 0);
+		attrs_add_bool(set, CKA_DESTROYABLE, 0);
+		snprintf(label, sizeof(label), "%s ca%d", key->name, issuer);
+		attrs_add(set, CKA_LABEL, label, strlen(label));
+	}
 	attrs_add_ulong(set, CKA_CERTIFICATE_TYPE, CKC_X_509);
 	attrs_add_bool(set, CKA_TRUSTED, 0);
-	attrs_add_ulong(set, CKA_CERTIFICATE_CATEGORY, 0);
-	attrs_add(set, CKA_ID, key->id, sizeof(key->id));
+	attrs_add_ulong(set, CKA_CERTIFICATE_CATEGORY, issuer == 0 ? 1 : 2);
+	if (issuer == 0)
+		attrs_add(set, CKA_ID, key->id, key->idlen);
+	else
+		attrs_add(set, CKA_ID, NULL, 0);
 	attrs_add(set, CKA_START_DATE, NULL, 0);
 	attrs_add(set, CKA_END_DATE, NULL, 0);
-	attrs_cert_field(set, CKA_SUBJECT, key);
-	attrs_cert_field(set, CKA_ISSUER, key);
-	attrs_cert_field(set, CKA_SERIAL_NUMBER, key);
-	attrs_add(set, CKA_VALUE, key->cert, key->certlen);
+	attrs_cert_der_field(set, CKA_SUBJECT, der, len);
+	attrs_cert_der_field(set, CKA_ISSUER, der, len);
+	attrs_cert_der_field(set, CKA_SERIAL_NUMBER, der, len);
+	attrs_add(set, CKA_VALUE, der, len);
 	return attrs_done(set);
 }
 

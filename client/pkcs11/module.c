@@ -180,6 +180,10 @@ C_Initialize(void *init_args)
 	}
 	module_read_label();
 	module_debugging = getenv("P11BROKER_PKCS11_DEBUG") != NULL;
+	if ((rv = filter_init()) != CKR_OK) {
+		module_unlock();
+		return rv;
+	}
 	atomic_store_explicit(&module_ready, 1, memory_order_release);
 	module_unlock();
 	/* The broker is reached at the first call that needs it. */

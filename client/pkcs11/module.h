@@ -31,6 +31,13 @@
 /* Raw input kept for a multi-part EdDSA or HMAC operation. */
 #define MODULE_MULTIPART_MAX	(1024 * 1024)
 
+/* filter.c: which keys this process sees ($P11BROKER_KEYS, ..._TYPES) */
+CK_RV		 filter_init(void);
+int		 filter_shows(const char *name, enum p11b_key_type type);
+void		 filter_free(void);
+/* CKA_LABEL: the key name, or with $P11BROKER_LABELS=token the token's. */
+int		 filter_token_labels(void);
+
 /* module.c */
 int		 module_initialized(void);
 void		 module_lock(void);
@@ -63,8 +70,15 @@ struct key {
 	size_t			 spkilen;
 	uint8_t			*cert;
 	size_t			 certlen;
+	uint8_t			*chain;		/* issuers' DER, concatenated */
+	size_t			 chainlen;
 	EVP_PKEY		*pub;		/* parsed spki */
-	uint8_t			 id[16];	/* CKA_ID */
+	uint8_t			 id[P11B_ID_MAX];	/* CKA_ID */
+	size_t			 idlen;
+	char			 label[P11B_LABEL_MAX + 1];	/* CKA_LABEL */
+	int			 local;		/* CKA_LOCAL, the token's */
+	uint8_t			 identity[P11B_IDENTITY_LEN];
+	size_t			 identitylen;	/* 0: an older broker */
 };
 
 #define ATTR_SENSITIVE		0x01	/* exists, never revealed */
@@ -84,6 +98,8 @@ struct object {
 	struct attr		*attrs;
 	size_t			 nattrs;
 	int			 gone;		/* key no longer offered */
+	const uint8_t		*cert;		/* certificate objects: DER */
+	size_t			 certlen;	/* (in key->cert or chain) */
 };
 
 CK_RV		 object_load(int refresh);
@@ -93,6 +109,8 @@ CK_RV		 object_match(const CK_ATTRIBUTE *templ, CK_ULONG count,
 const struct attr *object_attr(const struct object *obj,
 		    CK_ATTRIBUTE_TYPE type);
 uint32_t	 object_all_algs(void);
+/* The broker refused the key as changed: drop it, reload at next use. */
+void		 object_key_changed(const struct key *key);
 void		 object_free_all(void);
 void		 object_forget(void);
 void		 object_fork_lock(int lock);
@@ -113,7 +131,8 @@ void		 attrs_add_ulong(struct attr_set *set, CK_ATTRIBUTE_TYPE type,
 		    CK_ULONG value);
 int		 attrs_private_key(struct attr_set *set, const struct key *key);
 int		 attrs_public_key(struct attr_set *set, const struct key *key);
-int		 attrs_certificate(struct attr_set *set, const struct key *key);
+int		 attrs_certificate(struct attr_set *set, const struct key *key,
+		    const uint8_t *der, size_t len, int issuer);
 int		 attrs_secret(struct attr_set *set, const struct key *key,
 		    CK_OBJECT_CLASS class);
 void		 attrs_free(struct attr *attrs, size_t n);

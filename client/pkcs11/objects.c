@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "module.h"
+#include "wire.h"
 
 #define OBJECT_REFRESH_SECONDS	30
 
@@ -29,6 +30,7 @@ static size_t		 object_count, object_cap;
 static struct key	**key_table;
 static size_t		 key_count, key_cap;
 static int		 object_loaded;
+static int		 object_stale;	/* a key changed under its name */
 static uint64_t		 object_gen;
 static time_t		 object_time;
 
@@ -39,13 +41,20 @@ key_free(struct key *key)
 		return;
 	free(key->spki);
 	free(key->cert);
+	free(key->chain);
 	EVP_PKEY_free(key->pub);
 	free(key);
 }
 
-/* CKA_ID: stable for a key name, the same on all its objects. */
+/*
+ * CKA_ID, the same on all the key's objects: the token object's own, so
+ * that it follows the key material and a pkcs11:id= URI or a program
+ * that stored it finds the key.  A token object without one gets the
+ * broker's identity of the material; only an older broker, which sends
+ * neither, leaves a hash of the name.
+ */
 static void
-key_make_id(struct key *key)
+key_make_id(struct key *key, const struct p11b_key_info *ki)
 {
 	static const char prefix[] = "p11broker key id:";
 	uint8_t md[EVP_MAX_MD_SIZE];
@@ -53,13 +62,26 @@ key_make_id(struct key *key)
 	EVP_MD_CTX *ctx;
 
 	memset(key->id, 0, sizeof(key->id));
+	key->idlen = 0;
+	if (ki->idlen > 0 && ki->idlen <= sizeof(key->id)) {
+		memcpy(key->id, ki->id, ki->idlen);
+		key->idlen = ki->idlen;
+		return;
+	}
+	if (ki->identitylen > 0) {
+		memcpy(key->id, ki->identity, ki->identitylen);
+		key->idlen = ki->identitylen;
+		return;
+	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return;
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
 	    EVP_DigestUpdate(ctx, prefix, sizeof(prefix) - 1) == 1 &&
 	    EVP_DigestUpdate(ctx, key->name, strlen(key->name)) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &n) == 1 && n >= sizeof(key->id))
-		memcpy(key->id, md, sizeof(key->id));
+	    EVP_DigestFinal_ex(ctx, md, &n) == 1 && n >= 16) {
+		memcpy(key->id, md, 16);
+		key->idlen = 16;
+	}
 	EVP_MD_CTX_free(ctx);
 }
 
@@ -71,10 +93,37 @@ key_is_pair(enum p11b_key_type t)
 	    t == P11B_KEY_ED25519;
 }
 
+/*
+ * The public half, its certificate and chain.  *racedp: the key changed
+ * between ListKeys and this answer (a reload), so the load starts over.
+ */
+static int
+key_fetch_public(struct p11b_conn *conn, struct key *key, int *racedp)
+{
+	struct p11b_public_key pk;
+	int r;
+
+	if ((r = p11b_get_public_key_info(conn, key->name, &pk)) != P11B_OK)
+		return r;
+	if (pk.identitylen != key->identitylen || (pk.identitylen > 0 &&
+	    memcmp(pk.identity, key->identity, pk.identitylen) != 0)) {
+		*racedp = 1;
+		p11b_public_key_free(&pk);
+		return P11B_OK;
+	}
+	key->spki = pk.spki;
+	key->spkilen = pk.spkilen;
+	key->cert = pk.cert;
+	key->certlen = pk.certlen;
+	key->chain = pk.chain;
+	key->chainlen = pk.chainlen;
+	return P11B_OK;
+}
+
 /* A key as the broker describes it now; its public key if we may. */
 static CK_RV
 key_fetch(struct p11b_conn *conn, const struct p11b_key_info *ki,
-    struct key **keyp, int *rcp)
+    struct key **keyp, int *rcp, int *racedp)
 {
 	const uint8_t *p;
 	struct key *key;
@@ -90,10 +139,14 @@ key_fetch(struct p11b_conn *conn, const struct p11b_key_info *ki,
 	key->bits = ki->bits;
 	key->ops = ki->ops;
 	key->algs = ki->algs;
-	key_make_id(key);
+	memcpy(key->label, ki->label, sizeof(key->label));
+	key->label[sizeof(key->label) - 1] = '\0';
+	key->local = ki->local;
+	memcpy(key->identity, ki->identity, sizeof(key->identity));
+	key->identitylen = ki->identitylen;
+	key_make_id(key, ki);
 	if (key_is_pair(key->type) && (key->ops & (1U << P11B_OP_PUBKEY))) {
-		r = p11b_get_public_key(conn, key->name, &key->spki,
-		    &key->spkilen, &key->cert, &key->certlen);
+		r = key_fetch_public(conn, key, racedp);
 		if (r < 0) {
 			/* The stream failed: give up this load. */
 			*rcp = r;
@@ -117,6 +170,12 @@ key_same(const struct key *a, const struct key *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->type == b->type &&
 	    a->bits == b->bits && a->ops == b->ops && a->algs == b->algs &&
+	    a->idlen == b->idlen && memcmp(a->id, b->id, a->idlen) == 0 &&
+	    strcmp(a->label, b->label) == 0 && a->local == b->local &&
+	    a->identitylen == b->identitylen &&
+	    memcmp(a->identity, b->identity, a->identitylen) == 0 &&
+	    a->chainlen == b->chainlen &&
+	    (a->chainlen == 0 || memcmp(a->chain, b->chain, a->chainlen) == 0) &&
 	    a->spkilen == b->spkilen && a->certlen == b->certlen &&
 	    (a->spkilen == 0 || memcmp(a->spki, b->spki, a->spkilen) == 0) &&
 	    (a->certlen == 0 || memcmp(a->cert, b->cert, a->certlen) == 0);
@@ -141,7 +200,8 @@ table_add(void ***tablep, size_t *countp, size_t *capp, void *item)
 }
 
 static CK_RV
-object_add(struct key *key, CK_OBJECT_CLASS class)
+object_add(struct key *key, CK_OBJECT_CLASS class, const uint8_t *der,
+    size_t derlen, int issuer)
 {
 	struct attr_set set;
 	struct object *obj;
@@ -156,7 +216,7 @@ object_add(struct key *key, CK_OBJECT_CLASS class)
 		r = attrs_public_key(&set, key);
 		break;
 	case CKO_CERTIFICATE:
-		r = attrs_certificate(&set, key);
+		r = attrs_certificate(&set, key, der, derlen, issuer);
 		break;
 	default:
 		r = attrs_secret(&set, key, class);
@@ -170,6 +230,8 @@ object_add(struct key *key, CK_OBJECT_CLASS class)
 	obj->key = key;
 	obj->attrs = set.attrs;
 	obj->nattrs = set.n;
+	obj->cert = der;
+	obj->certlen = derlen;
 	pthread_mutex_lock(&object_mutex);
 	obj->handle = object_count + 1;
 	r = table_add((void ***)&object_table, &object_count, &object_cap,
@@ -183,6 +245,31 @@ object_add(struct key *key, CK_OBJECT_CLASS class)
 	return CKR_OK;
 }
 
+/* The key's certificate, then one object per issuer in its chain. */
+static CK_RV
+object_add_certs(struct key *key)
+{
+	size_t off, n;
+	int issuer = 1;
+	CK_RV rv;
+
+	if (key->cert == NULL)
+		return CKR_OK;
+	if ((rv = object_add(key, CKO_CERTIFICATE, key->cert, key->certlen,
+	    0)) != CKR_OK)
+		return rv;
+	for (off = 0; off < key->chainlen; off += n, issuer++) {
+		/* The library checked each entry is one DER element. */
+		if ((n = wire_der_len(key->chain + off,
+		    key->chainlen - off)) == 0)
+			break;
+		if ((rv = object_add(key, CKO_CERTIFICATE, key->chain + off,
+		    n, issuer)) != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
 /* The objects that stand for one key. */
 static CK_RV
 object_add_key(struct key *key)
@@ -191,16 +278,16 @@ object_add_key(struct key *key)
 
 	if (key_is_pair(key->type)) {
 		if (key->ops & (1U << P11B_OP_SIGN))
-			rv = object_add(key, CKO_PRIVATE_KEY);
+			rv = object_add(key, CKO_PRIVATE_KEY, NULL, 0, 0);
 		if (rv == CKR_OK && key->pub != NULL)
-			rv = object_add(key, CKO_PUBLIC_KEY);
-		if (rv == CKR_OK && key->cert != NULL)
-			rv = object_add(key, CKO_CERTIFICATE);
+			rv = object_add(key, CKO_PUBLIC_KEY, NULL, 0, 0);
+		if (rv == CKR_OK)
+			rv = object_add_certs(key);
 	} else if (key->type == P11B_KEY_SECRET)
-		rv = object_add(key, CKO_SECRET_KEY);
+		rv = object_add(key, CKO_SECRET_KEY, NULL, 0, 0);
 	else if (key->type == P11B_KEY_DATA &&
 	    (key->ops & (1U << P11B_OP_SECRET)))
-		rv = object_add(key, CKO_DATA);
+		rv = object_add(key, CKO_DATA, NULL, 0, 0);
 	return rv;
 }
 
@@ -261,6 +348,28 @@ object_merge(struct key **fresh, size_t n)
 	return rv;
 }
 
+/* The keys this process is shown ($P11BROKER_KEYS, ..._KEY_TYPES). */
+static size_t
+object_filter(struct p11b_key_info *infos, size_t n)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!filter_shows(infos[i].name, infos[i].type)) {
+			module_debug("%s: hidden by the key filter",
+			    infos[i].name);
+			continue;
+		}
+		if (kept != i)
+			infos[kept] = infos[i];
+		kept++;
+	}
+	return kept;
+}
+
+/* At most this many tries when a reload races a load. */
+#define OBJECT_LOAD_TRIES	3
+
 static CK_RV
 object_reload(void)
 {
@@ -268,11 +377,12 @@ object_reload(void)
 	struct key **fresh = NULL;
 	struct link *l;
 	size_t i, n = 0;
-	int r, tries = 0;
+	int r, tries = 0, raced, loads = 0;
 	CK_RV rv;
 
 	if ((rv = link_get(&l)) != CKR_OK)
 		return rv;
+ again:
 	do {
 		r = p11b_list_keys(link_conn(l), &infos, &n);
 	} while (link_again(&l, r, &tries));
@@ -281,15 +391,26 @@ object_reload(void)
 		/* Not even a list: no key at all for this caller. */
 		return r == P11B_DENIED ? CKR_OK : link_ckr(r);
 	}
+	n = object_filter(infos, n);
 	if ((fresh = calloc(n + 1, sizeof(*fresh))) == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
+	raced = 0;
 	for (i = 0; i < n; i++)
 		if ((rv = key_fetch(link_conn(l), &infos[i], &fresh[i],
-		    &r)) != CKR_OK)
+		    &r, &raced)) != CKR_OK)
 			goto out;
-	rv = object_merge(fresh, n);
+	if (raced && ++loads < OBJECT_LOAD_TRIES) {
+		for (i = 0; i < n; i++)
+			key_free(fresh[i]);
+		free(fresh);
+		free(infos);
+		fresh = NULL;
+		infos = NULL;
+		goto again;
+	}
+	rv = raced ? CKR_DEVICE_ERROR : object_merge(fresh, n);
  out:
 	link_put(l, r);
 	if (fresh != NULL)
@@ -310,12 +431,21 @@ object_load(int refresh)
 {
 	struct timespec now;
 	CK_RV rv = CKR_OK;
+	int stale;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&object_load_mutex);
-	if (!object_loaded || link_generation() != object_gen ||
+	pthread_mutex_lock(&object_mutex);
+	stale = object_stale;
+	object_stale = 0;
+	pthread_mutex_unlock(&object_mutex);
+	if (!object_loaded || link_generation() != object_gen || stale ||
 	    (refresh && now.tv_sec - object_time >= OBJECT_REFRESH_SECONDS)) {
-		if ((rv = object_reload()) == CKR_OK) {
+		if ((rv = object_reload()) != CKR_OK && stale) {
+			pthread_mutex_lock(&object_mutex);
+			object_stale = 1;
+			pthread_mutex_unlock(&object_mutex);
+		} else if (rv == CKR_OK) {
 			object_loaded = 1;
 			/* The generation of the connection just used. */
 			object_gen = link_generation();
@@ -324,6 +454,24 @@ object_load(int refresh)
 	}
 	pthread_mutex_unlock(&object_load_mutex);
 	return rv;
+}
+
+/*
+ * The broker refused a request naming this key's identity: the name now
+ * stands for other material.  Its objects go (their handles fail from
+ * now on) and the next search loads the new key under new handles.
+ */
+void
+object_key_changed(const struct key *key)
+{
+	size_t i;
+
+	pthread_mutex_lock(&object_mutex);
+	for (i = 0; i < object_count; i++)
+		if (object_table[i]->key == key)
+			object_table[i]->gone = 1;
+	object_stale = 1;
+	pthread_mutex_unlock(&object_mutex);
 }
 
 struct object *
@@ -407,6 +555,7 @@ object_free_all(void)
 	key_table = NULL;
 	object_count = object_cap = key_count = key_cap = 0;
 	object_loaded = 0;
+	object_stale = 0;
 }
 
 /*

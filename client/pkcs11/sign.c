@@ -146,17 +146,23 @@ sign_broker(struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
 	if ((rv = link_get(&l)) != CKR_OK)
 		return rv;
 	do {
+		/* The material we showed, or a refusal: never another. */
 		if (op->mech->kind == MECH_HMAC)
-			r = p11b_hmac(link_conn(l), op->key->name, alg, data,
-			    len, &out, &outlen);
+			r = p11b_hmac_expect(link_conn(l), op->key->name,
+			    op->key->identity, op->key->identitylen, alg,
+			    data, len, &out, &outlen);
 		else if (op->salt >= 0)
-			r = p11b_sign_pss(link_conn(l), op->key->name, alg,
+			r = p11b_sign_pss_expect(link_conn(l), op->key->name,
+			    op->key->identity, op->key->identitylen, alg,
 			    flags, (size_t)op->salt, data, len, &out, &outlen);
 		else
-			r = p11b_sign(link_conn(l), op->key->name, alg, flags,
-			    data, len, &out, &outlen);
+			r = p11b_sign_expect(link_conn(l), op->key->name,
+			    op->key->identity, op->key->identitylen, alg,
+			    flags, data, len, &out, &outlen);
 	} while (link_again(&l, r, &tries));
 	link_put(l, r);
+	if (r == P11B_NO_SUCH_KEY)
+		object_key_changed(op->key);
 	if (r != P11B_OK)
 		return link_ckr(r);
 	if (outlen > *siglenp) {

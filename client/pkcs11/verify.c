@@ -132,8 +132,8 @@ verify_hmac_here(struct p11b_conn *conn, const struct op *op,
 	size_t minelen = 0;
 	int r;
 
-	r = p11b_hmac(conn, op->key->name, op->alg, data, len, &mine,
-	    &minelen);
+	r = p11b_hmac_expect(conn, op->key->name, op->key->identity,
+	    op->key->identitylen, op->alg, data, len, &mine, &minelen);
 	if (r == P11B_OK)
 		*validp = minelen == maclen &&
 		    CRYPTO_memcmp(mine, mac, maclen) == 0;
@@ -156,13 +156,17 @@ verify_hmac(struct op *op, const uint8_t *data, size_t len,
 		return rv;
 	do {
 		if (op->key->ops & (1U << P11B_OP_HMAC_VERIFY))
-			r = p11b_hmac_verify(link_conn(l), op->key->name,
-			    op->alg, data, len, mac, maclen, &valid);
+			r = p11b_hmac_verify_expect(link_conn(l),
+			    op->key->name, op->key->identity,
+			    op->key->identitylen, op->alg, data, len, mac,
+			    maclen, &valid);
 		else
 			r = verify_hmac_here(link_conn(l), op, data, len, mac,
 			    maclen, &valid);
 	} while (link_again(&l, r, &tries));
 	link_put(l, r);
+	if (r == P11B_NO_SUCH_KEY)
+		object_key_changed(op->key);
 	if (r != P11B_OK)
 		return link_ckr(r);
 	return valid ? CKR_OK : CKR_SIGNATURE_INVALID;

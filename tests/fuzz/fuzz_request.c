@@ -56,6 +56,10 @@ check_request(const struct wire_request *req)
 	FUZZ_ASSERT(req->maclen == 0 || req->mac != NULL);
 	FUZZ_ASSERT(req->op == P11B_OP_HMAC_VERIFY || req->maclen == 0);
 	FUZZ_ASSERT(req->op == P11B_OP_RANDOM || req->random_len == 0);
+	FUZZ_ASSERT(req->identitylen == 0 ||
+	    req->identitylen == P11B_IDENTITY_LEN);
+	FUZZ_ASSERT(req->identitylen == 0 || req->op == P11B_OP_SIGN ||
+	    req->op == P11B_OP_HMAC || req->op == P11B_OP_HMAC_VERIFY);
 	FUZZ_ASSERT(req->msg != NULL);
 }
 
@@ -81,6 +85,8 @@ round_trip(const struct wire_request *req)
 	FUZZ_ASSERT(same_bytes(again.mac, again.maclen, req->mac,
 	    req->maclen));
 	FUZZ_ASSERT(again.random_len == req->random_len);
+	FUZZ_ASSERT(same_bytes(again.identity, again.identitylen,
+	    req->identity, req->identitylen));
 	wire_request_free(&again);
 	free(frame);
 }

@@ -43,7 +43,15 @@ check_response(const struct wire_response *resp)
 		    k->type < P11B_KEY_TYPE_COUNT);
 		FUZZ_ASSERT((k->ops & ~((1U << P11B_OP_COUNT) - 2)) == 0);
 		FUZZ_ASSERT((k->algs & ~((1U << P11B_ALG_COUNT) - 2)) == 0);
+		FUZZ_ASSERT(k->idlen <= P11B_ID_MAX);
+		FUZZ_ASSERT(memchr(k->label, '\0', sizeof(k->label)) != NULL);
+		FUZZ_ASSERT(k->identitylen == 0 ||
+		    k->identitylen == P11B_IDENTITY_LEN);
 	}
+	FUZZ_ASSERT(resp->op == P11B_OP_PUBKEY || (resp->chainlen == 0 &&
+	    resp->identitylen == 0));
+	FUZZ_ASSERT(resp->identitylen == 0 ||
+	    resp->identitylen == P11B_IDENTITY_LEN);
 }
 
 static void
@@ -58,6 +66,13 @@ compare_keys(const struct wire_response *a, const struct wire_response *b)
 		FUZZ_ASSERT(a->keys[i].bits == b->keys[i].bits);
 		FUZZ_ASSERT(a->keys[i].ops == b->keys[i].ops);
 		FUZZ_ASSERT(a->keys[i].algs == b->keys[i].algs);
+		FUZZ_ASSERT(same_bytes(a->keys[i].id, a->keys[i].idlen,
+		    b->keys[i].id, b->keys[i].idlen));
+		FUZZ_ASSERT(strcmp(a->keys[i].label, b->keys[i].label) == 0);
+		FUZZ_ASSERT(a->keys[i].local == b->keys[i].local);
+		FUZZ_ASSERT(same_bytes(a->keys[i].identity,
+		    a->keys[i].identitylen, b->keys[i].identity,
+		    b->keys[i].identitylen));
 	}
 }
 
@@ -81,6 +96,10 @@ round_trip(const struct wire_response *resp)
 	    resp->outlen));
 	FUZZ_ASSERT(same_bytes(again.cert, again.certlen, resp->cert,
 	    resp->certlen));
+	FUZZ_ASSERT(same_bytes(again.chain, again.chainlen, resp->chain,
+	    resp->chainlen));
+	FUZZ_ASSERT(same_bytes(again.identity, again.identitylen,
+	    resp->identity, resp->identitylen));
 	FUZZ_ASSERT(again.valid == resp->valid);
 	compare_keys(&again, resp);
 	FUZZ_ASSERT(strcmp(again.health.version, resp->health.version) == 0);
@@ -105,6 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		round_trip(&resp);
 	}
 	wire_response_free(&resp);
-	FUZZ_ASSERT(resp.msg == NULL && resp.keys_owned == NULL);
+	FUZZ_ASSERT(resp.msg == NULL && resp.keys_owned == NULL &&
+	    resp.chain_owned == NULL);
 	return 0;
 }

@@ -212,6 +212,10 @@ check_hello(const struct smsg_hello *hello)
 		FUZZ_ASSERT(printable(k->object, SMSG_TEXT_MAX));
 		FUZZ_ASSERT((k->spkilen == 0) == (k->spki == NULL));
 		FUZZ_ASSERT((k->certlen == 0) == (k->cert == NULL));
+		FUZZ_ASSERT((k->chainlen == 0) == (k->chain == NULL));
+		FUZZ_ASSERT(k->idlen <= P11B_ID_MAX);
+		FUZZ_ASSERT(strlen(k->label) <= P11B_LABEL_MAX);
+		FUZZ_ASSERT(k->local == 0 || k->local == 1);
 	}
 }
 
@@ -235,6 +239,12 @@ compare_hello(const struct smsg_hello *a, const struct smsg_hello *b)
 		    kb->spkilen));
 		FUZZ_ASSERT(same_bytes(ka->cert, ka->certlen, kb->cert,
 		    kb->certlen));
+		FUZZ_ASSERT(same_bytes(ka->chain, ka->chainlen, kb->chain,
+		    kb->chainlen));
+		FUZZ_ASSERT(same_bytes(ka->id, ka->idlen, kb->id, kb->idlen));
+		FUZZ_ASSERT(strcmp(ka->label, kb->label) == 0);
+		FUZZ_ASSERT(ka->local == kb->local && memcmp(ka->identity,
+		    kb->identity, P11B_IDENTITY_LEN) == 0);
 	}
 }
 

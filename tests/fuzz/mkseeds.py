@@ -151,6 +151,12 @@ def request_seeds():
     s["sign-pss-salt"] = frame(sign(10, "ca-root", "rsa-pss-sha256",
                                     bytes(32), digest=True, salt=0))
     s["hmac"] = frame(hmac(10, "store-mac", "hmac-sha256", b"record"))
+    s["sign-identity"] = frame(sign(31, "dnszsk", "ecdsa-p256-sha256",
+                                    b"zone") + f_bytes(10, bytes(16)))
+    s["hmac-identity"] = frame(request(32, REQ_HMAC, f_bytes(1, "store-mac") +
+                                       f_varint(2, ALG["hmac-sha256"]) +
+                                       f_bytes(3, b"r") +
+                                       f_bytes(10, bytes(range(16)))))
     s["hmac-verify"] = frame(hmac_verify(11, "store-mac", "hmac-sha512",
                                          b"record", bytes(64)))
     s["secret"] = frame(request(12, REQ_SECRET, f_bytes(1, "api-token")))
@@ -220,6 +226,12 @@ def response_seeds():
     s["pubkey-cert"] = response(7, "ok", field=RES_PUBKEY,
                                 sub=f_bytes(1, b"\x30\x59" + bytes(89)) +
                                 f_bytes(2, b"\x30\x82\x01\x00" + bytes(256)))
+    s["pubkey-chain"] = response(12, "ok", field=RES_PUBKEY,
+                                 sub=f_bytes(1, b"\x30\x59" + bytes(89)) +
+                                 f_bytes(2, b"\x30\x03" + bytes(3)) +
+                                 f_bytes(3, bytes(range(16))) +
+                                 f_bytes(4, b"\x30\x81\x02" + bytes(2)) +
+                                 f_bytes(4, b"\x30\x00"))
     s["random"] = response(8, "ok", field=RES_RANDOM,
                            sub=f_bytes(1, bytes(range(64))))
     keys = [
@@ -232,6 +244,9 @@ def response_seeds():
                  ["hmac-sha256", "hmac-sha384", "hmac-sha512"]),
         key_info("blob", "data", 0, ["secret"], []),
         key_info("edkey", "ed25519", 255, ["sign"], ["ed25519"]),
+        key_info("dnszsk", "ec-p256", 256, ["sign"], ["ecdsa-p256-sha256"]) +
+        f_bytes(6, b"\x20\x26") + f_bytes(7, b"dnszsk-2026") +
+        f_varint(8, 1) + f_bytes(9, bytes(range(16))),
     ]
     s["list"] = response(9, "ok", field=RES_LIST,
                          sub=b"".join(f_bytes(1, k) for k in keys))
@@ -419,10 +434,15 @@ def smsg_result(status, message=b"", out=b"", valid=0, secret=0):
 
 
 def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0,
-             algs=0):
+             algs=0, chain=b"", kid=b"", label=b"", local=0,
+             identity=bytes(16)):
     return (struct.pack("<B", len(name)) + name +
             struct.pack("<BBIIIIB", ktype, extractable, bits, algs,
-                        len(spki), len(cert), len(obj)) + obj + spki + cert)
+                        len(spki), len(cert), len(obj)) + obj + spki + cert +
+            struct.pack("<I", len(chain)) + chain +
+            struct.pack("<B", len(kid)) + kid +
+            struct.pack("<B", len(label)) + label +
+            struct.pack("<B", local) + identity)
 
 
 def smsg_hello(desc, workers, keys):
@@ -435,7 +455,8 @@ def signer_msg_seeds():
                          "4200") + bytes(range(65))
     keys = [
         smsg_key(b"dns-zsk", 1, 256, b"private key label=dns-zsk id=01",
-                 spki, algs=1 << 1),
+                 spki, algs=1 << 1, kid=b"\x01", label=b"dns-zsk-2026",
+                 local=1, identity=bytes(range(16))),
         smsg_key(b"ca-root", 4, 3072, b"private key label=ca-root",
                  bytes(range(200)), b"\x30\x82" + bytes(100),
                  algs=sum(1 << a for a in (4, 5, 6, 7, 8, 9, 14, 15, 18))),

@@ -63,6 +63,10 @@ check_PROGRAMS += tests/integration/pkcs11_client
 tests_integration_pkcs11_client_SOURCES = tests/integration/pkcs11_client.c
 tests_integration_pkcs11_client_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_integration_pkcs11_client_LDADD = $(PTHREAD_LIBS) -ldl
+check_PROGRAMS += tests/integration/pkcs11_rotate
+tests_integration_pkcs11_rotate_SOURCES = tests/integration/pkcs11_rotate.c
+tests_integration_pkcs11_rotate_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+tests_integration_pkcs11_rotate_LDADD = -ldl
 
 PKCS11_TESTS = \
 	tests/integration/pkcs11_module.sh \
@@ -71,7 +75,11 @@ PKCS11_TESTS = \
 	tests/integration/pkcs11_ssh.sh \
 	tests/integration/pkcs11_gnutls.sh \
 	tests/integration/pkcs11_restart.sh \
-	tests/integration/pkcs11_rsa.sh
+	tests/integration/pkcs11_rsa.sh \
+	tests/integration/pkcs11_identity.sh \
+	tests/integration/pkcs11_knot.sh \
+	tests/integration/pkcs11_certs.sh \
+	tests/integration/pkcs11_filter.sh
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
 EXTRA_DIST += tests/integration/pkcs11_lib.sh

@@ -126,6 +126,15 @@ struct raw_key {
 	const uint8_t	*spki, *cert;
 	uint32_t	 spkilen, certlen;	/* as announced */
 	size_t		 spkibytes, certbytes;	/* as present */
+	/* The token object: chain, CKA_ID, CKA_LABEL, CKA_LOCAL, identity. */
+	const uint8_t	*chain;
+	uint32_t	 chainlen;
+	const uint8_t	*id;
+	unsigned int	 idlen;
+	const char	*label;
+	unsigned int	 labellen;
+	unsigned int	 local;
+	uint8_t		 identity[P11B_IDENTITY_LEN];
 };
 
 static void
@@ -143,6 +152,14 @@ put_key(struct body *b, const struct raw_key *k)
 	put(b, k->obj, k->objlen);
 	put(b, k->spki, k->spkibytes);
 	put(b, k->cert, k->certbytes);
+	put32(b, k->chainlen);
+	put(b, k->chain, k->chainlen);
+	put8(b, k->idlen);
+	put(b, k->id, k->idlen);
+	put8(b, k->labellen);
+	put(b, k->label, k->labellen);
+	put8(b, k->local);
+	put(b, k->identity, P11B_IDENTITY_LEN);
 }
 
 /* A key with every field valid, to spoil one at a time. */
@@ -1038,6 +1055,13 @@ test_hello_round_trip(void)
 	keys[0].spkilen = sizeof(spki0);
 	strlcpy(keys[0].object, "private key label=dns-zsk id=01",
 	    sizeof(keys[0].object));
+	keys[0].id[0] = 0x01;
+	keys[0].idlen = 1;
+	strlcpy(keys[0].label, "dns-zsk \xc3\xa9", sizeof(keys[0].label));
+	keys[0].local = 1;
+	memset(keys[0].identity, 0xa5, P11B_IDENTITY_LEN);
+	keys[1].chain = spki0;
+	keys[1].chainlen = sizeof(spki0);
 	strlcpy(keys[1].name, "ca.root_2026", sizeof(keys[1].name));
 	keys[1].type = P11B_KEY_RSA;
 	keys[1].bits = 65536;
@@ -1078,6 +1102,14 @@ test_hello_round_trip(void)
 		    "key 0 has no certificate");
 		is_str(hello.keys[0].object, "private key label=dns-zsk id=01",
 		    "key 0 object");
+		ok(hello.keys[0].idlen == 1 && hello.keys[0].id[0] == 1 &&
+		    hello.keys[0].local == 1 &&
+		    hello.keys[0].identity[15] == 0xa5,
+		    "key 0: CKA_ID, CKA_LOCAL, identity kept");
+		is_str(hello.keys[0].label, "dns-zsk \xc3\xa9",
+		    "key 0: a UTF-8 label kept");
+		is_mem(hello.keys[1].chain, hello.keys[1].chainlen, spki0,
+		    sizeof(spki0), "key 1: chain kept");
 		is_str(hello.keys[1].name, "ca.root_2026", "key 1 name");
 		ok(hello.keys[1].type == P11B_KEY_RSA &&
 		    hello.keys[1].bits == 65536 && hello.keys[1].algs ==
@@ -1195,6 +1227,20 @@ test_hello_invalid(void)
 	int r;
 
 	is_int(hello_with(&g), SMSG_OK, "the valid hello decodes");
+	k = g;
+	k.label = "a\nb";
+	k.labellen = 3;
+	is_int(hello_with(&k), SMSG_ERR, "a label with a newline rejected");
+	k = g;
+	k.local = 2;
+	is_int(hello_with(&k), SMSG_ERR, "CKA_LOCAL 2 rejected");
+	memset(text, 'i', sizeof(text));
+	k = g;
+	k.id = (const uint8_t *)text;
+	k.idlen = P11B_ID_MAX + 1;
+	is_int(hello_with(&k), SMSG_ERR, "a CKA_ID over P11B_ID_MAX rejected");
+	k.idlen = P11B_ID_MAX;
+	is_int(hello_with(&k), SMSG_OK, "a CKA_ID of P11B_ID_MAX accepted");
 	k = g;
 	k.name = "first-key";
 	k.namelen = strlen(k.name);

@@ -107,6 +107,21 @@ test_request_round_trip(void)
 	is_mem(out.mac, out.maclen, mac, sizeof(mac), "mac kept");
 	wire_request_free(&out);
 
+	/* The identity the client expects: none, or exactly 16 bytes. */
+	in.identity = mac;
+	in.identitylen = P11B_IDENTITY_LEN;
+	is_int(round_trip(&in, &out), 0, "hmac-verify with identity decodes");
+	is_mem(out.identity, out.identitylen, mac, P11B_IDENTITY_LEN,
+	    "identity kept");
+	wire_request_free(&out);
+	in.op = P11B_OP_SIGN;
+	in.identitylen = P11B_IDENTITY_LEN - 1;
+	is_int(round_trip(&in, &out), WIRE_ERR_INVALID,
+	    "an identity of 15 bytes refused");
+	wire_request_free(&out);
+	in.identity = NULL;
+	in.identitylen = 0;
+
 	memset(&in, 0, sizeof(in));
 	in.id = 7;
 	in.op = P11B_OP_RANDOM;
@@ -180,6 +195,13 @@ test_response_round_trip(void)
 	keys[0].bits = 256;
 	keys[0].ops = 1U << P11B_OP_SIGN | 1U << P11B_OP_PUBKEY;
 	keys[0].algs = 1U << P11B_ALG_ECDSA_P256_SHA256;
+	keys[0].id[0] = 0x20;
+	keys[0].id[1] = 0x26;
+	keys[0].idlen = 2;
+	strlcpy(keys[0].label, "dnszsk-2026", sizeof(keys[0].label));
+	keys[0].local = 1;
+	memset(keys[0].identity, 0x5a, P11B_IDENTITY_LEN);
+	keys[0].identitylen = P11B_IDENTITY_LEN;
 	strlcpy(keys[1].name, "b", sizeof(keys[1].name));
 	keys[1].type = P11B_KEY_SECRET;
 	keys[1].ops = 1U << P11B_OP_SECRET;
@@ -193,8 +215,49 @@ test_response_round_trip(void)
 	ok(out.nkeys == 2 && out.keys[0].ops == keys[0].ops &&
 	    out.keys[0].algs == keys[0].algs && out.keys[1].type ==
 	    P11B_KEY_SECRET, "key info kept");
+	ok(out.nkeys == 2 && out.keys[0].idlen == 2 &&
+	    memcmp(out.keys[0].id, keys[0].id, 2) == 0 &&
+	    strcmp(out.keys[0].label, "dnszsk-2026") == 0 &&
+	    out.keys[0].local == 1 &&
+	    out.keys[0].identitylen == P11B_IDENTITY_LEN &&
+	    memcmp(out.keys[0].identity, keys[0].identity,
+	    P11B_IDENTITY_LEN) == 0 && out.keys[1].idlen == 0 &&
+	    out.keys[1].identitylen == 0, "CKA_ID, label, local, identity kept");
 	wire_response_free(&out);
 	free(frame);
+
+	/* A public key with its identity and a chain of two certificates. */
+	{
+		static const uint8_t spki[] = { 0x30, 0x02, 0x05, 0x00 };
+		static const uint8_t chain[] = { 0x30, 0x01, 0x01,
+		    0x30, 0x81, 0x02, 0x04, 0x05 };
+		uint8_t ident[P11B_IDENTITY_LEN];
+
+		memset(ident, 7, sizeof(ident));
+		memset(&in, 0, sizeof(in));
+		in.id = 5;
+		in.status = P11B_OK;
+		in.op = P11B_OP_PUBKEY;
+		in.out = spki;
+		in.outlen = sizeof(spki);
+		in.chain = chain;
+		in.chainlen = sizeof(chain);
+		in.identity = ident;
+		in.identitylen = sizeof(ident);
+		is_int(wire_response_encode(&in, &frame, &len), 0,
+		    "encode pubkey with a chain");
+		is_int(wire_response_decode(frame + 4, len - 4, &out), 0,
+		    "decode pubkey with a chain");
+		is_mem(out.chain, out.chainlen, chain, sizeof(chain),
+		    "chain kept, certificate by certificate");
+		is_mem(out.identity, out.identitylen, ident, sizeof(ident),
+		    "identity kept");
+		wire_response_free(&out);
+		free(frame);
+		in.chainlen = sizeof(chain) - 1;
+		is_int(wire_response_encode(&in, &frame, &len),
+		    WIRE_ERR_INVALID, "a chain cut mid-certificate refused");
+	}
 
 	memset(&in, 0, sizeof(in));
 	in.id = 9;

@@ -406,7 +406,8 @@ resolve_class(struct token *tok, const struct key_ref *ref,
 		    spki_ec(tok, kh, ki)) != 0)
 			log_warnx("key %s: no public key object on the token; "
 			    "pubkey will be unavailable", ki->name);
-		find_certificate(tok, kh, ki);
+		if (ref->cert == NULL)
+			find_certificate(tok, kh, ki);
 		break;
 	case CKO_SECRET_KEY:
 		if (classify_secret(tok, kh->obj, ki) != 0)
@@ -422,6 +423,52 @@ resolve_class(struct token *tok, const struct key_ref *ref,
 		explicit_bzero(val, len);
 		free(val);
 		break;
+	}
+	return 0;
+}
+
+/*
+ * The config's certificate file (read by the monitor): the first is the
+ * key's and must hold its public key, the rest are its issuers.
+ */
+static int
+resolve_certificate(const struct token_conf *conf, const struct key_ref *ref,
+    struct key_info *ki, char *errbuf, size_t errlen)
+{
+	const uint8_t *p = ref->cert;
+	X509_PUBKEY *xpk;
+	uint8_t *der = NULL;
+	X509 *x;
+	size_t leaf;
+	int n = -1;
+
+	if (ref->cert == NULL)
+		return 0;
+	if ((x = d2i_X509(NULL, &p, (long)ref->certlen)) != NULL &&
+	    (xpk = X509_get_X509_PUBKEY(x)) != NULL)
+		n = i2d_X509_PUBKEY(xpk, &der);
+	leaf = (size_t)(p - ref->cert);
+	X509_free(x);
+	if (ki->spki == NULL || n < 0 || (size_t)n != ki->spkilen ||
+	    memcmp(der, ki->spki, ki->spkilen) != 0) {
+		OPENSSL_free(der);
+		snprintf(errbuf, errlen, "%s:%d: key %s: the certificate in "
+		    "%s is not for this key%s", conf->path, ref->line,
+		    ref->name, ref->cert_path, ki->spki == NULL ?
+		    " (the token has no public key for it)" : "");
+		return -1;
+	}
+	OPENSSL_free(der);
+	if ((ki->cert = malloc(leaf)) == NULL || (ref->certlen > leaf &&
+	    (ki->chain = malloc(ref->certlen - leaf)) == NULL)) {
+		snprintf(errbuf, errlen, "token: out of memory");
+		return -1;
+	}
+	memcpy(ki->cert, ref->cert, leaf);
+	ki->certlen = leaf;
+	if (ref->certlen > leaf) {
+		memcpy(ki->chain, ref->cert + leaf, ref->certlen - leaf);
+		ki->chainlen = ref->certlen - leaf;
 	}
 	return 0;
 }
@@ -450,6 +497,93 @@ resolve_options(const struct token_conf *conf, const struct key_ref *ref,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The object's own attributes, reported as they are: CKA_ID, CKA_LABEL
+ * (left out when it is longer than a client takes, or holds control
+ * characters) and CKA_LOCAL.
+ */
+static void
+read_object(struct token *tok, const struct key_handles *kh,
+    struct key_info *ki)
+{
+	uint8_t *label;
+	size_t len, i;
+
+	memcpy(ki->id, kh->id, kh->idlen);
+	ki->idlen = kh->idlen;
+	ki->local = get_bool(tok, kh->obj, CKA_LOCAL) == CK_TRUE;
+	if (token_get_attr(tok, tok->control, kh->obj, CKA_LABEL, &label,
+	    &len) != CKR_OK)
+		return;
+	for (i = 0; i < len && label[i] >= 0x20 && label[i] != 0x7f; i++)
+		;
+	if (i == len && len <= P11B_LABEL_MAX) {
+		memcpy(ki->label, label, len);
+		ki->label[len] = '\0';
+	}
+	free(label);
+}
+
+static void
+identity_add(EVP_MD_CTX *ctx, const void *p, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	(void)EVP_DigestUpdate(ctx, &n, sizeof(n));
+	if (len > 0)
+		(void)EVP_DigestUpdate(ctx, p, len);
+}
+
+/*
+ * What names the key material behind a name, for clients to hold on to
+ * (KeyInfo.identity): the object's class, type, size, CKA_ID and
+ * CKA_LABEL, its public key, and a secret key's CKA_CHECK_VALUE when the
+ * token has one.  A reload that maps the name to another object changes
+ * it; a restart that finds the same object does not (no handles in it).
+ * Two secret keys with the same label, id and size on a token without
+ * check values look the same: see signer/README.md.
+ */
+static int
+make_identity(struct token *tok, const struct key_handles *kh,
+    struct key_info *ki)
+{
+	static const char tag[] = "p11broker key identity 1";
+	uint8_t md[EVP_MAX_MD_SIZE], *kcv = NULL;
+	unsigned int mdlen = 0;
+	size_t kcvlen = 0;
+	uint32_t v[3];
+	EVP_MD_CTX *ctx;
+	int r = -1;
+
+	if (kh->cls == CKO_SECRET_KEY && token_get_attr(tok, tok->control,
+	    kh->obj, CKA_CHECK_VALUE, &kcv, &kcvlen) != CKR_OK) {
+		kcv = NULL;
+		kcvlen = 0;
+	}
+	v[0] = (uint32_t)kh->cls;
+	v[1] = (uint32_t)ki->type;
+	v[2] = ki->bits;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	identity_add(ctx, tag, sizeof(tag) - 1);
+	identity_add(ctx, v, sizeof(v));
+	identity_add(ctx, ki->id, ki->idlen);
+	identity_add(ctx, ki->label, strlen(ki->label));
+	identity_add(ctx, ki->spki, ki->spkilen);
+	identity_add(ctx, kcv, kcvlen);
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+	    mdlen < P11B_IDENTITY_LEN)
+		goto out;
+	memcpy(ki->identity, md, P11B_IDENTITY_LEN);
+	r = 0;
+ out:
+	EVP_MD_CTX_free(ctx);
+	free(kcv);
+	return r;
 }
 
 static int
@@ -497,6 +631,7 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 		free(id);
 	}
 	describe(ref, kh, ki);
+	read_object(tok, kh, ki);
 	if (resolve_class(tok, ref, kh, ki) != 0) {
 		snprintf(errbuf, errlen, "%s:%d: key %s: unsupported key type "
 		    "or curve (%s)", conf->path, ref->line, ref->name,
@@ -504,6 +639,12 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 		return -1;
 	}
 	ki->algs = token_key_algs(tok, ki);
+	if (make_identity(tok, kh, ki) != 0) {
+		snprintf(errbuf, errlen, "token: out of memory");
+		return -1;
+	}
+	if (resolve_certificate(conf, ref, ki, errbuf, errlen) != 0)
+		return -1;
 	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
 }
 
