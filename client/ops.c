@@ -142,6 +142,9 @@ p11b_sign(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	    (r = ops_data(&req, in, inlen)) != 0 ||
 	    (r = ops_sign_check(alg, flags, inlen)) != 0)
 		return r;
+	if (inlen > CLIENT_WHOLE_MAX)
+		return stream_whole(conn, P11B_OP_SIGN, key, alg, flags, in,
+		    inlen, NULL, 0, sigp, siglenp, NULL);
 	req.flags = flags;
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
@@ -169,6 +172,9 @@ p11b_hmac(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 	    (r = ops_alg(&req, alg)) != 0 ||
 	    (r = ops_data(&req, in, inlen)) != 0)
 		return r;
+	if (inlen > CLIENT_WHOLE_MAX)
+		return stream_whole(conn, P11B_OP_HMAC, key, alg, 0, in, inlen,
+		    NULL, 0, macp, maclenp, NULL);
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
 	if (resp.outlen == 0)
@@ -197,6 +203,9 @@ p11b_hmac_verify(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
 		return r;
 	if (mac == NULL && maclen != 0)
 		return ops_invalid("no MAC buffer");
+	if (inlen > CLIENT_WHOLE_MAX)
+		return stream_whole(conn, P11B_OP_HMAC_VERIFY, key, alg, 0, in,
+		    inlen, mac, maclen, NULL, NULL, validp);
 	req.mac = mac;
 	req.maclen = maclen;
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)

@@ -26,6 +26,7 @@ struct key_ref {
 	size_t			 idlen;
 	int			 verify;	/* check every signature */
 	int			 low_s;		/* ECDSA: s <= n/2 */
+	size_t			 max_input;	/* streamed input, 0: global */
 	int			 line;
 };
 

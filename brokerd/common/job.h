@@ -35,12 +35,29 @@ void	key_info_free(struct key_info *keys, size_t nkeys);
  */
 int	key_info_alg_fits(enum p11b_alg alg, int key, void *keys);
 
+/*
+ * A streamed input (sign, hmac, hmac-verify) goes to one worker as a
+ * begin, updates and a final (or an abort), all with its stream id; the
+ * begin and updates are answered with an empty OK, the final with the
+ * operation's result.
+ */
+enum job_stream {
+	JOB_WHOLE = 0,		/* the whole input in one job */
+	JOB_STREAM_BEGIN,
+	JOB_STREAM_UPDATE,
+	JOB_STREAM_FINAL,
+	JOB_STREAM_ABORT,
+};
+#define JOB_STREAM_COUNT	5
+
 /* One operation for a signer worker, on a key index. */
 struct job {
 	int		 key;		/* key index, -1: none (random) */
 	enum p11b_op	 op;
 	enum p11b_alg	 alg;
 	int		 flags;		/* P11B_SIGN_* */
+	enum job_stream	 stream;
+	uint16_t	 sid;		/* stream id on its link */
 	uint8_t		*in;
 	size_t		 inlen;
 	uint8_t		*mac;

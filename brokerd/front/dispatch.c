@@ -14,7 +14,9 @@
 #include "broker.h"
 #include "conn_ops.h"
 #include "dispatch.h"
+#include "dispatch_int.h"
 #include "log.h"
+#include "stream.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
 #define PENDING_ANSWER_ROOM	4096	/* a signature, a MAC, a secret */
@@ -81,6 +83,21 @@ refuse(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	resp.status = status;
 	resp.message = message;
 	answer(b, c, rq, &resp);
+}
+
+/* For stream.c (dispatch_int.h). */
+void
+dispatch_answer(struct broker *b, struct conn *c,
+    const struct request_ctx *rq, struct wire_response *resp)
+{
+	answer(b, c, rq, resp);
+}
+
+void
+dispatch_refuse(struct broker *b, struct conn *c,
+    const struct request_ctx *rq, int status, const char *message)
+{
+	refuse(b, c, rq, status, message);
 }
 
 void
@@ -182,7 +199,7 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 /* The policy's decision on the whole request, before any token work. */
 static int
 decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
-    size_t inlen)
+    size_t inlen, size_t *max_input)
 {
 	struct policy_request pr;
 	const char *why;
@@ -193,11 +210,14 @@ decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	pr.alg = rq->alg;
 	pr.inlen = inlen;
 	pr.now_ns = clock_ns();
+	pr.max_input = 0;
 	status = policy_check(b->policy, conn_peer(c), &pr, &why);
 	if (status != P11B_OK) {
 		refuse(b, c, rq, status, why);
 		return -1;
 	}
+	if (max_input != NULL)
+		*max_input = pr.max_input;
 	return 0;
 }
 
@@ -231,7 +251,9 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		    "only");
 		return -1;
 	}
-	if (req->op == P11B_OP_HMAC_VERIFY && req->maclen != dlen) {
+	/* A stream may bring its MAC with its last part. */
+	if (req->op == P11B_OP_HMAC_VERIFY && req->maclen != dlen &&
+	    !(req->stream == WIRE_STREAM_BEGIN && req->maclen == 0)) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "MAC length does not match "
 		    "the algorithm");
 		return -1;
@@ -244,8 +266,8 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
  * copy queued on the signer link (whose buffer may be twice what it
  * holds, three times while it grows), and room for the answer.
  */
-static size_t
-pending_bytes(const struct job *job)
+size_t
+dispatch_pending_bytes(const struct job *job)
 {
 	return sizeof(struct pending) + 4 * (job->inlen + job->maclen) +
 	    PENDING_ANSWER_ROOM + job->random_len;
@@ -290,26 +312,35 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	p->rq = *rq;
 	p->rq.data = NULL;		/* the frame is gone by completion */
 	keygen_hold(b->keyset);	/* a reload may make a new one */
-	conn_hold(c, pending_bytes(&p->work.job));
+	conn_hold(c, dispatch_pending_bytes(&p->work.job));
 	joblink_submit(b->jobs, &p->work);
+}
+
+int
+dispatch_check(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req, size_t inlen, size_t *max_input)
+{
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, inlen,
+	    max_input) != 0)
+		return -1;
+	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
+		return -1;
+	return 0;
 }
 
 static void
 handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (check_key(b, c, rq) != 0 || decide(b, c, rq, req->datalen) != 0)
-		return;
-	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
-		return;
-	submit(b, c, rq, req);
+	if (dispatch_check(b, c, rq, req, req->datalen, NULL) == 0)
+		submit(b, c, rq, req);
 }
 
 static void
 handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (decide(b, c, rq, req->random_len) != 0)
+	if (decide(b, c, rq, req->random_len, NULL) != 0)
 		return;
 	if (req->random_len == 0) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "length must be at least 1");
@@ -329,7 +360,7 @@ handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 	struct wire_response resp;
 	const struct key_info *ki;
 
-	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0) != 0)
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0, NULL) != 0)
 		return;
 	ki = &b->keys[rq->key_index];
 	if (ki->spki == NULL) {
@@ -356,7 +387,7 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	uint32_t ops;
 	size_t i, n = 0;
 
-	if (decide(b, c, rq, 0) != 0)
+	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
 	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
 		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
@@ -392,7 +423,7 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 
-	if (decide(b, c, rq, 0) != 0)
+	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
 	memset(&resp, 0, sizeof(resp));
 	resp.status = P11B_OK;
@@ -410,7 +441,7 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 
-	if (decide(b, c, rq, 0) != 0)
+	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
 	memset(&resp, 0, sizeof(resp));
 	if (metrics_export(b->metrics, &resp.stats) != 0) {
@@ -451,13 +482,29 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		    "malformed message");
 		return;
 	}
+	if (r != 0 && req.stream == WIRE_STREAM_DATA) {
+		stream_bad_part(b, c, req.id);
+		wire_request_free(&req);
+		return;
+	}
 	if (r != 0) {
 		refuse(b, c, &rq, P11B_BAD_REQUEST, "invalid request fields");
 		wire_request_free(&req);
 		return;
 	}
+	/* The rest of a stream: decided at its first frame. */
+	if (req.stream == WIRE_STREAM_DATA) {
+		stream_data(b, c, &req);
+		wire_request_free(&req);
+		return;
+	}
 	if (audit_refusing(b->audit)) {
 		refuse(b, c, &rq, P11B_INTERNAL, AUDIT_UNAVAILABLE);
+		wire_request_free(&req);
+		return;
+	}
+	if (req.stream == WIRE_STREAM_BEGIN) {
+		stream_begin(b, c, &rq, &req);
 		wire_request_free(&req);
 		return;
 	}
@@ -514,7 +561,7 @@ pending_done(struct work *work)
 	resp.out = res->out;
 	resp.outlen = res->outlen;
 	resp.valid = res->valid;
-	if (conn_release(p->conn, pending_bytes(&work->job)))
+	if (conn_release(p->conn, dispatch_pending_bytes(&work->job)))
 		answer(b, p->conn, &p->rq, &resp);
 	else				/* the caller hung up */
 		(void)audit_decision(b->audit, &peer, &p->rq, &resp, 1);

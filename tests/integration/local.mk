@@ -38,7 +38,8 @@ INTEGRATION_TESTS = \
 	tests/integration/module_p11kit.sh \
 	tests/integration/hostile_faults.sh \
 	tests/integration/hostile_callers.sh \
-	tests/integration/hostile_files.sh
+	tests/integration/hostile_files.sh \
+	tests/integration/stream.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
@@ -46,7 +47,8 @@ dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/rawclient.py \
 	tests/integration/hostile.py \
 	tests/integration/ed25519_verify.py \
-	tests/integration/dashboard.py
+	tests/integration/dashboard.py \
+	tests/integration/streamclient.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
 	tests/integration/attacklib.sh \
 	tests/badinput/CATALOGUE.md

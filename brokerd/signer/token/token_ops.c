@@ -17,8 +17,8 @@
 /* Modules differ on (NULL, 0) input; an empty message is never NULL. */
 static uint8_t empty_input[1];
 
-static void
-result_set(struct job_result *res, int status, const char *msg)
+void
+token_result_set(struct job_result *res, int status, const char *msg)
 {
 	res->status = status;
 	res->message = msg;
@@ -29,15 +29,15 @@ result_set(struct job_result *res, int status, const char *msg)
  * the session faulted: the signer then exits and the monitor starts a
  * new one (module initialised, logged in, keys resolved again).
  */
-static void
-result_ckr(struct token_session *sess, struct job_result *res,
+void
+token_result_ckr(struct token_session *sess, struct job_result *res,
     const char *call, CK_RV rv)
 {
 	log_warnx("%s: %s", call, token_ckr_name(rv));
 	switch (rv) {
 	case CKR_DATA_INVALID:
 	case CKR_DATA_LEN_RANGE:
-		result_set(res, P11B_BAD_REQUEST, "input rejected by the token");
+		token_result_set(res, P11B_BAD_REQUEST, "input rejected by the token");
 		return;
 	case CKR_KEY_FUNCTION_NOT_PERMITTED:
 	case CKR_KEY_TYPE_INCONSISTENT:
@@ -45,7 +45,7 @@ result_ckr(struct token_session *sess, struct job_result *res,
 	case CKR_MECHANISM_INVALID:
 	case CKR_MECHANISM_PARAM_INVALID:
 	case CKR_ATTRIBUTE_SENSITIVE:
-		result_set(res, P11B_UNSUPPORTED, "operation not permitted by "
+		token_result_set(res, P11B_UNSUPPORTED, "operation not permitted by "
 		    "the token for this key");
 		return;
 	case CKR_SESSION_HANDLE_INVALID:
@@ -61,14 +61,14 @@ result_ckr(struct token_session *sess, struct job_result *res,
 		/* The token is unhealthy: the signer starts over. */
 		sess->open = 0;
 		sess->faulted = 1;
-		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
+		token_result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
 		return;
 	}
-	result_set(res, P11B_INTERNAL, "token error");
+	token_result_set(res, P11B_INTERNAL, "token error");
 }
 
-static int
-session_ensure(struct token_session *sess, struct job_result *res)
+int
+token_session_ensure(struct token_session *sess, struct job_result *res)
 {
 	struct token *tok = sess->tok;
 	CK_RV rv;
@@ -81,7 +81,7 @@ session_ensure(struct token_session *sess, struct job_result *res)
 	if (rv != CKR_OK) {
 		log_warnx("%s: C_OpenSession: %s", tok->desc,
 		    token_ckr_name(rv));
-		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
+		token_result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
 		return -1;
 	}
 	sess->open = 1;
@@ -99,18 +99,18 @@ sign_raw(struct token_session *sess, CK_MECHANISM *mech,
 	CK_RV rv;
 
 	if ((res->out = malloc(MAX_SIGNATURE)) == NULL) {
-		result_set(res, P11B_INTERNAL, "out of memory");
+		token_result_set(res, P11B_INTERNAL, "out of memory");
 		return -1;
 	}
 	if ((rv = f->C_SignInit(sess->h, mech, key)) != CKR_OK) {
-		result_ckr(sess, res, "C_SignInit", rv);
+		token_result_ckr(sess, res, "C_SignInit", rv);
 		return -1;
 	}
 	if (in == NULL)
 		in = empty_input;
 	if ((rv = f->C_Sign(sess->h, (CK_BYTE_PTR)in, inlen, res->out,
 	    &outlen)) != CKR_OK) {
-		result_ckr(sess, res, "C_Sign", rv);
+		token_result_ckr(sess, res, "C_Sign", rv);
 		return -1;
 	}
 	res->outlen = outlen;
@@ -128,7 +128,7 @@ ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 	    &len) != 0) {
 		log_warnx("key %s: token returned a %zu-byte ECDSA signature",
 		    ki->name, res->outlen);
-		result_set(res, P11B_INTERNAL, "malformed signature from token");
+		token_result_set(res, P11B_INTERNAL, "malformed signature from token");
 		return -1;
 	}
 	memcpy(res->out, der, len);
@@ -136,8 +136,8 @@ ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 	return 0;
 }
 
-static void
-do_sign(struct token_session *sess, const struct job *job,
+void
+token_do_sign(struct token_session *sess, const struct job *job,
     struct job_result *res)
 {
 	const struct key_info *ki = &sess->tok->keys->info[job->key];
@@ -151,7 +151,7 @@ do_sign(struct token_session *sess, const struct job *job,
 	enum alg_family fam;
 
 	if (ai == NULL || ai->family == ALG_FAMILY_HMAC) {
-		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
+		token_result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
 		return;
 	}
 	dlen = ai->digest_len;
@@ -160,7 +160,7 @@ do_sign(struct token_session *sess, const struct job *job,
 
 	if (fam == ALG_FAMILY_EDDSA) {
 		if (job->flags & P11B_SIGN_DIGEST) {
-			result_set(res, P11B_BAD_REQUEST, "ed25519 signs the "
+			token_result_set(res, P11B_BAD_REQUEST, "ed25519 signs the "
 			    "message, not a digest");
 			return;
 		}
@@ -168,7 +168,7 @@ do_sign(struct token_session *sess, const struct job *job,
 		tbslen = job->inlen;
 	} else if (job->flags & P11B_SIGN_DIGEST) {
 		if (job->inlen != dlen) {
-			result_set(res, P11B_BAD_REQUEST, "digest length does "
+			token_result_set(res, P11B_BAD_REQUEST, "digest length does "
 			    "not match the algorithm");
 			return;
 		}
@@ -176,13 +176,13 @@ do_sign(struct token_session *sess, const struct job *job,
 		tbslen = dlen;
 	} else if (crypto_digest(job->alg, job->in, job->inlen, digest,
 	    &tbslen) != 0) {
-		result_set(res, P11B_INTERNAL, "digest failed");
+		token_result_set(res, P11B_INTERNAL, "digest failed");
 		return;
 	}
 	if (fam == ALG_FAMILY_RSA_PKCS1) {
 		if (crypto_digestinfo(job->alg, digest, dlen, di,
 		    &tbslen) != 0) {
-			result_set(res, P11B_INTERNAL, "DigestInfo failed");
+			token_result_set(res, P11B_INTERNAL, "DigestInfo failed");
 			return;
 		}
 		tbs = di;
@@ -197,7 +197,7 @@ do_sign(struct token_session *sess, const struct job *job,
 		return;
 	if (kh->low_s && fam == ALG_FAMILY_ECDSA &&
 	    crypto_ecdsa_low_s(ki->type, res->out, res->outlen) < 0) {
-		result_set(res, P11B_INTERNAL, "cannot normalise the "
+		token_result_set(res, P11B_INTERNAL, "cannot normalise the "
 		    "signature");
 		return;
 	}
@@ -207,14 +207,14 @@ do_sign(struct token_session *sess, const struct job *job,
 	    dlen, res->out, res->outlen) != 1) {
 		log_warnx("key %s: the token returned a signature that does "
 		    "not verify; it was not passed on", ki->name);
-		result_set(res, P11B_INTERNAL, "the token's signature did not "
+		token_result_set(res, P11B_INTERNAL, "the token's signature did not "
 		    "verify");
 		return;
 	}
 	if (fam == ALG_FAMILY_ECDSA && !(job->flags & P11B_SIGN_RAW) &&
 	    ecdsa_to_der(ki, res) != 0)
 		return;
-	result_set(res, P11B_OK, "");
+	token_result_set(res, P11B_OK, "");
 }
 
 static void
@@ -223,22 +223,28 @@ do_hmac(struct token_session *sess, const struct job *job,
 {
 	const struct alg_info *ai = alg_info(job->alg);
 	CK_MECHANISM mech = { 0, NULL, 0 };
-	uint8_t *mac;
-	size_t len;
 
 	if (ai == NULL || ai->family != ALG_FAMILY_HMAC) {
-		result_set(res, P11B_BAD_REQUEST, "not an HMAC algorithm");
+		token_result_set(res, P11B_BAD_REQUEST, "not an HMAC algorithm");
 		return;
 	}
 	mech.mechanism = ai->mechanism;
-	len = ai->digest_len;
-
 	if (sign_raw(sess, &mech, sess->tok->keys->handles[job->key].obj,
 	    job->in, job->inlen, res) != 0)
 		return;
+	token_mac_done(job, res);
+}
+
+void
+token_mac_done(const struct job *job, struct job_result *res)
+{
+	const struct alg_info *ai = alg_info(job->alg);
+	uint8_t *mac;
+	size_t len = ai->digest_len;
+
 	if (res->outlen != len) {
-		result_set(res, P11B_INTERNAL, "token returned a MAC of the "
-		    "wrong length");
+		token_result_set(res, P11B_INTERNAL, "token returned a MAC of "
+		    "the wrong length");
 		return;
 	}
 	if (job->op == P11B_OP_HMAC_VERIFY) {
@@ -250,7 +256,7 @@ do_hmac(struct token_session *sess, const struct job *job,
 		res->out = NULL;
 		res->outlen = 0;
 	}
-	result_set(res, P11B_OK, "");
+	token_result_set(res, P11B_OK, "");
 }
 
 static void
@@ -264,10 +270,10 @@ do_secret(struct token_session *sess, const struct job *job,
 	    sess->tok->keys->handles[job->key].obj, CKA_VALUE, &res->out,
 	    &res->outlen);
 	if (rv != CKR_OK) {
-		result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
+		token_result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
 		return;
 	}
-	result_set(res, P11B_OK, "");
+	token_result_set(res, P11B_OK, "");
 }
 
 static void
@@ -277,26 +283,26 @@ do_random(struct token_session *sess, const struct job *job,
 	CK_RV rv;
 
 	if (job->random_len == 0 || job->random_len > P11B_RANDOM_MAX) {
-		result_set(res, P11B_BAD_REQUEST, "bad random length");
+		token_result_set(res, P11B_BAD_REQUEST, "bad random length");
 		return;
 	}
 	if ((res->out = malloc(job->random_len)) == NULL) {
-		result_set(res, P11B_INTERNAL, "out of memory");
+		token_result_set(res, P11B_INTERNAL, "out of memory");
 		return;
 	}
 	rv = sess->tok->f->C_GenerateRandom(sess->h, res->out,
 	    job->random_len);
 	if (rv != CKR_OK) {
-		result_ckr(sess, res, "C_GenerateRandom", rv);
+		token_result_ckr(sess, res, "C_GenerateRandom", rv);
 		return;
 	}
 	res->outlen = job->random_len;
-	result_set(res, P11B_OK, "");
+	token_result_set(res, P11B_OK, "");
 }
 
 /* The checks that keep a confused caller from reaching the token. */
-static int
-job_valid(const struct token_keyset *ks, const struct job *job)
+int
+token_job_valid(const struct token_keyset *ks, const struct job *job)
 {
 	const struct key_info *ki;
 
@@ -317,16 +323,22 @@ token_execute(struct token_session *sess, const struct job *job,
     struct job_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (!job_valid(sess->tok->keys, job)) {
-		result_set(res, P11B_BAD_REQUEST, "operation does not fit "
+	if (!token_job_valid(sess->tok->keys, job)) {
+		token_result_set(res, P11B_BAD_REQUEST, "operation does not fit "
 		    "the key");
 		return;
 	}
-	if (session_ensure(sess, res) != 0)
+	if (token_session_ensure(sess, res) != 0)
 		return;
+	if (job->stream != JOB_WHOLE) {
+		token_stream_execute(sess, job, res);
+		if (res->status != P11B_OK)
+			job_result_clear(res);
+		return;
+	}
 	switch (job->op) {
 	case P11B_OP_SIGN:
-		do_sign(sess, job, res);
+		token_do_sign(sess, job, res);
 		break;
 	case P11B_OP_HMAC:
 	case P11B_OP_HMAC_VERIFY:
@@ -343,7 +355,7 @@ token_execute(struct token_session *sess, const struct job *job,
 	case P11B_OP_HEALTH:
 	case P11B_OP_STATS:
 	case P11B_OP_NONE:
-		result_set(res, P11B_BAD_REQUEST, "not a token operation");
+		token_result_set(res, P11B_BAD_REQUEST, "not a token operation");
 		break;
 	}
 	if (res->status != P11B_OK)
