@@ -87,6 +87,10 @@ def stalls(sock, key, n):
         if r is None or r.id != 200 + i:
             print('FAIL health on a connection with an open stream: %s'
                   % r, flush=True)
+    # One more of the same uid: over max-streams-per-uid.
+    extra = rc.Conn(sock)
+    extra.send(hmac_begin(300, key, b's' * 100))
+    answer(extra)
     print('open %d' % n, flush=True)
     sys.stdin.readline()
     for c in conns:
