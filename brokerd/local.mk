@@ -50,7 +50,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
 	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
-	brokerd/front/dispatch_int.h \
+	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \
 	brokerd/front/signers.c brokerd/front/signers.h \

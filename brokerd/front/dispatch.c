@@ -14,7 +14,7 @@
 #include "broker.h"
 #include "conn_ops.h"
 #include "dispatch.h"
-#include "dispatch_int.h"
+#include "answer.h"
 #include "log.h"
 #include "stream.h"
 
@@ -32,72 +32,19 @@ struct pending {
 
 static void	pending_done(struct work *work);
 
-/*
- * Every request ends here, exactly once, whatever its outcome: the one
- * place that sees each decision with its caller, key and status.
- */
+/* Every request ends in answer.c: its audit line, its count, its reply. */
 static void
 answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
     struct wire_response *resp)
 {
-	uint64_t latency_us = (clock_ns() - rq->received_ns) / 1000;
-	struct wire_response refusal;
-	int logged, key = rq->key_index;
-
-	/* Callers the policy does not know: one line per interval. */
-	if (resp->status != P11B_OK && conn_refusal_counted(c))
-		logged = audit_refusing(b->audit) ? -1 : 0;
-	else
-		logged = audit_decision(b->audit, conn_peer(c), rq, resp, 0);
-	if (logged != 0) {
-		/* Not in the log (it fails closed): only a refusal leaves. */
-		memset(&refusal, 0, sizeof(refusal));
-		refusal.status = P11B_INTERNAL;
-		refusal.message = AUDIT_UNAVAILABLE;
-		resp = &refusal;
-	}
-	/*
-	 * A hidden key is counted as a missing one: no trace of which.
-	 * Whether the policy refused or the key is missing is counted
-	 * apart, without the key, for operators to alert on.
-	 */
-	if (resp->status == P11B_NO_SUCH_KEY && key < 0)
-		metrics_count_refusal(b->metrics, METRICS_REFUSED_NO_KEY);
-	else if (resp->status == P11B_NO_SUCH_KEY ||
-	    resp->status == P11B_DENIED)
-		metrics_count_refusal(b->metrics, METRICS_REFUSED_BY_POLICY);
-	if (resp->status == P11B_NO_SUCH_KEY)
-		key = -1;
-	metrics_count(b->metrics, rq->op, key, resp->status, latency_us);
-	resp->id = rq->id;
-	conn_reply(c, resp);
+	answer_send(b, c, rq, resp);
 }
 
 static void
 refuse(struct broker *b, struct conn *c, const struct request_ctx *rq,
     int status, const char *message)
 {
-	struct wire_response resp;
-
-	memset(&resp, 0, sizeof(resp));
-	resp.status = status;
-	resp.message = message;
-	answer(b, c, rq, &resp);
-}
-
-/* For stream.c (dispatch_int.h). */
-void
-dispatch_answer(struct broker *b, struct conn *c,
-    const struct request_ctx *rq, struct wire_response *resp)
-{
-	answer(b, c, rq, resp);
-}
-
-void
-dispatch_refuse(struct broker *b, struct conn *c,
-    const struct request_ctx *rq, int status, const char *message)
-{
-	refuse(b, c, rq, status, message);
+	answer_refuse(b, c, rq, status, message);
 }
 
 void
@@ -266,8 +213,8 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
  * copy queued on the signer link (whose buffer may be twice what it
  * holds, three times while it grows), and room for the answer.
  */
-size_t
-dispatch_pending_bytes(const struct job *job)
+static size_t
+pending_bytes(const struct job *job)
 {
 	return sizeof(struct pending) + 4 * (job->inlen + job->maclen) +
 	    PENDING_ANSWER_ROOM + job->random_len;
@@ -312,28 +259,38 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	p->rq = *rq;
 	p->rq.data = NULL;		/* the frame is gone by completion */
 	keygen_hold(b->keyset);	/* a reload may make a new one */
-	conn_hold(c, dispatch_pending_bytes(&p->work.job));
+	conn_hold(c, pending_bytes(&p->work.job));
 	joblink_submit(b->jobs, &p->work);
-}
-
-int
-dispatch_check(struct broker *b, struct conn *c, struct request_ctx *rq,
-    const struct wire_request *req, size_t inlen, size_t *max_input)
-{
-	if (check_key(b, c, rq) != 0 || decide(b, c, rq, inlen,
-	    max_input) != 0)
-		return -1;
-	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
-		return -1;
-	return 0;
 }
 
 static void
 handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (dispatch_check(b, c, rq, req, req->datalen, NULL) == 0)
-		submit(b, c, rq, req);
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, req->datalen,
+	    NULL) != 0)
+		return;
+	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
+		return;
+	submit(b, c, rq, req);
+}
+
+/*
+ * The first frame of a stream: the same checks, the policy on the
+ * declared length (or the first part's); stream.c takes it from there.
+ */
+static void
+handle_stream(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
+{
+	size_t inlen, rule_max = 0;
+
+	inlen = req->total_length != 0 ? (req->total_length > SIZE_MAX ?
+	    SIZE_MAX : (size_t)req->total_length) : req->datalen;
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, inlen,
+	    &rule_max) != 0 || check_alg(b, c, rq, req) != 0)
+		return;
+	stream_begin(b, c, rq, req, rule_max);
 }
 
 static void
@@ -504,7 +461,7 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		return;
 	}
 	if (req.stream == WIRE_STREAM_BEGIN) {
-		stream_begin(b, c, &rq, &req);
+		handle_stream(b, c, &rq, &req);
 		wire_request_free(&req);
 		return;
 	}
@@ -561,7 +518,7 @@ pending_done(struct work *work)
 	resp.out = res->out;
 	resp.outlen = res->outlen;
 	resp.valid = res->valid;
-	if (conn_release(p->conn, dispatch_pending_bytes(&work->job)))
+	if (conn_release(p->conn, pending_bytes(&work->job)))
 		answer(b, p->conn, &p->rq, &resp);
 	else				/* the caller hung up */
 		(void)audit_decision(b->audit, &peer, &p->rq, &resp, 1);

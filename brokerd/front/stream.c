@@ -17,7 +17,7 @@
 #include "audit.h"
 #include "broker.h"
 #include "conn_ops.h"
-#include "dispatch_int.h"
+#include "answer.h"
 #include "log.h"
 #include "stream.h"
 
@@ -51,6 +51,8 @@ struct part {
 	struct stream		*st;
 	size_t			 held;
 };
+
+#define STREAM_ANSWER_ROOM	4096	/* a signature or a MAC */
 
 static void	part_done(struct work *work);
 
@@ -109,6 +111,18 @@ stream_out(struct stream *st, int delta)
 		conn_hold_frames(st->conn, !was);
 }
 
+/*
+ * What a part holds in the front until it is back: its copy, the one
+ * queued on the signer link (up to three times while that buffer
+ * grows), and its answer.
+ */
+static size_t
+part_bytes(const struct job *job)
+{
+	return sizeof(struct part) + 4 * (job->inlen + job->maclen) +
+	    STREAM_ANSWER_ROOM;
+}
+
 static void
 part_submit(struct stream *st, enum job_stream phase, const uint8_t *data,
     size_t len, const uint8_t *mac, size_t maclen)
@@ -142,7 +156,7 @@ part_submit(struct stream *st, enum job_stream phase, const uint8_t *data,
 	p->work.done = part_done;
 	p->work.arg = p;
 	p->st = st;
-	p->held = dispatch_pending_bytes(job);
+	p->held = part_bytes(job);
 	conn_hold(st->conn, p->held);
 	stream_out(st, 1);
 	joblink_stream_submit(b->jobs, st->js, &p->work);
@@ -190,7 +204,7 @@ stream_end(struct stream *st, struct wire_response *resp)
 	if (st->gen != b->keyset)
 		st->rq.key_index = config_key_index(b->conf, st->rq.key);
 	if (!st->gone)
-		dispatch_answer(b, st->conn, &st->rq, resp);
+		answer_send(b, st->conn, &st->rq, resp);
 	else {
 		peer = *conn_peer(st->conn);
 		peer.groups = NULL;
@@ -291,7 +305,7 @@ stream_admit(struct broker *b, struct conn *c, struct request_ctx *rq,
 	}
 	if (why == NULL)
 		return 0;
-	dispatch_refuse(b, c, rq, status, why);
+	answer_refuse(b, c, rq, status, why);
 	return -1;
 }
 
@@ -310,26 +324,21 @@ stream_input(struct stream *st, const uint8_t *data, size_t len)
 
 void
 stream_begin(struct broker *b, struct conn *c, struct request_ctx *rq,
-    const struct wire_request *req)
+    const struct wire_request *req, size_t rule_max)
 {
 	struct stream *st;
-	size_t inlen, rule_max = 0;
 	uint64_t limit;
 
-	inlen = req->total_length != 0 ? (req->total_length > SIZE_MAX ?
-	    SIZE_MAX : (size_t)req->total_length) : req->datalen;
-	if (dispatch_check(b, c, rq, req, inlen, &rule_max) != 0)
-		return;
 	limit = stream_limit(b, rq->key_index, rule_max);
 	if (stream_admit(b, c, rq, req, limit) != 0)
 		return;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		dispatch_refuse(b, c, rq, P11B_INTERNAL, "out of memory");
+		answer_refuse(b, c, rq, P11B_INTERNAL, "out of memory");
 		return;
 	}
 	if (joblink_stream_open(b->jobs, &st->js) != 0) {
 		free(st);
-		dispatch_refuse(b, c, rq, P11B_TOKEN_UNAVAILABLE, "the signer "
+		answer_refuse(b, c, rq, P11B_TOKEN_UNAVAILABLE, "the signer "
 		    "is not running");
 		return;
 	}
@@ -370,7 +379,7 @@ stream_unknown(struct broker *b, struct conn *c, uint64_t id)
 	rq.id = id;
 	rq.key_index = -1;
 	rq.received_ns = clock_ns();
-	dispatch_refuse(b, c, &rq, P11B_BAD_REQUEST, "no open stream with "
+	answer_refuse(b, c, &rq, P11B_BAD_REQUEST, "no open stream with "
 	    "this id");
 }
 

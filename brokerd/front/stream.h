@@ -19,8 +19,12 @@
 #define STREAM_PARTS_OUT	2	/* parts of one stream at the signer */
 #define STREAM_ENDED_IDS	8	/* ended streams whose parts are dropped */
 
+/*
+ * A stream's first frame, past the key, policy and algorithm checks
+ * (dispatch.c); rule_max: the deciding rule's max-input, 0 for none.
+ */
 void	stream_begin(struct broker *b, struct conn *c, struct request_ctx *rq,
-	    const struct wire_request *req);
+	    const struct wire_request *req, size_t rule_max);
 void	stream_data(struct broker *b, struct conn *c,
 	    const struct wire_request *req);
 /* A StreamData frame with invalid fields, for the stream with this id. */
