@@ -8,6 +8,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 	clang libclang-rt-14-dev valgrind
 	libengine-pkcs11-openssl gnutls-bin openssh-client
 	curl prometheus logrotate"
+# PyKCS11 over the module (tests/integration/stream.sh); xxd for its hex.
+PKGS="$PKGS python3-pykcs11 xxd"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=
