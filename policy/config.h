@@ -46,7 +46,7 @@ struct config {
 	size_t			 max_input;	/* bytes of a streamed input */
 	int			 max_streams;	/* open at once, all callers */
 	int			 max_streams_per_uid;
-	int			 stream_timeout; /* seconds for a whole stream */
+	int			 stream_timeout; /* seconds, a whole stream */
 	char			*policy_path;
 
 	char			*module;

@@ -52,7 +52,7 @@ struct joblink_gen {
 	int			 n;
 	int			 dead;
 	int			 jobs;
-	int			 streams;	/* open: it stays until they end */
+	int			 streams;	/* open: kept until they end */
 	int			 current;
 };
 

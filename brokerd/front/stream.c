@@ -35,9 +35,9 @@ struct stream {
 	uint64_t		 limit;		/* max-input for it */
 	uint8_t			 mac[CRYPTO_MAX_DIGEST];
 	size_t			 maclen;
-	size_t			 whole;		/* Ed25519: kept by the signer */
+	size_t			 whole;		/* Ed25519: at the signer */
 	int			 out;		/* parts at the signer */
-	int			 ended;		/* answered, or its caller gone */
+	int			 ended;		/* answered, or caller gone */
 	int			 gone;		/* the connection closed */
 	int			 signer_done;	/* the signer holds no state */
 	time_t			 started;
@@ -47,7 +47,7 @@ struct stream {
 };
 
 struct part {
-	struct work		 work;		/* first: work.arg is here too */
+	struct work		 work;		/* first: work.arg too */
 	struct stream		*st;
 	size_t			 held;
 };

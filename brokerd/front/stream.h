@@ -17,7 +17,6 @@
 #include "broker.h"
 
 #define STREAM_PARTS_OUT	2	/* parts of one stream at the signer */
-#define STREAM_ENDED_IDS	8	/* ended streams whose parts are dropped */
 
 /*
  * A stream's first frame, past the key, policy and algorithm checks

@@ -47,7 +47,8 @@ op_stream_open(struct op *op, int verify)
 		return rv;
 	conn = link_conn(op->link);
 	if (op->mech->kind == MECH_EDDSA)
-		r = p11b_sign_init(conn, op->key->name, op->alg, 0, &op->stream);
+		r = p11b_sign_init(conn, op->key->name, op->alg, 0,
+		    &op->stream);
 	else if (op_stream_checks(op, verify))
 		r = p11b_hmac_verify_init(conn, op->key->name, op->alg,
 		    &op->stream);

@@ -275,11 +275,47 @@ like "$(cat "$T/restart.out")" "answer 9 TOKEN_UNAVAILABLE" \
 cli hmac hmac32 -i "$T/1m"
 is "$RC" 0 "a new stream on the new signer works" || diag "$ERR"
 
+# --- a reload during a stream: it ends on the signer it began with ---------
+
+mkfifo "$T/go3"
+python3 "$SC" "$SOCK" reload hmac32 "$T/1m" <"$T/go3" >"$T/reload.out" \
+    2>&1 &
+RELOADER=$!
+exec 7>"$T/go3"
+_open3() { grep -q '^open' "$T/reload.out"; }
+check "a stream is open before the reload" wait_for _open3
+n=$(log_count 'reloaded ')
+kill_child "$DAEMON_PID" HUP
+check "the broker reloaded" wait_log 'reloaded ' $((n + 1))
+echo go >&7
+exec 7>&-
+wait_exit "$RELOADER"
+like "$(cat "$T/reload.out")" "answer 12 OK" \
+    "the stream begun before the reload ends OK after it" ||
+    diag "$(cat "$T/reload.out")"
+is "$(awk '/^mac/ { print $2 }' "$T/reload.out")" \
+    "$(openssl_hmac hmac32 SHA256 "$T/1m")" \
+    "... with the MAC over both halves (openssl)"
+
 # --- parts of no stream -----------------------------------------------------
 
 python3 "$SC" "$SOCK" parts hmac32 >"$T/parts.out" 2>&1
 while read -r verdict what; do
 	ok "$([ "$verdict" = PASS ] && echo 0 || echo 1)" "$what"
 done <"$T/parts.out"
+
+# --- stream-timeout: a stream that trickles on is ended -------------------
+
+stop_daemon
+write_config 'stream-timeout 1' 'frame-timeout 30'
+start_daemon
+timeout -k 2 "$HANG" python3 "$SC" "$SOCK" trickle hmac32 \
+    >"$T/trickle.out" 2>&1
+like "$(cat "$T/trickle.out")" \
+    "answer 13 BAD_REQUEST stream longer than stream-timeout" \
+    "a stream fed a byte at a time is ended by stream-timeout" ||
+    diag "$(cat "$T/trickle.out")"
+cli health
+is "$RC" 0 "the broker answers after it" || diag "$ERR"
 
 done_testing

@@ -12,6 +12,13 @@ usage:
   streamclient.py SOCK stalls KEY N
       open N HMAC streams on N connections, print "open N", wait for a
       line on stdin, then print the N answers
+  streamclient.py SOCK reload KEY FILE
+      open an HMAC stream with FILE's first half, print "open", wait for
+      a line on stdin (the test reloads the broker meanwhile), send the
+      second half as the last part; print the answer and "mac HEX"
+  streamclient.py SOCK trickle KEY
+      open an HMAC stream and send a small part every 0.2 s until the
+      broker answers (stream-timeout); print the answer
   streamclient.py SOCK parts KEY
       parts for a stream nobody opened, then one that was refused: the
       first is answered once, the rest dropped; prints "PASS"/"FAIL"
@@ -97,6 +104,35 @@ def stalls(sock, key, n):
         answer(c)
 
 
+def reload(sock, key, path):
+    data = open(path, 'rb').read()
+    half = len(data) // 2
+    c = rc.Conn(sock)
+    c.send(hmac_begin(12, key, data[:half]))
+    print('open', flush=True)
+    sys.stdin.readline()
+    c.send(part(12, data[half:], last=True))
+    r = answer(c)
+    if r is not None and r.result is not None:
+        print('mac %s' % r.result.get(1, [b''])[-1].hex(), flush=True)
+
+
+def trickle(sock, key):
+    c = rc.Conn(sock)
+    c.send(hmac_begin(13, key, b't'))
+    while True:
+        r, _, _ = rc.select.select([c.s], [], [], 0.2)
+        if r:
+            answer(c)
+            return
+        try:
+            c.send(part(13, b't'))
+        except OSError as e:
+            print('send failed %s' % e, flush=True)
+            answer(c)
+            return
+
+
 def parts(sock, key):
     c = rc.Conn(sock)
     # Nobody opened stream 5: one answer, then silence for its parts.
@@ -138,6 +174,10 @@ def main():
         restart(sock, sys.argv[3])
     elif cmd == 'stalls':
         stalls(sock, sys.argv[3], int(sys.argv[4]))
+    elif cmd == 'reload':
+        reload(sock, sys.argv[3], sys.argv[4])
+    elif cmd == 'trickle':
+        trickle(sock, sys.argv[3])
     elif cmd == 'parts':
         parts(sock, sys.argv[3])
     else:

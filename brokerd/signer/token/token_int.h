@@ -50,16 +50,11 @@ struct token_session {
 #define TOKEN_STREAMS_MAX	64
 
 /* token_ops.c, for token_stream.c */
-int	token_job_valid(const struct token_keyset *ks, const struct job *job);
-int	token_session_ensure(struct token_session *sess,
-	    struct job_result *res);
 void	token_result_set(struct job_result *res, int status, const char *msg);
 void	token_result_ckr(struct token_session *sess, struct job_result *res,
 	    const char *call, CK_RV rv);
 void	token_do_sign(struct token_session *sess, const struct job *job,
 	    struct job_result *res);
-/* The MAC of the right length in res->out; verify: compared, then gone. */
-void	token_mac_done(const struct job *job, struct job_result *res);
 
 /* token_stream.c */
 void	token_stream_execute(struct token_session *sess,

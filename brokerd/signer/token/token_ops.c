@@ -17,8 +17,8 @@
 /* Modules differ on (NULL, 0) input; an empty message is never NULL. */
 static uint8_t empty_input[1];
 
-void
-token_result_set(struct job_result *res, int status, const char *msg)
+static void
+result_set(struct job_result *res, int status, const char *msg)
 {
 	res->status = status;
 	res->message = msg;
@@ -29,15 +29,15 @@ token_result_set(struct job_result *res, int status, const char *msg)
  * the session faulted: the signer then exits and the monitor starts a
  * new one (module initialised, logged in, keys resolved again).
  */
-void
-token_result_ckr(struct token_session *sess, struct job_result *res,
+static void
+result_ckr(struct token_session *sess, struct job_result *res,
     const char *call, CK_RV rv)
 {
 	log_warnx("%s: %s", call, token_ckr_name(rv));
 	switch (rv) {
 	case CKR_DATA_INVALID:
 	case CKR_DATA_LEN_RANGE:
-		token_result_set(res, P11B_BAD_REQUEST, "input rejected by the token");
+		result_set(res, P11B_BAD_REQUEST, "input rejected by the token");
 		return;
 	case CKR_KEY_FUNCTION_NOT_PERMITTED:
 	case CKR_KEY_TYPE_INCONSISTENT:
@@ -45,7 +45,7 @@ token_result_ckr(struct token_session *sess, struct job_result *res,
 	case CKR_MECHANISM_INVALID:
 	case CKR_MECHANISM_PARAM_INVALID:
 	case CKR_ATTRIBUTE_SENSITIVE:
-		token_result_set(res, P11B_UNSUPPORTED, "operation not permitted by "
+		result_set(res, P11B_UNSUPPORTED, "operation not permitted by "
 		    "the token for this key");
 		return;
 	case CKR_SESSION_HANDLE_INVALID:
@@ -61,14 +61,14 @@ token_result_ckr(struct token_session *sess, struct job_result *res,
 		/* The token is unhealthy: the signer starts over. */
 		sess->open = 0;
 		sess->faulted = 1;
-		token_result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
+		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
 		return;
 	}
-	token_result_set(res, P11B_INTERNAL, "token error");
+	result_set(res, P11B_INTERNAL, "token error");
 }
 
-int
-token_session_ensure(struct token_session *sess, struct job_result *res)
+static int
+session_ensure(struct token_session *sess, struct job_result *res)
 {
 	struct token *tok = sess->tok;
 	CK_RV rv;
@@ -81,7 +81,7 @@ token_session_ensure(struct token_session *sess, struct job_result *res)
 	if (rv != CKR_OK) {
 		log_warnx("%s: C_OpenSession: %s", tok->desc,
 		    token_ckr_name(rv));
-		token_result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
+		result_set(res, P11B_TOKEN_UNAVAILABLE, "token unavailable");
 		return -1;
 	}
 	sess->open = 1;
@@ -99,18 +99,18 @@ sign_raw(struct token_session *sess, CK_MECHANISM *mech,
 	CK_RV rv;
 
 	if ((res->out = malloc(MAX_SIGNATURE)) == NULL) {
-		token_result_set(res, P11B_INTERNAL, "out of memory");
+		result_set(res, P11B_INTERNAL, "out of memory");
 		return -1;
 	}
 	if ((rv = f->C_SignInit(sess->h, mech, key)) != CKR_OK) {
-		token_result_ckr(sess, res, "C_SignInit", rv);
+		result_ckr(sess, res, "C_SignInit", rv);
 		return -1;
 	}
 	if (in == NULL)
 		in = empty_input;
 	if ((rv = f->C_Sign(sess->h, (CK_BYTE_PTR)in, inlen, res->out,
 	    &outlen)) != CKR_OK) {
-		token_result_ckr(sess, res, "C_Sign", rv);
+		result_ckr(sess, res, "C_Sign", rv);
 		return -1;
 	}
 	res->outlen = outlen;
@@ -128,7 +128,7 @@ ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 	    &len) != 0) {
 		log_warnx("key %s: token returned a %zu-byte ECDSA signature",
 		    ki->name, res->outlen);
-		token_result_set(res, P11B_INTERNAL, "malformed signature from token");
+		result_set(res, P11B_INTERNAL, "malformed signature from token");
 		return -1;
 	}
 	memcpy(res->out, der, len);
@@ -136,8 +136,8 @@ ecdsa_to_der(const struct key_info *ki, struct job_result *res)
 	return 0;
 }
 
-void
-token_do_sign(struct token_session *sess, const struct job *job,
+static void
+do_sign(struct token_session *sess, const struct job *job,
     struct job_result *res)
 {
 	const struct key_info *ki = &sess->tok->keys->info[job->key];
@@ -151,7 +151,7 @@ token_do_sign(struct token_session *sess, const struct job *job,
 	enum alg_family fam;
 
 	if (ai == NULL || ai->family == ALG_FAMILY_HMAC) {
-		token_result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
+		result_set(res, P11B_BAD_REQUEST, "not a signature algorithm");
 		return;
 	}
 	dlen = ai->digest_len;
@@ -160,7 +160,7 @@ token_do_sign(struct token_session *sess, const struct job *job,
 
 	if (fam == ALG_FAMILY_EDDSA) {
 		if (job->flags & P11B_SIGN_DIGEST) {
-			token_result_set(res, P11B_BAD_REQUEST, "ed25519 signs the "
+			result_set(res, P11B_BAD_REQUEST, "ed25519 signs the "
 			    "message, not a digest");
 			return;
 		}
@@ -168,7 +168,7 @@ token_do_sign(struct token_session *sess, const struct job *job,
 		tbslen = job->inlen;
 	} else if (job->flags & P11B_SIGN_DIGEST) {
 		if (job->inlen != dlen) {
-			token_result_set(res, P11B_BAD_REQUEST, "digest length does "
+			result_set(res, P11B_BAD_REQUEST, "digest length does "
 			    "not match the algorithm");
 			return;
 		}
@@ -176,13 +176,13 @@ token_do_sign(struct token_session *sess, const struct job *job,
 		tbslen = dlen;
 	} else if (crypto_digest(job->alg, job->in, job->inlen, digest,
 	    &tbslen) != 0) {
-		token_result_set(res, P11B_INTERNAL, "digest failed");
+		result_set(res, P11B_INTERNAL, "digest failed");
 		return;
 	}
 	if (fam == ALG_FAMILY_RSA_PKCS1) {
 		if (crypto_digestinfo(job->alg, digest, dlen, di,
 		    &tbslen) != 0) {
-			token_result_set(res, P11B_INTERNAL, "DigestInfo failed");
+			result_set(res, P11B_INTERNAL, "DigestInfo failed");
 			return;
 		}
 		tbs = di;
@@ -197,7 +197,7 @@ token_do_sign(struct token_session *sess, const struct job *job,
 		return;
 	if (kh->low_s && fam == ALG_FAMILY_ECDSA &&
 	    crypto_ecdsa_low_s(ki->type, res->out, res->outlen) < 0) {
-		token_result_set(res, P11B_INTERNAL, "cannot normalise the "
+		result_set(res, P11B_INTERNAL, "cannot normalise the "
 		    "signature");
 		return;
 	}
@@ -207,14 +207,14 @@ token_do_sign(struct token_session *sess, const struct job *job,
 	    dlen, res->out, res->outlen) != 1) {
 		log_warnx("key %s: the token returned a signature that does "
 		    "not verify; it was not passed on", ki->name);
-		token_result_set(res, P11B_INTERNAL, "the token's signature did not "
+		result_set(res, P11B_INTERNAL, "the token's signature did not "
 		    "verify");
 		return;
 	}
 	if (fam == ALG_FAMILY_ECDSA && !(job->flags & P11B_SIGN_RAW) &&
 	    ecdsa_to_der(ki, res) != 0)
 		return;
-	token_result_set(res, P11B_OK, "");
+	result_set(res, P11B_OK, "");
 }
 
 static void
@@ -223,28 +223,22 @@ do_hmac(struct token_session *sess, const struct job *job,
 {
 	const struct alg_info *ai = alg_info(job->alg);
 	CK_MECHANISM mech = { 0, NULL, 0 };
+	uint8_t *mac;
+	size_t len;
 
 	if (ai == NULL || ai->family != ALG_FAMILY_HMAC) {
-		token_result_set(res, P11B_BAD_REQUEST, "not an HMAC algorithm");
+		result_set(res, P11B_BAD_REQUEST, "not an HMAC algorithm");
 		return;
 	}
 	mech.mechanism = ai->mechanism;
+	len = ai->digest_len;
+
 	if (sign_raw(sess, &mech, sess->tok->keys->handles[job->key].obj,
 	    job->in, job->inlen, res) != 0)
 		return;
-	token_mac_done(job, res);
-}
-
-void
-token_mac_done(const struct job *job, struct job_result *res)
-{
-	const struct alg_info *ai = alg_info(job->alg);
-	uint8_t *mac;
-	size_t len = ai->digest_len;
-
 	if (res->outlen != len) {
-		token_result_set(res, P11B_INTERNAL, "token returned a MAC of "
-		    "the wrong length");
+		result_set(res, P11B_INTERNAL, "token returned a MAC of the "
+		    "wrong length");
 		return;
 	}
 	if (job->op == P11B_OP_HMAC_VERIFY) {
@@ -256,7 +250,7 @@ token_mac_done(const struct job *job, struct job_result *res)
 		res->out = NULL;
 		res->outlen = 0;
 	}
-	token_result_set(res, P11B_OK, "");
+	result_set(res, P11B_OK, "");
 }
 
 static void
@@ -270,10 +264,10 @@ do_secret(struct token_session *sess, const struct job *job,
 	    sess->tok->keys->handles[job->key].obj, CKA_VALUE, &res->out,
 	    &res->outlen);
 	if (rv != CKR_OK) {
-		token_result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
+		result_ckr(sess, res, "C_GetAttributeValue(CKA_VALUE)", rv);
 		return;
 	}
-	token_result_set(res, P11B_OK, "");
+	result_set(res, P11B_OK, "");
 }
 
 static void
@@ -283,26 +277,26 @@ do_random(struct token_session *sess, const struct job *job,
 	CK_RV rv;
 
 	if (job->random_len == 0 || job->random_len > P11B_RANDOM_MAX) {
-		token_result_set(res, P11B_BAD_REQUEST, "bad random length");
+		result_set(res, P11B_BAD_REQUEST, "bad random length");
 		return;
 	}
 	if ((res->out = malloc(job->random_len)) == NULL) {
-		token_result_set(res, P11B_INTERNAL, "out of memory");
+		result_set(res, P11B_INTERNAL, "out of memory");
 		return;
 	}
 	rv = sess->tok->f->C_GenerateRandom(sess->h, res->out,
 	    job->random_len);
 	if (rv != CKR_OK) {
-		token_result_ckr(sess, res, "C_GenerateRandom", rv);
+		result_ckr(sess, res, "C_GenerateRandom", rv);
 		return;
 	}
 	res->outlen = job->random_len;
-	token_result_set(res, P11B_OK, "");
+	result_set(res, P11B_OK, "");
 }
 
 /* The checks that keep a confused caller from reaching the token. */
-int
-token_job_valid(const struct token_keyset *ks, const struct job *job)
+static int
+job_valid(const struct token_keyset *ks, const struct job *job)
 {
 	const struct key_info *ki;
 
@@ -323,12 +317,12 @@ token_execute(struct token_session *sess, const struct job *job,
     struct job_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (!token_job_valid(sess->tok->keys, job)) {
-		token_result_set(res, P11B_BAD_REQUEST, "operation does not fit "
+	if (!job_valid(sess->tok->keys, job)) {
+		result_set(res, P11B_BAD_REQUEST, "operation does not fit "
 		    "the key");
 		return;
 	}
-	if (token_session_ensure(sess, res) != 0)
+	if (session_ensure(sess, res) != 0)
 		return;
 	if (job->stream != JOB_WHOLE) {
 		token_stream_execute(sess, job, res);
@@ -338,7 +332,7 @@ token_execute(struct token_session *sess, const struct job *job,
 	}
 	switch (job->op) {
 	case P11B_OP_SIGN:
-		token_do_sign(sess, job, res);
+		do_sign(sess, job, res);
 		break;
 	case P11B_OP_HMAC:
 	case P11B_OP_HMAC_VERIFY:
@@ -355,7 +349,7 @@ token_execute(struct token_session *sess, const struct job *job,
 	case P11B_OP_HEALTH:
 	case P11B_OP_STATS:
 	case P11B_OP_NONE:
-		token_result_set(res, P11B_BAD_REQUEST, "not a token operation");
+		result_set(res, P11B_BAD_REQUEST, "not a token operation");
 		break;
 	}
 	if (res->status != P11B_OK)
@@ -366,4 +360,25 @@ int
 token_session_faulted(const struct token_session *sess)
 {
 	return sess->faulted;
+}
+
+/* For token_stream.c (token_int.h). */
+void
+token_result_set(struct job_result *res, int status, const char *msg)
+{
+	result_set(res, status, msg);
+}
+
+void
+token_result_ckr(struct token_session *sess, struct job_result *res,
+    const char *call, CK_RV rv)
+{
+	result_ckr(sess, res, call, rv);
+}
+
+void
+token_do_sign(struct token_session *sess, const struct job *job,
+    struct job_result *res)
+{
+	do_sign(sess, job, res);
 }

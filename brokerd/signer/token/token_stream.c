@@ -192,7 +192,20 @@ stream_hmac_final(struct token_session *sess, struct token_stream *st,
 		return;
 	}
 	res->outlen = outlen;
-	token_mac_done(job, res);
+	if (outlen != alg_info(st->alg)->digest_len) {
+		token_result_set(res, P11B_INTERNAL, "token returned a MAC of "
+		    "the wrong length");
+		return;
+	}
+	if (job->op == P11B_OP_HMAC_VERIFY) {
+		/* The caller learns valid or not, never the MAC. */
+		res->valid = job->maclen == outlen &&
+		    crypto_equal(res->out, job->mac, outlen);
+		freezero(res->out, CRYPTO_MAX_DIGEST);
+		res->out = NULL;
+		res->outlen = 0;
+	}
+	token_result_set(res, P11B_OK, "");
 }
 
 /* The signature over what came, by the whole-input code on our session. */
