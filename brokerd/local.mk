@@ -39,7 +39,8 @@ brokerd_signer_libsigner_la_SOURCES = \
 	brokerd/signer/token_conf.c brokerd/signer/token_conf.h \
 	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
-	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c
+	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c \
+	brokerd/signer/token/token_stream.c
 brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/signer -I$(top_srcdir)/brokerd/signer/token
 
@@ -50,6 +51,8 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
 	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
+	brokerd/front/answer.c brokerd/front/answer.h \
+	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \
 	brokerd/front/signers.c brokerd/front/signers.h \
 	brokerd/front/reload.c brokerd/front/reload.h \

@@ -714,3 +714,182 @@ conn_call(struct p11b_conn *conn, struct wire_request *req,
 	pthread_cond_destroy(&w.cond);
 	return r;
 }
+
+/*
+ * Streams (client/stream.c): one waiter for the whole stream, registered
+ * before its first frame leaves, so that an early answer (a refusal at
+ * the first frame) finds it whoever reads; frames are sent under the
+ * write lock one at a time, so that other threads' requests interleave.
+ */
+struct conn_stream {
+	struct conn_waiter	 w;
+};
+
+/* The call's deadline from now (lock held). */
+static void
+conn_deadline(struct p11b_conn *conn, struct conn_waiter *w)
+{
+	memset(&w->deadline, 0, sizeof(w->deadline));
+	if (conn->timeout_ms == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	w->deadline.tv_sec += conn->timeout_ms / 1000;
+	w->deadline.tv_nsec += (long)(conn->timeout_ms % 1000) * 1000000;
+	if (w->deadline.tv_nsec >= 1000000000) {
+		w->deadline.tv_sec++;
+		w->deadline.tv_nsec -= 1000000000;
+	}
+}
+
+/* Encode and send one frame of the stream; the failure fails conn. */
+static int
+conn_stream_write(struct p11b_conn *conn, struct conn_stream *cs,
+    struct wire_request *req)
+{
+	char why[CONN_MESSAGE_MAX];
+	uint8_t *frame = NULL;
+	size_t len = 0;
+	int err, r;
+
+	req->id = cs->w.id;
+	if ((r = wire_request_encode(req, &frame, &len)) != 0) {
+		conn_set_message(wire_strerror(r));
+		return r == WIRE_ERR_NOMEM ? P11B_ERR_NOMEM : P11B_ERR_INVALID;
+	}
+	err = conn_send(conn, frame, len);
+	freezero(frame, len);
+	/* EPIPE: the broker closed, maybe after saying why; read on. */
+	if (err == 0 || err == EPIPE || err == ECONNRESET)
+		return 0;
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		snprintf(why, sizeof(why), "the broker did not read our "
+		    "request within %u.%03u s", conn->timeout_ms / 1000,
+		    conn->timeout_ms % 1000);
+	else
+		snprintf(why, sizeof(why), "write: %s", strerror(err));
+	pthread_mutex_lock(&conn->lock);
+	conn_fail(conn, err == EAGAIN || err == EWOULDBLOCK ?
+	    P11B_ERR_TIMEOUT : P11B_ERR_IO, why);
+	pthread_mutex_unlock(&conn->lock);
+	return 0;
+}
+
+int
+conn_stream_open(struct p11b_conn *conn, struct wire_request *req,
+    struct conn_stream **csp)
+{
+	struct conn_stream *cs;
+	int r;
+
+	*csp = NULL;
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		conn_set_message("out of memory");
+		return P11B_ERR_NOMEM;
+	}
+	if (conn_cond_init(&cs->w.cond) != 0) {
+		free(cs);
+		conn_set_message("cannot create condition variable");
+		return P11B_ERR_NOMEM;
+	}
+	do {
+		cs->w.id = atomic_fetch_add(&conn->next_id, 1) + 1;
+	} while (cs->w.id == 0);
+	pthread_mutex_lock(&conn->lock);
+	if (conn->failed != 0) {
+		pthread_mutex_unlock(&conn->lock);
+		pthread_cond_destroy(&cs->w.cond);
+		free(cs);
+		conn_set_message("connection already failed");
+		return P11B_ERR_IO;
+	}
+	conn_deadline(conn, &cs->w);
+	TAILQ_INSERT_TAIL(&conn->waiters, &cs->w, entry);
+	pthread_mutex_unlock(&conn->lock);
+	if ((r = conn_stream_write(conn, cs, req)) != 0) {
+		/* Nothing left: nobody will answer this id. */
+		pthread_mutex_lock(&conn->lock);
+		if (!cs->w.done)
+			TAILQ_REMOVE(&conn->waiters, &cs->w, entry);
+		pthread_mutex_unlock(&conn->lock);
+		pthread_cond_destroy(&cs->w.cond);
+		free(cs);
+		return r;
+	}
+	*csp = cs;
+	return 0;
+}
+
+/*
+ * Has the stream been answered already?  With nobody reading, a
+ * response waiting on the socket is read now (it may be ours: a refusal
+ * at the first frame), so that a refused client stops sending.
+ */
+static int
+conn_stream_answered(struct p11b_conn *conn, struct conn_stream *cs)
+{
+	struct pollfd pfd = { conn->fd, POLLIN, 0 };
+	struct wire_response resp;
+	int r, done;
+
+	pthread_mutex_lock(&conn->lock);
+	if (!cs->w.done && !conn->leading && conn->failed == 0 &&
+	    poll(&pfd, 1, 0) == 1) {
+		conn->leading = 1;
+		conn_deadline(conn, &cs->w);
+		conn->lead_deadline = &cs->w.deadline;
+		pthread_mutex_unlock(&conn->lock);
+		r = conn_read_response(conn, &resp);
+		pthread_mutex_lock(&conn->lock);
+		if (r != 0)
+			conn_fail(conn, r, conn->read_error);
+		else
+			conn_deliver(conn, &resp);
+		conn->leading = 0;
+		conn->lead_deadline = NULL;
+		conn_pass_lead(conn);
+	}
+	done = cs->w.done || conn->failed != 0;
+	pthread_mutex_unlock(&conn->lock);
+	return done;
+}
+
+int
+conn_stream_send(struct p11b_conn *conn, struct conn_stream *cs,
+    struct wire_request *req)
+{
+	if (conn_stream_answered(conn, cs))
+		return 1;
+	return conn_stream_write(conn, cs, req);
+}
+
+int
+conn_stream_finish(struct p11b_conn *conn, struct conn_stream *cs,
+    struct wire_response *resp)
+{
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	pthread_mutex_lock(&conn->lock);
+	/* The wait for the answer has the whole timeout, from now. */
+	conn_deadline(conn, &cs->w);
+	cs->w.waiting = 1;
+	while (!cs->w.done) {
+		if (conn->failed != 0) {
+			/* conn_fail() took every waiter off: ours too. */
+			cs->w.rc = conn->failed;
+			break;
+		}
+		if (!conn->leading)
+			conn_lead(conn, &cs->w);
+		else
+			conn_wait(conn, &cs->w);
+	}
+	if ((r = cs->w.rc) != 0)
+		conn_set_message(conn->fail_message);
+	else
+		*resp = cs->w.resp;
+	pthread_mutex_unlock(&conn->lock);
+	pthread_cond_destroy(&cs->w.cond);
+	free(cs);
+	return r;
+}

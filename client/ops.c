@@ -162,12 +162,18 @@ ops_sign(struct p11b_conn *conn, const char *key, const uint8_t *identity,
 	    (r = ops_sign_check(alg, flags, inlen)) != 0 ||
 	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
+	if (salt >= 0 && (alg_family_of(alg) != ALG_FAMILY_RSA_PSS ||
+	    salt > UINT16_MAX))
+		return ops_invalid("a salt length is for RSA-PSS, at most "
+		    "65535");
+	if (inlen > CLIENT_WHOLE_MAX) {
+		struct stream_opts so = { identity, identitylen, salt };
+
+		return stream_whole(conn, P11B_OP_SIGN, key, alg, flags, &so,
+		    in, inlen, NULL, 0, sigp, siglenp, NULL);
+	}
 	req.flags = flags;
 	if (salt >= 0) {
-		if (alg_family_of(alg) != ALG_FAMILY_RSA_PSS ||
-		    salt > UINT16_MAX)
-			return ops_invalid("a salt length is for RSA-PSS, "
-			    "at most 65535");
 		req.salt_set = 1;
 		req.salt_len = (uint32_t)salt;
 	}
@@ -247,6 +253,12 @@ p11b_hmac_expect(struct p11b_conn *conn, const char *key,
 	    (r = ops_data(&req, in, inlen)) != 0 ||
 	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
+	if (inlen > CLIENT_WHOLE_MAX) {
+		struct stream_opts so = { identity, identitylen, -1 };
+
+		return stream_whole(conn, P11B_OP_HMAC, key, alg, 0, &so, in,
+		    inlen, NULL, 0, macp, maclenp, NULL);
+	}
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
 	if (resp.outlen == 0)
@@ -286,6 +298,12 @@ p11b_hmac_verify_expect(struct p11b_conn *conn, const char *key,
 		return r;
 	if (mac == NULL && maclen != 0)
 		return ops_invalid("no MAC buffer");
+	if (inlen > CLIENT_WHOLE_MAX) {
+		struct stream_opts so = { identity, identitylen, -1 };
+
+		return stream_whole(conn, P11B_OP_HMAC_VERIFY, key, alg, 0, &so,
+		    in, inlen, mac, maclen, NULL, NULL, validp);
+	}
 	req.mac = mac;
 	req.maclen = maclen;
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)

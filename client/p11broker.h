@@ -218,6 +218,42 @@ int	p11b_health(struct p11b_conn *conn, struct p11b_health *health);
 int	p11b_stats(struct p11b_conn *conn, struct p11b_stats *stats);
 void	p11b_stats_free(struct p11b_stats *stats);
 
+/*
+ * Input in parts (an HMAC over a file, C_SignUpdate): a stream.  Start
+ * with one of the _init calls, give the input with p11b_stream_update()
+ * as it comes, end with the _final of the same operation, which frees
+ * the stream whatever it returns (p11b_stream_abort() gives up and
+ * frees it).  The input goes to the broker in parts as it is given: no
+ * side holds it whole, but for Ed25519, which the token signs in one
+ * piece (the broker keeps it).  The broker decides at the first part;
+ * a refused stream sends no more, and its _final returns the refusal.
+ * An input within one part is sent as one ordinary request.  The
+ * broker bounds a stream by max-input (P11B_TOO_LARGE), and by the time
+ * between parts and in all (p11brokerd.conf(5)).  A stream is used by
+ * one thread at a time; other threads may use the connection meanwhile.
+ * p11b_sign(), p11b_hmac() and p11b_hmac_verify() stream an input
+ * larger than one frame by themselves.
+ */
+struct p11b_stream;
+
+int	p11b_hmac_init(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, struct p11b_stream **streamp);
+int	p11b_hmac_verify_init(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, struct p11b_stream **streamp);
+/* flags: P11B_SIGN_RAW only (a stream is the message, never a digest). */
+int	p11b_sign_init(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, int flags, struct p11b_stream **streamp);
+int	p11b_stream_update(struct p11b_stream *stream, const uint8_t *in,
+	    size_t inlen);
+int	p11b_hmac_final(struct p11b_stream *stream, uint8_t **macp,
+	    size_t *maclenp);
+/* The MAC to check comes at the end; *validp as p11b_hmac_verify(). */
+int	p11b_hmac_verify_final(struct p11b_stream *stream, const uint8_t *mac,
+	    size_t maclen, int *validp);
+int	p11b_sign_final(struct p11b_stream *stream, uint8_t **sigp,
+	    size_t *siglenp);
+void	p11b_stream_abort(struct p11b_stream *stream);
+
 /* The broker's message for the last failed call on this thread, or "". */
 const char	*p11b_last_message(void);
 

@@ -13,6 +13,8 @@ PKGS="$PKGS swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
 	tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus"
 # Knot DNS for the key-rotation test (pkcs11_knot.sh), NSS certutil
 PKGS="$PKGS knot knot-dnssecutils ldnsutils libnss3-tools"
+# PyKCS11 over the module (tests/integration/stream.sh); xxd for its hex.
+PKGS="$PKGS python3-pykcs11 xxd"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

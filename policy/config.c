@@ -35,6 +35,10 @@
 #define DEFAULT_MAX_BUFFERED	(64L * 1024 * 1024)
 #define DEFAULT_UNKNOWN_RATE	50	/* requests a second */
 #define DEFAULT_REFUSAL_INTERVAL 60	/* seconds */
+#define DEFAULT_MAX_INPUT	(64L * 1024 * 1024)
+#define DEFAULT_MAX_STREAMS	16
+#define DEFAULT_MAX_STREAMS_PER_UID 4
+#define DEFAULT_STREAM_TIMEOUT	300	/* seconds */
 
 struct parser {
 	struct lex	 lx;
@@ -476,6 +480,7 @@ parse_key(struct parser *p)
 	struct config *c = p->conf;
 	struct lex_token tok;
 	struct key_ref *k;
+	long v;
 
 	if (next_value(p, "key", &tok) != 0)
 		return -1;
@@ -522,10 +527,17 @@ parse_key(struct parser *p)
 			if (parse_string(p, "certificate", &k->cert_path,
 			    1) != 0)
 				return -1;
+		} else if (strcmp(tok.text, "max-input") == 0 &&
+		    k->max_input == 0) {
+			if (parse_number(p, "max-input", 1,
+			    CONFIG_MAX_INPUT_MAX, 10, &v) != 0)
+				return -1;
+			k->max_input = (size_t)v;
 		} else
 			return lex_error(&p->lx, tok.line, "key %s: unknown "
 			    "option \"%s\" (expected verify-signatures, "
-			    "low-s or certificate)", k->name, tok.text);
+			    "low-s, certificate or max-input)", k->name,
+			    tok.text);
 	}
 	return 0;
 }
@@ -720,6 +732,25 @@ parse_limit(struct parser *p, struct lex_token *kw)
 		if (parse_number(p, kw->text, 1, 3600, 10, &v) != 0)
 			return -1;
 		c->refusal_interval = (unsigned int)v;
+	} else if (strcmp(kw->text, "max-input") == 0) {
+		if (parse_number(p, kw->text, 1, CONFIG_MAX_INPUT_MAX, 10,
+		    &v) != 0)
+			return -1;
+		c->max_input = (size_t)v;
+	} else if (strcmp(kw->text, "max-streams") == 0) {
+		if (parse_number(p, kw->text, 1, CONFIG_MAX_STREAMS_MAX, 10,
+		    &v) != 0)
+			return -1;
+		c->max_streams = (int)v;
+	} else if (strcmp(kw->text, "max-streams-per-uid") == 0) {
+		if (parse_number(p, kw->text, 1, CONFIG_MAX_STREAMS_MAX, 10,
+		    &v) != 0)
+			return -1;
+		c->max_streams_per_uid = (int)v;
+	} else if (strcmp(kw->text, "stream-timeout") == 0) {
+		if (parse_number(p, kw->text, 1, 86400, 10, &v) != 0)
+			return -1;
+		c->stream_timeout = (int)v;
 	} else
 		return 1;
 	return 0;
@@ -853,6 +884,10 @@ config_new(void)
 	c->max_buffered = DEFAULT_MAX_BUFFERED;
 	c->unknown_rate = DEFAULT_UNKNOWN_RATE;
 	c->refusal_interval = DEFAULT_REFUSAL_INTERVAL;
+	c->max_input = DEFAULT_MAX_INPUT;
+	c->max_streams = DEFAULT_MAX_STREAMS;
+	c->max_streams_per_uid = DEFAULT_MAX_STREAMS_PER_UID;
+	c->stream_timeout = DEFAULT_STREAM_TIMEOUT;
 	c->audit_lines = DEFAULT_AUDIT_LINES;
 	c->audit_seconds = DEFAULT_AUDIT_SECONDS;
 	c->user_uid = (uid_t)-1;

@@ -17,6 +17,8 @@
 #define CONFIG_MAX_KEYS		256
 #define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_SANDBOX_MAX	SANDBOX_LIST_MAX /* allow / read entries */
+#define CONFIG_MAX_INPUT_MAX	(1024UL * 1024 * 1024)	/* max-input */
+#define CONFIG_MAX_STREAMS_MAX	64	/* a signer worker's own bound */
 
 enum pin_source {
 	PIN_NONE,
@@ -41,6 +43,10 @@ struct config {
 	size_t			 max_buffered;	/* bytes, all connections */
 	unsigned int		 unknown_rate;	/* requests/s, unknown uid */
 	unsigned int		 refusal_interval; /* seconds per summary */
+	size_t			 max_input;	/* bytes of a streamed input */
+	int			 max_streams;	/* open at once, all callers */
+	int			 max_streams_per_uid;
+	int			 stream_timeout; /* seconds, a whole stream */
 	char			*policy_path;
 
 	char			*module;

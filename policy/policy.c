@@ -197,8 +197,8 @@ parse_options(struct lex *lx, const struct config *conf,
 				return lex_error(lx, line, "permit %s: "
 				    "max-input is for sign, hmac, hmac-verify "
 				    "and random", p11b_op_name(rule->op));
-			if (parse_count(lx, "max-input", "", 16 * 1024 * 1024,
-			    &v, line) != 0)
+			if (parse_count(lx, "max-input", "",
+			    CONFIG_MAX_INPUT_MAX, &v, line) != 0)
 				return -1;
 			rule->max_input = v;
 		} else if (strcmp(tok->text, "rate") == 0 && rule->rate == 0) {
@@ -454,7 +454,7 @@ rate_take(struct policy_rule *rule, uint32_t uid, uint64_t now_ns)
 
 int
 policy_check(struct policy *pol, const struct peer_cred *peer,
-    const struct policy_request *req, const char **why)
+    struct policy_request *req, const char **why)
 {
 	struct policy_rule *rule;
 	int too_large = 0, alg_pinned = 0;
@@ -481,6 +481,7 @@ policy_check(struct policy *pol, const struct peer_cred *peer,
 			return P11B_RATE_LIMITED;
 		}
 		*why = "";
+		req->max_input = rule->max_input;
 		return P11B_OK;
 	}
 	if (too_large) {

@@ -53,6 +53,7 @@ struct policy_request {
 	enum p11b_alg	 alg;		/* NONE for operations without one */
 	size_t		 inlen;		/* input bytes (random: length asked) */
 	uint64_t	 now_ns;	/* CLOCK_MONOTONIC, for rates */
+	size_t		 max_input;	/* out: the deciding rule's, 0: none */
 };
 
 struct policy {
@@ -79,7 +80,7 @@ int	policy_permits(const struct policy *pol, const struct peer_cred *peer,
  * match but for max-input) or P11B_RATE_LIMITED; *why says why not.
  */
 int	policy_check(struct policy *pol, const struct peer_cred *peer,
-	    const struct policy_request *req, const char **why);
+	    struct policy_request *req, const char **why);
 /*
  * Algorithms (1 << alg) the peer may use with key under its sign, hmac and
  * hmac-verify rules; every algorithm but the weak ones (algs.h) when one

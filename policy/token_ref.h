@@ -26,6 +26,7 @@ struct key_ref {
 	size_t			 idlen;
 	int			 verify;	/* check every signature */
 	int			 low_s;		/* ECDSA: s <= n/2 */
+	size_t			 max_input;	/* streamed input, 0: global */
 	int			 line;
 	char			*cert_path;	/* certificate "PATH", or NULL */
 	uint8_t			*cert;		/* its DER certificates, the */

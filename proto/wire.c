@@ -108,6 +108,15 @@ set_identity(struct wire_request *req, ProtobufCBinaryData id)
 	return 0;
 }
 
+/* A request that opens a stream (more), or a whole one. */
+static void
+set_stream(struct wire_request *req, protobuf_c_boolean more,
+    uint64_t total_length)
+{
+	req->stream = more ? WIRE_STREAM_BEGIN : WIRE_STREAM_NONE;
+	req->total_length = more ? total_length : 0;
+}
+
 int
 wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 {
@@ -139,6 +148,7 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		req->datalen = m->sign->data.len;
 		if (set_identity(req, m->sign->identity) != 0)
 			goto out;
+		set_stream(req, m->sign->more, m->sign->total_length);
 		break;
 	case PBC(REQUEST__OP_HMAC):
 		req->op = P11B_OP_HMAC;
@@ -149,6 +159,7 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		req->datalen = m->hmac->data.len;
 		if (set_identity(req, m->hmac->identity) != 0)
 			goto out;
+		set_stream(req, m->hmac->more, m->hmac->total_length);
 		break;
 	case PBC(REQUEST__OP_HMAC_VERIFY):
 		req->op = P11B_OP_HMAC_VERIFY;
@@ -161,6 +172,8 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		req->maclen = m->hmac_verify->mac.len;
 		if (set_identity(req, m->hmac_verify->identity) != 0)
 			goto out;
+		set_stream(req, m->hmac_verify->more,
+		    m->hmac_verify->total_length);
 		break;
 	case PBC(REQUEST__OP_GET_SECRET):
 		req->op = P11B_OP_SECRET;
@@ -184,6 +197,19 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		break;
 	case PBC(REQUEST__OP_STATS):
 		req->op = P11B_OP_STATS;
+		break;
+	case PBC(REQUEST__OP_STREAM_DATA):
+		req->stream = WIRE_STREAM_DATA;
+		req->data = m->stream_data->data.data;
+		req->datalen = m->stream_data->data.len;
+		req->mac = m->stream_data->mac.data;
+		req->maclen = m->stream_data->mac.len;
+		req->last = m->stream_data->last;
+		req->cancel = m->stream_data->cancel;
+		/* A MAC only with the last part; a cancel carries nothing. */
+		if ((req->maclen > 0 && !req->last) || (req->cancel &&
+		    (req->datalen > 0 || req->maclen > 0 || req->last)))
+			goto out;
 		break;
 	case PBC(REQUEST__OP__NOT_SET):
 	case _P11BROKER__V1__REQUEST__OP__CASE_IS_INT_SIZE:
@@ -247,10 +273,22 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	PB(ListKeysRequest) list = PBC(LIST_KEYS_REQUEST__INIT);
 	PB(HealthRequest) health = PBC(HEALTH_REQUEST__INIT);
 	PB(StatsRequest) stats = PBC(STATS_REQUEST__INIT);
+	PB(StreamData) sd = PBC(STREAM_DATA__INIT);
+	protobuf_c_boolean more = req->stream == WIRE_STREAM_BEGIN;
+	uint64_t total = more ? req->total_length : 0;
 	ProtobufCBinaryData key = bin((const uint8_t *)req->key,
 	    strlen(req->key));
 
 	m.id = req->id;
+	if (req->stream == WIRE_STREAM_DATA) {
+		sd.data = bin(req->data, req->datalen);
+		sd.mac = bin(req->mac, req->maclen);
+		sd.last = req->last != 0;
+		sd.cancel = req->cancel != 0;
+		m.op_case = PBC(REQUEST__OP_STREAM_DATA);
+		m.stream_data = &sd;
+		return pack_frame(&m.base, framep, lenp);
+	}
 	switch (req->op) {
 	case P11B_OP_SIGN:
 		sign.key = key;
@@ -262,6 +300,8 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		sign.salt_length_set = req->salt_set != 0;
 		sign.salt_length = req->salt_set ? req->salt_len : 0;
 		sign.identity = bin(req->identity, req->identitylen);
+		sign.more = more;
+		sign.total_length = total;
 		m.op_case = PBC(REQUEST__OP_SIGN);
 		m.sign = &sign;
 		break;
@@ -270,6 +310,8 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		hmac.algorithm = (PB(Algorithm))req->alg;
 		hmac.data = bin(req->data, req->datalen);
 		hmac.identity = bin(req->identity, req->identitylen);
+		hmac.more = more;
+		hmac.total_length = total;
 		m.op_case = PBC(REQUEST__OP_HMAC);
 		m.hmac = &hmac;
 		break;
@@ -279,6 +321,8 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		hv.data = bin(req->data, req->datalen);
 		hv.mac = bin(req->mac, req->maclen);
 		hv.identity = bin(req->identity, req->identitylen);
+		hv.more = more;
+		hv.total_length = total;
 		m.op_case = PBC(REQUEST__OP_HMAC_VERIFY);
 		m.hmac_verify = &hv;
 		break;

@@ -22,6 +22,13 @@
 #define WIRE_ERR_INVALID	(-4)	/* valid protobuf, invalid contents */
 #define WIRE_ERR_NOMEM		(-5)
 
+/* What a request frame does with a streamed input (proto/README.md). */
+enum wire_stream {
+	WIRE_STREAM_NONE = 0,	/* a whole request */
+	WIRE_STREAM_BEGIN,	/* sign, hmac or hmac-verify with more */
+	WIRE_STREAM_DATA,	/* StreamData: op is P11B_OP_NONE */
+};
+
 /* A decoded request.  Pointers point into the unpacked message in msg. */
 struct wire_request {
 	uint64_t	 id;
@@ -38,6 +45,10 @@ struct wire_request {
 	uint32_t	 random_len;
 	const uint8_t	*identity;	/* expected key identity, or NULL */
 	size_t		 identitylen;
+	enum wire_stream stream;
+	uint64_t	 total_length;	/* BEGIN: declared, 0: unknown */
+	int		 last;		/* DATA: the input is complete */
+	int		 cancel;	/* DATA: the client gives up */
 	void		*msg;		/* owned protobuf message */
 };
 

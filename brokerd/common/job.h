@@ -44,6 +44,21 @@ void	key_info_free(struct key_info *keys, size_t nkeys);
  */
 int	key_info_alg_fits(enum p11b_alg alg, int key, void *keys);
 
+/*
+ * A streamed input (sign, hmac, hmac-verify) goes to one worker as a
+ * begin, updates and a final (or an abort), all with its stream id; the
+ * begin and updates are answered with an empty OK, the final with the
+ * operation's result.
+ */
+enum job_stream {
+	JOB_WHOLE = 0,		/* the whole input in one job */
+	JOB_STREAM_BEGIN,
+	JOB_STREAM_UPDATE,
+	JOB_STREAM_FINAL,
+	JOB_STREAM_ABORT,
+};
+#define JOB_STREAM_COUNT	5
+
 /* One operation for a signer worker, on a key index. */
 struct job {
 	int		 key;		/* key index, -1: none (random) */
@@ -52,6 +67,8 @@ struct job {
 	int		 flags;		/* P11B_SIGN_* */
 	int		 salt_set;	/* RSA-PSS salt_len given, else hLen */
 	unsigned int	 salt_len;
+	enum job_stream	 stream;
+	uint16_t	 sid;		/* stream id on its link */
 	uint8_t		*in;
 	size_t		 inlen;
 	uint8_t		*mac;

@@ -189,6 +189,8 @@ smsg_job_encode(uint64_t id, const struct job *job, uint8_t **bufp,
 	wr_u8(&w, (uint8_t)job->flags);
 	wr_u8(&w, job->salt_set ? 1 : 0);
 	wr_u16(&w, job->salt_set ? (uint16_t)job->salt_len : 0);
+	wr_u8(&w, (uint8_t)job->stream);
+	wr_u16(&w, job->sid);
 	wr_u32(&w, job->random_len);
 	wr_u32(&w, (uint32_t)job->inlen);
 	wr_u32(&w, (uint32_t)job->maclen);
@@ -202,7 +204,7 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
     struct job *job)
 {
 	struct rd r = { body, len, 0 };
-	unsigned int key, op, alg, flags, salt_set, salt_len;
+	unsigned int key, op, alg, flags, salt_set, salt_len, stream, sid;
 	uint32_t inlen, maclen;
 
 	memset(job, 0, sizeof(*job));
@@ -212,11 +214,14 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 	flags = rd_u8(&r);
 	salt_set = rd_u8(&r);
 	salt_len = rd_u16(&r);
+	stream = rd_u8(&r);
+	sid = rd_u16(&r);
 	job->random_len = rd_u32(&r);
 	inlen = rd_u32(&r);
 	maclen = rd_u32(&r);
 	if (r.bad || salt_set > 1 || (!salt_set && salt_len != 0) ||
-	    (salt_set && op != P11B_OP_SIGN) || !job_op_ok(op) ||
+	    (salt_set && op != P11B_OP_SIGN) || stream >= JOB_STREAM_COUNT ||
+	    (stream == JOB_WHOLE && sid != 0) || !job_op_ok(op) ||
 	    alg >= P11B_ALG_COUNT || (flags & ~(P11B_SIGN_DIGEST |
 	    P11B_SIGN_RAW)) != 0)
 		return SMSG_ERR;
@@ -233,6 +238,12 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 	}
 	if (maclen != 0 && op != P11B_OP_HMAC_VERIFY)
 		return SMSG_ERR;
+	/* Streams: sign, hmac, hmac-verify; a MAC only at the final. */
+	if (stream != JOB_WHOLE && (op == P11B_OP_SECRET ||
+	    op == P11B_OP_RANDOM || (maclen != 0 &&
+	    stream != JOB_STREAM_FINAL) || (stream == JOB_STREAM_ABORT &&
+	    inlen != 0)))
+		return SMSG_ERR;
 	/* An algorithm exactly where one is used; flags only to sign. */
 	if ((alg == P11B_ALG_NONE) != (op == P11B_OP_SECRET ||
 	    op == P11B_OP_RANDOM) || (flags != 0 && op != P11B_OP_SIGN))
@@ -245,6 +256,8 @@ smsg_job_decode(const uint8_t *body, size_t len, size_t nkeys,
 	job->flags = (int)flags;
 	job->salt_set = (int)salt_set;
 	job->salt_len = salt_len;
+	job->stream = (enum job_stream)stream;
+	job->sid = (uint16_t)sid;
 	job->inlen = inlen;
 	job->in = inlen > 0 ? (uint8_t *)(uintptr_t)rd_take(&r, inlen) : NULL;
 	job->maclen = maclen;

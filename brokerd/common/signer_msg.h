@@ -19,7 +19,7 @@
 #include "job.h"
 
 #define SMSG_HDR_LEN	16
-#define SMSG_JOB_FIXED	20	/* job body before the input bytes */
+#define SMSG_JOB_FIXED	23	/* job body before the input bytes */
 #define SMSG_RES_FIXED	8	/* result body before message and output */
 #define SMSG_TEXT_MAX	127	/* result messages, descriptions */
 #define SMSG_KEYS_MAX	CONFIG_MAX_KEYS

@@ -21,8 +21,21 @@
 #include "wire.h"
 
 struct audit;
+struct stream;
 
 #define BROKER_VERSION	PACKAGE_VERSION
+#define BROKER_STREAMS_ENDED	64	/* ended streams' ids remembered */
+
+/* Streamed inputs (stream.c); all zero is empty. */
+struct stream_state {
+	LIST_HEAD(, stream)	 open;
+	int			 nopen;
+	struct {
+		const struct conn *conn;
+		uint64_t	 id;
+	}			 ended[BROKER_STREAMS_ENDED];
+	unsigned int		 ended_next;
+};
 
 struct broker {
 	struct config		*conf;
@@ -43,6 +56,7 @@ struct broker {
 	uint64_t		 policy_generation;
 	time_t			 started;
 	struct ctl_signer_stats	 signer_stats;	/* the monitor's counts */
+	struct stream_state	 streams;
 };
 
 struct conn;

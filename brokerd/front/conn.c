@@ -166,6 +166,19 @@ conn_release(struct conn *c, size_t bytes)
 }
 
 void
+conn_hold_frames(struct conn *c, int on)
+{
+	c->frames_held += on ? 1 : -1;
+}
+
+void
+conn_hold_bytes(struct conn *c, size_t add, size_t sub)
+{
+	c->held = c->held + add - sub;
+	conn_account(c);
+}
+
+void
 conn_reply(struct conn *c, const struct wire_response *resp)
 {
 	uint8_t *frame;

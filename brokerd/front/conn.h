@@ -44,6 +44,7 @@ struct conn {
 	int			 known;		/* the policy names the peer */
 	uint64_t		 known_gen;	/* policy generation of known */
 	size_t			 held;		/* bytes of its jobs */
+	int			 frames_held;	/* streams wait on the signer */
 	size_t			 counted;	/* its part of set->buffered */
 };
 

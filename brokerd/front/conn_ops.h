@@ -30,6 +30,13 @@ void	conn_hold(struct conn *c, size_t bytes);
 /* Returns 0 when the connection is gone and the reply must be dropped. */
 int	conn_release(struct conn *c, size_t bytes);
 /*
+ * A stream's parts are all at the signer (on 1, off 0, counted): the
+ * connection's next frames wait.
+ */
+void	conn_hold_frames(struct conn *c, int on);
+/* Bytes the connection holds elsewhere (an Ed25519 stream's message). */
+void	conn_hold_bytes(struct conn *c, size_t add, size_t sub);
+/*
  * A refusal of a caller the policy does not know: 1 when it is only
  * counted (callers.c sums it up in the audit log), 0 when it gets its
  * own decision line.

@@ -14,7 +14,9 @@
 #include "broker.h"
 #include "conn_ops.h"
 #include "dispatch.h"
+#include "answer.h"
 #include "log.h"
+#include "stream.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
 #define PENDING_ANSWER_ROOM	4096	/* a signature, a MAC, a secret */
@@ -30,59 +32,19 @@ struct pending {
 
 static void	pending_done(struct work *work);
 
-/*
- * Every request ends here, exactly once, whatever its outcome: the one
- * place that sees each decision with its caller, key and status.
- */
+/* Every request ends in answer.c: its audit line, its count, its reply. */
 static void
 answer(struct broker *b, struct conn *c, const struct request_ctx *rq,
     struct wire_response *resp)
 {
-	uint64_t latency_us = (clock_ns() - rq->received_ns) / 1000;
-	struct wire_response refusal;
-	int logged, key = rq->key_index;
-
-	/* Callers the policy does not know: one line per interval. */
-	if (resp->status != P11B_OK && conn_refusal_counted(c))
-		logged = audit_refusing(b->audit) ? -1 : 0;
-	else
-		logged = audit_decision(b->audit, conn_peer(c), rq, resp, 0);
-	if (logged != 0) {
-		/* Not in the log (it fails closed): only a refusal leaves. */
-		memset(&refusal, 0, sizeof(refusal));
-		refusal.status = P11B_INTERNAL;
-		refusal.message = AUDIT_UNAVAILABLE;
-		resp = &refusal;
-	}
-	/*
-	 * A hidden key is counted as a missing one: no trace of which.
-	 * Whether the policy refused or the key is missing is counted
-	 * apart, without the key, for operators to alert on.
-	 */
-	if (resp->status == P11B_NO_SUCH_KEY && key < 0)
-		metrics_count_refusal(b->metrics, METRICS_REFUSED_NO_KEY);
-	else if (resp->status == P11B_NO_SUCH_KEY ||
-	    resp->status == P11B_DENIED)
-		metrics_count_refusal(b->metrics, METRICS_REFUSED_BY_POLICY);
-	if (resp->status == P11B_NO_SUCH_KEY)
-		key = -1;
-	metrics_count(b->metrics, rq->op, key, resp->status, latency_us);
-	metrics_count_caller(b->metrics, conn_peer(c)->uid, conn_known(c),
-	    resp->status);
-	resp->id = rq->id;
-	conn_reply(c, resp);
+	answer_send(b, c, rq, resp);
 }
 
 static void
 refuse(struct broker *b, struct conn *c, const struct request_ctx *rq,
     int status, const char *message)
 {
-	struct wire_response resp;
-
-	memset(&resp, 0, sizeof(resp));
-	resp.status = status;
-	resp.message = message;
-	answer(b, c, rq, &resp);
+	answer_refuse(b, c, rq, status, message);
 }
 
 void
@@ -184,7 +146,7 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 /* The policy's decision on the whole request, before any token work. */
 static int
 decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
-    size_t inlen)
+    size_t inlen, size_t *max_input)
 {
 	struct policy_request pr;
 	const char *why;
@@ -195,11 +157,14 @@ decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	pr.alg = rq->alg;
 	pr.inlen = inlen;
 	pr.now_ns = clock_ns();
+	pr.max_input = 0;
 	status = policy_check(b->policy, conn_peer(c), &pr, &why);
 	if (status != P11B_OK) {
 		refuse(b, c, rq, status, why);
 		return -1;
 	}
+	if (max_input != NULL)
+		*max_input = pr.max_input;
 	return 0;
 }
 
@@ -267,7 +232,9 @@ check_alg(struct broker *b, struct conn *c, const struct request_ctx *rq,
 		    "only");
 		return -1;
 	}
-	if (req->op == P11B_OP_HMAC_VERIFY && req->maclen != dlen) {
+	/* A stream may bring its MAC with its last part. */
+	if (req->op == P11B_OP_HMAC_VERIFY && req->maclen != dlen &&
+	    !(req->stream == WIRE_STREAM_BEGIN && req->maclen == 0)) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "MAC length does not match "
 		    "the algorithm");
 		return -1;
@@ -356,18 +323,37 @@ handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
 	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
-	    decide(b, c, rq, req->datalen) != 0)
+	    decide(b, c, rq, req->datalen, NULL) != 0)
 		return;
 	if (req->op != P11B_OP_SECRET && check_alg(b, c, rq, req) != 0)
 		return;
 	submit(b, c, rq, req);
 }
 
+/*
+ * The first frame of a stream: the same checks, the policy on the
+ * declared length (or the first part's); stream.c takes it from there.
+ */
+static void
+handle_stream(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
+{
+	size_t inlen, rule_max = 0;
+
+	inlen = req->total_length != 0 ? (req->total_length > SIZE_MAX ?
+	    SIZE_MAX : (size_t)req->total_length) : req->datalen;
+	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
+	    decide(b, c, rq, inlen, &rule_max) != 0 ||
+	    check_alg(b, c, rq, req) != 0)
+		return;
+	stream_begin(b, c, rq, req, rule_max);
+}
+
 static void
 handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
 {
-	if (decide(b, c, rq, req->random_len) != 0)
+	if (decide(b, c, rq, req->random_len, NULL) != 0)
 		return;
 	if (req->random_len == 0) {
 		refuse(b, c, rq, P11B_BAD_REQUEST, "length must be at least 1");
@@ -387,7 +373,7 @@ handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 	struct wire_response resp;
 	const struct key_info *ki;
 
-	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0) != 0)
+	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0, NULL) != 0)
 		return;
 	ki = &b->keys[rq->key_index];
 	if (ki->spki == NULL) {
@@ -418,7 +404,7 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	uint32_t ops;
 	size_t i, n = 0;
 
-	if (decide(b, c, rq, 0) != 0)
+	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
 	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
 		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
@@ -490,7 +476,7 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 
-	if (decide(b, c, rq, 0) != 0)
+	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
 	memset(&resp, 0, sizeof(resp));
 	resp.status = P11B_OK;
@@ -509,7 +495,7 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	struct wire_response resp;
 	struct audit_counters ac;
 
-	if (decide(b, c, rq, 0) != 0)
+	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
 	memset(&resp, 0, sizeof(resp));
 	if (metrics_export(b->metrics, &resp.stats) != 0) {
@@ -556,13 +542,29 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		    "malformed message");
 		return;
 	}
+	if (r != 0 && req.stream == WIRE_STREAM_DATA) {
+		stream_bad_part(b, c, req.id);
+		wire_request_free(&req);
+		return;
+	}
 	if (r != 0) {
 		refuse(b, c, &rq, P11B_BAD_REQUEST, "invalid request fields");
 		wire_request_free(&req);
 		return;
 	}
+	/* The rest of a stream: decided at its first frame. */
+	if (req.stream == WIRE_STREAM_DATA) {
+		stream_data(b, c, &req);
+		wire_request_free(&req);
+		return;
+	}
 	if (audit_refusing(b->audit)) {
 		refuse(b, c, &rq, P11B_INTERNAL, AUDIT_UNAVAILABLE);
+		wire_request_free(&req);
+		return;
+	}
+	if (req.stream == WIRE_STREAM_BEGIN) {
+		handle_stream(b, c, &rq, &req);
 		wire_request_free(&req);
 		return;
 	}

@@ -38,6 +38,8 @@ struct slink {
 	int			 dirty;		/* jobs queued, not yet written */
 	TAILQ_ENTRY(slink)	 dirty_entry;
 	uint64_t		 next_id;
+	int			 nstreams;	/* open on this worker */
+	uint16_t		 next_sid;
 	struct buf		 wb;
 	size_t			 woff;		/* written from wb */
 	struct buf		 rb;
@@ -50,8 +52,16 @@ struct joblink_gen {
 	int			 n;
 	int			 dead;
 	int			 jobs;
+	int			 streams;	/* open: kept until they end */
 	int			 current;
 	int			 served;	/* answered a job with OK */
+};
+
+/* A stream's worker: its parts go there, in order, whatever the load. */
+struct jstream {
+	struct joblink_gen	*gen;
+	struct slink		*link;
+	uint16_t		 sid;
 };
 
 TAILQ_HEAD(genlist, joblink_gen);
@@ -145,12 +155,21 @@ gen_free(struct joblink *s, struct joblink_gen *g)
 	free(g);
 }
 
-/* A retired generation goes once its last job is back. */
+/* A retired generation goes once its last job is back, its streams ended. */
 static void
 gen_maybe_free(struct joblink *s, struct joblink_gen *g)
 {
-	if (!g->current && g->jobs == 0)
+	if (!g->current && g->jobs == 0 && g->streams == 0)
 		gen_free(s, g);
+}
+
+/* A retired signer's worker with nothing left to do is told to end. */
+static void
+link_retire(struct slink *l)
+{
+	if (!l->gen->current && l->fd != -1 && l->npending == 0 &&
+	    l->nstreams == 0)
+		(void)shutdown(l->fd, SHUT_WR);
 }
 
 /* The signer died or broke the protocol: fail everything it holds. */
@@ -319,19 +338,13 @@ joblink_use(struct joblink *s, struct joblink_gen *g)
 	s->current = g;
 	g->current = 1;
 	if (old != NULL) {
-		old->current = 0;
-		if (old->dead)
-			gen_free(s, old);
-		else {
-			/* Its jobs finish there; then the signer exits. */
-			int i;
+		int i;
 
-			for (i = 0; i < old->n; i++)
-				if (old->links[i].npending == 0)
-					(void)shutdown(old->links[i].fd,
-					    SHUT_WR);
-			gen_maybe_free(s, old);
-		}
+		/* Its jobs and streams finish there; then the signer exits. */
+		old->current = 0;
+		for (i = 0; i < old->n; i++)
+			link_retire(&old->links[i]);
+		gen_maybe_free(s, old);
 	}
 }
 
@@ -388,6 +401,36 @@ link_queue(struct slink *l, const uint8_t *msg, size_t len)
 	return buf_append(&l->wb, msg, len);
 }
 
+/* Queue w on link l (of a live generation). */
+static void
+link_submit(struct joblink *s, struct slink *l, struct work *w)
+{
+	uint8_t *msg;
+	size_t len;
+
+	w->id = l->next_id++;
+	if (smsg_job_encode(w->id, &w->job, &msg, &len) != SMSG_OK) {
+		fail_work(s, w, "cannot encode the job");
+		return;
+	}
+	if (link_queue(l, msg, len) != 0) {
+		freezero(msg, len);
+		fail_work(s, w, "out of memory");
+		return;
+	}
+	freezero(msg, len);
+	w->link = l;
+	w->sent_ms = clock_ms();
+	TAILQ_INSERT_TAIL(&l->pending, w, entry);
+	l->npending++;
+	l->gen->jobs++;
+	/* Written by joblink_flush(), once per loop turn for all jobs. */
+	if (!l->dirty) {
+		l->dirty = 1;
+		TAILQ_INSERT_TAIL(&s->dirty, l, dirty_entry);
+	}
+}
+
 /* The least loaded worker that is not stuck. */
 static struct slink *
 pick(struct joblink_gen *g)
@@ -409,8 +452,6 @@ joblink_submit(struct joblink *s, struct work *w)
 {
 	struct joblink_gen *g = s->current;
 	struct slink *l;
-	uint8_t *msg;
-	size_t len;
 
 	if (g == NULL || g->dead) {
 		fail_work(s, w, "the signer is not running");
@@ -420,27 +461,60 @@ joblink_submit(struct joblink *s, struct work *w)
 		fail_work(s, w, "every token session is stuck");
 		return;
 	}
-	w->id = l->next_id++;
-	if (smsg_job_encode(w->id, &w->job, &msg, &len) != SMSG_OK) {
-		fail_work(s, w, "cannot encode the job");
+	link_submit(s, l, w);
+}
+
+int
+joblink_stream_open(struct joblink *s, struct jstream **jsp)
+{
+	struct joblink_gen *g = s->current;
+	struct slink *l = NULL;
+	struct jstream *js;
+	int i;
+
+	if (g == NULL || g->dead)
+		return -1;
+	for (i = 0; i < g->n; i++) {
+		if (g->links[i].stuck || g->links[i].fd == -1)
+			continue;
+		if (l == NULL || g->links[i].nstreams < l->nstreams)
+			l = &g->links[i];
+	}
+	if (l == NULL || (js = calloc(1, sizeof(*js))) == NULL)
+		return -1;
+	js->gen = g;
+	js->link = l;
+	js->sid = l->next_sid++;
+	l->nstreams++;
+	g->streams++;
+	*jsp = js;
+	return 0;
+}
+
+void
+joblink_stream_submit(struct joblink *s, struct jstream *js, struct work *w)
+{
+	w->job.sid = js->sid;
+	if (js->gen->dead || js->link->fd == -1) {
+		fail_work(s, w, "the signer stopped during the stream");
 		return;
 	}
-	if (link_queue(l, msg, len) != 0) {
-		freezero(msg, len);
-		fail_work(s, w, "out of memory");
+	link_submit(s, js->link, w);
+}
+
+void
+joblink_stream_close(struct joblink *s, struct jstream *js)
+{
+	struct joblink_gen *g;
+
+	if (js == NULL)
 		return;
-	}
-	freezero(msg, len);
-	w->link = l;
-	w->sent_ms = clock_ms();
-	TAILQ_INSERT_TAIL(&l->pending, w, entry);
-	l->npending++;
-	g->jobs++;
-	/* Written by joblink_flush(), once per loop turn for all jobs. */
-	if (!l->dirty) {
-		l->dirty = 1;
-		TAILQ_INSERT_TAIL(&s->dirty, l, dirty_entry);
-	}
+	g = js->gen;
+	js->link->nstreams--;
+	g->streams--;
+	link_retire(js->link);
+	free(js);
+	gen_maybe_free(s, g);
 }
 
 void
@@ -484,8 +558,7 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 		w->link = NULL;
 		TAILQ_INSERT_TAIL(done, w, entry);
 	}
-	if (!g->current && l->npending == 0)
-		(void)shutdown(l->fd, SHUT_WR);
+	link_retire(l);
 	(void)s;
 	return 0;
 }

@@ -69,6 +69,18 @@ void	joblink_collect(struct joblink *s, struct workq *done);
 /* Collect the finished jobs and run each one's done(). */
 void	joblink_complete(struct joblink *s);
 
+/*
+ * Streams (job.h): a stream is bound to one worker of the current
+ * signer, which then stays (after a reload too) until the stream is
+ * closed.  joblink_stream_submit() sets the job's stream id and queues
+ * it there, or fails it at once when that signer is gone.
+ */
+struct jstream;
+int	joblink_stream_open(struct joblink *s, struct jstream **jsp);
+void	joblink_stream_submit(struct joblink *s, struct jstream *js,
+	    struct work *w);
+void	joblink_stream_close(struct joblink *s, struct jstream *js);
+
 /* The current signer is up (and not every worker is stuck). */
 int	joblink_ready(const struct joblink *s);
 /* The current signer has answered a job with OK. */

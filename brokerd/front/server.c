@@ -29,6 +29,7 @@
 #include "control.h"
 #include "dispatch.h"
 #include "server.h"
+#include "stream.h"
 #include "log.h"
 
 #define READ_CHUNK	16384
@@ -193,6 +194,7 @@ conn_close(struct server *s, struct conn *c)
 {
 	if (c->dead)
 		return;
+	stream_conn_closed(s->b, c);
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
@@ -334,7 +336,8 @@ conn_parse(struct server *s, struct conn *c)
 		}
 		if (c->rb.len - off < (size_t)need)
 			break;
-		if (!frame_admitted(s, c, need, n)) {
+		/* A stream's parts are at the signer: the next one waits. */
+		if (c->frames_held > 0 || !frame_admitted(s, c, need, n)) {
 			conn_stall(c, 1);
 			break;
 		}
@@ -646,6 +649,7 @@ expire_idle(struct server *s)
 			conn_close(s, c);
 		}
 	}
+	stream_expire(s->b, now);
 }
 
 /* After a reload: who the policy knows may have changed. */

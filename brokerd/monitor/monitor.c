@@ -1000,6 +1000,8 @@ loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->copy.fd, POLLIN, 0 };
+		/* A new front hears the counts before anything else. */
+		send_stats(m);
 		if (poll(pfd, n, logwatch_timeout(&m->audit_watch,
 		    loop_timeout(m))) == -1 && errno != EINTR)
 			fatal("monitor: poll");
@@ -1066,6 +1068,7 @@ spawn_front(struct monitor *m, struct child *signer)
 		sodium_memzero(&m->guard, sizeof(m->guard));
 		b->conf = m->files.conf;
 		b->policy = m->files.pol;
+		b->signer_stats = m->stats;	/* the counts so far */
 		memcpy(b->files_hex, m->files.hex, sizeof(b->files_hex));
 		n = 0;
 		keep[n++] = m->listen_fd;

@@ -18,6 +18,7 @@
 #endif
 
 #define CLI_INPUT_MAX		(16 * 1024 * 1024)	/* bytes read */
+#define CLI_STREAM_READ		(64 * 1024)	/* a streamed input's reads */
 
 /* Exit codes; a broker status s > 0 exits with CLI_EXIT_STATUS + s. */
 #define CLI_EXIT_OK		0

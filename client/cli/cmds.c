@@ -6,10 +6,12 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "p11broker.h"
 #include "cli.h"
@@ -114,9 +116,61 @@ cli_salt(struct cli *cli, const char *arg, size_t *saltp)
 	return 0;
 }
 
+static int
+is_stdin(const char *path)
+{
+	return path == NULL || strcmp(path, "-") == 0;
+}
+
+/*
+ * The input (a file, or stdin) through a stream, a read at a time: it is
+ * never held whole here.  The stream is freed (aborted) on failure.
+ */
+static int
+stream_input(struct cli *cli, struct p11b_stream *s)
+{
+	uint8_t buf[CLI_STREAM_READ];
+	ssize_t n;
+	int fd, r = CLI_EXIT_OK;
+
+	fd = is_stdin(cli->args.in) ? STDIN_FILENO : open(cli->args.in,
+	    O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		cli_warnx(cli, "cannot read %s: %s", cli->args.in,
+		    strerror(errno));
+		p11b_stream_abort(s);
+		return CLI_EXIT_LOCAL_IO;
+	}
+	for (;;) {
+		if ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cli_warnx(cli, "cannot read %s: %s", is_stdin(
+			    cli->args.in) ? "stdin" : cli->args.in,
+			    strerror(errno));
+			r = CLI_EXIT_LOCAL_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((n = p11b_stream_update(s, buf, (size_t)n)) != P11B_OK) {
+			r = cli_fail(cli, (int)n);
+			break;
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (r != CLI_EXIT_OK)
+		p11b_stream_abort(s);
+	return r;
+}
+
+
 int
 cmd_sign(struct cli *cli)
 {
+	struct p11b_stream *s = NULL;
 	enum p11b_alg alg;
 	uint8_t *in = NULL, *sig = NULL;
 	size_t inlen = 0, siglen = 0, salt = 0;
@@ -126,22 +180,41 @@ cmd_sign(struct cli *cli)
 	    &salt) != 0)
 		return CLI_EXIT_USAGE;
 	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_NONE, &alg)) != 0 ||
-	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
 	    (r = cli_connect(cli)) != 0)
 		goto out;
-	if (cli->args.digest)
-		flags |= P11B_SIGN_DIGEST;
 	if (cli->args.raw)
 		flags |= P11B_SIGN_RAW;
-	if (cli->args.salt != NULL)
-		r = p11b_sign_pss(cli->conn, cli->key, alg, flags, salt, in,
-		    inlen, &sig, &siglen);
-	else
-		r = p11b_sign(cli->conn, cli->key, alg, flags, in, inlen,
-		    &sig, &siglen);
-	if (r != P11B_OK) {
-		r = cli_fail(cli, r);
-		goto out;
+	if (cli->args.digest)
+		flags |= P11B_SIGN_DIGEST;
+	if (cli->args.digest || cli->args.salt != NULL) {
+		/*
+		 * A digest, or a chosen salt: the input whole (the library
+		 * streams a long message itself, salt and all).
+		 */
+		if ((r = cli_read(cli, cli->args.in, &in, &inlen)) != 0)
+			goto out;
+		if (cli->args.salt != NULL)
+			r = p11b_sign_pss(cli->conn, cli->key, alg, flags, salt,
+			    in, inlen, &sig, &siglen);
+		else
+			r = p11b_sign(cli->conn, cli->key, alg, flags, in,
+			    inlen, &sig, &siglen);
+		if (r != P11B_OK) {
+			r = cli_fail(cli, r);
+			goto out;
+		}
+	} else {
+		if ((r = p11b_sign_init(cli->conn, cli->key, alg, flags,
+		    &s)) != P11B_OK) {
+			r = cli_fail(cli, r);
+			goto out;
+		}
+		if ((r = stream_input(cli, s)) != 0)
+			goto out;
+		if ((r = p11b_sign_final(s, &sig, &siglen)) != P11B_OK) {
+			r = cli_fail(cli, r);
+			goto out;
+		}
 	}
 	r = cli_write(cli, cli->args.out, sig, siglen, 0);
  out:
@@ -153,40 +226,39 @@ cmd_sign(struct cli *cli)
 int
 cmd_hmac(struct cli *cli)
 {
+	struct p11b_stream *s = NULL;
 	enum p11b_alg alg;
-	uint8_t *in = NULL, *mac = NULL;
-	size_t inlen = 0, maclen = 0;
+	uint8_t *mac = NULL;
+	size_t maclen = 0;
 	int r;
 
 	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_HMAC_SHA256,
-	    &alg)) != 0 ||
-	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
-	    (r = cli_connect(cli)) != 0)
+	    &alg)) != 0 || (r = cli_connect(cli)) != 0)
 		goto out;
-	if ((r = p11b_hmac(cli->conn, cli->key, alg, in, inlen, &mac,
-	    &maclen)) != P11B_OK) {
+	if ((r = p11b_hmac_init(cli->conn, cli->key, alg, &s)) != P11B_OK) {
+		r = cli_fail(cli, r);
+		goto out;
+	}
+	if ((r = stream_input(cli, s)) != 0)
+		goto out;
+	if ((r = p11b_hmac_final(s, &mac, &maclen)) != P11B_OK) {
 		r = cli_fail(cli, r);
 		goto out;
 	}
 	r = cli_write(cli, cli->args.out, mac, maclen, 0);
  out:
-	free(in);
 	free(mac);
 	return r;
 }
 
-static int
-is_stdin(const char *path)
-{
-	return path == NULL || strcmp(path, "-") == 0;
-}
 
 int
 cmd_hmac_verify(struct cli *cli)
 {
+	struct p11b_stream *s = NULL;
 	enum p11b_alg alg;
-	uint8_t *in = NULL, *mac = NULL;
-	size_t inlen = 0, maclen = 0;
+	uint8_t *mac = NULL;
+	size_t maclen = 0;
 	int valid = 0, r;
 
 	if (cli->args.mac == NULL)
@@ -197,11 +269,16 @@ cmd_hmac_verify(struct cli *cli)
 	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_HMAC_SHA256,
 	    &alg)) != 0 ||
 	    (r = cli_read(cli, cli->args.mac, &mac, &maclen)) != 0 ||
-	    (r = cli_read(cli, cli->args.in, &in, &inlen)) != 0 ||
 	    (r = cli_connect(cli)) != 0)
 		goto out;
-	if ((r = p11b_hmac_verify(cli->conn, cli->key, alg, in, inlen, mac,
-	    maclen, &valid)) != P11B_OK) {
+	if ((r = p11b_hmac_verify_init(cli->conn, cli->key, alg,
+	    &s)) != P11B_OK) {
+		r = cli_fail(cli, r);
+		goto out;
+	}
+	if ((r = stream_input(cli, s)) != 0)
+		goto out;
+	if ((r = p11b_hmac_verify_final(s, mac, maclen, &valid)) != P11B_OK) {
 		r = cli_fail(cli, r);
 		goto out;
 	}
@@ -212,7 +289,6 @@ cmd_hmac_verify(struct cli *cli)
 		r = CLI_EXIT_MISMATCH;
 	}
  out:
-	free(in);
 	free(mac);
 	return r;
 }

@@ -28,8 +28,8 @@
 #define MODULE_MODEL		"p11broker-pkcs11"
 #define MODULE_VERSION_MAJOR	0
 #define MODULE_VERSION_MINOR	1
-/* Raw input kept for a multi-part EdDSA or HMAC operation. */
-#define MODULE_MULTIPART_MAX	(1024 * 1024)
+/* Raw input kept for a multi-part Ed25519 check (opstream.c). */
+#define MODULE_MULTIPART_MAX	(64 * 1024 * 1024)
 
 /* filter.c: which keys this process sees ($P11BROKER_KEYS, ..._TYPES) */
 CK_RV		 filter_init(void);
@@ -193,6 +193,8 @@ struct op {
 	size_t			 siglen;
 	EVP_MD_CTX		*md;		/* multi-part hashing */
 	struct buf		 in;		/* multi-part raw input */
+	struct p11b_stream	*stream;	/* multi-part to the broker */
+	struct link		*link;		/* the stream's connection */
 };
 
 struct session {
@@ -227,6 +229,16 @@ CK_RV		 digest_oneshot(const char *hash, const uint8_t *in,
 CK_RV		 op_append(struct op *op, const uint8_t *in, size_t len);
 CK_RV		 op_input(struct op *op, const uint8_t *in, size_t len,
 		    uint8_t *digest, const uint8_t **datap, size_t *lenp);
+
+/* opstream.c: multi-part HMAC and EdDSA signing as broker streams */
+int		 op_streamed(const struct op *op, int verify);
+CK_RV		 op_stream_update(struct op *op, int verify, const uint8_t *in,
+		    size_t len);
+CK_RV		 op_stream_sign_final(struct op *op, uint8_t *sig,
+		    CK_ULONG *siglenp);
+CK_RV		 op_stream_verify_final(struct op *op, const uint8_t *mac,
+		    size_t maclen);
+void		 op_stream_abort(struct op *op);
 
 /* sign.c; verify.c shares the operation set-up */
 CK_RV		 op_setup(struct op *op, const CK_MECHANISM *mech,

@@ -27,6 +27,7 @@ static int			session_user;	/* logged in */
 void
 op_reset(struct op *op)
 {
+	op_stream_abort(op);
 	EVP_MD_CTX_free(op->md);
 	buf_wipe_free(&op->in);
 	memset(op, 0, sizeof(*op));

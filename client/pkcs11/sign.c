@@ -225,7 +225,8 @@ op_update(CK_SESSION_HANDLE h, int verify, CK_BYTE *part, CK_ULONG len)
 	else if (part == NULL && len != 0) {
 		op_reset(op);
 		rv = CKR_ARGUMENTS_BAD;
-	} else if ((rv = op_append(op, part, len)) != CKR_OK)
+	} else if ((rv = op_streamed(op, verify) ? op_stream_update(op,
+	    verify, part, len) : op_append(op, part, len)) != CKR_OK)
 		op_reset(op);
 	else
 		op->state = OP_MULTI;
@@ -268,7 +269,10 @@ sign_finish(struct op *op, const CK_BYTE *data, CK_ULONG len, CK_BYTE *sig,
 	size_t inlen;
 	CK_RV rv;
 
-	if ((rv = op_input(op, data, len, digest, &in, &inlen)) == CKR_OK)
+	if (op->state == OP_MULTI && op_streamed(op, 0))
+		rv = op_stream_sign_final(op, sig, siglenp);
+	else if ((rv = op_input(op, data, len, digest, &in, &inlen)) ==
+	    CKR_OK)
 		rv = sign_broker(op, in, inlen, sig, siglenp);
 	op_reset(op);
 	return rv;

@@ -181,7 +181,10 @@ verify_finish(struct op *op, const CK_BYTE *data, CK_ULONG len,
 	size_t inlen;
 	CK_RV rv;
 
-	if ((rv = op_input(op, data, len, digest, &in, &inlen)) == CKR_OK) {
+	if (op->state == OP_MULTI && op_streamed(op, 1))
+		rv = op_stream_verify_final(op, sig, siglen);
+	else if ((rv = op_input(op, data, len, digest, &in, &inlen)) ==
+	    CKR_OK) {
 		if (op->mech->kind == MECH_HMAC)
 			rv = verify_hmac(op, in, inlen, sig, siglen);
 		else

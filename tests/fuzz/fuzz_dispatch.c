@@ -91,6 +91,21 @@ conn_hold(struct conn *c, size_t bytes)
 	c->held++;
 }
 
+void
+conn_hold_frames(struct conn *c, int on)
+{
+	(void)c;
+	(void)on;
+}
+
+void
+conn_hold_bytes(struct conn *c, size_t add, size_t sub)
+{
+	(void)c;
+	(void)add;
+	(void)sub;
+}
+
 /* Every refusal gets its own line here (no caller is unknown). */
 int
 conn_refusal_counted(struct conn *c)
@@ -232,15 +247,21 @@ caller(uint8_t pick, struct peer_cred *peer)
 	}
 }
 
-/* The request's id and whether it names a key, read with the decoder. */
+/*
+ * The request's id, whether it names a key, and whether it is a part of
+ * a stream (answered at most once per id: no stream opens here, with no
+ * signer, so a part is refused once and then dropped).
+ */
 static void
-peek(const uint8_t *body, size_t len, uint64_t *idp, int *keyedp)
+peek(const uint8_t *body, size_t len, uint64_t *idp, int *keyedp,
+    int *partp)
 {
 	struct wire_request req;
 	int r;
 
 	r = wire_request_decode(body, len, &req);
 	*idp = r == WIRE_ERR_DECODE ? 0 : req.id;
+	*partp = r != WIRE_ERR_DECODE && req.stream == WIRE_STREAM_DATA;
 	*keyedp = r == 0 && (req.op == P11B_OP_SIGN || req.op == P11B_OP_HMAC ||
 	    req.op == P11B_OP_HMAC_VERIFY || req.op == P11B_OP_SECRET ||
 	    req.op == P11B_OP_PUBKEY);
@@ -254,7 +275,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t n;
 	uint64_t id;
 	unsigned int before;
-	int keyed;
+	int keyed, part;
 
 	if (broker.conf == NULL)
 		fuzz_setup();
@@ -271,13 +292,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= 4;
 		if (n == 0 || n > size)
 			break;
-		peek(data, n, &id, &keyed);
+		peek(data, n, &id, &keyed, &part);
 		c.keyed = keyed && c.peer.uid == FUZZ_NOBODY;
 		before = c.answers;
 		dispatch_frame(&broker, &c, data, n);
 		joblink_complete(broker.jobs);	/* no signer: failed at once */
-		FUZZ_ASSERT(c.answers == before + 1);
-		FUZZ_ASSERT(c.closing ? c.last_id == 0 : c.last_id == id);
+		FUZZ_ASSERT(c.answers == before + 1 ||
+		    (part && c.answers == before));
+		FUZZ_ASSERT(c.answers == before || (c.closing ?
+		    c.last_id == 0 : c.last_id == id));
 		FUZZ_ASSERT(c.held == 0);
 		data += n;
 		size -= n;

@@ -37,6 +37,20 @@ op_takes_alg(enum p11b_op op)
 static void
 check_request(const struct wire_request *req)
 {
+	if (req->stream == WIRE_STREAM_DATA) {
+		/* A stream's part: data, the last flag, a MAC at the last. */
+		FUZZ_ASSERT(req->op == P11B_OP_NONE && req->key[0] == '\0' &&
+		    req->alg == P11B_ALG_NONE && req->flags == 0);
+		FUZZ_ASSERT(req->maclen == 0 || req->last);
+		FUZZ_ASSERT(!req->cancel || (req->datalen == 0 &&
+		    req->maclen == 0 && !req->last));
+		FUZZ_ASSERT(req->datalen == 0 || req->data != NULL);
+		FUZZ_ASSERT(req->msg != NULL);
+		return;
+	}
+	FUZZ_ASSERT(!req->last && !req->cancel);
+	FUZZ_ASSERT(req->stream == WIRE_STREAM_NONE || op_takes_alg(req->op));
+	FUZZ_ASSERT(req->stream == WIRE_STREAM_BEGIN || req->total_length == 0);
 	FUZZ_ASSERT(req->op > P11B_OP_NONE && req->op < P11B_OP_COUNT);
 	if (op_takes_key(req->op))
 		FUZZ_ASSERT(wire_key_name_valid(req->key,
@@ -87,6 +101,9 @@ round_trip(const struct wire_request *req)
 	FUZZ_ASSERT(again.random_len == req->random_len);
 	FUZZ_ASSERT(same_bytes(again.identity, again.identitylen,
 	    req->identity, req->identitylen));
+	FUZZ_ASSERT(again.stream == req->stream);
+	FUZZ_ASSERT(again.total_length == req->total_length);
+	FUZZ_ASSERT(again.last == req->last && again.cancel == req->cancel);
 	wire_request_free(&again);
 	free(frame);
 }

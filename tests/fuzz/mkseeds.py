@@ -78,6 +78,7 @@ OP = {"sign": 1, "hmac": 2, "hmac-verify": 3, "secret": 4, "pubkey": 5,
 # Request.op and Response.result oneof field numbers.
 REQ_SIGN, REQ_HMAC, REQ_HMAC_VERIFY, REQ_SECRET, REQ_PUBKEY = 10, 11, 12, 13, 14
 REQ_RANDOM, REQ_LIST, REQ_HEALTH, REQ_STATS = 15, 16, 17, 18
+REQ_STREAM_DATA = 19
 RES_SIGN, RES_HMAC, RES_HMAC_VERIFY, RES_SECRET, RES_PUBKEY = 10, 11, 12, 13, 14
 RES_RANDOM, RES_LIST, RES_HEALTH = 15, 16, 17
 
@@ -105,6 +106,25 @@ def hmac(rid, keyname, alg, data):
 def hmac_verify(rid, keyname, alg, data, mac):
     return request(rid, REQ_HMAC_VERIFY, f_bytes(1, keyname) +
                    f_varint(2, ALG[alg]) + f_bytes(3, data) + f_bytes(4, mac))
+
+
+def hmac_stream(rid, keyname, alg, data, total=0):
+    sub = f_bytes(1, keyname) + f_varint(2, ALG[alg]) + f_bytes(3, data)
+    sub += f_varint(5, 1)
+    if total:
+        sub += f_varint(6, total)
+    return request(rid, REQ_HMAC, sub)
+
+
+def stream_data(rid, data, last=False, mac=b"", cancel=False):
+    sub = f_bytes(1, data)
+    if last:
+        sub += f_varint(2, 1)
+    if mac:
+        sub += f_bytes(3, mac)
+    if cancel:
+        sub += f_varint(4, 1)
+    return request(rid, REQ_STREAM_DATA, sub)
 
 
 def response(rid, status, message="", field=None, sub=b""):
@@ -196,6 +216,18 @@ def request_seeds():
                          f_bytes(REQ_HEALTH, b""))
     s["unknown-field"] = frame(request(30, REQ_HEALTH, b"") +
                                f_bytes(99, b"future") + f_varint(100, 1))
+    s["stream"] = (frame(hmac_stream(40, "store-mac", "hmac-sha256", b"a",
+                                     total=3)) +
+                   frame(stream_data(40, b"b")) +
+                   frame(stream_data(40, b"c", last=True)))
+    s["stream-sign"] = frame(request(41, REQ_SIGN, f_bytes(1, "ed") +
+                                     f_varint(2, ALG["ed25519"]) +
+                                     f_bytes(3, b"m") + f_varint(8, 1) +
+                                     f_varint(9, 1 << 40)))
+    s["stream-verify-mac-last"] = frame(stream_data(42, b"", last=True,
+                                                    mac=bytes(32)))
+    s["stream-mac-not-last"] = frame(stream_data(43, b"x", mac=bytes(32)))
+    s["stream-cancel"] = frame(stream_data(44, b"", cancel=True))
     s["garbage"] = frame(b"\xff\xff\xff\xff\xff")
     s["truncated-body"] = frame(sign(31, "k", "ed25519", b"x"))[:-3]
     s["header-zero"] = struct.pack(">I", 0) + b"\x08\x01"
@@ -368,6 +400,9 @@ def config_seeds():
                          'pin-env P\n}\n')
     s["ids.conf"] = GOOD_CONF + "key long id 0x" + "ab" * 64 + "\nkey odd-Name_1.x id 0A1b\n"
     s["escapes.conf"] = GOOD_CONF + 'key q label "a \\"quoted\\" \\\\ label"\n'
+    s["streams.conf"] = (GOOD_CONF + "max-input 33554432\nmax-streams 8\n"
+                         "max-streams-per-uid 2\nstream-timeout 60\n"
+                         'key big label "big" max-input 1048576 low-s\n')
     s["crlf.conf"] = GOOD_CONF.replace("\n", "\r\n")
     s["no-newline.conf"] = GOOD_CONF.rstrip("\n")
     # Broken configs, one fault each.
@@ -422,10 +457,10 @@ def smsg(mtype, mid, body, zero=0):
 
 
 def smsg_job(key, op, alg, flags=0, random_len=0, data=b"", mac=b"",
-             salt_set=0, salt_len=0):
-    return (struct.pack("<HBBBBHIII", key, op, alg, flags, salt_set,
-                        salt_len, random_len, len(data), len(mac)) +
-            data + mac)
+             salt_set=0, salt_len=0, pad=0, sid=0):
+    return (struct.pack("<HBBBBHBHIII", key, op, alg, flags, salt_set,
+                        salt_len, pad, sid, random_len, len(data),
+                        len(mac)) + data + mac)
 
 
 def smsg_result(status, message=b"", out=b"", valid=0, secret=0):
@@ -485,6 +520,16 @@ def signer_msg_seeds():
     s["job-sign-empty"] = smsg(SMSG_JOB, 8, smsg_job(3, OP_SIGN, 10))
     s["job-sign-large"] = smsg(SMSG_JOB, 9, smsg_job(
         0, OP_SIGN, 1, data=bytes(i & 0xFF for i in range(3000))))
+    # Stream phases: 1 begin, 2 update, 3 final (with a MAC), 4 abort.
+    s["job-stream-begin"] = smsg(SMSG_JOB, 10, smsg_job(
+        2, OP_HMAC, 11, data=b"first", pad=1, sid=7))
+    s["job-stream-update"] = smsg(SMSG_JOB, 11, smsg_job(
+        2, OP_HMAC, 11, data=b"more", pad=2, sid=7))
+    s["job-stream-final-mac"] = smsg(SMSG_JOB, 12, smsg_job(
+        2, OP_HMAC_VERIFY, 11, data=b"last", mac=bytes(32), pad=3,
+        sid=0xFFFF))
+    s["job-stream-abort"] = smsg(SMSG_JOB, 13, smsg_job(
+        3, OP_SIGN, 10, pad=4, sid=1))
     s["result-sign"] = smsg(SMSG_RESULT, 1, smsg_result(
         0, out=b"\x30\x06\x02\x01\x01\x02\x01\x02"))
     s["result-verify"] = smsg(SMSG_RESULT, 4, smsg_result(0, valid=1))
@@ -565,6 +610,26 @@ def dispatch_seeds():
         frame(hmac(30 + i, "hmac32", "hmac-sha256", b"r")) for i in range(12))
     s["garbage-then-more"] = bytes([0]) + frame(b"\xff\xff\xff") + \
         frame(request(40, REQ_HEALTH, b""))
+    stream = [
+        hmac_stream(50, "hmac32", "hmac-sha256", b"first", total=12),
+        stream_data(50, b"second"),
+        stream_data(50, b"x", last=True),
+        stream_data(51, b"no stream"),
+        stream_data(51, b"no stream", last=True),
+        hmac_stream(52, "hmac32", "hmac-sha256", b"x" * 100),
+        stream_data(52, b"", cancel=True),
+        request(53, REQ_HMAC_VERIFY, f_bytes(1, "hmac32") +
+                f_varint(2, ALG["hmac-sha256"]) + f_bytes(3, b"d") +
+                f_varint(5, 1)),
+        stream_data(53, b"", last=True, mac=bytes(32)),
+        request(54, REQ_SIGN, f_bytes(1, "ed25519") +
+                f_varint(2, ALG["ed25519"]) + f_bytes(3, b"m") +
+                f_varint(4, 1) + f_varint(8, 1)),
+        stream_data(55, b"m", mac=b"early"),
+    ]
+    for who in range(4):
+        s["stream-%d" % who] = bytes([who]) + b"".join(frame(r)
+                                                       for r in stream)
     s["bad-fields"] = bytes([3]) + frame(request(41, REQ_SIGN,
         f_bytes(1, "ec256") + f_varint(2, 99)))
     return s

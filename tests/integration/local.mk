@@ -44,7 +44,8 @@ INTEGRATION_TESTS = \
 	tests/integration/rsa_algs.sh \
 	tests/integration/crashloop.sh \
 	tests/integration/sandbox_knobs.sh \
-	tests/integration/module_tpm2.sh
+	tests/integration/module_tpm2.sh \
+	tests/integration/stream.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
@@ -52,7 +53,8 @@ dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/rawclient.py \
 	tests/integration/hostile.py \
 	tests/integration/ed25519_verify.py \
-	tests/integration/dashboard.py
+	tests/integration/dashboard.py \
+	tests/integration/streamclient.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
 	tests/integration/attacklib.sh \
 	tests/badinput/CATALOGUE.md

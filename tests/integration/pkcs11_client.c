@@ -20,6 +20,13 @@
  *   pkcs11_client MODULE random
  *	C_GenerateRandom once; prints its CK_RV ("rv 0x30"), exits 0 for
  *	CKR_OK (for a broker that does not answer: P11BROKER_TIMEOUT).
+ *   pkcs11_client MODULE stream hmac|hmac-verify|ed25519|ed25519-multi
+ *	FILE [MACHEX]
+ *	Big inputs: CKM_SHA256_HMAC with hmac32 by C_SignUpdate over FILE
+ *	read 1 MiB at a time (prints "out HEX"), the same with
+ *	C_VerifyUpdate against MACHEX, CKM_EDDSA with ed25519 by one C_Sign
+ *	over the whole file or by C_SignUpdate; prints "rv 0x..", exits 0
+ *	for CKR_OK.
  *
  * Every wait ends at P11B_HANG seconds (default 60): only a hang gets
  * there.
@@ -594,6 +601,130 @@ run_random(void)
 	return rv == CKR_OK ? 0 : 1;
 }
 
+/* --- stream ------------------------------------------------------------- */
+
+#define STREAM_READ	(1024 * 1024)
+
+static void
+print_hex(const char *what, const CK_BYTE *p, CK_ULONG n)
+{
+	CK_ULONG i;
+
+	printf("%s ", what);
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+	printf("\n");
+}
+
+static int
+unhex(const char *hex, CK_BYTE *out, size_t max, CK_ULONG *lenp)
+{
+	size_t i, n = strlen(hex) / 2;
+	unsigned int v;
+
+	if (n > max)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (CK_BYTE)v;
+	}
+	*lenp = n;
+	return 0;
+}
+
+/* C_SignUpdate or C_VerifyUpdate over the file, a read at a time. */
+static CK_RV
+stream_updates(CK_SESSION_HANDLE s, FILE *fp, int verify)
+{
+	static CK_BYTE buf[STREAM_READ];
+	size_t n;
+	CK_RV rv;
+
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		rv = verify ? p11->C_VerifyUpdate(s, buf, n) :
+		    p11->C_SignUpdate(s, buf, n);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return ferror(fp) ? CKR_FUNCTION_FAILED : CKR_OK;
+}
+
+/* The whole file, for one C_Sign. */
+static CK_BYTE *
+slurp(FILE *fp, CK_ULONG *lenp)
+{
+	CK_BYTE *p = NULL, *np;
+	size_t len = 0, n;
+
+	for (;;) {
+		if ((np = realloc(p, len + STREAM_READ)) == NULL)
+			exit(2);
+		p = np;
+		if ((n = fread(p + len, 1, STREAM_READ, fp)) == 0)
+			break;
+		len += n;
+	}
+	*lenp = len;
+	return p;
+}
+
+static int
+run_stream(const char *what, const char *file, const char *machex)
+{
+	CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_MECHANISM eddsa = { CKM_EDDSA, NULL, 0 };
+	CK_BYTE out[512], mac[64], *all;
+	CK_ULONG outlen = sizeof(out), maclen = 0, len;
+	CK_SESSION_HANDLE s;
+	CK_RV rv;
+	FILE *fp;
+
+	if ((fp = fopen(file, "rb")) == NULL) {
+		perror(file);
+		return 2;
+	}
+	check(p11->C_Initialize(NULL) == CKR_OK, "C_Initialize");
+	s = open_session();
+	if (strcmp(what, "hmac") == 0) {
+		rv = p11->C_SignInit(s, &hmac, find(s, CKO_SECRET_KEY,
+		    "hmac32"));
+		if (rv == CKR_OK)
+			rv = stream_updates(s, fp, 0);
+		if (rv == CKR_OK)
+			rv = p11->C_SignFinal(s, out, &outlen);
+	} else if (strcmp(what, "hmac-verify") == 0) {
+		if (machex == NULL || unhex(machex, mac, sizeof(mac),
+		    &maclen) != 0)
+			return 2;
+		rv = p11->C_VerifyInit(s, &hmac, find(s, CKO_SECRET_KEY,
+		    "hmac32"));
+		if (rv == CKR_OK)
+			rv = stream_updates(s, fp, 1);
+		if (rv == CKR_OK)
+			rv = p11->C_VerifyFinal(s, mac, maclen);
+		outlen = 0;
+	} else if (strcmp(what, "ed25519-multi") == 0) {
+		rv = p11->C_SignInit(s, &eddsa, find(s, CKO_PRIVATE_KEY,
+		    "ed25519"));
+		if (rv == CKR_OK)
+			rv = stream_updates(s, fp, 0);
+		if (rv == CKR_OK)
+			rv = p11->C_SignFinal(s, out, &outlen);
+	} else {
+		all = slurp(fp, &len);
+		rv = sign(s, CKM_EDDSA, find(s, CKO_PRIVATE_KEY, "ed25519"),
+		    all, len, out, &outlen);
+		free(all);
+	}
+	fclose(fp);
+	printf("rv 0x%lx\n", (unsigned long)rv);
+	if (rv == CKR_OK && outlen > 0)
+		print_hex("out", out, outlen);
+	(void)p11->C_Finalize(NULL);
+	return rv == CKR_OK ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -614,6 +745,8 @@ main(int argc, char **argv)
 		return run_idle(argv[3]);
 	if (strcmp(argv[2], "random") == 0)
 		return run_random();
+	if (strcmp(argv[2], "stream") == 0 && argc >= 5)
+		return run_stream(argv[3], argv[4], argc > 5 ? argv[5] : NULL);
 	fprintf(stderr, "pkcs11_client: bad arguments\n");
 	return 2;
 }

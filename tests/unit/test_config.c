@@ -499,6 +499,52 @@ test_policy_options(const struct config *c)
 	    "each at most once", "option given twice");
 }
 
+/* Streams: max-input (global and per key), max-streams, stream-timeout. */
+static void
+test_stream_limits(const char *head)
+{
+	char err[512], text[1024];
+	struct config *c;
+
+	c = parse(head, err, sizeof(err));
+	if (c != NULL) {
+		ok(c->max_input == 64 * 1024 * 1024, "max-input 64 MiB");
+		is_int(c->max_streams, 16, "max-streams 16");
+		is_int(c->max_streams_per_uid, 4, "max-streams-per-uid 4");
+		is_int(c->stream_timeout, 300, "stream-timeout 300 s");
+	}
+	config_free(c);
+	snprintf(text, sizeof(text), "%smax-input 1073741824\nmax-streams 64\n"
+	    "max-streams-per-uid 1\nstream-timeout 5\n"
+	    "key big label \"b\" max-input 2048 low-s\nkey small id 01\n",
+	    head);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL, "stream limits parse (%s)", c ? "" : err);
+	if (c != NULL) {
+		ok(c->max_input == 1024UL * 1024 * 1024, "max-input 1 GiB");
+		is_int(c->max_streams, 64, "max-streams");
+		is_int(c->max_streams_per_uid, 1, "max-streams-per-uid");
+		is_int(c->stream_timeout, 5, "stream-timeout");
+		ok(c->keys[0].max_input == 2048 && c->keys[0].low_s,
+		    "a key's own max-input, with another option");
+		ok(c->keys[1].max_input == 0, "a key without: the global one");
+	}
+	config_free(c);
+	snprintf(text, sizeof(text), "%smax-input 1073741825\n", head);
+	expect_error(text, "max-input: expected a number",
+	    "max-input over 1 GiB refused");
+	snprintf(text, sizeof(text), "%smax-streams 65\n", head);
+	expect_error(text, "max-streams: expected a number",
+	    "max-streams over 64 (a signer worker's bound) refused");
+	snprintf(text, sizeof(text), "%skey k label \"k\" max-input 0\n",
+	    head);
+	expect_error(text, "max-input: expected a number",
+	    "a key's max-input 0 refused");
+	snprintf(text, sizeof(text), "%skey k label \"k\" max-input 9 "
+	    "max-input 9\n", head);
+	expect_error(text, "unknown option", "a key's max-input twice refused");
+}
+
 /* The limits on hostile callers (p11brokerd.conf(5)): defaults, values. */
 static void
 test_limits(void)
@@ -540,6 +586,7 @@ test_limits(void)
 	snprintf(text, sizeof(text), "%smax-buffered 1000\n", head);
 	expect_error(text, "max-buffered: expected a number",
 	    "max-buffered below 1 MiB refused");
+	test_stream_limits(head);
 }
 
 /*

@@ -61,9 +61,11 @@ body_reset(struct body *b)
 	b->len = 0;
 }
 
+static void	test_job_stream(void);
+
 /* A job body; the length fields are given apart from the bytes. */
 struct raw_job {
-	unsigned int	 key, op, alg, flags, salt_set, salt_len;
+	unsigned int	 key, op, alg, flags, salt_set, salt_len, stream, sid;
 	uint32_t	 random_len, inlen, maclen;
 	const void	*data;		/* input, then MAC */
 	size_t		 datalen;
@@ -79,6 +81,8 @@ put_job(struct body *b, const struct raw_job *j)
 	put8(b, j->flags);
 	put8(b, j->salt_set);
 	put16(b, j->salt_len);
+	put8(b, j->stream);
+	put16(b, j->sid);
 	put32(b, j->random_len);
 	put32(b, j->inlen);
 	put32(b, j->maclen);
@@ -604,6 +608,7 @@ test_job_invalid(void)
 	is_int(raw_job_decode(&j, 2), SMSG_OK, "salt 65535 on sign accepted");
 	j.salt_set = 2;
 	is_int(raw_job_decode(&j, 2), SMSG_ERR, "salt flag 2 rejected");
+	test_job_stream();
 
 	j = good_job();
 	is_int(raw_job_decode(&j, 1), SMSG_ERR, "key 1 of 1 rejected");
@@ -1399,6 +1404,70 @@ test_hello_invalid(void)
 	b.len -= 2;
 	is_int(raw_hello_decode(&b), SMSG_ERR, "truncated last key rejected");
 	free(b.p);
+}
+
+static void
+test_job_stream_round_trip(void)
+{
+	static uint8_t in[] = "part";
+	struct job job, out;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	memset(&job, 0, sizeof(job));
+	job.key = 1;
+	job.op = P11B_OP_HMAC;
+	job.alg = P11B_ALG_HMAC_SHA256;
+	job.stream = JOB_STREAM_UPDATE;
+	job.sid = 0xbeef;
+	job.in = in;
+	job.inlen = 4;
+	ok(smsg_job_encode(3, &job, &buf, &len) == SMSG_OK &&
+	    smsg_job_decode(buf + SMSG_HDR_LEN, len - SMSG_HDR_LEN, 2,
+	    &out) == SMSG_OK && out.stream == JOB_STREAM_UPDATE &&
+	    out.sid == 0xbeef && out.inlen == 4 &&
+	    memcmp(out.in, "part", 4) == 0, "a stream part round-trips");
+	free(buf);
+}
+
+/* Stream phases and ids (job.h): where each may appear. */
+static void
+test_job_stream(void)
+{
+	struct raw_job j;
+
+	j = good_job();
+	j.sid = 1;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "a stream id on a whole job "
+	    "rejected");
+	j.stream = JOB_STREAM_FINAL;
+	j.sid = 0xffff;
+	is_int(raw_job_decode(&j, 2), SMSG_OK, "a final with the MAC decodes");
+	j.stream = JOB_STREAM_COUNT;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "stream phase %d rejected",
+	    JOB_STREAM_COUNT);
+	j.stream = 0xff;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "stream phase 255 rejected");
+	j.stream = JOB_STREAM_UPDATE;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "a MAC on an update rejected");
+	j.stream = JOB_STREAM_BEGIN;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "a MAC on a begin rejected");
+	j.maclen = 0;
+	j.inlen = 8;
+	is_int(raw_job_decode(&j, 2), SMSG_OK, "a begin with input decodes");
+	j.stream = JOB_STREAM_ABORT;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "an abort with input rejected");
+	j.inlen = 0;
+	j.datalen = 0;
+	is_int(raw_job_decode(&j, 2), SMSG_OK, "an empty abort decodes");
+	j = good_job();
+	j.op = P11B_OP_SECRET;
+	j.alg = P11B_ALG_NONE;
+	j.inlen = 8;
+	j.maclen = 0;
+	j.stream = JOB_STREAM_BEGIN;
+	is_int(raw_job_decode(&j, 2), SMSG_ERR, "a secret stream rejected");
+	test_job_stream_round_trip();
 }
 
 int

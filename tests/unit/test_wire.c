@@ -131,6 +131,69 @@ test_request_round_trip(void)
 	wire_request_free(&out);
 }
 
+/* Streams: the opening request's fields and a part's. */
+static void
+test_stream_requests(void)
+{
+	struct wire_request in, out;
+	static const uint8_t data[] = "part", mac[32] = { 1 };
+
+	memset(&in, 0, sizeof(in));
+	in.id = 5;
+	in.op = P11B_OP_HMAC_VERIFY;
+	strlcpy(in.key, "mac", sizeof(in.key));
+	in.alg = P11B_ALG_HMAC_SHA256;
+	in.data = data;
+	in.datalen = 4;
+	in.stream = WIRE_STREAM_BEGIN;
+	in.total_length = 1ULL << 33;
+	is_int(round_trip(&in, &out), 0, "a stream's first frame decodes");
+	ok(out.stream == WIRE_STREAM_BEGIN && out.total_length == 1ULL << 33 &&
+	    out.op == P11B_OP_HMAC_VERIFY && out.maclen == 0,
+	    "more and total_length kept");
+	wire_request_free(&out);
+	in.op = P11B_OP_SIGN;
+	in.alg = P11B_ALG_ED25519;
+	is_int(round_trip(&in, &out), 0, "a sign stream decodes");
+	ok(out.stream == WIRE_STREAM_BEGIN, "sign: more kept");
+	wire_request_free(&out);
+	in.stream = WIRE_STREAM_NONE;
+	is_int(round_trip(&in, &out), 0, "a whole sign decodes");
+	ok(out.stream == WIRE_STREAM_NONE && out.total_length == 0,
+	    "no stream without more (total_length dropped)");
+	wire_request_free(&out);
+
+	memset(&in, 0, sizeof(in));
+	in.id = 5;
+	in.stream = WIRE_STREAM_DATA;
+	in.data = data;
+	in.datalen = 4;
+	is_int(round_trip(&in, &out), 0, "a part decodes");
+	ok(out.stream == WIRE_STREAM_DATA && out.op == P11B_OP_NONE &&
+	    out.datalen == 4 && !out.last && !out.cancel, "a part's fields");
+	wire_request_free(&out);
+	in.last = 1;
+	in.mac = mac;
+	in.maclen = sizeof(mac);
+	is_int(round_trip(&in, &out), 0, "the last part with a MAC decodes");
+	ok(out.last && out.maclen == sizeof(mac), "last and MAC kept");
+	wire_request_free(&out);
+	in.last = 0;
+	is_int(round_trip(&in, &out), WIRE_ERR_INVALID,
+	    "a MAC before the last part is invalid");
+	wire_request_free(&out);
+	in.mac = NULL;
+	in.maclen = 0;
+	in.cancel = 1;
+	is_int(round_trip(&in, &out), WIRE_ERR_INVALID,
+	    "a cancel with data is invalid");
+	wire_request_free(&out);
+	in.datalen = 0;
+	is_int(round_trip(&in, &out), 0, "an empty cancel decodes");
+	ok(out.cancel, "cancel kept");
+	wire_request_free(&out);
+}
+
 static void
 test_request_invalid(void)
 {
@@ -323,6 +386,7 @@ main(void)
 	test_key_names();
 	test_request_round_trip();
 	test_request_invalid();
+	test_stream_requests();
 	test_response_round_trip();
 	test_response_invalid();
 	test_names();

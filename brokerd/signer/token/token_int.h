@@ -36,12 +36,30 @@ struct token {
 	char			 desc[256];
 };
 
+struct token_stream;
+
 struct token_session {
 	struct token		*tok;
 	CK_SESSION_HANDLE	 h;
 	int			 open;
 	int			 faulted;	/* a token-level error */
+	struct token_stream	*streams;	/* TOKEN_STREAMS_MAX, lazily */
 };
+
+/* Streams one worker holds at most: the signer's own bound. */
+#define TOKEN_STREAMS_MAX	64
+
+/* token_ops.c, for token_stream.c */
+void	token_result_set(struct job_result *res, int status, const char *msg);
+void	token_result_ckr(struct token_session *sess, struct job_result *res,
+	    const char *call, CK_RV rv);
+void	token_do_sign(struct token_session *sess, const struct job *job,
+	    struct job_result *res);
+
+/* token_stream.c */
+void	token_stream_execute(struct token_session *sess,
+	    const struct job *job, struct job_result *res);
+void	token_streams_close(struct token_session *sess);
 
 /* token_keys.c */
 void	token_keyset_free(struct token_keyset *ks);

@@ -243,6 +243,7 @@ token_session_close(struct token_session *sess)
 {
 	if (sess == NULL)
 		return;
+	token_streams_close(sess);
 	if (sess->open)
 		(void)sess->tok->f->C_CloseSession(sess->h);
 	free(sess);

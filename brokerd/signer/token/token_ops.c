@@ -357,6 +357,12 @@ token_execute(struct token_session *sess, const struct job *job,
 	}
 	if (session_ensure(sess, res) != 0)
 		return;
+	if (job->stream != JOB_WHOLE) {
+		token_stream_execute(sess, job, res);
+		if (res->status != P11B_OK)
+			job_result_clear(res);
+		return;
+	}
 	switch (job->op) {
 	case P11B_OP_SIGN:
 		do_sign(sess, job, res);
@@ -441,4 +447,25 @@ int
 token_session_faulted(const struct token_session *sess)
 {
 	return sess->faulted;
+}
+
+/* For token_stream.c (token_int.h). */
+void
+token_result_set(struct job_result *res, int status, const char *msg)
+{
+	result_set(res, status, msg);
+}
+
+void
+token_result_ckr(struct token_session *sess, struct job_result *res,
+    const char *call, CK_RV rv)
+{
+	result_ckr(sess, res, call, rv);
+}
+
+void
+token_do_sign(struct token_session *sess, const struct job *job,
+    struct job_result *res)
+{
+	do_sign(sess, job, res);
 }
