@@ -68,3 +68,11 @@ PKCS11_TESTS = \
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
 EXTRA_DIST += tests/integration/pkcs11_lib.sh
+
+# libp11broker across idle closes, broker restarts, timeouts and fork.
+check_PROGRAMS += tests/tools/libreconnect
+tests_tools_libreconnect_SOURCES = tests/tools/libreconnect.c
+tests_tools_libreconnect_LDADD = client/libp11broker.la $(PTHREAD_LIBS)
+LIB_TESTS = tests/integration/lib_reconnect.sh
+TESTS += $(LIB_TESTS)
+dist_check_SCRIPTS += $(LIB_TESTS)
