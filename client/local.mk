@@ -21,5 +21,5 @@ client_p11broker_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(LIBCRYPTO_CFLAGS)
 # libcrypto checks audit checkpoint signatures (the CLI only).
 client_p11broker_LDADD = client/libp11broker.la $(SODIUM_LIBS) \
 	$(LIBCRYPTO_LIBS) $(BSD_LIBS) $(PTHREAD_LIBS)
-man_MANS += client/p11broker.1
-EXTRA_DIST += client/p11broker.1
+man_MANS += client/p11broker.1 client/libp11broker.3
+EXTRA_DIST += client/p11broker.1 client/libp11broker.3
