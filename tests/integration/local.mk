@@ -90,3 +90,4 @@ tests/tools/manexample.c: $(top_srcdir)/client/libp11broker.3
 	sed '1,/^\.Bd -literal/d; /^\.Ed/,$$d; s/\\e/\\/g' >$@.tmp && \
 	grep -q '^main(' $@.tmp && mv $@.tmp $@
 LIB_TESTS += tests/integration/lib_manpage.sh
+LIB_TESTS += tests/integration/install.sh
