@@ -5,6 +5,8 @@
 #ifndef CLIENT_H
 #define CLIENT_H
 
+#include <stdint.h>
+
 struct p11b_conn;
 struct wire_request;
 struct wire_response;
@@ -16,6 +18,12 @@ struct wire_response;
  */
 int	conn_call(struct p11b_conn *conn, struct wire_request *req,
 	    struct wire_response *resp);
+
+/*
+ * How many times the connection's socket has been replaced (a broker
+ * that closed it or was restarted): its key set may have changed.
+ */
+uint64_t	conn_generation(struct p11b_conn *conn);
 
 /* Set the thread's p11b_last_message(); control characters are replaced. */
 void	conn_set_message(const char *msg);

@@ -83,7 +83,7 @@ TAILQ_HEAD(conn_waiters, conn_waiter);
 struct p11b_conn {
 	int			 fd;
 	pid_t			 pid;		/* the process that connected */
-	char			 path[108];	/* sizeof(sun_path) */
+	char			 path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	unsigned int		 timeout_ms;	/* 0: none */
 	_Atomic uint64_t	 next_id;
 	pthread_mutex_t		 wlock;		/* one writer at a time */
@@ -806,6 +806,17 @@ conn_reopen(struct p11b_conn *conn, uint64_t gen)
  out:
 	pthread_mutex_unlock(&conn->lock);
 	return r;
+}
+
+uint64_t
+conn_generation(struct p11b_conn *conn)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&conn->lock);
+	gen = conn->gen;
+	pthread_mutex_unlock(&conn->lock);
+	return gen;
 }
 
 /*
