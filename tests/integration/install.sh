@@ -84,6 +84,52 @@ like "$(head -n 1 "$T/ours")" "^p11broker: $path\$" \
 grep -q 'write-protected' "$T/ours"
 ok $? "p11-kit shows its token write-protected"
 
+# --- make install into /usr/local: ldconfig -------------------------------------
+
+# The reported failure: after "make install" into /usr/local, a program
+# looking libp11broker.so.0 up by name fails until ldconfig has run.  In
+# a private mount namespace (an empty /usr/local, /etc as an overlay whose
+# changes vanish with it): install, then the dynamic linker's cache must
+# know the library (the install hook ran ldconfig) and dlopen() by soname
+# must work.
+system_install()
+{
+	local d=$T/ns
+	mkdir -p "$d" && mount -t tmpfs tmpfs "$d" &&
+	    mkdir "$d/up" "$d/work" &&
+	    mount -t overlay overlay \
+	    -o "lowerdir=/etc,upperdir=$d/up,workdir=$d/work" /etc &&
+	    mount -t tmpfs tmpfs /usr/local || return 1
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" \
+	    install prefix=/usr/local >"$T/sysinstall.log" 2>&1 || return 2
+	ldconfig -p >"$T/ldcache"
+	python3 -c 'import ctypes; ctypes.CDLL("libp11broker.so.0")' \
+	    >"$T/dlopen.err" 2>&1 || return 3
+	env -u LD_LIBRARY_PATH /usr/local/bin/p11broker -s "$SOCK" health \
+	    >"$T/syshealth" 2>&1 || return 4
+}
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null ||
+    ! unshare -m --propagation private true 2>/dev/null; then
+	for t in 1 2 3 4; do
+		ok 0 "install into /usr/local # SKIP needs root and unshare -m"
+	done
+else
+	export T SOCK top_builddir
+	export -f system_install
+	unshare -m --propagation private bash -c system_install
+	rc=$?
+	is "$rc" 0 "make install prefix=/usr/local (private mount namespace)" ||
+	    diag "$(tail -n 20 "$T/sysinstall.log" "$T/dlopen.err" \
+	    "$T/syshealth" 2>/dev/null)"
+	grep -q 'libp11broker.so.0 .*=> /usr/local/lib/libp11broker.so.0' \
+	    "$T/ldcache"
+	ok $? "the install ran ldconfig: the cache knows libp11broker.so.0"
+	grep -q ' ldconfig' "$T/sysinstall.log"
+	ok $? "make install says it ran ldconfig"
+	like "$(cat "$T/syshealth")" "token=ready" \
+	    "the CLI installed in /usr/local/bin answers health"
+fi
+
 # --- CKF_WRITE_PROTECTED ------------------------------------------------------
 
 P11BROKER_SOCKET=$SOCK pkcs11-tool --module "$MODULE" -T >"$T/token-info" 2>&1
