@@ -17,9 +17,9 @@ include_HEADERS += client/p11broker.h proto/p11broker_vocab.h
 install-exec-hook: install-ldconfig
 install-ldconfig:
 	@if test -z '$(DESTDIR)' && test -n '$(LDCONFIG)' && \
-	    test "$$(id -u)" = 0 && $(LDCONFIG) -v -N -X 2>/dev/null | \
+	    test "$$(id -u)" = 0 && '$(LDCONFIG)' -v -N -X 2>/dev/null | \
 	    grep -q '^$(libdir):'; then \
-		echo ' $(LDCONFIG)'; $(LDCONFIG) || :; \
+		echo ' $(LDCONFIG)'; '$(LDCONFIG)' || :; \
 	fi
 .PHONY: install-ldconfig
 pkgconfig_DATA += client/p11broker.pc

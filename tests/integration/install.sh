@@ -124,7 +124,7 @@ else
 	grep -q 'libp11broker.so.0 .*=> /usr/local/lib/libp11broker.so.0' \
 	    "$T/ldcache"
 	ok $? "the install ran ldconfig: the cache knows libp11broker.so.0"
-	grep -q ' ldconfig' "$T/sysinstall.log"
+	grep -q '^ /.*ldconfig$' "$T/sysinstall.log"
 	ok $? "make install says it ran ldconfig"
 	like "$(cat "$T/syshealth")" "token=ready" \
 	    "the CLI installed in /usr/local/bin answers health"
