@@ -53,6 +53,12 @@ int	stream_whole(struct p11b_conn *conn, enum p11b_op op, const char *key,
 	    const uint8_t *in, size_t inlen, const uint8_t *mac, size_t maclen,
 	    uint8_t **outp, size_t *outlenp, int *validp);
 
+/*
+ * How many times the connection's socket has been replaced (a broker
+ * that closed it or was restarted): its key set may have changed.
+ */
+uint64_t	conn_generation(struct p11b_conn *conn);
+
 /* Set the thread's p11b_last_message(); control characters are replaced. */
 void	conn_set_message(const char *msg);
 

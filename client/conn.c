@@ -8,7 +8,16 @@
  * with the state lock released and hands each response to the waiter with
  * its id; when its own response has come it passes leadership to another
  * waiting thread.  Any failure of the stream fails every waiter and the
- * connection for good: the caller reconnects.
+ * connection.
+ *
+ * A failed connection is replaced, not abandoned: the next call opens a
+ * new socket to the same path before it sends anything.  A call whose own
+ * request met a closed stream is made once more on a new socket when that
+ * cannot do harm (conn_retry_ok): the broker closes connections that sat
+ * idle past its idle-timeout, and a restarted broker has lost them all.
+ * A socket is replaced only when no thread is inside a call on it any
+ * more (users), so nobody can write to or read from the new one with
+ * the old one's state.
  *
  * No call waits for ever (unless asked to): each has a deadline, the
  * connection's timeout from its start.  The leader sleeps in poll() no
@@ -49,6 +58,13 @@
 #define CONN_TIMEOUT_DEFAULT	30000		/* ms: $P11BROKER_TIMEOUT */
 #define CONN_TIMEOUT_MAX	86400000U	/* a day */
 
+/* How much of a call reached the broker when it failed. */
+enum conn_reach {
+	CONN_REACH_NONE,	/* nothing: any call may be made again */
+	CONN_REACH_CLOSED,	/* sent, then the stream ended, no answer */
+	CONN_REACH_MAYBE	/* a timeout, half an answer, a bad one */
+};
+
 struct conn_waiter {
 	TAILQ_ENTRY(conn_waiter) entry;
 	uint64_t		 id;
@@ -56,6 +72,8 @@ struct conn_waiter {
 	int			 waiting;	/* waiting: may become leader */
 	int			 done;		/* rc and resp are final */
 	int			 rc;		/* 0: resp holds the response */
+	int			 sent;		/* a byte of it was written */
+	uint64_t		 gen;		/* the socket it went out on */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC; 0: none */
 	struct wire_response	 resp;
 };
@@ -64,17 +82,25 @@ TAILQ_HEAD(conn_waiters, conn_waiter);
 
 struct p11b_conn {
 	int			 fd;
+	pid_t			 pid;		/* the process that connected */
+	char			 path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	unsigned int		 timeout_ms;	/* 0: none */
 	_Atomic uint64_t	 next_id;
 	pthread_mutex_t		 wlock;		/* one writer at a time */
 	pthread_mutex_t		 lock;		/* protects the fields below */
+	pthread_cond_t		 drained;	/* users fell to 0 */
+	unsigned int		 users;		/* threads inside a call */
+	uint64_t		 gen;		/* sockets opened so far - 1 */
 	int			 failed;	/* 0 or the first P11B_ERR_* */
+	int			 closed;	/* failed: the stream just ended */
 	int			 leading;	/* a waiter is reading */
 	char			 fail_message[CONN_MESSAGE_MAX];
 	struct conn_waiters	 waiters;
 	/* Only the leader touches these. */
 	const struct timespec	*lead_deadline;
 	char			 read_error[CONN_MESSAGE_MAX];
+	int			 eof;		/* the broker hung up */
+	int			 in_frame;	/* a byte of a response came */
 	size_t			 rstart, rend;
 	uint8_t			 rbuf[CONN_RBUF_SIZE];
 };
@@ -175,6 +201,21 @@ conn_open_socket(const char *path, unsigned int timeout_ms, int *fdp)
 	return 0;
 }
 
+/* Timed waits count on the monotonic clock, as the deadlines do. */
+static int
+conn_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(cond, &attr) == 0 ? 0 : -1;
+	pthread_condattr_destroy(&attr);
+	return r;
+}
+
 static int
 conn_connect_error(const char *path)
 {
@@ -192,7 +233,7 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 {
 	struct p11b_conn *conn = NULL;
 	unsigned int timeout_ms = conn_timeout_env();
-	int fd = -1, r = P11B_ERR_NOMEM;
+	int fd = -1, locks = 0, r = P11B_ERR_NOMEM;
 
 	if (connp == NULL) {
 		conn_set_message("no connection pointer");
@@ -202,13 +243,19 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 	path = conn_socket_path(path);
 	if (conn_open_socket(path, timeout_ms, &fd) == -1)
 		return conn_connect_error(path);
-	if ((conn = calloc(1, sizeof(*conn))) == NULL ||
-	    pthread_mutex_init(&conn->lock, NULL) != 0)
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
 		goto out;
-	if (pthread_mutex_init(&conn->wlock, NULL) != 0) {
-		pthread_mutex_destroy(&conn->lock);
+	if (pthread_mutex_init(&conn->lock, NULL) != 0)
 		goto out;
-	}
+	locks = 1;
+	if (pthread_mutex_init(&conn->wlock, NULL) != 0)
+		goto out;
+	locks = 2;
+	if (conn_cond_init(&conn->drained) != 0)
+		goto out;
+	/* conn_open_socket() checked that it fits. */
+	strlcpy(conn->path, path, sizeof(conn->path));
+	conn->pid = getpid();
 	conn->fd = fd;
 	conn->timeout_ms = timeout_ms;
 	atomic_init(&conn->next_id, 0);
@@ -217,9 +264,14 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 	conn = NULL;
 	fd = -1;
 	r = P11B_OK;
+	conn_set_message("");
  out:
 	if (r != P11B_OK)
 		conn_set_message("out of memory");
+	if (conn != NULL && locks > 1)
+		pthread_mutex_destroy(&conn->wlock);
+	if (conn != NULL && locks > 0)
+		pthread_mutex_destroy(&conn->lock);
 	if (fd != -1)
 		close(fd);
 	free(conn);
@@ -235,8 +287,9 @@ p11b_set_timeout(struct p11b_conn *conn, unsigned int ms)
 		ms = CONN_TIMEOUT_MAX;
 	pthread_mutex_lock(&conn->lock);
 	conn->timeout_ms = ms;
-	pthread_mutex_unlock(&conn->lock);
+	/* Under the lock: a reconnect may be replacing the socket. */
 	conn_send_timeout(conn->fd, ms);
+	pthread_mutex_unlock(&conn->lock);
 }
 
 void
@@ -247,6 +300,7 @@ p11b_close(struct p11b_conn *conn)
 	close(conn->fd);
 	pthread_mutex_destroy(&conn->lock);
 	pthread_mutex_destroy(&conn->wlock);
+	pthread_cond_destroy(&conn->drained);
 	/* The read buffer may still hold a secret response. */
 	explicit_bzero(conn->rbuf, sizeof(conn->rbuf));
 	free(conn);
@@ -263,18 +317,20 @@ p11b_close_after_fork(struct p11b_conn *conn)
 }
 
 /*
- * Fail the connection (lock held): every waiter gets the error now, later
- * calls get P11B_ERR_IO.  Shutting the socket down wakes a leader blocked
- * in recv(); the descriptor itself stays open until p11b_close() so that
- * it cannot be reused under a thread still holding it.
+ * Fail the connection (lock held): every waiter gets the error now; the
+ * next call replaces the socket.  Shutting the socket down wakes a leader
+ * blocked in recv(); the descriptor itself stays open until no thread is
+ * inside a call (conn_reopen) so that it cannot be reused under a thread
+ * still holding it.  closed: the broker hung up between answers.
  */
 static void
-conn_fail(struct p11b_conn *conn, int rc, const char *why)
+conn_fail_closed(struct p11b_conn *conn, int rc, const char *why, int closed)
 {
 	struct conn_waiter *w;
 
 	if (conn->failed == 0) {
 		conn->failed = rc;
+		conn->closed = closed;
 		strlcpy(conn->fail_message, why != NULL ? why : "",
 		    sizeof(conn->fail_message));
 		shutdown(conn->fd, SHUT_RDWR);
@@ -285,6 +341,12 @@ conn_fail(struct p11b_conn *conn, int rc, const char *why)
 		w->done = 1;
 		pthread_cond_signal(&w->cond);
 	}
+}
+
+static void
+conn_fail(struct p11b_conn *conn, int rc, const char *why)
+{
+	conn_fail_closed(conn, rc, why, 0);
 }
 
 static int
@@ -346,10 +408,13 @@ conn_recv(struct p11b_conn *conn, uint8_t *buf, size_t len, size_t *gotp)
 			continue;
 		}
 		if (n > 0) {
+			conn->in_frame = 1;
 			*gotp = (size_t)n;
 			return 0;
 		}
-		if (n == 0) {
+		/* A reset: it closed with our request unread. */
+		if (n == 0 || errno == ECONNRESET) {
+			conn->eof = 1;
 			strlcpy(conn->read_error, "connection closed by the "
 			    "broker", sizeof(conn->read_error));
 			return P11B_ERR_IO;
@@ -445,6 +510,8 @@ conn_read_response(struct p11b_conn *conn, struct wire_response *resp)
 	long len;
 	int r;
 
+	/* Bytes left over from the last read belong to this frame. */
+	conn->in_frame = conn->rend > conn->rstart;
 	if ((r = conn_fill(conn, WIRE_HDR_LEN)) != 0)
 		return r;
 	len = wire_frame_len(conn->rbuf + conn->rstart, WIRE_CLIENT_MAX_FRAME);
@@ -555,7 +622,8 @@ conn_lead(struct p11b_conn *conn, struct conn_waiter *self)
 		r = conn_read_response(conn, &resp);
 		pthread_mutex_lock(&conn->lock);
 		if (r != 0)
-			conn_fail(conn, r, conn->read_error);
+			conn_fail_closed(conn, r, conn->read_error,
+			    conn->eof && !conn->in_frame);
 		else
 			conn_deliver(conn, &resp);
 	}
@@ -585,9 +653,13 @@ conn_wait(struct p11b_conn *conn, struct conn_waiter *w)
 	}
 }
 
-/* Write a whole frame; returns 0 or an errno value. */
+/*
+ * Write a whole frame; returns 0 or an errno value, and whether any of
+ * it was written (the broker may have read that much).
+ */
 static int
-conn_send(struct p11b_conn *conn, const uint8_t *frame, size_t len)
+conn_send(struct p11b_conn *conn, const uint8_t *frame, size_t len,
+    int *sentp)
 {
 	ssize_t n;
 	int err = 0;
@@ -602,6 +674,7 @@ conn_send(struct p11b_conn *conn, const uint8_t *frame, size_t len)
 			err = n == 0 ? EIO : errno;
 			break;
 		}
+		*sentp = 1;
 		frame += n;
 		len -= (size_t)n;
 	}
@@ -609,31 +682,51 @@ conn_send(struct p11b_conn *conn, const uint8_t *frame, size_t len)
 	return err;
 }
 
+static void
+conn_set_deadline(struct p11b_conn *conn, struct timespec *deadline)
+{
+	memset(deadline, 0, sizeof(*deadline));
+	if (conn->timeout_ms == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += conn->timeout_ms / 1000;
+	deadline->tv_nsec += (long)(conn->timeout_ms % 1000) * 1000000;
+	if (deadline->tv_nsec >= 1000000000) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000;
+	}
+}
+
+/* How far a failed call got (lock held). */
+static enum conn_reach
+conn_reach(const struct p11b_conn *conn, const struct conn_waiter *w)
+{
+	if (w->rc != P11B_ERR_IO)
+		return CONN_REACH_MAYBE;
+	if (!w->sent)
+		return CONN_REACH_NONE;
+	return conn->closed ? CONN_REACH_CLOSED : CONN_REACH_MAYBE;
+}
+
 static int
 conn_exchange(struct p11b_conn *conn, struct conn_waiter *w,
-    const uint8_t *frame, size_t len)
+    const uint8_t *frame, size_t len, enum conn_reach *reachp)
 {
 	char why[CONN_MESSAGE_MAX];
 	int err, r;
 
 	pthread_mutex_lock(&conn->lock);
+	w->gen = conn->gen;
 	if (conn->failed != 0) {
 		pthread_mutex_unlock(&conn->lock);
 		conn_set_message("connection already failed");
+		*reachp = CONN_REACH_NONE;
 		return P11B_ERR_IO;
 	}
-	if (conn->timeout_ms != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &w->deadline);
-		w->deadline.tv_sec += conn->timeout_ms / 1000;
-		w->deadline.tv_nsec += (long)(conn->timeout_ms % 1000) *
-		    1000000;
-		if (w->deadline.tv_nsec >= 1000000000) {
-			w->deadline.tv_sec++;
-			w->deadline.tv_nsec -= 1000000000;
-		}
-	}
+	conn_set_deadline(conn, &w->deadline);
 	/* Registered before the frame leaves: its response will find us. */
 	TAILQ_INSERT_TAIL(&conn->waiters, w, entry);
+	conn->users++;
 	pthread_mutex_unlock(&conn->lock);
 
 	/*
@@ -641,7 +734,7 @@ conn_exchange(struct p11b_conn *conn, struct conn_waiter *w,
 	 * why (a frame over its limit).  Its last words are already in our
 	 * receive buffer, so read on until EOF instead of failing now.
 	 */
-	err = conn_send(conn, frame, len);
+	err = conn_send(conn, frame, len, &w->sent);
 	if (err == EPIPE || err == ECONNRESET)
 		err = 0;
 	else if (err == EAGAIN || err == EWOULDBLOCK)
@@ -662,38 +755,137 @@ conn_exchange(struct p11b_conn *conn, struct conn_waiter *w,
 		else
 			conn_wait(conn, w);
 	}
-	if ((r = w->rc) != 0)
+	if ((r = w->rc) != 0) {
 		conn_set_message(conn->fail_message);
+		*reachp = conn_reach(conn, w);
+	}
+	if (--conn->users == 0)
+		pthread_cond_broadcast(&conn->drained);
 	pthread_mutex_unlock(&conn->lock);
 	return r;
 }
 
-/* Timed waits count on the monotonic clock, as the deadlines do. */
+/*
+ * Replace the failed socket that a call went out on (generation gen)
+ * with a new one to the same path, once no thread is inside a call on
+ * it.  Nothing to do when another thread has replaced it already.
+ */
 static int
-conn_cond_init(pthread_cond_t *cond)
+conn_reopen(struct p11b_conn *conn, uint64_t gen)
 {
-	pthread_condattr_t attr;
-	int r;
+	struct timespec deadline;
+	int fd, r = 0;
 
-	if (pthread_condattr_init(&attr) != 0)
-		return -1;
-	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
-	    pthread_cond_init(cond, &attr) == 0 ? 0 : -1;
-	pthread_condattr_destroy(&attr);
+	pthread_mutex_lock(&conn->lock);
+	conn_set_deadline(conn, &deadline);
+	while (conn->gen == gen && conn->users > 0) {
+		if (!conn_has_deadline(&deadline))
+			pthread_cond_wait(&conn->drained, &conn->lock);
+		else if (pthread_cond_timedwait(&conn->drained, &conn->lock,
+		    &deadline) == ETIMEDOUT && conn->users > 0) {
+			conn_set_message("the failed connection is still in "
+			    "use by another thread");
+			r = P11B_ERR_TIMEOUT;
+			goto out;
+		}
+	}
+	if (conn->gen != gen)
+		goto out;
+	if (conn_open_socket(conn->path, conn->timeout_ms, &fd) == -1) {
+		r = conn_connect_error(conn->path);
+		goto out;
+	}
+	close(conn->fd);
+	conn->fd = fd;
+	explicit_bzero(conn->rbuf, sizeof(conn->rbuf));
+	conn->rstart = conn->rend = 0;
+	conn->failed = conn->closed = 0;
+	conn->eof = conn->in_frame = 0;
+	conn->fail_message[0] = '\0';
+	conn->gen++;
+ out:
+	pthread_mutex_unlock(&conn->lock);
 	return r;
 }
+
+uint64_t
+conn_generation(struct p11b_conn *conn)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&conn->lock);
+	gen = conn->gen;
+	pthread_mutex_unlock(&conn->lock);
+	return gen;
+}
+
+/*
+ * May a call of this kind be made again?  One that never reached the
+ * broker (written to a socket it had already closed, or to a connection
+ * that had failed before) always.  One that reached it, after which it
+ * hung up without a byte of answer (an idle close crossing our request,
+ * a broker stopped or killed), only when doing it twice can do no harm:
+ * the broker may have done it and written its audit line.  Reading a
+ * secret is not repeated then, so that the audit trail and the rate
+ * limit count each read the caller asked for exactly once.  A timeout is
+ * never repeated: the broker may still be at work on it, the caller has
+ * waited as long as it allowed, and a second try would double both that
+ * wait and the broker's load.
+ */
+static int
+conn_retry_ok(enum p11b_op op, enum conn_reach reach)
+{
+	switch (reach) {
+	case CONN_REACH_NONE:
+		return 1;
+	case CONN_REACH_MAYBE:
+		return 0;
+	case CONN_REACH_CLOSED:
+		break;
+	}
+	switch (op) {
+	case P11B_OP_SIGN:
+	case P11B_OP_HMAC:
+	case P11B_OP_HMAC_VERIFY:
+	case P11B_OP_PUBKEY:
+	case P11B_OP_RANDOM:
+	case P11B_OP_LIST:
+	case P11B_OP_HEALTH:
+	case P11B_OP_STATS:
+		return 1;
+	case P11B_OP_SECRET:
+	case P11B_OP_NONE:
+		return 0;
+	}
+	return 0;
+}
+
+/* At most: a stale socket replaced, then one repeat after a hang-up. */
+#define CONN_ATTEMPTS	3
 
 int
 conn_call(struct p11b_conn *conn, struct wire_request *req,
     struct wire_response *resp)
 {
 	struct conn_waiter w;
+	enum conn_reach reach = CONN_REACH_MAYBE;
 	uint8_t *frame = NULL;
 	size_t len = 0;
-	int r;
+	int attempt, repeated = 0, r;
 
 	memset(resp, 0, sizeof(*resp));
 	memset(&w, 0, sizeof(w));
+	conn_set_message("");
+	/*
+	 * The child's copy of the socket is the parent's connection: frames
+	 * of both would mix on it.  Locks a parent thread held at fork()
+	 * stay held in the child, so nothing here may be touched.
+	 */
+	if (getpid() != conn->pid) {
+		conn_set_message("connection made by the parent process "
+		    "before fork(): p11b_close_after_fork() it and connect");
+		return P11B_ERR_INVALID;
+	}
 	do {
 		w.id = atomic_fetch_add(&conn->next_id, 1) + 1;
 	} while (w.id == 0);
@@ -707,11 +899,24 @@ conn_call(struct p11b_conn *conn, struct wire_request *req,
 		conn_set_message("cannot create condition variable");
 		return P11B_ERR_NOMEM;
 	}
-	if ((r = conn_exchange(conn, &w, frame, len)) == 0)
-		*resp = w.resp;
+	for (attempt = 1;; attempt++) {
+		w.waiting = w.done = w.rc = w.sent = 0;
+		if ((r = conn_exchange(conn, &w, frame, len, &reach)) == 0) {
+			*resp = w.resp;
+			break;
+		}
+		if (attempt == CONN_ATTEMPTS ||
+		    !conn_retry_ok(req->op, reach) ||
+		    (reach == CONN_REACH_CLOSED && repeated++ > 0))
+			break;
+		if ((r = conn_reopen(conn, w.gen)) != 0)
+			break;
+	}
 	/* The request may carry data worth hiding (a MAC, a message). */
 	freezero(frame, len);
 	pthread_cond_destroy(&w.cond);
+	if (r == 0)
+		conn_set_message("");
 	return r;
 }
 
@@ -749,14 +954,14 @@ conn_stream_write(struct p11b_conn *conn, struct conn_stream *cs,
 	char why[CONN_MESSAGE_MAX];
 	uint8_t *frame = NULL;
 	size_t len = 0;
-	int err, r;
+	int err, r, sent = 0;
 
 	req->id = cs->w.id;
 	if ((r = wire_request_encode(req, &frame, &len)) != 0) {
 		conn_set_message(wire_strerror(r));
 		return r == WIRE_ERR_NOMEM ? P11B_ERR_NOMEM : P11B_ERR_INVALID;
 	}
-	err = conn_send(conn, frame, len);
+	err = conn_send(conn, frame, len, &sent);
 	freezero(frame, len);
 	/* EPIPE: the broker closed, maybe after saying why; read on. */
 	if (err == 0 || err == EPIPE || err == ECONNRESET)
@@ -779,9 +984,22 @@ conn_stream_open(struct p11b_conn *conn, struct wire_request *req,
     struct conn_stream **csp)
 {
 	struct conn_stream *cs;
-	int r;
+	uint64_t gen;
+	int failed, r;
 
 	*csp = NULL;
+	if (getpid() != conn->pid) {
+		conn_set_message("connection made by the parent process "
+		    "before fork(): p11b_close_after_fork() it and connect");
+		return P11B_ERR_INVALID;
+	}
+	/* A socket that failed before (an idle close) is replaced first. */
+	pthread_mutex_lock(&conn->lock);
+	gen = conn->gen;
+	failed = conn->failed != 0;
+	pthread_mutex_unlock(&conn->lock);
+	if (failed && (r = conn_reopen(conn, gen)) != 0)
+		return r;
 	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
 		conn_set_message("out of memory");
 		return P11B_ERR_NOMEM;
@@ -804,12 +1022,16 @@ conn_stream_open(struct p11b_conn *conn, struct wire_request *req,
 	}
 	conn_deadline(conn, &cs->w);
 	TAILQ_INSERT_TAIL(&conn->waiters, &cs->w, entry);
+	/* The socket stays while the stream lives (conn_reopen waits). */
+	conn->users++;
 	pthread_mutex_unlock(&conn->lock);
 	if ((r = conn_stream_write(conn, cs, req)) != 0) {
 		/* Nothing left: nobody will answer this id. */
 		pthread_mutex_lock(&conn->lock);
 		if (!cs->w.done)
 			TAILQ_REMOVE(&conn->waiters, &cs->w, entry);
+		if (--conn->users == 0)
+			pthread_cond_broadcast(&conn->drained);
 		pthread_mutex_unlock(&conn->lock);
 		pthread_cond_destroy(&cs->w.cond);
 		free(cs);
@@ -888,6 +1110,8 @@ conn_stream_finish(struct p11b_conn *conn, struct conn_stream *cs,
 		conn_set_message(conn->fail_message);
 	else
 		*resp = cs->w.resp;
+	if (--conn->users == 0)
+		pthread_cond_broadcast(&conn->drained);
 	pthread_mutex_unlock(&conn->lock);
 	pthread_cond_destroy(&cs->w.cond);
 	free(cs);

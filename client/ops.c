@@ -61,6 +61,13 @@ ops_alg(struct wire_request *req, enum p11b_alg alg)
 	return 0;
 }
 
+/* P11B_ALG_NONE: the CLI's default, so that both MAC alike. */
+static int
+ops_hmac_alg(struct wire_request *req, enum p11b_alg alg)
+{
+	return ops_alg(req, alg == P11B_ALG_NONE ? P11B_HMAC_DEFAULT_ALG : alg);
+}
+
 static int
 ops_data(struct wire_request *req, const uint8_t *in, size_t inlen)
 {
@@ -249,7 +256,7 @@ p11b_hmac_expect(struct p11b_conn *conn, const char *key,
 	*macp = NULL;
 	*maclenp = 0;
 	if ((r = ops_key(&req, P11B_OP_HMAC, key)) != 0 ||
-	    (r = ops_alg(&req, alg)) != 0 ||
+	    (r = ops_hmac_alg(&req, alg)) != 0 ||
 	    (r = ops_data(&req, in, inlen)) != 0 ||
 	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
@@ -292,7 +299,7 @@ p11b_hmac_verify_expect(struct p11b_conn *conn, const char *key,
 		return ops_invalid("no output pointer");
 	*validp = 0;
 	if ((r = ops_key(&req, P11B_OP_HMAC_VERIFY, key)) != 0 ||
-	    (r = ops_alg(&req, alg)) != 0 ||
+	    (r = ops_hmac_alg(&req, alg)) != 0 ||
 	    (r = ops_data(&req, in, inlen)) != 0 ||
 	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;

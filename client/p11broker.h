@@ -10,6 +10,13 @@
  * or a negative local error (P11B_ERR_*).  p11b_strerror() names either.
  * Output buffers are allocated with malloc() and belong to the caller; for
  * p11b_get_secret() use p11b_free_secret(), which wipes before freeing.
+ *
+ * A connection survives the broker closing it (idle-timeout, a restart):
+ * the next call opens a new socket to the same path, and a call whose
+ * request met the hang-up is made once more on it, except p11b_get_secret
+ * once the broker may have read it.  A timeout is never repeated.  In a
+ * child after fork() a parent's connection fails with P11B_ERR_INVALID.
+ * The whole story: libp11broker(3).
  */
 #ifndef P11BROKER_H
 #define P11BROKER_H
@@ -24,6 +31,8 @@ extern "C" {
 #endif
 
 #define P11B_DEFAULT_SOCKET	"/run/p11broker/p11broker.sock"
+/* p11b_hmac() and p11b_hmac_verify() with P11B_ALG_NONE; the CLI's too. */
+#define P11B_HMAC_DEFAULT_ALG	P11B_ALG_HMAC_SHA256
 
 struct p11b_conn;
 
@@ -150,8 +159,8 @@ int	p11b_connect(const char *path, struct p11b_conn **connp);
 /*
  * A call that has no answer after ms milliseconds (0: wait for ever)
  * fails with P11B_ERR_TIMEOUT, and so does every other call waiting on
- * the connection, which is then failed for good (reconnect).  Also
- * bounds a write the broker does not read.  Set it before the calls.
+ * the connection; it is not repeated, and the next call opens a new
+ * socket.  Also bounds a write the broker does not read.
  */
 void	p11b_set_timeout(struct p11b_conn *conn, unsigned int ms);
 /* Call only when no other thread is inside a call on this connection. */
@@ -254,7 +263,11 @@ int	p11b_sign_final(struct p11b_stream *stream, uint8_t **sigp,
 	    size_t *siglenp);
 void	p11b_stream_abort(struct p11b_stream *stream);
 
-/* The broker's message for the last failed call on this thread, or "". */
+
+/*
+ * Why the last call on this thread failed (the broker's message or a
+ * local reason), or "" when it succeeded.
+ */
 const char	*p11b_last_message(void);
 
 #ifdef __cplusplus

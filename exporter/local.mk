@@ -7,6 +7,7 @@ exporter_p11broker_exporter_SOURCES = exporter/exporter.c \
 	brokerd/common/log.c brokerd/common/log.h
 exporter_p11broker_exporter_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
+exporter_p11broker_exporter_LDFLAGS = $(AM_LDFLAGS) $(ORIGIN_RPATH)
 exporter_p11broker_exporter_LDADD = client/libp11broker.la \
 	sandbox/libsandbox.la $(BSD_LIBS) $(PTHREAD_LIBS)
 man_MANS += exporter/p11broker-exporter.8

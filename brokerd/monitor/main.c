@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,34 @@ detach(void)
 	}
 }
 
+/*
+ * The socket as it will be made: the configured owner and group, else
+ * those of this process, which binds it before dropping privileges.
+ */
+static void
+print_socket(const struct config *c)
+{
+	uid_t uid = c->socket_owner != (uid_t)-1 ? c->socket_owner : geteuid();
+	gid_t gid = c->socket_group != (gid_t)-1 ? c->socket_group : getegid();
+	struct passwd *pw = getpwuid(uid);
+	struct group *gr = getgrgid(gid);
+
+	printf("socket %s owner ", c->socket_path);
+	if (pw != NULL)
+		printf("%s", pw->pw_name);
+	else
+		printf("%u", (unsigned int)uid);
+	printf(" group ");
+	if (gr != NULL)
+		printf("%s", gr->gr_name);
+	else
+		printf("%u", (unsigned int)gid);
+	printf(" mode %04o\n", (unsigned int)c->socket_mode);
+	if (getenv("LISTEN_FDS") != NULL)
+		printf("# socket activation: the unit's socket is used as "
+		    "it is\n");
+}
+
 static void
 print_effective(const struct files *f, const char *token_desc,
     const struct key_info *keys, size_t nkeys)
@@ -109,8 +139,7 @@ print_effective(const struct files *f, const char *token_desc,
 	size_t i;
 
 	printf("# %s\n", f->conf->path);
-	printf("socket %s mode %04o\n", f->conf->socket_path,
-	    (unsigned int)f->conf->socket_mode);
+	print_socket(f->conf);
 	printf("# %s\n", token_desc);
 	for (i = 0; i < nkeys; i++) {
 		ki = &keys[i];

@@ -232,7 +232,7 @@ cmd_hmac(struct cli *cli)
 	size_t maclen = 0;
 	int r;
 
-	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_HMAC_SHA256,
+	if ((r = cli_alg(cli, cli->args.alg, P11B_HMAC_DEFAULT_ALG,
 	    &alg)) != 0 || (r = cli_connect(cli)) != 0)
 		goto out;
 	if ((r = p11b_hmac_init(cli->conn, cli->key, alg, &s)) != P11B_OK) {
@@ -266,7 +266,7 @@ cmd_hmac_verify(struct cli *cli)
 	if (is_stdin(cli->args.mac) && is_stdin(cli->args.in))
 		return cli_usage(cli, "the MAC and the input cannot both be "
 		    "stdin");
-	if ((r = cli_alg(cli, cli->args.alg, P11B_ALG_HMAC_SHA256,
+	if ((r = cli_alg(cli, cli->args.alg, P11B_HMAC_DEFAULT_ALG,
 	    &alg)) != 0 ||
 	    (r = cli_read(cli, cli->args.mac, &mac, &maclen)) != 0 ||
 	    (r = cli_connect(cli)) != 0)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "module.h"
+#include "client.h"
 
 /* Connections per process: P11BROKER_PKCS11_CONNECTIONS. */
 #define LINK_POOL_DEFAULT	4
@@ -32,6 +33,7 @@ struct link {
 	struct p11b_conn	*conn;
 	unsigned int		 refs;		/* calls using it now */
 	int			 retired;
+	uint64_t		 conn_gen;	/* its sockets replaced so far */
 };
 
 TAILQ_HEAD(link_list, link);
@@ -161,18 +163,29 @@ link_free_list(struct link_list *dead)
 	}
 }
 
-/* Drop a reference; rc is the result of the call made with it. */
+/*
+ * Drop a reference; rc is the result of the call made with it.
+ * libp11broker replaces a socket the broker closed by itself; a new
+ * socket may be a restarted broker's, so the objects are reloaded
+ * (link_generation) as after a lost connection.
+ */
 void
 link_put(struct link *l, int rc)
 {
 	struct link_list dead = TAILQ_HEAD_INITIALIZER(dead);
+	uint64_t gen;
 
 	if (l == NULL)
 		return;
 	if (rc != P11B_OK)
 		module_debug("broker: %s: %s", p11b_strerror(rc),
 		    p11b_last_message());
+	gen = conn_generation(l->conn);
 	pthread_mutex_lock(&link_mutex);
+	if (gen != l->conn_gen) {
+		l->conn_gen = gen;
+		link_gen++;
+	}
 	if (link_stream_error(rc) && !l->retired)
 		link_retire_all(&dead);
 	if (--l->refs == 0 && l->retired)

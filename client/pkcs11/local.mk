@@ -23,4 +23,18 @@ client_pkcs11_p11broker_pkcs11_la_LIBADD = proto/libwire.la \
 $(client_pkcs11_p11broker_pkcs11_la_OBJECTS): proto/p11broker.pb-c.h
 
 man_MANS += client/pkcs11/p11broker-pkcs11.8
-EXTRA_DIST += client/pkcs11/p11broker-pkcs11.8 contrib/p11broker.module
+EXTRA_DIST += client/pkcs11/p11broker-pkcs11.8 contrib/p11broker.module.in
+
+# p11broker.module names the module by its installed, absolute path.  It
+# is written at install time, not at build time, so that the path follows
+# "make install prefix=..." too.
+install-data-local: install-p11-module-config
+install-p11-module-config:
+	$(MKDIR_P) '$(DESTDIR)$(p11moduleconfigsdir)'
+	sed 's|@PKCS11_MODULE@|$(pkcs11dir)/p11broker-pkcs11.so|' \
+	    $(top_srcdir)/contrib/p11broker.module.in \
+	    >'$(DESTDIR)$(p11moduleconfigsdir)/p11broker.module'
+uninstall-local: uninstall-p11-module-config
+uninstall-p11-module-config:
+	rm -f '$(DESTDIR)$(p11moduleconfigsdir)/p11broker.module'
+.PHONY: install-p11-module-config uninstall-p11-module-config

@@ -6,6 +6,10 @@
  * PIN ever leaves this process), and the token says so; C_Login is still
  * accepted for callers that log in anyway, and
  * CKF_PROTECTED_AUTHENTICATION_PATH tells them not to ask for a PIN.
+ * Every change (creating, copying, destroying objects, setting their
+ * attributes, generating keys) is refused, and CKF_WRITE_PROTECTED says
+ * so up front.  Read/write sessions are still opened, as before: programs
+ * ask for them by habit and would fail for nothing.
  */
 #include <sys/types.h>
 
@@ -108,7 +112,7 @@ C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 	    MODULE_MANUFACTURER);
 	pad_copy(info->model, sizeof(info->model), MODULE_MODEL);
 	slot_serial(info->serialNumber, sizeof(info->serialNumber));
-	info->flags = CKF_RNG | CKF_TOKEN_INITIALIZED |
+	info->flags = CKF_RNG | CKF_WRITE_PROTECTED | CKF_TOKEN_INITIALIZED |
 	    CKF_USER_PIN_INITIALIZED | CKF_PROTECTED_AUTHENTICATION_PATH;
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulSessionCount = session_count(0);

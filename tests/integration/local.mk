@@ -85,3 +85,26 @@ PKCS11_TESTS = \
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
 EXTRA_DIST += tests/integration/pkcs11_lib.sh
+
+# libp11broker across idle closes, broker restarts, timeouts and fork.
+check_PROGRAMS += tests/tools/libreconnect
+tests_tools_libreconnect_SOURCES = tests/tools/libreconnect.c
+tests_tools_libreconnect_LDADD = client/libp11broker.la $(PTHREAD_LIBS)
+LIB_TESTS = tests/integration/lib_reconnect.sh
+TESTS += $(LIB_TESTS)
+dist_check_SCRIPTS += $(LIB_TESTS)
+
+# The EXAMPLES program of libp11broker(3), cut out of the man page and
+# built with the project's flags: the page cannot drift from the API.
+check_PROGRAMS += tests/tools/manexample
+nodist_tests_tools_manexample_SOURCES = tests/tools/manexample.c
+tests_tools_manexample_LDADD = client/libp11broker.la
+CLEANFILES += tests/tools/manexample.c
+tests/tools/manexample.c: $(top_srcdir)/client/libp11broker.3
+	$(AM_V_GEN)$(MKDIR_P) tests/tools && \
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' \
+	    $(top_srcdir)/client/libp11broker.3 | \
+	sed '1,/^\.Bd -literal/d; /^\.Ed/,$$d; s/\\e/\\/g' >$@.tmp && \
+	grep -q '^main(' $@.tmp && mv $@.tmp $@
+LIB_TESTS += tests/integration/lib_manpage.sh
+LIB_TESTS += tests/integration/install.sh

@@ -2,12 +2,16 @@
  * Unit tests for libp11broker against a scripted fake broker: a thread in
  * this process that listens on a temporary Unix socket and answers (or
  * misbehaves) as each test needs.  Checks pipelining with out-of-order
- * responses, failure of every waiter when the stream breaks, the frame
- * length limit, reassembly of partial frames and argument validation.
+ * responses, failure of every waiter when the stream breaks (and which
+ * calls are repeated on a new socket), the frame length limit,
+ * reassembly of partial frames and argument validation.  A fake serves
+ * one connection: a client that reconnects finds nobody listening and
+ * gets P11B_ERR_CONNECT at once.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -260,6 +264,8 @@ fake_main(void *arg)
 
 	if ((f->fd = accept(f->lfd, NULL, NULL)) == -1)
 		return NULL;
+	close(f->lfd);
+	f->lfd = -1;
 	f->script(f);
 	if (f->fd != -1)
 		close(f->fd);
@@ -294,7 +300,8 @@ static void
 fake_stop(struct fake *f)
 {
 	pthread_join(f->thread, NULL);
-	close(f->lfd);
+	if (f->lfd != -1)
+		close(f->lfd);
 	unlink(f->path);
 	rmdir(f->dir);
 }
@@ -562,6 +569,7 @@ script_hangup(struct fake *f)
 struct wait_client {
 	pthread_t		 thread;
 	struct p11b_conn	*conn;
+	int			 secret;	/* get-secret, not random */
 	int			 rc;
 	int			 too_large_said;	/* in the message */
 	double			 returned;
@@ -572,27 +580,38 @@ wait_client_main(void *arg)
 {
 	struct wait_client *c = arg;
 	uint8_t *out = NULL;
+	size_t len = 0;
 
-	c->rc = p11b_random(c->conn, 8, &out);
+	if (c->secret)
+		c->rc = p11b_get_secret(c->conn, "api-token", &out, &len);
+	else
+		c->rc = p11b_random(c->conn, 8, &out);
 	c->returned = now();
 	c->too_large_said = strstr(p11b_last_message(), "too-large") != NULL;
 	free(out);
 	return NULL;
 }
 
+/*
+ * The broker answers some requests and hangs up on the rest.  Random
+ * requests it hung up on are repeated on a new socket: with nobody
+ * listening any more they fail with P11B_ERR_CONNECT.  A secret it may
+ * have read is not asked for twice: P11B_ERR_IO.
+ */
 static void
-test_hangup(int answered)
+test_hangup(int answered, int secret)
 {
 	struct fake f;
 	struct wait_client c[WAITERS];
 	struct p11b_conn *conn;
 	uint8_t *out = NULL;
 	double t, slowest = 0;
-	int i, nok = 0, nio = 0;
+	int i, nok = 0, nfail = 0, want = secret ? P11B_ERR_IO :
+	    P11B_ERR_CONNECT;
 
 	conn = start(&f, script_hangup, answered);
 	for (i = 0; i < WAITERS; i++) {
-		c[i] = (struct wait_client){ .conn = conn };
+		c[i] = (struct wait_client){ .conn = conn, .secret = secret };
 		pthread_create(&c[i].thread, NULL, wait_client_main, &c[i]);
 	}
 	for (i = 0; i < WAITERS; i++)
@@ -601,21 +620,21 @@ test_hangup(int answered)
 	for (i = 0; i < WAITERS; i++) {
 		if (c[i].rc == P11B_OK)
 			nok++;
-		else if (c[i].rc == P11B_ERR_IO) {
-			nio++;
+		else if (c[i].rc == want) {
+			nfail++;
 			if (c[i].returned - f.closed_at > slowest)
 				slowest = c[i].returned - f.closed_at;
 		}
 	}
 	is_int(nok, answered, "hang-up after %d answers: those succeed",
 	    answered);
-	is_int(nio, WAITERS - answered, "hang-up: every other waiter gets "
-	    "P11B_ERR_IO");
+	is_int(nfail, WAITERS - answered, "hang-up: every other %s waiter "
+	    "gets %s", secret ? "get-secret" : "random", p11b_strerror(want));
 	ok(slowest < 1.0, "hang-up: waiters return within 1 s (%.3f s)",
 	    slowest);
 	t = now();
-	is_int(p11b_random(conn, 8, &out), P11B_ERR_IO, "hang-up: a later "
-	    "call fails");
+	is_int(p11b_random(conn, 8, &out), P11B_ERR_CONNECT, "hang-up: a "
+	    "later call tries a new socket, and finds no broker");
 	ok(now() - t < 0.1, "hang-up: ... at once");
 	ok(out == NULL, "hang-up: no output");
 	p11b_close(conn);
@@ -661,8 +680,8 @@ test_timeout(void)
 	    "0.200 s") != NULL, "timeout: the message says so (%s)",
 	    p11b_last_message());
 	ok(out == NULL, "timeout: no output");
-	is_int(p11b_random(conn, 8, &out), P11B_ERR_IO,
-	    "timeout: the connection is failed for good");
+	is_int(p11b_random(conn, 8, &out), P11B_ERR_CONNECT,
+	    "timeout: the next call tries a new socket (none here)");
 	is_int(P11B_ERR_TIMEOUT, -6, "P11B_ERR_TIMEOUT is -6");
 	ok(strcmp(p11b_status_name(P11B_ERR_TIMEOUT), "timeout") == 0,
 	    "status name: timeout");
@@ -768,8 +787,8 @@ test_bad_response(int mode, const char *what)
 	conn = start(&f, script_bad, mode);
 	is_int(p11b_health(conn, &h), P11B_ERR_PROTOCOL, "%s: protocol "
 	    "error", what);
-	is_int(p11b_health(conn, &h), P11B_ERR_IO, "%s: connection failed",
-	    what);
+	is_int(p11b_health(conn, &h), P11B_ERR_CONNECT, "%s: connection "
+	    "failed, the next call tries a new socket", what);
 	fake_stop(&f);
 	p11b_close(conn);
 }
@@ -813,8 +832,8 @@ test_refused_one(void)
 	    "request outstanding: the broker's status is its answer");
 	is_str(p11b_last_message(), "frame over the size limit",
 	    "... with the broker's message");
-	is_int(p11b_health(conn, &h), P11B_ERR_IO, "... and the connection "
-	    "has failed");
+	is_int(p11b_health(conn, &h), P11B_ERR_CONNECT, "... and the "
+	    "connection has failed: the next call tries a new socket");
 	fake_stop(&f);
 	p11b_close(conn);
 }
@@ -1009,7 +1028,8 @@ test_sigpipe(void)
 	struct fake f;
 	struct p11b_conn *conn;
 	uint8_t *data, *out = NULL;
-	size_t len = 0, datalen = 256 * 1024;
+	/* One whole request (a longer input would go as a stream). */
+	size_t len = 0, datalen = 32 * 1024;
 	int r;
 
 	if ((data = calloc(1, datalen)) == NULL)
@@ -1018,8 +1038,9 @@ test_sigpipe(void)
 	fake_stop(&f);
 	r = p11b_sign(conn, "k", P11B_ALG_ED25519, 0, data, datalen, &out,
 	    &len);
-	ok(r == P11B_ERR_IO, "write to a closed broker: P11B_ERR_IO, no "
-	    "SIGPIPE (%s)", p11b_status_name(r));
+	ok(r == P11B_ERR_CONNECT, "write to a closed broker: no SIGPIPE, and "
+	    "the request that never left is tried on a new socket: "
+	    "P11B_ERR_CONNECT (%s)", p11b_status_name(r));
 	p11b_close(conn);
 	free(data);
 }
@@ -1045,6 +1066,47 @@ test_connect(void)
 	p11b_close(NULL);
 }
 
+/*
+ * p11b_last_message() is about the last call: set by a failure, empty
+ * after a success.  A child after fork() is refused the parent's
+ * connection, and nothing of it is touched (the parent's calls go on).
+ */
+static void
+test_last_message_fork(void)
+{
+	struct fake f;
+	struct p11b_conn *conn;
+	struct p11b_health h;
+	uint8_t *out = NULL, msg[] = "m";
+	size_t len = 0;
+	pid_t pid;
+	int status = -1;
+
+	conn = start(&f, script_serve, 0);
+	is_int(p11b_sign(conn, "deny-me", P11B_ALG_ED25519, 0, msg, 1, &out,
+	    &len), P11B_DENIED, "a refused call");
+	ok(p11b_last_message()[0] != '\0', "... sets the last message (%s)",
+	    p11b_last_message());
+	is_int(p11b_health(conn, &h), P11B_OK, "a call that succeeds");
+	is_str(p11b_last_message(), "", "... clears it");
+	is_int(p11b_random(conn, 0, &out), P11B_ERR_INVALID, "a bad argument");
+	ok(p11b_last_message()[0] != '\0', "... sets it");
+	is_int(p11b_health(conn, &h), P11B_OK, "and a success");
+	is_str(p11b_last_message(), "", "... clears it again");
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		/* Exit status: 0 refused as it should be. */
+		_exit(p11b_health(conn, &h) == P11B_ERR_INVALID &&
+		    strstr(p11b_last_message(), "fork") != NULL ? 0 : 1);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a forked child is refused the parent's connection");
+	is_int(p11b_health(conn, &h), P11B_OK, "the parent's goes on");
+	p11b_close(conn);
+	fake_stop(&f);
+}
+
 static void
 test_names(void)
 {
@@ -1066,8 +1128,10 @@ main(void)
 	test_big_frame();
 	test_invalid();
 	test_pipeline();
-	test_hangup(0);
-	test_hangup(2);
+	test_hangup(0, 0);
+	test_hangup(2, 0);
+	test_hangup(0, 1);
+	test_hangup(2, 1);
 	test_timeout();
 	test_bad_response(BAD_OVER_LIMIT, "response length over the limit");
 	test_bad_response(BAD_EMPTY, "zero-length response");
@@ -1080,5 +1144,6 @@ main(void)
 	test_wrong_kind();
 	test_partial();
 	test_sigpipe();
+	test_last_message_fork();
 	return tap_done();
 }
