@@ -89,22 +89,8 @@ like "$(cat "$T/objects.txt")" "P11BROKER_KEY_TYPES=\"ec,nonsense\"" \
 
 # pkcs11:id=%01 with OpenSSL's engine (libp11), which needs Ed25519
 # hidden: the filter does it.
-ENGINE_DIR=$(openssl version -e 2>/dev/null |
-    sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
-if [ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ] &&
-    ! ldd "$MODULE" 2>/dev/null | grep -Eq 'lib(asan|ubsan)\.so'; then
-	cat >"$T/engine.cnf" <<EOF2
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_DIR/pkcs11.so
-MODULE_PATH = $MODULE
-init = 0
-EOF2
+if have_engine && ! ldd "$MODULE" 2>/dev/null | grep -Eq 'lib(asan|ubsan)\.so'; then
+	write_engine_conf "$T/engine.cnf" "$MODULE"
 	P11BROKER_KEY_TYPES=ec,rsa OPENSSL_CONF="$T/engine.cnf" \
 	    timeout -k 2 "$CLI_TIMEOUT" openssl dgst -sha256 -engine pkcs11 \
 	    -keyform engine -sign "pkcs11:id=%01;type=private" \

@@ -117,15 +117,19 @@ client_report()
 	return 0
 }
 
-# need_engine: OpenSSL's pkcs11 engine (libp11), or skip the script;
-# sets ENGINE_DIR.
-need_engine()
+# have_engine: is OpenSSL's pkcs11 engine (libp11) installed?  Sets
+# ENGINE_DIR.  need_engine: the same, or skip the script.
+have_engine()
 {
 	ENGINE_DIR=$(openssl version -e 2>/dev/null |
 	    sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
-	[ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ] ||
-	    skip_all "OpenSSL pkcs11 engine not installed" \
-		"(libengine-pkcs11-openssl)"
+	[ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ]
+}
+
+need_engine()
+{
+	have_engine || skip_all "OpenSSL pkcs11 engine not installed" \
+	    "(libengine-pkcs11-openssl)"
 }
 
 # write_engine_conf FILE MODULE: an OPENSSL_CONF that loads the pkcs11

@@ -17,24 +17,11 @@
 
 need_prog openssl
 need_plain_module
-ENGINE_DIR=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
-[ -n "$ENGINE_DIR" ] && [ -f "$ENGINE_DIR/pkcs11.so" ] ||
-    skip_all "OpenSSL pkcs11 engine not installed (libengine-pkcs11-openssl)"
+need_engine
 # EC and RSA keys only: libp11 0.4.12 stops at Ed25519 (pkcs11_openssl.sh).
 pkcs11_setup ec-rsa
 
-cat >"$T/engine.cnf" <<EOF2
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_DIR/pkcs11.so
-MODULE_PATH = $MODULE
-init = 0
-EOF2
+write_engine_conf "$T/engine.cnf" "$MODULE"
 
 eng()
 {
