@@ -148,16 +148,22 @@ tpm_handles()
 # between the module and the TPM its objects and sessions stay loaded,
 # and the swtpm's three object slots are soon full ("out of memory for
 # object contexts" at the next C_Login).  The operator's part: flush them
-# (or put tpm2-abrmd in between).  While signing fails, flush.
-flush_or_sign()
+# (or put tpm2-abrmd in between).  The monitor is held (SIGSTOP) from the
+# kill to the flush, so that the flush meets only the dead signer's
+# contexts, never a new signer's (flushing those would leave it failing).
+_dead()
 {
-	signs_all && return 0
-	tpm2_flushcontext -T "$TCTI" -t >/dev/null 2>&1
-	tpm2_flushcontext -T "$TCTI" -l >/dev/null 2>&1
-	return 1
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ] ||
+	    [ ! -e "/proc/$1" ]
 }
-kill -KILL "$(daemon_child p11b-signer)"
-wait_for flush_or_sign
+victim=$(daemon_child p11b-signer)
+kill -STOP "$DAEMON_PID"
+kill -KILL "$victim"
+wait_for _dead "$victim"
+tpm2_flushcontext -T "$TCTI" -t >/dev/null 2>&1
+tpm2_flushcontext -T "$TCTI" -l >/dev/null 2>&1
+kill -CONT "$DAEMON_PID"
+wait_for signs_all
 ok $? "a SIGKILLed signer, the TPM flushed: a new one signs (every algorithm)"
 stop_daemon
 is "$EXIT_RC" 0 "daemon exits 0 on SIGTERM"
