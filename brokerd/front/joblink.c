@@ -1,6 +1,8 @@
 /*
  * The front's side of the signer links.  Every link is non-blocking and
- * watched by an inner epoll set whose descriptor the event loop polls;
+ * watched by the event loop's own epoll set once joblink_attach() gave
+ * it (one epoll_wait per wake-up), else by an inner set whose descriptor
+ * a caller can poll (the last checkpoint at exit, the fuzzer);
  * results come back in the order the jobs were sent on that link (one
  * signer worker serves one link), so each result must carry the id of
  * the oldest job outstanding there, or the link is broken.
@@ -69,7 +71,8 @@ TAILQ_HEAD(genlist, joblink_gen);
 TAILQ_HEAD(linklist, slink);
 
 struct joblink {
-	int			 epfd;
+	int			 epfd;		/* inner: efd, links if detached */
+	int			 outer;		/* the event loop's, or -1 */
 	int			 efd;		/* failed-at-once jobs */
 	int			 efd_set;	/* efd has a count to read */
 	struct workq		 done;
@@ -89,6 +92,7 @@ joblink_new(struct joblink **sp)
 	TAILQ_INIT(&s->done);
 	TAILQ_INIT(&s->gens);
 	TAILQ_INIT(&s->dirty);
+	s->outer = -1;
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	memset(&ev, 0, sizeof(ev));
@@ -107,6 +111,59 @@ int
 joblink_fd(const struct joblink *s)
 {
 	return s->epfd;
+}
+
+int
+joblink_wake_fd(const struct joblink *s)
+{
+	return s->efd;
+}
+
+static void	gen_kill(struct joblink_gen *, const char *);
+
+/* Watch (op EPOLL_CTL_ADD/MOD) or stop watching a link in the set in use. */
+static int
+link_watch(struct slink *l, int op, uint32_t events)
+{
+	struct joblink *s = l->gen->s;
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	if (s->outer != -1)
+		ev.data.u64 = (uint64_t)(uintptr_t)l | JOBLINK_EV_TAG;
+	else
+		ev.data.ptr = l;
+	return epoll_ctl(s->outer != -1 ? s->outer : s->epfd, op, l->fd, &ev);
+}
+
+static uint32_t
+link_events(const struct slink *l)
+{
+	return EPOLLIN | EPOLLRDHUP | (l->writing ? EPOLLOUT : 0);
+}
+
+void
+joblink_attach(struct joblink *s, int epfd)
+{
+	struct joblink_gen *g;
+	struct slink *l;
+	int i;
+
+	TAILQ_FOREACH(g, &s->gens, entry)
+		for (i = 0; i < g->n; i++) {
+			l = &g->links[i];
+			if (l->fd != -1)
+				(void)link_watch(l, EPOLL_CTL_DEL, 0);
+		}
+	s->outer = epfd;
+	TAILQ_FOREACH(g, &s->gens, entry)
+		for (i = 0; i < g->n; i++) {
+			l = &g->links[i];
+			if (l->fd != -1 && link_watch(l, EPOLL_CTL_ADD,
+			    link_events(l)) == -1)
+				gen_kill(g, "cannot watch the link");
+		}
 }
 
 static void
@@ -135,7 +192,7 @@ link_close(struct slink *l)
 	}
 	if (l->fd == -1)
 		return;
-	(void)epoll_ctl(l->gen->s->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	(void)link_watch(l, EPOLL_CTL_DEL, 0);
 	close(l->fd);
 	l->fd = -1;
 	buf_wipe_free(&l->wb);
@@ -271,7 +328,6 @@ joblink_gen_open(struct joblink *s, int *fds, int nfds,
     struct joblink_gen **genp, struct smsg_hello *hello, char *errbuf,
     size_t errlen)
 {
-	struct epoll_event ev;
 	struct joblink_gen *g;
 	struct slink *l;
 	int i;
@@ -301,10 +357,7 @@ joblink_gen_open(struct joblink *s, int *fds, int nfds,
 		l->index = i;
 		l->next_id = 1;
 		TAILQ_INIT(&l->pending);
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLRDHUP;
-		ev.data.ptr = l;
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, l->fd, &ev) == -1) {
+		if (link_watch(l, EPOLL_CTL_ADD, link_events(l)) == -1) {
 			snprintf(errbuf, errlen, "signer: epoll: %s",
 			    strerror(errno));
 			for (i++; i < nfds; i++) {
@@ -351,15 +404,10 @@ joblink_use(struct joblink *s, struct joblink_gen *g)
 static void
 link_arm(struct slink *l, int want_write)
 {
-	struct epoll_event ev;
-
 	if (l->fd == -1 || want_write == l->writing)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0);
-	ev.data.ptr = l;
-	(void)epoll_ctl(l->gen->s->epfd, EPOLL_CTL_MOD, l->fd, &ev);
 	l->writing = want_write;
+	(void)link_watch(l, EPOLL_CTL_MOD, link_events(l));
 }
 
 static void
@@ -618,12 +666,35 @@ link_read(struct joblink *s, struct slink *l, struct workq *done)
 	}
 }
 
+/* What epoll reported for link l. */
+static void
+link_event(struct joblink *s, struct slink *l, uint32_t events,
+    struct workq *done)
+{
+	if (l == NULL || l->fd == -1)
+		return;
+	if (events & EPOLLOUT)
+		link_flush(l);
+	if (l->fd != -1 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR |
+	    EPOLLRDHUP)))
+		link_read(s, l, done);
+}
+
+static void
+gens_tidy(struct joblink *s)
+{
+	struct joblink_gen *g, *next;
+
+	for (g = TAILQ_FIRST(&s->gens); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, entry);
+		gen_maybe_free(s, g);
+	}
+}
+
 void
 joblink_collect(struct joblink *s, struct workq *done)
 {
 	struct epoll_event evs[32];
-	struct joblink_gen *g, *next;
-	struct slink *l;
 	uint64_t count;
 	int i, n;
 
@@ -632,21 +703,35 @@ joblink_collect(struct joblink *s, struct workq *done)
 		s->efd_set = 0;
 	}
 	TAILQ_CONCAT(done, &s->done, entry);
-	n = epoll_wait(s->epfd, evs, 32, 0);
-	for (i = 0; i < n; i++) {
-		if ((l = evs[i].data.ptr) == NULL || l->fd == -1)
-			continue;
-		if (evs[i].events & EPOLLOUT)
-			link_flush(l);
-		if (l->fd != -1 && (evs[i].events & (EPOLLIN | EPOLLHUP |
-		    EPOLLERR | EPOLLRDHUP)))
-			link_read(s, l, done);
-	}
+	/* Attached, the links' own events come through joblink_event(). */
+	n = s->outer != -1 ? 0 : epoll_wait(s->epfd, evs, 32, 0);
+	for (i = 0; i < n; i++)
+		link_event(s, evs[i].data.ptr, evs[i].events, done);
 	TAILQ_CONCAT(done, &s->done, entry);
-	for (g = TAILQ_FIRST(&s->gens); g != NULL; g = next) {
-		next = TAILQ_NEXT(g, entry);
-		gen_maybe_free(s, g);
+	gens_tidy(s);
+}
+
+static void
+run_done(struct workq *done)
+{
+	struct work *w;
+
+	while ((w = TAILQ_FIRST(done)) != NULL) {
+		TAILQ_REMOVE(done, w, entry);
+		w->done(w);
 	}
+}
+
+void
+joblink_event(struct joblink *s, uint64_t data, uint32_t events)
+{
+	struct workq done = TAILQ_HEAD_INITIALIZER(done);
+
+	link_event(s, (struct slink *)(uintptr_t)(data & ~(uint64_t)
+	    JOBLINK_EV_TAG), events, &done);
+	TAILQ_CONCAT(&done, &s->done, entry);
+	gens_tidy(s);
+	run_done(&done);
 }
 
 int
@@ -714,11 +799,7 @@ void
 joblink_complete(struct joblink *s)
 {
 	struct workq done = TAILQ_HEAD_INITIALIZER(done);
-	struct work *w;
 
 	joblink_collect(s, &done);
-	while ((w = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, w, entry);
-		w->done(w);
-	}
+	run_done(&done);
 }

@@ -45,8 +45,19 @@ struct joblink_gen;
 
 int	joblink_new(struct joblink **sp);
 void	joblink_free(struct joblink *s);
-/* Readable when results are waiting. */
+/* Readable when results are waiting (not attached). */
 int	joblink_fd(const struct joblink *s);
+/*
+ * The event loop's own epoll set (-1: back to the inner one): each link
+ * is then watched there, its events tagged with JOBLINK_EV_TAG in the
+ * low bit of data.u64 and handed to joblink_event(); joblink_wake_fd()
+ * is readable when jobs failed at once (joblink_complete() takes them).
+ * One epoll_wait per wake-up instead of two.
+ */
+#define JOBLINK_EV_TAG	1
+void	joblink_attach(struct joblink *s, int epfd);
+int	joblink_wake_fd(const struct joblink *s);
+void	joblink_event(struct joblink *s, uint64_t data, uint32_t events);
 
 /*
  * Take a new signer's links (the first carries its hello, read here);

@@ -775,6 +775,10 @@ handle_event(struct server *s, struct epoll_event *ev)
 		handle_signal(s);
 		return;
 	}
+	if (ev->data.u64 & JOBLINK_EV_TAG) {	/* a signer link */
+		joblink_event(s->b->jobs, ev->data.u64, ev->events);
+		return;
+	}
 	c = ev->data.ptr;
 	if (c->dead)
 		return;
@@ -826,12 +830,13 @@ server_setup(struct server *s, struct broker *b, int listen_fd)
 	if ((s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
 	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    add_fd(s, listen_fd, TAG_LISTEN) == -1 ||
-	    add_fd(s, joblink_fd(b->jobs), TAG_SIGNER) == -1 ||
+	    add_fd(s, joblink_wake_fd(b->jobs), TAG_SIGNER) == -1 ||
 	    add_fd(s, b->ctl_fd, TAG_CTL) == -1 ||
 	    add_fd(s, s->sig_fd, TAG_SIGNAL) == -1) {
 		log_warn("event loop set-up");
 		return -1;
 	}
+	joblink_attach(b->jobs, s->epfd);
 	return 0;
 }
 
@@ -902,6 +907,7 @@ server_run(struct broker *b)
 	callers_sweep(&sp->set.callers, b->audit, b->conf->refusal_interval,
 	    time(NULL), 1);
 	connset_reap(&sp->set);
+	joblink_attach(b->jobs, -1);	/* the last checkpoint polls its own */
 	close(sp->epfd);
 	close(sp->sig_fd);
 	free(sp);
