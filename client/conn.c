@@ -83,6 +83,7 @@ TAILQ_HEAD(conn_waiters, conn_waiter);
 struct p11b_conn {
 	int			 fd;
 	pid_t			 pid;		/* the process that connected */
+	unsigned int		 forks;		/* conn_forks then */
 	char			 path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	unsigned int		 timeout_ms;	/* 0: none */
 	_Atomic uint64_t	 next_id;
@@ -101,9 +102,40 @@ struct p11b_conn {
 	char			 read_error[CONN_MESSAGE_MAX];
 	int			 eof;		/* the broker hung up */
 	int			 in_frame;	/* a byte of a response came */
+	int			 poll_first;	/* our answer cannot be here yet */
 	size_t			 rstart, rend;
 	uint8_t			 rbuf[CONN_RBUF_SIZE];
 };
+
+/*
+ * fork() seen in this process: counted by an atfork handler, so that a
+ * call does not pay a getpid() system call to notice it was forked.
+ * Should the handler not register, getpid() it is.
+ */
+static atomic_uint conn_forks;
+static int conn_fork_counted;
+static pthread_once_t conn_fork_once = PTHREAD_ONCE_INIT;
+
+static void
+conn_forked(void)
+{
+	atomic_fetch_add(&conn_forks, 1);
+}
+
+static void
+conn_fork_init(void)
+{
+	conn_fork_counted = pthread_atfork(NULL, NULL, conn_forked) == 0;
+}
+
+/* This process is not the one that connected (a child after fork()). */
+static int
+conn_in_child(const struct p11b_conn *conn)
+{
+	if (conn_fork_counted)
+		return atomic_load(&conn_forks) != conn->forks;
+	return getpid() != conn->pid;
+}
 
 static _Thread_local char last_message[CONN_MESSAGE_MAX];
 
@@ -255,7 +287,9 @@ p11b_connect(const char *path, struct p11b_conn **connp)
 		goto out;
 	/* conn_open_socket() checked that it fits. */
 	strlcpy(conn->path, path, sizeof(conn->path));
+	(void)pthread_once(&conn_fork_once, conn_fork_init);
 	conn->pid = getpid();
+	conn->forks = atomic_load(&conn_forks);
 	conn->fd = fd;
 	conn->timeout_ms = timeout_ms;
 	atomic_init(&conn->next_id, 0);
@@ -382,44 +416,55 @@ static int
 conn_recv(struct p11b_conn *conn, uint8_t *buf, size_t len, size_t *gotp)
 {
 	const struct timespec *dl = conn->lead_deadline;
+	struct pollfd pfd;
 	ssize_t n;
-	int wait;
+	int wait, sleep_first;
 
+	/*
+	 * Our request alone is out and nothing is buffered: its answer
+	 * cannot be here yet, so sleep before the first recv() (one system
+	 * call fewer per request than trying it first).
+	 */
+	sleep_first = conn->poll_first;
+	conn->poll_first = 0;
 	for (;;) {
-		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/*
-			 * Sleep in poll(), not in recv(): a reader blocked in
-			 * recv() on a Unix socket is also woken each time the
-			 * broker reads our request (write space), and those
-			 * wake-ups cost as much as the real one.
-			 */
-			struct pollfd pfd = { conn->fd, POLLIN, 0 };
-
-			wait = -1;
-			if (dl != NULL && conn_has_deadline(dl) &&
-			    (wait = conn_ms_left(dl)) == 0) {
-				conn_timeout_message(conn, conn->read_error,
-				    sizeof(conn->read_error));
-				return P11B_ERR_TIMEOUT;
+		if (!sleep_first) {
+			n = recv(conn->fd, buf, len, MSG_DONTWAIT);
+			if (n > 0) {
+				conn->in_frame = 1;
+				*gotp = (size_t)n;
+				return 0;
 			}
-			if (poll(&pfd, 1, wait) == -1 && errno != EINTR)
+			/* A reset: it closed with our request unread. */
+			if (n == 0 || errno == ECONNRESET) {
+				conn->eof = 1;
+				strlcpy(conn->read_error, "connection closed "
+				    "by the broker", sizeof(conn->read_error));
+				return P11B_ERR_IO;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				break;
-			continue;
 		}
-		if (n > 0) {
-			conn->in_frame = 1;
-			*gotp = (size_t)n;
-			return 0;
+		sleep_first = 0;
+		/*
+		 * Sleep in poll(), not in recv(): a reader blocked in recv()
+		 * on a Unix socket is also woken each time the broker reads
+		 * our request (write space), and those wake-ups cost as much
+		 * as the real one.
+		 */
+		pfd.fd = conn->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		wait = -1;
+		if (dl != NULL && conn_has_deadline(dl) &&
+		    (wait = conn_ms_left(dl)) == 0) {
+			conn_timeout_message(conn, conn->read_error,
+			    sizeof(conn->read_error));
+			return P11B_ERR_TIMEOUT;
 		}
-		/* A reset: it closed with our request unread. */
-		if (n == 0 || errno == ECONNRESET) {
-			conn->eof = 1;
-			strlcpy(conn->read_error, "connection closed by the "
-			    "broker", sizeof(conn->read_error));
-			return P11B_ERR_IO;
-		}
-		if (errno != EINTR)
+		if (poll(&pfd, 1, wait) == -1 && errno != EINTR)
 			break;
 	}
 	snprintf(conn->read_error, sizeof(conn->read_error), "read: %s",
@@ -618,6 +663,9 @@ conn_lead(struct p11b_conn *conn, struct conn_waiter *self)
 	conn->leading = 1;
 	conn->lead_deadline = &self->deadline;
 	while (!self->done) {
+		conn->poll_first = TAILQ_FIRST(&conn->waiters) == self &&
+		    TAILQ_NEXT(self, entry) == NULL &&
+		    conn->rend == conn->rstart;
 		pthread_mutex_unlock(&conn->lock);
 		r = conn_read_response(conn, &resp);
 		pthread_mutex_lock(&conn->lock);
@@ -881,7 +929,7 @@ conn_call(struct p11b_conn *conn, struct wire_request *req,
 	 * of both would mix on it.  Locks a parent thread held at fork()
 	 * stay held in the child, so nothing here may be touched.
 	 */
-	if (getpid() != conn->pid) {
+	if (conn_in_child(conn)) {
 		conn_set_message("connection made by the parent process "
 		    "before fork(): p11b_close_after_fork() it and connect");
 		return P11B_ERR_INVALID;
@@ -988,7 +1036,7 @@ conn_stream_open(struct p11b_conn *conn, struct wire_request *req,
 	int failed, r;
 
 	*csp = NULL;
-	if (getpid() != conn->pid) {
+	if (conn_in_child(conn)) {
 		conn_set_message("connection made by the parent process "
 		    "before fork(): p11b_close_after_fork() it and connect");
 		return P11B_ERR_INVALID;
