@@ -5,11 +5,17 @@
 # CONNS connections and keeps them open without a request, then sends one
 # Health request on each and keeps them open again, then closes them;
 # ROUNDS times (a second round shows memory kept for reuse, not leaked).
+# Then (INFLIGHT=1, the default) the token is made to hold every C_Sign
+# (tests/faultmod's fault module, "C_Sign hang") and each of CONNS
+# connections sends one Sign request: CONNS requests in flight, queued in
+# the front and on the signer links, until the hold is released and all
+# are answered.
 # At each stage the RSS (VmRSS) of the monitor, the front and the signer
 # is sampled SAMPLES times a second apart (medians shown), and a normal
 # client must still be answered.  Not part of make check.
 #
 # Env: CONNS (1000) ROUNDS (2) SAMPLES (3) AUDIT=1 (with the audit log on)
+#      INFLIGHT (1; 0: no in-flight stage)
 #      RESULTS (default /tmp/p11broker-idle: idle.txt)
 set -u
 
@@ -20,19 +26,31 @@ CONNS=${CONNS:-1000}
 ROUNDS=${ROUNDS:-2}
 SAMPLES=${SAMPLES:-3}
 AUDIT=${AUDIT:-}
+INFLIGHT=${INFLIGHT:-1}
 RESULTS=${RESULTS:-/tmp/p11broker-idle}
 . "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/faultlib.sh"
 
 mkdir -p "$RESULTS" || exit 2
 setup_token
 write_policy "permit user $ME stats"
+module=$SOFTHSM_MODULE
+if [ "$INFLIGHT" = 1 ]; then
+	fault_setup
+	module=$FAULTMOD
+fi
 {
 	printf 'socket "%s" mode 0666\n' "$SOCK"
 	printf 'max-clients %d\n' $((CONNS + 16))
+	printf 'max-clients-per-uid %d\n' $((CONNS + 16))
 	printf 'idle-timeout 3600\n'
+	# The held requests are not given up on while the stage is sampled.
+	printf 'token-timeout 600\n'
 	user_line
+	[ "$INFLIGHT" = 1 ] &&
+	    printf 'sandbox read "%s"\nsandbox allow ftruncate pwrite64\n' "$T"
 	printf 'policy "%s"\n' "$POLICY"
-	printf 'token {\n\tmodule "%s"\n\tlabel "p11b-test"\n' "$SOFTHSM_MODULE"
+	printf 'token {\n\tmodule "%s"\n\tlabel "p11b-test"\n' "$module"
 	printf '\tpin-env "P11BROKER_PIN"\n}\n'
 	write_keys
 	[ -n "$AUDIT" ] &&
@@ -116,6 +134,36 @@ round()
 for r in $(seq 1 "$ROUNDS"); do
 	round "$r"
 done
+
+# CONNS connections, each with a Sign request the token holds.
+inflight()
+{
+	local line workers
+	workers=$("$P11B" -s "$SOCK" health | sed -n 's/.*workers=\([0-9]*\).*/\1/p')
+	rules "C_Sign hang"
+	coproc IDLE { python3 "$top_srcdir/tests/bench/idle.py" "$SOCK" \
+	    "$CONNS" 2>"$T/idle.err"; }
+	read -r -t 60 line <&"${IDLE[0]}"
+	is "$line" "open $CONNS" "in flight: idle.py opened $CONNS connections" ||
+	    bail "idle.py: $(cat "$T/idle.err")"
+	echo "sign ec256" >&"${IDLE[1]}"
+	read -r -t 60 line <&"${IDLE[0]}"
+	is "$line" "sent $CONNS" "in flight: one Sign request on each"
+	wait_for calls_above C_Sign $((workers - 1))
+	ok $? "in flight: every worker ($workers) is held at C_Sign"
+	sleep 2		# the front reads the rest of the requests
+	stage "$CONNS connections, each with a Sign request in flight" \
+	    >>"$table"
+	rules ""
+	echo collect >&"${IDLE[1]}"
+	read -r -t 300 line <&"${IDLE[0]}"
+	is "$line" "answered $CONNS" "in flight: all $CONNS answered OK once released"
+	stage "in-flight requests answered, $CONNS connections open" >>"$table"
+	echo close >&"${IDLE[1]}"
+	read -r -t 60 line <&"${IDLE[0]}"
+	wait "$IDLE_PID" 2>/dev/null
+}
+[ "$INFLIGHT" = 1 ] && inflight
 
 stop_daemon
 is "$EXIT_RC" 0 "the daemon exits 0 on SIGTERM"
