@@ -12,6 +12,11 @@
 # the table shows medians over REPS and broker/direct ratios, once
 # unpinned and once with everything pinned to CPU 0 (taskset -c 0).
 #
+#   module : (MODULE=1, the default) ../shared/bench/run-anchors.sh, the
+#            neutral harness, on the same token through three PKCS#11
+#            modules: SoftHSM2 in-process, p11-kit's remoting
+#            (p11-kit-client.so -> p11-kit server) and p11broker-pkcs11.so
+#            -> this broker; its own table follows ours, per MODES
 #   old    : with OLD_BUILD=DIR, a second broker built from another tree
 #            (e.g. the single-process broker before the split), on its
 #            own socket, measured in the same run; the table then also
@@ -80,6 +85,9 @@ cat >"$WORK/policy.conf" <<CONF
 permit user $(id -u) sign ec256,rsa2048
 permit user $(id -u) hmac hmac32
 permit user $(id -u) health
+permit user $(id -u) pubkey ec256,rsa2048
+permit user $(id -u) hmac-verify hmac32
+permit user $(id -u) list
 CONF
 
 TARGETS="direct broker"
@@ -188,3 +196,22 @@ for mode in $MODES; do
 		done
 	done
 done
+
+# The client module against direct and p11-kit, by the neutral harness.
+if [ "${MODULE:-1}" = 1 ]; then
+	for mode in $MODES; do
+		PIN=()
+		cpus=
+		[ "$mode" = pinned ] && PIN=(taskset -c 0) && cpus=0
+		start_one "$build" p11brokerd.conf broker.sock
+		echo
+		echo "### p11broker-pkcs11.so vs p11-kit vs direct ($mode)"
+		echo
+		SECS=$SECS REPS=$REPS THREADS="$CLIENTS" OPS="$OPS" ONESHOT=0 \
+		    CPUS=$cpus BROKER_MODULE="$build/client/pkcs11/.libs/p11broker-pkcs11.so" \
+		    BROKER_ENV="P11BROKER_SOCKET=$WORK/broker.sock P11BROKER_TOKEN_LABEL=bench" \
+		    "$P11BENCH_DIR/run-anchors.sh" "$WORK" |
+		    sed -n '/^medians over reps/,$p'
+		stop_broker
+	done
+fi
