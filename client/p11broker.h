@@ -252,6 +252,13 @@ int	p11b_hmac_verify_init(struct p11b_conn *conn, const char *key,
 /* flags: P11B_SIGN_RAW only (a stream is the message, never a digest). */
 int	p11b_sign_init(struct p11b_conn *conn, const char *key,
 	    enum p11b_alg alg, int flags, struct p11b_stream **streamp);
+/*
+ * Before the first p11b_stream_update(): the key identity the caller
+ * expects (KeyInfo.identity, P11B_IDENTITY_LEN bytes; 0 for none), as
+ * with p11b_sign_expect(); a mismatch ends the stream P11B_NO_SUCH_KEY.
+ */
+int	p11b_stream_expect(struct p11b_stream *stream, const uint8_t *identity,
+	    size_t identitylen);
 int	p11b_stream_update(struct p11b_stream *stream, const uint8_t *in,
 	    size_t inlen);
 int	p11b_hmac_final(struct p11b_stream *stream, uint8_t **macp,

@@ -90,6 +90,25 @@ p11b_hmac_verify_init(struct p11b_conn *conn, const char *key,
 }
 
 int
+p11b_stream_expect(struct p11b_stream *s, const uint8_t *identity,
+    size_t identitylen)
+{
+	if (s == NULL)
+		return stream_invalid("no stream");
+	if (s->cs != NULL || s->rc != 0)
+		return stream_invalid("the stream has begun");
+	if (identitylen == 0) {
+		s->identitylen = 0;
+		return P11B_OK;
+	}
+	if (identity == NULL || identitylen != P11B_IDENTITY_LEN)
+		return stream_invalid("invalid key identity");
+	memcpy(s->identity, identity, P11B_IDENTITY_LEN);
+	s->identitylen = P11B_IDENTITY_LEN;
+	return P11B_OK;
+}
+
+int
 p11b_sign_init(struct p11b_conn *conn, const char *key, enum p11b_alg alg,
     int flags, struct p11b_stream **sp)
 {
@@ -359,10 +378,8 @@ stream_whole(struct p11b_conn *conn, enum p11b_op op, const char *key,
 	if ((r = stream_new(conn, op, key, alg, flags, &s)) != 0)
 		return r;
 	if (opts != NULL && opts->identitylen == P11B_IDENTITY_LEN &&
-	    opts->identity != NULL) {
-		memcpy(s->identity, opts->identity, P11B_IDENTITY_LEN);
-		s->identitylen = P11B_IDENTITY_LEN;
-	}
+	    opts->identity != NULL)
+		(void)p11b_stream_expect(s, opts->identity, opts->identitylen);
 	if (opts != NULL)
 		s->salt = opts->salt;
 	if ((r = p11b_stream_update(s, in, inlen)) != 0) {

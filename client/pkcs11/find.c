@@ -113,7 +113,7 @@ find_secret(const struct object *obj, CK_ATTRIBUTE *t)
 	uint8_t *secret = NULL;
 	size_t len = 0;
 	CK_RV rv;
-	int r, tries = 0;
+	int r;
 
 	/* The length is known: no need to fetch the secret for it. */
 	if (t->pValue == NULL && obj->key->bits > 0) {
@@ -122,10 +122,12 @@ find_secret(const struct object *obj, CK_ATTRIBUTE *t)
 	}
 	if ((rv = link_get(&l)) != CKR_OK)
 		return rv;
-	do {
-		r = p11b_get_secret(link_conn(l), obj->key->name, &secret,
-		    &len);
-	} while (link_again(&l, r, &tries));
+	/*
+	 * Not tried again after a lost connection (link_again()): the
+	 * library's rule for a read of a secret, so that the audit log and a
+	 * rate limit count each read the application asked for once.
+	 */
+	r = p11b_get_secret(link_conn(l), obj->key->name, &secret, &len);
 	link_put(l, r);
 	if (r == P11B_DENIED || r == P11B_NO_SUCH_KEY) {
 		t->ulValueLen = CK_UNAVAILABLE_INFORMATION;

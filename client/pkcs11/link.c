@@ -198,8 +198,9 @@ link_put(struct link *l, int rc)
  * After a call: should it be made again on a fresh connection?  Once,
  * after a stream error: the broker may have closed a connection that sat
  * idle past its idle-timeout, or been restarted since.  Every request
- * the module makes can be repeated without harm.  If the broker is
- * really gone, connecting fails at once and *linkp is NULL.
+ * the module makes this way can be repeated without harm; a secret's
+ * value is not read this way (find.c), by the library's rule.  If the
+ * broker is really gone, connecting fails at once and *linkp is NULL.
  */
 int
 link_again(struct link **linkp, int rc, int *triesp)

@@ -54,6 +54,13 @@ op_stream_open(struct op *op, int verify)
 		    &op->stream);
 	else
 		r = p11b_hmac_init(conn, op->key->name, op->alg, &op->stream);
+	/* The key this session found, not whatever the name means now. */
+	if (r == P11B_OK && op->key->identitylen > 0 &&
+	    (r = p11b_stream_expect(op->stream, op->key->identity,
+	    op->key->identitylen)) != P11B_OK) {
+		p11b_stream_abort(op->stream);
+		op->stream = NULL;
+	}
 	if (r != P11B_OK) {
 		link_put(op->link, r);
 		op->link = NULL;

@@ -108,3 +108,9 @@ tests/tools/manexample.c: $(top_srcdir)/client/libp11broker.3
 	grep -q '^main(' $@.tmp && mv $@.tmp $@
 LIB_TESTS += tests/integration/lib_manpage.sh
 LIB_TESTS += tests/integration/install.sh
+
+# The key identity checked on a whole request and on every kind of stream.
+check_PROGRAMS += tests/tools/libidentity
+tests_tools_libidentity_SOURCES = tests/tools/libidentity.c
+tests_tools_libidentity_LDADD = client/libp11broker.la
+LIB_TESTS += tests/integration/lib_identity.sh
