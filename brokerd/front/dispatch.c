@@ -344,8 +344,10 @@ handle_stream(struct broker *b, struct conn *c, struct request_ctx *rq,
 	    SIZE_MAX : (size_t)req->total_length) : req->datalen;
 	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
 	    decide(b, c, rq, inlen, &rule_max) != 0 ||
-	    check_alg(b, c, rq, req) != 0)
+	    check_alg(b, c, rq, req) != 0) {
+		stream_refused(b, c, rq->id);
 		return;
+	}
 	stream_begin(b, c, rq, req, rule_max);
 }
 

@@ -326,6 +326,17 @@ stream_input(struct stream *st, const uint8_t *data, size_t len)
 	}
 }
 
+/*
+ * A stream refused at its first frame (answered): the parts the client
+ * sent before it read the refusal are dropped, not answered again.
+ */
+void
+stream_refused(struct broker *b, const struct conn *c, uint64_t id)
+{
+	if (!ended_has(b, c, id))
+		ended_add(b, c, id);
+}
+
 void
 stream_begin(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req, size_t rule_max)
@@ -334,16 +345,20 @@ stream_begin(struct broker *b, struct conn *c, struct request_ctx *rq,
 	uint64_t limit;
 
 	limit = stream_limit(b, rq->key_index, rule_max);
-	if (stream_admit(b, c, rq, req, limit) != 0)
+	if (stream_admit(b, c, rq, req, limit) != 0) {
+		stream_refused(b, c, rq->id);
 		return;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		answer_refuse(b, c, rq, P11B_INTERNAL, "out of memory");
+		stream_refused(b, c, rq->id);
 		return;
 	}
 	if (joblink_stream_open(b->jobs, &st->js) != 0) {
 		free(st);
 		answer_refuse(b, c, rq, P11B_TOKEN_UNAVAILABLE, "the signer "
 		    "is not running");
+		stream_refused(b, c, rq->id);
 		return;
 	}
 	st->b = b;

@@ -24,6 +24,8 @@
  */
 void	stream_begin(struct broker *b, struct conn *c, struct request_ctx *rq,
 	    const struct wire_request *req, size_t rule_max);
+/* The first frame was refused: its further parts are dropped unanswered. */
+void	stream_refused(struct broker *b, const struct conn *c, uint64_t id);
 void	stream_data(struct broker *b, struct conn *c,
 	    const struct wire_request *req);
 /* A StreamData frame with invalid fields, for the stream with this id. */

@@ -41,6 +41,12 @@ def hmac_begin(rid, key, data, alg=rc.HMAC_SHA256):
     return rc.frame(rc.request(rid, rc.OP_HMAC, body))
 
 
+def hmac_identity_begin(rid, key, data, identity, alg=rc.HMAC_SHA256):
+    body = rc.f_bytes(1, key) + rc.f_varint(2, alg) + rc.f_bytes(3, data)
+    body += rc.f_varint(5, 1) + rc.f_bytes(10, identity)
+    return rc.frame(rc.request(rid, rc.OP_HMAC, body))
+
+
 def part(rid, data, last=False, mac=b'', cancel=False):
     body = rc.f_bytes(1, data)
     if last:
@@ -164,6 +170,27 @@ def parts(sock, key):
     ok = r1 is not None and r1.id == 11 and r1.status == rc.BAD_REQUEST
     print('%s a MAC before the last part: BAD_REQUEST (%s)'
           % ('PASS' if ok else 'FAIL', r1), flush=True)
+    # Refused at its first frame (a wrong key identity; a key that does
+    # not exist): the parts sent before the refusal was read are dropped,
+    # never answered "no open stream" (which the client would take for
+    # an answer to a request it does not have).
+    for rid, begin, what in (
+            (20, hmac_identity_begin(20, key, b'd' * 10, b'\x01' * 16),
+             'a wrong identity'),
+            (30, hmac_begin(30, b'no-such-key', b'e' * 10), 'an unknown key')):
+        c.send(begin)
+        c.send(part(rid, b'd' * 10))
+        c.send(part(rid, b'd' * 10))
+        c.send(part(rid, b'd' * 10, last=True))
+        c.send(rc.frame(rc.health(rid + 1)))
+        r1 = c.recv_response()
+        r2 = c.recv_response()
+        ok = (r1 is not None and r1.id == rid and
+              r1.status in (rc.NO_SUCH_KEY, rc.DENIED) and
+              r2 is not None and r2.id == rid + 1 and r2.status == rc.OK)
+        print('%s a stream refused for %s: answered once, its parts '
+              'dropped (%s; %s)' % ('PASS' if ok else 'FAIL', what, r1, r2),
+              flush=True)
 
 
 def main():
