@@ -321,7 +321,8 @@ p11b_hmac_verify_expect(struct p11b_conn *conn, const char *key,
 }
 
 int
-p11b_get_secret(struct p11b_conn *conn, const char *key, uint8_t **secretp,
+p11b_get_secret_expect(struct p11b_conn *conn, const char *key,
+    const uint8_t *identity, size_t identitylen, uint8_t **secretp,
     size_t *lenp)
 {
 	struct wire_request req;
@@ -332,7 +333,8 @@ p11b_get_secret(struct p11b_conn *conn, const char *key, uint8_t **secretp,
 		return ops_invalid("no output pointer");
 	*secretp = NULL;
 	*lenp = 0;
-	if ((r = ops_key(&req, P11B_OP_SECRET, key)) != 0)
+	if ((r = ops_key(&req, P11B_OP_SECRET, key)) != 0 ||
+	    (r = ops_identity(&req, identity, identitylen)) != 0)
 		return r;
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
@@ -341,6 +343,13 @@ p11b_get_secret(struct p11b_conn *conn, const char *key, uint8_t **secretp,
 	/* wire_response_free() wipes the secret in the decoded message. */
 	wire_response_free(&resp);
 	return r;
+}
+
+int
+p11b_get_secret(struct p11b_conn *conn, const char *key, uint8_t **secretp,
+    size_t *lenp)
+{
+	return p11b_get_secret_expect(conn, key, NULL, 0, secretp, lenp);
 }
 
 void

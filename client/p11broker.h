@@ -200,9 +200,9 @@ int	p11b_get_public_key_info(struct p11b_conn *conn, const char *key,
 	    struct p11b_public_key *pk);
 void	p11b_public_key_free(struct p11b_public_key *pk);
 /*
- * As p11b_sign/p11b_hmac/p11b_hmac_verify, refused with P11B_NO_SUCH_KEY
- * unless the key is still the one p11b_list_keys() described with
- * identity (NULL or 0 bytes: no check).
+ * As p11b_sign/p11b_hmac/p11b_hmac_verify/p11b_get_secret, refused with
+ * P11B_NO_SUCH_KEY unless the key is still the one p11b_list_keys()
+ * described with identity (NULL or 0 bytes: no check).
  */
 int	p11b_sign_expect(struct p11b_conn *conn, const char *key,
 	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
@@ -219,6 +219,9 @@ int	p11b_hmac_verify_expect(struct p11b_conn *conn, const char *key,
 	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
 	    const uint8_t *in, size_t inlen, const uint8_t *mac, size_t maclen,
 	    int *validp);
+int	p11b_get_secret_expect(struct p11b_conn *conn, const char *key,
+	    const uint8_t *identity, size_t identitylen, uint8_t **secretp,
+	    size_t *lenp);
 int	p11b_random(struct p11b_conn *conn, size_t len, uint8_t **outp);
 int	p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
 	    size_t *nkeysp);

@@ -177,7 +177,8 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		break;
 	case PBC(REQUEST__OP_GET_SECRET):
 		req->op = P11B_OP_SECRET;
-		if (set_key(req, m->get_secret->key) != 0)
+		if (set_key(req, m->get_secret->key) != 0 ||
+		    set_identity(req, m->get_secret->identity) != 0)
 			goto out;
 		break;
 	case PBC(REQUEST__OP_GET_PUBLIC_KEY):
@@ -328,6 +329,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		break;
 	case P11B_OP_SECRET:
 		sec.key = key;
+		sec.identity = bin(req->identity, req->identitylen);
 		m.op_case = PBC(REQUEST__OP_GET_SECRET);
 		m.get_secret = &sec;
 		break;

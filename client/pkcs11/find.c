@@ -127,7 +127,8 @@ find_secret(const struct object *obj, CK_ATTRIBUTE *t)
 	 * library's rule for a read of a secret, so that the audit log and a
 	 * rate limit count each read the application asked for once.
 	 */
-	r = p11b_get_secret(link_conn(l), obj->key->name, &secret, &len);
+	r = p11b_get_secret_expect(link_conn(l), obj->key->name,
+	    obj->key->identity, obj->key->identitylen, &secret, &len);
 	link_put(l, r);
 	if (r == P11B_DENIED || r == P11B_NO_SUCH_KEY) {
 		t->ulValueLen = CK_UNAVAILABLE_INFORMATION;

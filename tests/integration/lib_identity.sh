@@ -1,7 +1,7 @@
 #!/bin/bash
 # libp11broker's key identity (KeyInfo.identity) is checked on every path
 # an input can take: a whole request, an input the library streams by
-# itself (over one frame), and the caller's own stream
+# itself (over one frame), the caller's own stream and a secret's read
 # (p11b_stream_expect() before the first part).  With the right identity
 # the MACs equal openssl's over hmac32's known bytes and the Ed25519
 # signature made in parts verifies; with another key's identity each is
@@ -40,6 +40,8 @@ is "$(hex "$T/big.mac")" "$(hmac "$T/big")" \
     "streamed by the library: the MAC is openssl's"
 is "$(hex "$T/stream.mac")" "$(hmac "$T/big")" \
     "the caller's stream: the MAC is openssl's"
+check "secret with its identity: hmac32's bytes" \
+    cmp -s "$T/secret.out" "$T/hmac32.key"
 out=$(openssl pkeyutl -verify -pubin -inkey "$T/pub/ed25519.pem" -rawin \
     -in "$T/big" -sigfile "$T/ed25519.sig" 2>&1)
 is "$out" "Signature Verified Successfully" \

@@ -7,8 +7,9 @@
  *	streams it) are inputs.  With hmac32's and ed25519's identities from
  *	p11b_list_keys(): the MACs and signatures made with the right
  *	identity go to files in DIR (NAME.mac, ed25519.sig) for the script to check with
- *	openssl; with a wrong one every path (whole, streamed by the
- *	library, streamed by the caller) must be refused P11B_NO_SUCH_KEY.
+ *	openssl (the secret to DIR/secret.out, compared byte for byte); with
+ *	a wrong one every path (whole, streamed by the library, streamed by
+ *	the caller, the secret) must be refused P11B_NO_SUCH_KEY.
  *
  * Prints "ok - ..." / "not ok - ..." lines; exits 1 on any failure.
  */
@@ -179,6 +180,18 @@ main(int argc, char **argv)
 	check(r == P11B_NO_SUCH_KEY && out == NULL,
 	    "the caller's stream, wrong identity: no-such-key (%s)",
 	    p11b_strerror(r));
+
+	r = p11b_get_secret_expect(conn, "hmac32", hid, sizeof(hid), &out,
+	    &outlen);
+	check(r == P11B_OK, "secret, right identity: %s", p11b_strerror(r));
+	if (r == P11B_OK)
+		spill(argv[2], "secret.out", out, outlen);
+	p11b_free_secret(out, outlen);
+	out = NULL;
+	r = p11b_get_secret_expect(conn, "hmac32", bad, sizeof(bad), &out,
+	    &outlen);
+	check(r == P11B_NO_SUCH_KEY && out == NULL,
+	    "secret, wrong identity: no-such-key (%s)", p11b_strerror(r));
 
 	/* An identity once the stream has begun, or of the wrong size. */
 	r = p11b_hmac_init(conn, "hmac32", P11B_ALG_HMAC_SHA256, &s);
