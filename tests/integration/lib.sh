@@ -98,6 +98,21 @@ is()
 	fi
 }
 
+# relay_checks FILE [PREFIX]: the "ok - ..." / "not ok - ..." lines a
+# test program printed (tests/tools/check.h), as this script's own
+# results; "# " lines as diagnostics.
+relay_checks()
+{
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok 0 "${2:-}${line#ok - }" ;;
+		"not ok - "*) ok 1 "${2:-}${line#not ok - }" ;;
+		"# "*) diag "${line#\# }" ;;
+		esac
+	done <"$1"
+}
+
 # like STRING ERE DESCRIPTION
 like()
 {

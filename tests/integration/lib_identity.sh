@@ -20,12 +20,7 @@ head -c 200000 /dev/urandom >"$T/big"
 
 "$TOOL" "$SOCK" "$T" >"$T/tool.out" 2>&1
 ok $? "libidentity: every check passed" || diag "$(cat "$T/tool.out")"
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok 0 "${line#ok - }" ;;
-	"not ok - "*) ok 1 "${line#not ok - }" ;;
-	esac
-done <"$T/tool.out"
+relay_checks "$T/tool.out"
 
 # hmac FILE: openssl's HMAC-SHA256 of FILE under hmac32's bytes, in hex.
 hmac()

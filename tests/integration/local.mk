@@ -62,11 +62,11 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
 # The client-side PKCS#11 module under unmodified programs, and a small
 # dlopen() client for semantics, fork and broker restarts.
 check_PROGRAMS += tests/integration/pkcs11_client
-tests_integration_pkcs11_client_SOURCES = tests/integration/pkcs11_client.c
+tests_integration_pkcs11_client_SOURCES = tests/integration/pkcs11_client.c tests/tools/check.h
 tests_integration_pkcs11_client_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_integration_pkcs11_client_LDADD = $(PTHREAD_LIBS) -ldl
 check_PROGRAMS += tests/integration/pkcs11_rotate
-tests_integration_pkcs11_rotate_SOURCES = tests/integration/pkcs11_rotate.c
+tests_integration_pkcs11_rotate_SOURCES = tests/integration/pkcs11_rotate.c tests/tools/check.h
 tests_integration_pkcs11_rotate_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_integration_pkcs11_rotate_LDADD = -ldl
 
@@ -111,6 +111,6 @@ LIB_TESTS += tests/integration/install.sh
 
 # The key identity checked on a whole request and on every kind of stream.
 check_PROGRAMS += tests/tools/libidentity
-tests_tools_libidentity_SOURCES = tests/tools/libidentity.c
+tests_tools_libidentity_SOURCES = tests/tools/libidentity.c tests/tools/check.h
 tests_tools_libidentity_LDADD = client/libp11broker.la
 LIB_TESTS += tests/integration/lib_identity.sh

@@ -47,26 +47,13 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "../tools/check.h"
+
 #define NTHREADS	4
 #define WARMUP_OPS	20
 
 static CK_FUNCTION_LIST *p11;
-static int failures;
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		failures++;
-}
 
 static double
 now(void)
@@ -392,7 +379,7 @@ run_api(const char *path)
 	check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
 	check(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) ==
 	    CKR_CRYPTOKI_NOT_INITIALIZED, "finalized");
-	return failures != 0;
+	return check_failures != 0;
 }
 
 /* --- kill ----------------------------------------------------------------- */
@@ -521,7 +508,7 @@ run_kill(pid_t pid, const char *gofile)
 		pthread_join(w[i].thread, NULL);
 	}
 	check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
-	return failures != 0;
+	return check_failures != 0;
 }
 
 /* --- fork ----------------------------------------------------------------- */
@@ -557,7 +544,7 @@ run_fork(void)
 	if ((pid = fork()) == 0) {
 		CK_SESSION_HANDLE s;
 
-		failures = 0;
+		check_failures = 0;
 		check(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL,
 		    &s) == CKR_CRYPTOKI_NOT_INITIALIZED,
 		    "child starts uninitialised");
@@ -565,13 +552,13 @@ run_fork(void)
 		sign_ok("child");
 		p11->C_Finalize(NULL);
 		fflush(stdout);
-		_exit(failures != 0);
+		_exit(check_failures != 0);
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exited 0");
 	sign_ok("parent after the child");
 	check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
-	return failures != 0;
+	return check_failures != 0;
 }
 
 /* --- idle ----------------------------------------------------------------- */
@@ -584,7 +571,7 @@ run_idle(const char *gofile)
 	check(wait_file(gofile) == 0, "the broker closed the idle connection");
 	sign_ok("after the broker closed the idle connection");
 	check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
-	return failures != 0;
+	return check_failures != 0;
 }
 
 /* --- random --------------------------------------------------------------- */

@@ -132,12 +132,7 @@ touch "$T/go"
 wait "$ROT_PID"
 ok $? "the consumer saw the remap as a new key" ||
     diag "$(cat "$T/rotate.out")"
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok 0 "consumer: ${line#ok - }" ;;
-	"not ok - "*) ok 1 "consumer: ${line#not ok - }" ;;
-	esac
-done <"$T/rotate.out"
+relay_checks "$T/rotate.out" "consumer: "
 check "no signature was made under the old id after the remap" \
     test ! -e "$T/after.sig"
 

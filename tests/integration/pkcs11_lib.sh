@@ -105,14 +105,7 @@ run_client()
 # client_report: the TAP of the last pkcs11_client run ($T/client.out).
 client_report()
 {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok 0 "${line#ok - }" ;;
-		"not ok - "*) ok 1 "${line#not ok - }" ;;
-		"#"*) diag "${line#\# }" ;;
-		esac
-	done <"$T/client.out"
+	relay_checks "$T/client.out"
 	[ -s "$T/client.err" ] && diag "$(cat "$T/client.err")"
 	return 0
 }

@@ -24,23 +24,10 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "../tools/check.h"
+
 static CK_FUNCTION_LIST *p11;
-static int failures;
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		failures++;
-}
 
 static int
 wait_file(const char *path)
@@ -170,5 +157,5 @@ main(int argc, char **argv)
 	check(find_by_id(s, id, idlen, &h2) == 0, "a new search for CKA_ID "
 	    "%s finds nothing", argv[2]);
 	check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
-	return failures != 0;
+	return check_failures != 0;
 }

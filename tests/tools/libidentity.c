@@ -19,23 +19,9 @@
 #include <string.h>
 
 #include "p11broker.h"
+#include "check.h"
 
-static int failures;
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		failures++;
-}
 
 static uint8_t *
 slurp(const char *dir, const char *name, size_t *lenp)
@@ -234,5 +220,5 @@ main(int argc, char **argv)
 	p11b_close(conn);
 	free(small);
 	free(big);
-	return failures > 0;
+	return check_failures > 0;
 }
