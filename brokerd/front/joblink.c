@@ -188,9 +188,11 @@ static void link_submit(struct joblink *, struct slink *, struct work *);
 
 /*
  * A job of a signer that died: once more on another current signer of
- * its set (the same keys), if it is whole and was not retried before.
+ * its set (the same keys), if it is whole and was not retried before
+ * (1).  Signing, HMAC, verifying, reading a public key, a secret or
+ * random bytes may run twice: none changes the token.
  */
-static void
+static int
 retry_work(struct joblink *s, struct joblink_gen *g, struct work *w)
 {
 	struct slink *l;
@@ -199,9 +201,10 @@ retry_work(struct joblink *s, struct joblink_gen *g, struct work *w)
 	    w->job.stream == JOB_WHOLE && (l = pick(s)) != NULL) {
 		w->retried = 1;
 		link_submit(s, l, w);
-		return;
+		return 1;
 	}
 	fail_work(s, w, "the signer stopped");
+	return 0;
 }
 
 /*
@@ -214,7 +217,7 @@ gen_kill(struct joblink_gen *g, const char *why)
 	struct joblink *s = g->s;
 	struct workq held = TAILQ_HEAD_INITIALIZER(held);
 	struct work *w;
-	int i;
+	int i, retried = 0;
 
 	if (g->dead)
 		return;
@@ -233,10 +236,13 @@ gen_kill(struct joblink_gen *g, const char *why)
 	}
 	while ((w = TAILQ_FIRST(&held)) != NULL) {
 		TAILQ_REMOVE(&held, w, entry);
-		retry_work(s, g, w);
+		retried += retry_work(s, g, w);
 	}
 	if (!g->current)
 		return;
+	if (retried > 0)
+		log_info("signer %d: %d of its jobs sent to the other signers",
+		    g->slot, retried);
 	if (pick(s) == NULL)
 		log_warnx("signer %d: %s; no other signer serves: answering "
 		    "TOKEN_UNAVAILABLE until one is back", g->slot, why);

@@ -772,12 +772,6 @@ signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
 	return 0;
 }
 
-/*
- * Fill n empty slots: fork every signer for conf (they log in side by
- * side), then wait for each one's verdict.  Returns how many serve; a
- * slot whose signer did not start is left empty, with why in err.
- * *refused: the token refused the PIN.
- */
 /* The other slots after a front's first: theirs join, the empty restart. */
 static void
 join_signers(struct monitor *m, struct slot *first)
@@ -795,6 +789,13 @@ join_signers(struct monitor *m, struct slot *first)
 	update_slots(m);
 }
 
+/*
+ * Fill n empty slots, one signer after the other: SoftHSM2 processes
+ * that open the token at the same moment do not always find it (seen:
+ * "no token with label").  Returns how many serve; a slot whose signer
+ * did not start is left empty, with why in err.  *refused: the token
+ * refused the PIN (no further signer is started with it).
+ */
 static int
 start_signers(struct monitor *m, const struct config *conf,
     struct secret *pin, struct slot *slots, int n, int *refused, char *err,
@@ -805,14 +806,13 @@ start_signers(struct monitor *m, const struct config *conf,
 
 	*refused = 0;
 	snprintf(err, errlen, "no signer");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		slot_reset(&slots[i], i);
-		if (spawn_signer(m, conf, pin, &slots[i].c, i) != 0)
+	for (i = 0; i < n && !*refused; i++) {
+		if (spawn_signer(m, conf, pin, &slots[i].c, i) != 0) {
 			snprintf(err, errlen, "cannot start signer %d", i);
-	}
-	for (i = 0; i < n; i++) {
-		if (slots[i].c.pid <= 0)
 			continue;
+		}
 		if ((r = signer_status(&slots[i].c, START_WAIT_MS, why,
 		    sizeof(why))) == 0) {
 			up++;
