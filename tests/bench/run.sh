@@ -12,13 +12,16 @@
 # the table shows medians over REPS and broker/direct ratios, once
 # unpinned and once with everything pinned to CPU 0 (taskset -c 0).
 #
+#   broker-sN : with SIGNERS="1 2 ...", one broker per N with "signers N"
+#            (each on its own socket) instead of the one "broker"; the
+#            table then has a row per target, with its ratio to direct.
 #   old    : with OLD_BUILD=DIR, a second broker built from another tree
 #            (e.g. the single-process broker before the split), on its
 #            own socket, measured in the same run; the table then also
 #            shows broker/old.
 # Env: SECS (default 2) REPS (3) CLIENTS ("1 4 16") OPS ("ecdsa rsa hmac")
 #      MODES ("unpinned pinned") WORKERS (broker workers, default: config
-#      default) P11BENCH_DIR (default ../shared/bench beside the source tree)
+#      default) SIGNERS (list of signer counts, see above) P11BENCH_DIR (default ../shared/bench beside the source tree)
 #      WORK (default /tmp/p11broker-bench)
 # Output: the raw lines in $WORK/raw.txt, the table on stdout (Markdown).
 set -euo pipefail
@@ -73,6 +76,10 @@ key hmac32  label "hmac32"
 CONF
 }
 config p11brokerd.conf broker.sock "$USER_LINE"
+for s in ${SIGNERS:-}; do
+	config "p11brokerd-s$s.conf" "broker-s$s.sock" "$USER_LINE
+signers $s"
+done
 # A pre-split OLD_BUILD (single process, before "user") needs
 # OLD_NO_USER=1; later builds refuse to run as root without it.
 config old.conf old.sock "${OLD_NO_USER:+#}$USER_LINE"
@@ -85,6 +92,12 @@ CONF
 TARGETS="direct broker"
 [ -n "${OLD_BUILD:-}" ] && OLD_BUILD=$(cd "$OLD_BUILD" && pwd) &&
     TARGETS="direct broker old"
+if [ -n "${SIGNERS:-}" ]; then
+	TARGETS=direct
+	for s in $SIGNERS; do
+		TARGETS="$TARGETS broker-s$s"
+	done
+fi
 DPIDS=
 stop_broker() {
 	local p
@@ -114,6 +127,13 @@ start_one() {
 }
 
 start_broker() {
+	if [ -n "${SIGNERS:-}" ]; then
+		for s in $SIGNERS; do
+			start_one "$build" "p11brokerd-s$s.conf" \
+			    "broker-s$s.sock"
+		done
+		return 0
+	fi
 	start_one "$build" p11brokerd.conf broker.sock
 	[ -z "${OLD_BUILD:-}" ] || start_one "$OLD_BUILD" old.conf old.sock
 }
@@ -128,6 +148,7 @@ one() {
 	else
 		local sock=broker.sock
 		[ "$target" = old ] && sock=old.sock
+		case $target in broker-s*) sock=$target.sock ;; esac
 		line=$("${PIN[@]}" "$build/client/p11broker" -s "$WORK/$sock" \
 		    bench --op "$op" --key "${KEY[$op]}" --clients "$n" \
 		    --seconds "$SECS")
@@ -157,6 +178,29 @@ for mode in $MODES; do
 	stop_broker
 done
 
+if [ -n "${SIGNERS:-}" ]; then
+	echo "| cpus | op | clients | target | ops/s | vs direct | p50/p99 µs |"
+	echo "|---|---|---|---|---:|---:|---:|"
+	for mode in $MODES; do
+		cpus=$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)
+		for op in $OPS; do
+			for n in $CLIENTS; do
+				d=
+				for target in $TARGETS; do
+					sel() { awk -v m="$mode" -v o="$op" -v n="$n" -v t="$target" -v f="$1" \
+					    '$1==m && $2==o && $3==n && $4==t {print $f}' "$WORK/raw.txt" | median; }
+					o=$(sel 6)
+					[ -n "$d" ] || d=$o
+					printf '| %s | %s | %s | %s | %.0f | %s× | %.0f / %.0f |\n' \
+					    "$cpus" "$op" "$n" "$target" "$o" \
+					    "$(awk -v b="$o" -v d="$d" 'BEGIN {printf "%.2f", b / d}')" \
+					    "$(sel 7)" "$(sel 8)"
+				done
+			done
+		done
+	done
+	exit 0
+fi
 if [ -n "${OLD_BUILD:-}" ]; then
 	echo "| cpus | op | clients | direct ops/s | old ops/s | broker ops/s | broker/old | broker/direct | old p50/p99 µs | broker p50/p99 µs |"
 	echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
