@@ -149,6 +149,7 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 	joblink_new_set(b->jobs);
 	for (i = 0; i < n; i++)
 		joblink_use(b->jobs, gens[i], i);
+	b->restart_asked = 0;		/* new signers in every slot */
 	front_use_keys(b, ks, desc);
 	policy_free(b->policy);
 	config_free(b->conf);
