@@ -359,7 +359,7 @@ update_slots(struct monitor *m)
 		return;
 	m->stats.unavailable = (uint32_t)looping;
 	if (looping)
-		log_warnx("monitor: every signer ended %d times in a row "
+		log_warnx("monitor: in every slot %d signers in a row ended "
 		    "within %d s; the token is UNAVAILABLE until one stays "
 		    "up %d s (restarts back off to %d s)", UNAVAILABLE_AFTER,
 		    STABLE_MS / 1000, STABLE_MS / 1000, BACKOFF_MAX_MS / 1000);
@@ -385,8 +385,8 @@ schedule_restart(struct monitor *m, struct slot *s, uint64_t lived_ms)
 	if (s->quick_deaths == UNAVAILABLE_AFTER)
 		log_warnx("monitor: signer %d: %u in a row ended within %d s",
 		    s->index, s->quick_deaths, STABLE_MS / 1000);
-	log_info("monitor: restarting signer %d in %llu ms", s->index,
-	    (unsigned long long)s->backoff_ms);
+	log_info("monitor: slot %d: restarting the signer in %llu ms",
+	    s->index, (unsigned long long)s->backoff_ms);
 	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    s->backoff_ms * 2;
 	update_slots(m);
