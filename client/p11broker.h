@@ -98,6 +98,7 @@ struct p11b_caller_count {
 	uint64_t	failed;		/* any other status */
 };
 #define P11B_SANDBOX_KILLS_MAX	16
+#define P11B_SIGNERS_MAX	16
 #define P11B_SYSCALL_NAME_MAX	31
 
 struct p11b_stats {
@@ -141,13 +142,30 @@ struct p11b_stats {
 		uint64_t	count;
 	}		sandbox_kills[P11B_SANDBOX_KILLS_MAX];
 	size_t		nsandbox_kills;
+	/*
+	 * Signer processes: configured, serving now, and by slot (the
+	 * totals above are theirs summed; workers counts every signer's).
+	 */
+	unsigned int	signers;
+	unsigned int	signers_up;
+	struct p11b_signer_slot {
+		unsigned int	slot;
+		int		up;
+		int		looping;	/* dying over and over */
+		uint64_t	starts;
+		uint64_t	restarts;
+		unsigned int	busy;		/* workers with a job */
+	}		signer_slots[P11B_SIGNERS_MAX];
+	size_t		nsigner_slots;
 };
 
 struct p11b_health {
 	char		version[32];
 	int		token_ready;
 	uint64_t	uptime_seconds;
-	unsigned int	workers;
+	unsigned int	workers;	/* every signer's together */
+	unsigned int	signers;	/* signer processes configured */
+	unsigned int	signers_up;	/* of them, serving */
 };
 
 /*

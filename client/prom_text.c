@@ -97,6 +97,39 @@ gauge(FILE *fp, const char *name, const char *type, const char *help,
 	fprintf(fp, "%s %llu\n", name, value);
 }
 
+/* Each signer slot, labelled by its number. */
+static void
+slots(FILE *fp, const struct p11b_stats *st)
+{
+	const struct p11b_signer_slot *sl;
+	size_t i;
+
+	family(fp, "p11broker_signer_up", "gauge",
+	    "1 when a signer serves in the slot.");
+	for (i = 0; i < st->nsigner_slots; i++)
+		fprintf(fp, "p11broker_signer_up{slot=\"%u\"} %d\n",
+		    st->signer_slots[i].slot, st->signer_slots[i].up ? 1 : 0);
+	family(fp, "p11broker_signer_slot_starts_total", "counter",
+	    "Signers started in the slot.");
+	for (i = 0; i < st->nsigner_slots; i++)
+		fprintf(fp, "p11broker_signer_slot_starts_total{slot=\"%u\"} "
+		    "%llu\n", st->signer_slots[i].slot,
+		    (unsigned long long)st->signer_slots[i].starts);
+	family(fp, "p11broker_signer_slot_restarts_total", "counter",
+	    "Signers started in the slot to replace one that died.");
+	for (i = 0; i < st->nsigner_slots; i++)
+		fprintf(fp, "p11broker_signer_slot_restarts_total{slot=\"%u\"} "
+		    "%llu\n", st->signer_slots[i].slot,
+		    (unsigned long long)st->signer_slots[i].restarts);
+	family(fp, "p11broker_signer_sessions_in_use", "gauge",
+	    "The slot's workers running a job now.");
+	for (i = 0; i < st->nsigner_slots; i++) {
+		sl = &st->signer_slots[i];
+		fprintf(fp, "p11broker_signer_sessions_in_use{slot=\"%u\"} "
+		    "%u\n", sl->slot, sl->busy);
+	}
+}
+
 /* The monitor's counts of signer processes. */
 static void
 signers(FILE *fp, const struct p11b_stats *st)
@@ -111,6 +144,11 @@ signers(FILE *fp, const struct p11b_stats *st)
 	gauge(fp, "p11broker_login_failures_total", "counter",
 	    "Logins the token refused (wrong or locked PIN).",
 	    st->login_failures);
+	gauge(fp, "p11broker_signers", "gauge",
+	    "Signer processes configured.", st->signers);
+	gauge(fp, "p11broker_signers_up", "gauge",
+	    "Signer processes serving now.", st->signers_up);
+	slots(fp, st);
 	family(fp, "p11broker_sandbox_kills_total", "counter",
 	    "Processes ended by their seccomp filter, by the system call the "
 	    "signer reported (unknown: no report; other: past 15 names).");

@@ -773,6 +773,14 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		c->workers = (int)v;
 		return 0;
 	}
+	if (strcmp(kw->text, "signers") == 0) {
+		if (parse_number(p, "signers", 1, CONFIG_MAX_SIGNERS, 10,
+		    &v) != 0)
+			return -1;
+		c->signers = (int)v;
+		c->signers_set = 1;
+		return 0;
+	}
 	if (strcmp(kw->text, "max-frame") == 0) {
 		if (parse_number(p, "max-frame", 1024, 16 * 1024 * 1024, 10,
 		    &v) != 0)
@@ -845,6 +853,16 @@ check_complete(struct parser *p)
 	if (c->pin_source == PIN_NONE)
 		return lex_error(&p->lx, last, "token: no PIN source "
 		    "(pin-env, pin-file, pin-credential)");
+	/*
+	 * One reload passes every signer's links at once; by default as
+	 * many signers as fit.
+	 */
+	if (!c->signers_set && c->signers * c->workers > CONFIG_MAX_LINKS)
+		c->signers = CONFIG_MAX_LINKS / c->workers;
+	if (c->signers * c->workers > CONFIG_MAX_LINKS)
+		return lex_error(&p->lx, last, "signers %d times workers %d is "
+		    "more than %d sessions", c->signers, c->workers,
+		    CONFIG_MAX_LINKS);
 	/* A frame and its job's copies must fit, or it waits forever. */
 	if (c->max_buffered < 8 * c->max_frame)
 		return lex_error(&p->lx, last, "max-buffered %zu is less than "
@@ -876,6 +894,8 @@ config_new(void)
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n = ncpu;
 	c->workers = n < 2 ? 2 : n > 8 ? 8 : (int)n;
+	/* SoftHSM2 and others serialise work inside one process. */
+	c->signers = n < 1 ? 1 : n > 4 ? 4 : (int)n;
 	c->max_frame = WIRE_DEFAULT_MAX_FRAME;
 	c->max_clients = DEFAULT_MAX_CLIENTS;
 	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;

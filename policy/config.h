@@ -19,6 +19,8 @@
 #define CONFIG_SANDBOX_MAX	SANDBOX_LIST_MAX /* allow / read entries */
 #define CONFIG_MAX_INPUT_MAX	(1024UL * 1024 * 1024)	/* max-input */
 #define CONFIG_MAX_STREAMS_MAX	64	/* a signer worker's own bound */
+#define CONFIG_MAX_SIGNERS	16	/* signer processes */
+#define CONFIG_MAX_LINKS	64	/* signers x workers: one reload's links */
 
 enum pin_source {
 	PIN_NONE,
@@ -34,7 +36,9 @@ struct config {
 	uid_t			 socket_owner;	/* (uid_t)-1: unchanged */
 	gid_t			 socket_group;	/* (gid_t)-1: unchanged */
 	mode_t			 socket_mode;
-	int			 workers;
+	int			 workers;	/* per signer */
+	int			 signers;	/* processes */
+	int			 signers_set;	/* given, not the default */
 	size_t			 max_frame;
 	int			 max_clients;
 	int			 idle_timeout;	/* seconds, 0: none */

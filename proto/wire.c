@@ -460,6 +460,54 @@ encode_kills(const struct p11b_stats *st, PB(StatsResponse) *m,
 	m->login_failures = st->login_failures;
 }
 
+/* The signer slots: at most P11B_SIGNERS_MAX, held by the caller. */
+static void
+encode_slots(const struct p11b_stats *st, PB(StatsResponse) *m,
+    PB(SignerSlot) *slots, PB(SignerSlot) **sptrs)
+{
+	const struct p11b_signer_slot *ss;
+	size_t i;
+
+	for (i = 0; i < st->nsigner_slots && i < P11B_SIGNERS_MAX; i++) {
+		ss = &st->signer_slots[i];
+		PBF(signer_slot__init)(&slots[i]);
+		slots[i].slot = ss->slot;
+		slots[i].up = ss->up != 0;
+		slots[i].looping = ss->looping != 0;
+		slots[i].starts = ss->starts;
+		slots[i].restarts = ss->restarts;
+		slots[i].busy = ss->busy;
+		sptrs[i] = &slots[i];
+	}
+	m->n_signer_slots = i;
+	m->signer_slots = sptrs;
+	m->signers = st->signers;
+	m->signers_up = st->signers_up;
+}
+
+static int
+decode_slots(const PB(StatsResponse) *m, struct p11b_stats *st)
+{
+	struct p11b_signer_slot *ss;
+	size_t i;
+
+	if (m->n_signer_slots > P11B_SIGNERS_MAX)
+		return WIRE_ERR_INVALID;
+	for (i = 0; i < m->n_signer_slots; i++) {
+		ss = &st->signer_slots[i];
+		ss->slot = m->signer_slots[i]->slot;
+		ss->up = m->signer_slots[i]->up;
+		ss->looping = m->signer_slots[i]->looping;
+		ss->starts = m->signer_slots[i]->starts;
+		ss->restarts = m->signer_slots[i]->restarts;
+		ss->busy = m->signer_slots[i]->busy;
+	}
+	st->nsigner_slots = m->n_signer_slots;
+	st->signers = m->signers;
+	st->signers_up = m->signers_up;
+	return 0;
+}
+
 /* A syscall label as a client takes it: [a-z0-9_], 1 to 31 characters. */
 static int
 syscall_label_valid(const char *s)
@@ -648,6 +696,8 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 		st->callers[i].refused = cc->refused;
 		st->callers[i].failed = cc->failed;
 	}
+	if (decode_slots(m, st) != 0)
+		return WIRE_ERR_INVALID;
 	return decode_kills(m, st);
 }
 
@@ -721,6 +771,8 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	struct stats_store ss = { NULL, NULL, NULL, NULL };
 	PB(SignerSandboxKill) kills[P11B_SANDBOX_KILLS_MAX];
 	PB(SignerSandboxKill) *kptrs[P11B_SANDBOX_KILLS_MAX];
+	PB(SignerSlot) slots[P11B_SIGNERS_MAX];
+	PB(SignerSlot) *sptrs[P11B_SIGNERS_MAX];
 	ProtobufCBinaryData *chain = NULL;
 	int r;
 
@@ -776,6 +828,8 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		    PBC(TOKEN_STATE__READY) : PBC(TOKEN_STATE__UNAVAILABLE);
 		health.uptime_seconds = resp->health.uptime_seconds;
 		health.workers = resp->health.workers;
+		health.signers = resp->health.signers;
+		health.signers_up = resp->health.signers_up;
 		m.result_case = PBC(RESPONSE__RESULT_HEALTH);
 		m.health = &health;
 		break;
@@ -785,6 +839,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 			return r;
 		}
 		encode_kills(&resp->stats, &stats, kills, kptrs);
+		encode_slots(&resp->stats, &stats, slots, sptrs);
 		m.result_case = PBC(RESPONSE__RESULT_STATS);
 		m.stats = &stats;
 		break;
@@ -955,6 +1010,8 @@ wire_response_decode(const uint8_t *body, size_t len,
 		    m->health->token_state == PBC(TOKEN_STATE__READY);
 		resp->health.uptime_seconds = m->health->uptime_seconds;
 		resp->health.workers = m->health->workers;
+		resp->health.signers = m->health->signers;
+		resp->health.signers_up = m->health->signers_up;
 		break;
 	case PBC(RESPONSE__RESULT_STATS):
 		resp->op = P11B_OP_STATS;

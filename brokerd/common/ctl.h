@@ -14,17 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_MAX_FDS	66		/* workers + an audit log + its head */
+#define CTL_MAX_FDS	66		/* every signer's links + an audit log +
+					   its head (CONFIG_MAX_LINKS + 2) */
+#define CTL_SIGNERS_MAX	16		/* CONFIG_MAX_SIGNERS */
 #define CTL_BODY_MAX	(4U * 1024 * 1024)
 
 enum ctl_type {
-	CTL_SIGNER = 1,		/* m->f: links of a (re)started signer */
+	CTL_SIGNER = 1,		/* m->f: links of a (re)started signer;
+				   body: its slot (uint32_t) */
 	CTL_RELOAD,		/* m->f: files, names, links, audit fd */
 	CTL_RELOAD_FAILED,	/* m->f: the monitor rejected the files */
 	CTL_AUDIT_FD,		/* m->f: the audit log, reopened */
 	CTL_SIGNER_DOWN,	/* m->f: the signer will not be restarted */
 	CTL_RELOAD_DONE,	/* f->m: body "ok" or why not */
-	CTL_RESTART_SIGNER,	/* f->m: every worker is stuck */
+	CTL_RESTART_SIGNER,	/* f->m: every worker of the signer in
+				   the slot (uint32_t body) is stuck */
 	CTL_READY,		/* a start-up verdict: "ok" or why not */
 	CTL_PING,		/* m->f: the watchdog's heartbeat */
 	CTL_PONG,		/* f->m: the answer, from the event loop */
@@ -43,13 +47,24 @@ struct ctl_signer_kill {
 	uint64_t	count;
 };
 
+/* One signer slot's counts (since the broker started). */
+struct ctl_signer_slot {
+	uint64_t	starts;
+	uint64_t	restarts;
+	uint32_t	up;		/* 1: a signer serves in it */
+	uint32_t	looping;	/* 1: dying over and over */
+};
+
 struct ctl_signer_stats {
 	uint64_t	starts;		/* signers forked */
 	uint64_t	restarts;	/* of them, to replace one that died */
 	uint64_t	login_failures;	/* the token refused the PIN */
-	uint32_t	unavailable;	/* 1: down, or dying over and over */
+	uint32_t	unavailable;	/* 1: down, or every slot dying over
+					   and over */
 	uint32_t	nkills;
 	struct ctl_signer_kill kills[CTL_KILLS_MAX];	/* sandbox kills */
+	uint32_t	nslots;		/* signers configured */
+	struct ctl_signer_slot slots[CTL_SIGNERS_MAX];
 };
 
 struct ctl_msg {

@@ -48,7 +48,8 @@ struct broker {
 	struct joblink		*jobs;		/* the links to the signer */
 	struct server		*server;	/* the event loop (server.c) */
 	struct connset		*conns;		/* its connections (conn.c) */
-	int			 restart_asked;	/* every worker stuck */
+	uint32_t		 restart_asked;	/* bit i: every worker of
+						   signer i stuck */
 	int			 ctl_fd;	/* to the monitor */
 	int			 audit_copy_fd;	/* audit lines to it, or -1 */
 	struct metrics		*metrics;

@@ -29,14 +29,19 @@ int
 front_control(struct broker *b)
 {
 	struct ctl_msg cm;
+	uint32_t slot;
 
 	if (ctl_recv(b->ctl_fd, &cm) != 0)
 		return -1;
 	switch (cm.type) {
 	case CTL_SIGNER:
-		(void)front_adopt_signer(b, cm.fds, cm.nfds);
+		if (cm.len != sizeof(slot))
+			fatalx("malformed CTL_SIGNER from the monitor");
+		memcpy(&slot, cm.body, sizeof(slot));
+		(void)front_adopt_signer(b, (int)slot, cm.fds, cm.nfds);
 		take_fds(&cm, cm.nfds);
-		b->restart_asked = 0;
+		if (slot < 32)
+			b->restart_asked &= ~(1U << slot);
 		break;
 	case CTL_RELOAD:
 		(void)broker_reload(b, cm.body, cm.len, cm.fds, cm.nfds);
@@ -72,15 +77,24 @@ front_control(struct broker *b)
 	return 0;
 }
 
-/* Jobs the token sits on for too long; ask once for a new signer. */
+/*
+ * Jobs the token sits on for too long; ask once for a new signer in
+ * each slot whose every session is stuck.
+ */
 void
 front_sweep(struct broker *b)
 {
-	if (joblink_sweep(b->jobs, (uint64_t)b->conf->token_timeout * 1000) &&
-	    !b->restart_asked) {
-		log_warnx("every token session is stuck; asking for a new "
-		    "signer");
-		(void)ctl_send(b->ctl_fd, CTL_RESTART_SIGNER, NULL, 0, NULL, 0);
-		b->restart_asked = 1;
+	uint32_t stuck, slot;
+
+	stuck = joblink_sweep(b->jobs, (uint64_t)b->conf->token_timeout *
+	    1000) & ~b->restart_asked;
+	for (slot = 0; slot < JOBLINK_SLOTS; slot++) {
+		if (!(stuck & (1U << slot)))
+			continue;
+		log_warnx("every token session is stuck (signer %u); asking "
+		    "for a new signer", slot);
+		(void)ctl_send(b->ctl_fd, CTL_RESTART_SIGNER, &slot,
+		    sizeof(slot), NULL, 0);
+		b->restart_asked |= 1U << slot;
 	}
 }

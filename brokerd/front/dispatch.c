@@ -455,12 +455,38 @@ token_ready(const struct broker *b)
 	    joblink_served(b->jobs));
 }
 
+/* Signer processes serving now (the front's view: links alive). */
+static unsigned int
+signers_up(const struct broker *b)
+{
+	unsigned int n = 0;
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		n += joblink_slot_up(b->jobs, i) != 0;
+	return n;
+}
+
 /* The monitor's counts of signers, as Stats carries them. */
 static void
 signer_counts(const struct broker *b, struct p11b_stats *st)
 {
 	const struct ctl_signer_stats *ss = &b->signer_stats;
+	struct p11b_signer_slot *sl;
 	uint32_t i;
+
+	st->signers = (unsigned int)b->conf->signers;
+	st->signers_up = signers_up(b);
+	for (i = 0; i < ss->nslots && i < P11B_SIGNERS_MAX; i++) {
+		sl = &st->signer_slots[i];
+		sl->slot = i;
+		sl->up = joblink_slot_up(b->jobs, (int)i);
+		sl->looping = ss->slots[i].looping != 0;
+		sl->starts = ss->slots[i].starts;
+		sl->restarts = ss->slots[i].restarts;
+		sl->busy = (unsigned int)joblink_slot_busy(b->jobs, (int)i);
+	}
+	st->nsigner_slots = i;
 
 	st->signer_starts = ss->starts;
 	st->signer_restarts = ss->restarts;
@@ -487,7 +513,10 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 	    sizeof(resp.health.version));
 	resp.health.token_ready = token_ready(b);
 	resp.health.uptime_seconds = (uint64_t)(time(NULL) - b->started);
-	resp.health.workers = (unsigned int)b->conf->workers;
+	resp.health.workers = (unsigned int)(b->conf->workers *
+	    b->conf->signers);
+	resp.health.signers = (unsigned int)b->conf->signers;
+	resp.health.signers_up = signers_up(b);
 	answer(b, c, rq, &resp);
 }
 
@@ -508,7 +537,8 @@ handle_stats(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.op = P11B_OP_STATS;
 	resp.stats.token_ready = token_ready(b);
 	signer_counts(b, &resp.stats);
-	resp.stats.workers = (unsigned int)b->conf->workers;
+	resp.stats.workers = (unsigned int)(b->conf->workers *
+	    b->conf->signers);
 	resp.stats.workers_busy = (unsigned int)joblink_busy(b->jobs);
 	resp.stats.connections = (unsigned int)connset_count(b->conns);
 	resp.stats.policy_generation = b->policy_generation;

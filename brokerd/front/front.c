@@ -33,7 +33,7 @@ front_fail(int ctl_fd, const char *msg)
 
 void
 front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
-    int nlinks)
+    int nlinks, int slot)
 {
 	struct joblink_gen *gen;
 	struct keygen *ks;
@@ -57,7 +57,8 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	if (front_take_signer(b, b->conf, b->policy, links, nlinks, &gen, &ks,
 	    desc, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);
-	joblink_use(b->jobs, gen);
+	joblink_new_set(b->jobs);
+	joblink_use(b->jobs, gen, slot);
 	front_use_keys(b, ks, desc);
 	log_info("%s: %zu keys", b->token_desc, b->nkeys);
 	if (audit_open(b, &b->audit, err, sizeof(err)) != 0)

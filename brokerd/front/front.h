@@ -7,7 +7,8 @@
 #include "broker.h"
 
 /* front.c: the front process; never returns. */
+/* links: the signer's in slot; the other slots' come as CTL_SIGNER. */
 void	front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
-	    int nlinks) __attribute__((noreturn));
+	    int nlinks, int slot) __attribute__((noreturn));
 
 #endif /* FRONT_H */

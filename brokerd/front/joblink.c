@@ -6,6 +6,13 @@
  * results come back in the order the jobs were sent on that link (one
  * signer worker serves one link), so each result must carry the id of
  * the oldest job outstanding there, or the link is broken.
+ *
+ * The current signers (one generation per signer process, in its slot)
+ * serve together: a job goes to the least loaded link of any of them.
+ * When one dies, each of its whole (not streamed) jobs is sent once
+ * more to another current signer of the same set (one start or reload:
+ * the same keys); only a job that has been tried twice, a stream, or a
+ * job with no other signer left fails.
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -57,6 +64,8 @@ struct joblink_gen {
 	int			 streams;	/* open: kept until they end */
 	int			 current;
 	int			 served;	/* answered a job with OK */
+	int			 slot;		/* the monitor's signer slot */
+	unsigned int		 set;		/* the start or reload it serves */
 };
 
 /* A stream's worker: its parts go there, in order, whatever the load. */
@@ -78,7 +87,9 @@ struct joblink {
 	struct workq		 done;
 	struct linklist		 dirty;		/* links with jobs to write */
 	struct genlist		 gens;
-	struct joblink_gen	*current;
+	struct joblink_gen	*cur[JOBLINK_SLOTS];	/* by slot */
+	unsigned int		 set;		/* of the current signers */
+	unsigned int		 rr;		/* where pick() starts */
 };
 
 int
@@ -229,13 +240,41 @@ link_retire(struct slink *l)
 		(void)shutdown(l->fd, SHUT_WR);
 }
 
-/* The signer died or broke the protocol: fail everything it holds. */
+static struct slink *pick(struct joblink *);
+static void link_submit(struct joblink *, struct slink *, struct work *);
+
+/*
+ * A job of a signer that died: once more on another current signer of
+ * its set (the same keys), if it is whole and was not retried before
+ * (1).  Signing, HMAC, verifying, reading a public key, a secret or
+ * random bytes may run twice: none changes the token.
+ */
+static int
+retry_work(struct joblink *s, struct joblink_gen *g, struct work *w)
+{
+	struct slink *l;
+
+	if (g->current && g->set == s->set && !w->retried &&
+	    w->job.stream == JOB_WHOLE && (l = pick(s)) != NULL) {
+		w->retried = 1;
+		link_submit(s, l, w);
+		return 1;
+	}
+	fail_work(s, w, "the signer stopped");
+	return 0;
+}
+
+/*
+ * The signer died or broke the protocol: its jobs go to the others
+ * (retry_work) or fail.
+ */
 static void
 gen_kill(struct joblink_gen *g, const char *why)
 {
 	struct joblink *s = g->s;
+	struct workq held = TAILQ_HEAD_INITIALIZER(held);
 	struct work *w;
-	int i;
+	int i, retried = 0;
 
 	if (g->dead)
 		return;
@@ -247,14 +286,26 @@ gen_kill(struct joblink_gen *g, const char *why)
 			if (w->arg == GHOST)
 				free(w);
 			else
-				fail_work(s, w, "the signer stopped");
+				TAILQ_INSERT_TAIL(&held, w, entry);
 		}
 		g->links[i].npending = 0;
 		link_close(&g->links[i]);
 	}
-	if (g->current)
-		log_warnx("signer: %s; answering TOKEN_UNAVAILABLE until it "
-		    "is back", why);
+	while ((w = TAILQ_FIRST(&held)) != NULL) {
+		TAILQ_REMOVE(&held, w, entry);
+		retried += retry_work(s, g, w);
+	}
+	if (!g->current)
+		return;
+	if (retried > 0)
+		log_info("signer %d: %d of its jobs sent to the other signers",
+		    g->slot, retried);
+	if (pick(s) == NULL)
+		log_warnx("signer %d: %s; no other signer serves: answering "
+		    "TOKEN_UNAVAILABLE until one is back", g->slot, why);
+	else
+		log_warnx("signer %d: %s; the other signers serve", g->slot,
+		    why);
 }
 
 void
@@ -383,22 +434,43 @@ joblink_discard(struct joblink *s, struct joblink_gen *g)
 	gen_free(s, g);
 }
 
-void
-joblink_use(struct joblink *s, struct joblink_gen *g)
+/* No longer current: its jobs and streams finish there, then it exits. */
+static void
+gen_retire(struct joblink *s, struct joblink_gen *old)
 {
-	struct joblink_gen *old = s->current;
+	int i;
 
-	s->current = g;
-	g->current = 1;
-	if (old != NULL) {
-		int i;
+	s->cur[old->slot] = NULL;
+	old->current = 0;
+	for (i = 0; i < old->n; i++)
+		link_retire(&old->links[i]);
+	gen_maybe_free(s, old);
+}
 
-		/* Its jobs and streams finish there; then the signer exits. */
-		old->current = 0;
-		for (i = 0; i < old->n; i++)
-			link_retire(&old->links[i]);
-		gen_maybe_free(s, old);
+void
+joblink_new_set(struct joblink *s)
+{
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (s->cur[i] != NULL)
+			gen_retire(s, s->cur[i]);
+	s->set++;
+}
+
+void
+joblink_use(struct joblink *s, struct joblink_gen *g, int slot)
+{
+	if (slot < 0 || slot >= JOBLINK_SLOTS) {
+		gen_free(s, g);
+		return;
 	}
+	if (s->cur[slot] != NULL)
+		gen_retire(s, s->cur[slot]);
+	s->cur[slot] = g;
+	g->slot = slot;
+	g->set = s->set;
+	g->current = 1;
 }
 
 static void
@@ -479,33 +551,63 @@ link_submit(struct joblink *s, struct slink *l, struct work *w)
 	}
 }
 
-/* The least loaded worker that is not stuck. */
+/* The least loaded worker of g that is not stuck, better than best. */
 static struct slink *
-pick(struct joblink_gen *g)
+pick_gen(struct joblink_gen *g, struct slink *best, int streams)
 {
-	struct slink *best = NULL;
+	struct slink *l;
 	int i;
 
+	if (g == NULL || g->dead)
+		return best;
 	for (i = 0; i < g->n; i++) {
-		if (g->links[i].stuck || g->links[i].fd == -1)
+		l = &g->links[i];
+		if (l->stuck || l->fd == -1)
 			continue;
-		if (best == NULL || g->links[i].npending < best->npending)
-			best = &g->links[i];
+		if (best == NULL || (streams ? l->nstreams < best->nstreams :
+		    l->npending < best->npending))
+			best = l;
 	}
 	return best;
+}
+
+/*
+ * The least loaded worker of all current signers; ties go round the
+ * signers, so that light load too reaches every process.
+ */
+static struct slink *
+pick(struct joblink *s)
+{
+	struct slink *best = NULL;
+	unsigned int i, start = s->rr++;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		best = pick_gen(s->cur[(start + i) % JOBLINK_SLOTS], best, 0);
+	return best;
+}
+
+static int
+any_up(const struct joblink *s)
+{
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (s->cur[i] != NULL && !s->cur[i]->dead)
+			return 1;
+	return 0;
 }
 
 void
 joblink_submit(struct joblink *s, struct work *w)
 {
-	struct joblink_gen *g = s->current;
 	struct slink *l;
 
-	if (g == NULL || g->dead) {
+	w->retried = 0;
+	if (!any_up(s)) {
 		fail_work(s, w, "the signer is not running");
 		return;
 	}
-	if ((l = pick(g)) == NULL) {
+	if ((l = pick(s)) == NULL) {
 		fail_work(s, w, "every token session is stuck");
 		return;
 	}
@@ -515,21 +617,16 @@ joblink_submit(struct joblink *s, struct work *w)
 int
 joblink_stream_open(struct joblink *s, struct jstream **jsp)
 {
-	struct joblink_gen *g = s->current;
+	struct joblink_gen *g;
 	struct slink *l = NULL;
 	struct jstream *js;
 	int i;
 
-	if (g == NULL || g->dead)
-		return -1;
-	for (i = 0; i < g->n; i++) {
-		if (g->links[i].stuck || g->links[i].fd == -1)
-			continue;
-		if (l == NULL || g->links[i].nstreams < l->nstreams)
-			l = &g->links[i];
-	}
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		l = pick_gen(s->cur[i], l, 1);
 	if (l == NULL || (js = calloc(1, sizeof(*js))) == NULL)
 		return -1;
+	g = l->gen;
 	js->gen = g;
 	js->link = l;
 	js->sid = l->next_sid++;
@@ -737,14 +834,44 @@ joblink_event(struct joblink *s, uint64_t data, uint32_t events)
 int
 joblink_ready(const struct joblink *s)
 {
-	return s->current != NULL && !s->current->dead &&
-	    pick(s->current) != NULL;
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (pick_gen(s->cur[i], NULL, 0) != NULL)
+			return 1;
+	return 0;
 }
 
 int
 joblink_served(const struct joblink *s)
 {
-	return s->current != NULL && !s->current->dead && s->current->served;
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (s->cur[i] != NULL && !s->cur[i]->dead && s->cur[i]->served)
+			return 1;
+	return 0;
+}
+
+int
+joblink_slot_up(const struct joblink *s, int slot)
+{
+	return slot >= 0 && slot < JOBLINK_SLOTS && s->cur[slot] != NULL &&
+	    !s->cur[slot]->dead;
+}
+
+int
+joblink_slot_busy(const struct joblink *s, int slot)
+{
+	const struct joblink_gen *g;
+	int i, busy = 0;
+
+	if (!joblink_slot_up(s, slot))
+		return 0;
+	g = s->cur[slot];
+	for (i = 0; i < g->n; i++)
+		busy += g->links[i].npending > 0;
+	return busy;
 }
 
 int
@@ -752,24 +879,21 @@ joblink_busy(const struct joblink *s)
 {
 	int i, busy = 0;
 
-	if (s->current == NULL || s->current->dead)
-		return 0;
-	for (i = 0; i < s->current->n; i++)
-		busy += s->current->links[i].npending > 0;
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		busy += joblink_slot_busy(s, i);
 	return busy;
 }
 
-
-int
-joblink_sweep(struct joblink *s, uint64_t timeout_ms)
+/* Answer g's jobs waiting too long; 1 when every worker of g is stuck. */
+static int
+sweep_gen(struct joblink *s, struct joblink_gen *g, uint64_t timeout_ms)
 {
-	struct joblink_gen *g = s->current;
 	struct work *w, *ghost;
 	struct slink *l;
 	uint64_t now = clock_ms();
 	int i;
 
-	if (g == NULL || g->dead || timeout_ms == 0)
+	if (g == NULL || g->dead)
 		return 0;
 	for (i = 0; i < g->n; i++) {
 		l = &g->links[i];
@@ -792,7 +916,21 @@ joblink_sweep(struct joblink *s, uint64_t timeout_ms)
 			w = ghost;
 		}
 	}
-	return pick(g) == NULL;
+	return pick_gen(g, NULL, 0) == NULL;
+}
+
+uint32_t
+joblink_sweep(struct joblink *s, uint64_t timeout_ms)
+{
+	uint32_t stuck = 0;
+	int i;
+
+	if (timeout_ms == 0)
+		return 0;
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (sweep_gen(s, s->cur[i], timeout_ms))
+			stuck |= 1U << i;
+	return stuck;
 }
 
 void

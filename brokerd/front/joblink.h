@@ -4,9 +4,12 @@
  * order.  The event loop sees a single descriptor that is readable when
  * results are waiting, as it did with in-process workers.
  *
- * A signer "generation" is one signer process.  A restart or a reload
- * makes a new one current; jobs already sent to the old one finish there
- * (reload) or fail with TOKEN_UNAVAILABLE (the old one died).
+ * A signer "generation" is one signer process, current in its slot
+ * (the monitor's).  The current ones serve together.  A restart makes a
+ * new one current in its slot; a reload (joblink_new_set) replaces them
+ * all.  Jobs already sent to an old one finish there (reload); when one
+ * dies, its whole jobs go once more to another current signer, and fail
+ * with TOKEN_UNAVAILABLE only when none is left (or for streams).
  */
 #ifndef JOBLINK_H
 #define JOBLINK_H
@@ -19,6 +22,8 @@
 #include "signer_msg.h"
 #include "job.h"
 #include "keygen.h"
+
+#define JOBLINK_SLOTS	16	/* CTL_SIGNERS_MAX */
 
 struct slink;
 
@@ -33,6 +38,7 @@ struct work {
 	void			*arg;
 	/* the link's */
 	struct slink		*link;
+	int			 retried;	/* its signer died once */
 	uint64_t		 id;
 	uint64_t		 sent_ms;	/* CLOCK_MONOTONIC */
 	char			 msgbuf[SMSG_TEXT_MAX + 1];
@@ -68,10 +74,13 @@ void	joblink_event(struct joblink *s, uint64_t data, uint32_t events);
 int	joblink_gen_open(struct joblink *s, int *fds, int nfds,
 	    struct joblink_gen **genp, struct smsg_hello *hello, char *errbuf,
 	    size_t errlen);
-void	joblink_use(struct joblink *s, struct joblink_gen *gen);
+/* A restarted signer, current in its slot (its old one retires). */
+void	joblink_use(struct joblink *s, struct joblink_gen *gen, int slot);
+/* A start or reload: every current signer retires; joblink_use() next. */
+void	joblink_new_set(struct joblink *s);
 void	joblink_discard(struct joblink *s, struct joblink_gen *gen);
 
-/* Queue a job for the current signer, or fail it at once. */
+/* Queue a job for the least loaded current signer, or fail it at once. */
 void	joblink_submit(struct joblink *s, struct work *w);
 /* Write the queued jobs (once per loop turn: one write per link). */
 void	joblink_flush(struct joblink *s);
@@ -92,19 +101,22 @@ void	joblink_stream_submit(struct joblink *s, struct jstream *js,
 	    struct work *w);
 void	joblink_stream_close(struct joblink *s, struct jstream *js);
 
-/* The current signer is up (and not every worker is stuck). */
+/* A current signer is up (and not every worker of it is stuck). */
 int	joblink_ready(const struct joblink *s);
-/* The current signer has answered a job with OK. */
+/* A current signer has answered a job with OK. */
 int	joblink_served(const struct joblink *s);
-/* Jobs with the current signer's workers, at most one per worker. */
+/* Workers of the current signers with a job, at most one per worker. */
 int	joblink_busy(const struct joblink *s);
+/* The same for one slot; and whether a live signer serves in it. */
+int	joblink_slot_busy(const struct joblink *s, int slot);
+int	joblink_slot_up(const struct joblink *s, int slot);
 
 /*
  * Once a second: answer jobs waiting longer than timeout_ms with
- * TOKEN_UNAVAILABLE and stop using their workers.  Returns 1 when every
- * worker of the current signer is stuck (it should be restarted).
+ * TOKEN_UNAVAILABLE and stop using their workers.  Returns the slots
+ * (bit i: slot i) whose signer has every worker stuck (to restart).
  */
-int	joblink_sweep(struct joblink *s, uint64_t timeout_ms);
+uint32_t joblink_sweep(struct joblink *s, uint64_t timeout_ms);
 
 
 #endif /* JOBLINK_H */

@@ -1,10 +1,10 @@
 /*
  * SIGHUP, the front's part.  The monitor read and checked the files and
- * started a signer for them; here the same bytes are parsed again (with
- * the monitor's name lookups) and the new signer's keys checked against
- * them.  All or nothing: on any error the new signer is dropped and the
- * old configuration stays in force.  Connections stay up; requests in
- * flight finish on the signer they were sent to.
+ * started the signers for them; here the same bytes are parsed again
+ * (with the monitor's name lookups) and every new signer's keys checked
+ * against them.  All or nothing: on any error the new signers are
+ * dropped and the old configuration stays in force.  Connections stay
+ * up; requests in flight finish on the signer they were sent to.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,17 +31,15 @@ broker_reload_failed(struct broker *b, const char *why)
 	audit_reload(b->audit, why, -1, -1);
 }
 
+/* The reload's files, parsed with the monitor's name lookups. */
 static int
-load_new(struct broker *b, const uint8_t *body, size_t len, int *fds,
-    int nlinks, struct files *f, struct joblink_gen **genp,
-    struct keygen **ksp, char *desc, char *err, size_t errlen)
+parse_new(struct broker *b, const uint8_t *body, size_t len,
+    struct files *f, char *err, size_t errlen)
 {
 	const uint8_t *parts[4];
-	const struct key_info *keys;
 	const char *what;
-	size_t lens[4], nkeys;
+	size_t lens[4];
 	char path[4096];
-	int i, r;
 
 	if (ctl_parts_unpack(body, len, parts, lens, 4) != 0 ||
 	    lens[0] >= sizeof(path)) {
@@ -59,19 +57,58 @@ load_new(struct broker *b, const uint8_t *body, size_t len, int *fds,
 		    "that needs a restart", path, what);
 		return -1;
 	}
-	r = front_take_signer(b, f->conf, f->pol, fds, nlinks, genp, ksp,
-	    desc, err, errlen);
-	for (i = 0; i < nlinks; i++)	/* taken over, even on failure */
-		fds[i] = -1;
-	if (r != 0)
-		return -1;
-	keys = keygen_keys(*ksp, &nkeys);
-	if (audit_reload_check(b->audit, f->conf, keys, nkeys, err,
-	    errlen) != 0 || metrics_rekey(b->metrics, keys, nkeys) != 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "out of memory");
-		joblink_discard(b->jobs, *genp);
-		keygen_release(*ksp);
+	return 0;
+}
+
+/*
+ * The new signers, nlinks each (all taken over, closed on failure): the
+ * first one's keys are the new generation's, every one checked.
+ */
+static int
+take_signers(struct broker *b, const struct files *f, int *fds,
+    int nsigners, int nlinks, struct joblink_gen **gens, struct keygen **ksp,
+    char *desc, char *err, size_t errlen)
+{
+	const struct key_info *keys;
+	struct keygen *ks;
+	size_t nkeys;
+	int i, j, r = 0;
+
+	*ksp = NULL;
+	for (i = 0; i < nsigners; i++) {
+		gens[i] = NULL;
+		if (r != 0) {		/* one failed: the rest is closed */
+			for (j = 0; j < nlinks; j++)
+				if (fds[i * nlinks + j] != -1)
+					close(fds[i * nlinks + j]);
+		} else if ((r = front_take_signer(b, f->conf, f->pol,
+		    fds + i * nlinks, nlinks, &gens[i], &ks, desc, err,
+		    errlen)) == 0) {
+			if (*ksp == NULL)
+				*ksp = ks;
+			else
+				keygen_release(ks);
+		} else
+			gens[i] = NULL;
+		for (j = 0; j < nlinks; j++)	/* taken over */
+			fds[i * nlinks + j] = -1;
+	}
+	if (r == 0) {
+		keys = keygen_keys(*ksp, &nkeys);
+		if (audit_reload_check(b->audit, f->conf, keys, nkeys, err,
+		    errlen) != 0 || metrics_rekey(b->metrics, keys,
+		    nkeys) != 0) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "out of memory");
+			r = -1;
+		}
+	}
+	if (r != 0) {
+		for (i = 0; i < nsigners; i++)
+			if (gens[i] != NULL)
+				joblink_discard(b->jobs, gens[i]);
+		if (*ksp != NULL)
+			keygen_release(*ksp);
 		return -1;
 	}
 	return 0;
@@ -82,31 +119,37 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
     int nfds)
 {
 	struct files f;
-	struct joblink_gen *gen;
+	struct joblink_gen *gens[JOBLINK_SLOTS];
 	struct keygen *ks;
 	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
-	int nlinks = b->conf->workers, audit_fd = -1, state_fd = -1;
+	int nlinks = b->conf->workers, audit_fd = -1, state_fd = -1, n, i;
 
 	err[0] = '\0';
 	memset(&f, 0, sizeof(f));
-	/* After the links: the audit log, then its head file. */
-	if (nfds == nlinks + 2) {
+	if (parse_new(b, body, len, &f, err, sizeof(err)) != 0)
+		goto fail;
+	/* Every new signer's links; then the audit log and its head file. */
+	n = f.conf->signers;
+	if (n > JOBLINK_SLOTS || nfds > n * nlinks + 2 || nfds < n * nlinks) {
+		snprintf(err, sizeof(err), "reload: %d descriptors for %d "
+		    "signers of %d workers", nfds, n, nlinks);
+		goto fail;
+	}
+	if (nfds == n * nlinks + 2) {
 		state_fd = fds[--nfds];
 		fds[nfds] = -1;
 	}
-	if (nfds == nlinks + 1) {
+	if (nfds == n * nlinks + 1) {
 		audit_fd = fds[--nfds];
 		fds[nfds] = -1;
 	}
-	if (nfds != nlinks) {
-		snprintf(err, sizeof(err), "reload: %d links for %d workers",
-		    nfds, nlinks);
-		goto fail;
-	}
-	if (load_new(b, body, len, fds, nlinks, &f, &gen, &ks, desc, err,
+	if (take_signers(b, &f, fds, n, nlinks, gens, &ks, desc, err,
 	    sizeof(err)) != 0)
 		goto fail;
-	joblink_use(b->jobs, gen);
+	joblink_new_set(b->jobs);
+	for (i = 0; i < n; i++)
+		joblink_use(b->jobs, gens[i], i);
+	b->restart_asked = 0;		/* new signers in every slot */
 	front_use_keys(b, ks, desc);
 	policy_free(b->policy);
 	config_free(b->conf);

@@ -64,21 +64,27 @@ front_use_keys(struct broker *b, struct keygen *ks, const char *desc)
 	strlcpy(b->token_desc, desc, sizeof(b->token_desc));
 }
 
+/*
+ * A restarted signer joins the others in its slot.  Its keys are the
+ * current files' (checked), so the current key generation stays: the
+ * jobs in flight keep their key indices.
+ */
 int
-front_adopt_signer(struct broker *b, int *fds, int nfds)
+front_adopt_signer(struct broker *b, int slot, int *fds, int nfds)
 {
 	struct joblink_gen *gen;
 	struct keygen *ks;
-	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1];
+	char err[LOG_MSG_MAX], desc[SMSG_TEXT_MAX + 1], num[16];
 
 	if (front_take_signer(b, b->conf, b->policy, fds, nfds, &gen, &ks,
 	    desc, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_warnx("signer %d: %s", slot, err);
 		return -1;
 	}
-	joblink_use(b->jobs, gen);
-	front_use_keys(b, ks, desc);
-	log_info("signer: serving again (%s)", desc);
-	audit_event(b->audit, "signer", "state", "up", NULL);
+	keygen_release(ks);
+	joblink_use(b->jobs, gen, slot);
+	log_info("signer: serving again (%s; signer %d)", desc, slot);
+	snprintf(num, sizeof(num), "%d", slot);
+	audit_event(b->audit, "signer", "state", "up", "slot", num, NULL);
 	return 0;
 }

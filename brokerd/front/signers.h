@@ -13,7 +13,7 @@ int	front_take_signer(struct broker *b, const struct config *conf,
 	    char *errbuf, size_t errlen);
 /* signers.c: make a key generation current (the old goes when unused). */
 void	front_use_keys(struct broker *b, struct keygen *ks, const char *desc);
-/* signers.c: a restarted signer's links made current.  0 on success. */
-int	front_adopt_signer(struct broker *b, int *fds, int nfds);
+/* signers.c: a restarted signer's links current in slot.  0: success. */
+int	front_adopt_signer(struct broker *b, int slot, int *fds, int nfds);
 
 #endif /* SIGNERS_H */

@@ -2,10 +2,12 @@
  * The monitor: the daemon's first process.  It reads the config, the
  * policy and the PIN, creates the socket, forks the signer (before any
  * PKCS#11 call) and the front, and then only supervises: it restarts a
- * signer that died (with backoff, never after the token refused the PIN),
- * restarts a front that died or stopped answering its watchdog (with a
- * new signer: the old one's links went with the front), re-reads the
- * files on SIGHUP and starts a signer for them, reopens the audit log on
+ * signer that died, alone and with its slot's backoff (never after the
+ * token refused the PIN), restarts a front that died or stopped
+ * answering its watchdog (with new signers: the old ones' links went
+ * with the front), re-reads the files on SIGHUP and starts all the
+ * signers for them (replacing every old one at once), reopens the audit
+ * log on
  * SIGUSR1, relays the children's log lines to syslog when detached, and
  * stops everything on SIGTERM.  It keeps the listening socket, so that
  * clients wait in its backlog while a front is restarted.  It reads no client bytes
@@ -44,13 +46,15 @@
 #include "signer.h"
 
 /*
- * A signer that dies is restarted after BACKOFF_MIN_MS, doubled for each
- * death in a row of a signer younger than STABLE_MS, up to
+ * The token has `signers` slots, each with its own signer process.  A
+ * signer that dies is restarted after BACKOFF_MIN_MS, doubled for each
+ * death in a row in its slot of a signer younger than STABLE_MS, up to
  * BACKOFF_MAX_MS: a token fault costs 50 ms, a module that dies on every
  * request (a call its sandbox refuses, an unreachable HSM) is tried
  * 9 times in the first 25 s and then twice a minute.  From the
- * UNAVAILABLE_AFTER-th such death the token is unavailable (health not
- * ready) until a signer has stayed up STABLE_MS.
+ * UNAVAILABLE_AFTER-th such death a slot is "looping"; when every slot
+ * is, the token is unavailable (health not ready) until a signer has
+ * stayed up STABLE_MS.
  */
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	30000
@@ -70,6 +74,18 @@ struct child {
 	uint64_t	 started_ms;
 };
 
+/*
+ * A signer slot: its signer and its restarts.  The slots serve one
+ * token; with several tokens each slot will name its token too.
+ */
+struct slot {
+	struct child	 c;		/* current or starting */
+	int		 index;		/* in the front's CTL_SIGNER */
+	uint64_t	 backoff_ms;
+	uint64_t	 restart_at;	/* 0: none scheduled */
+	unsigned int	 quick_deaths;	/* young signers dead in a row */
+};
+
 struct monitor {
 	struct broker	*b;		/* what a front starts from */
 	struct files	 files;		/* in force */
@@ -81,15 +97,14 @@ struct monitor {
 	int		 log_fd;	/* children's stderr, or -1 */
 	int		 sig_fd;
 	pid_t		 front;
-	struct child	 signer;	/* current or starting */
-	pid_t		 retiring[8];	/* old signers, reaped quietly */
+	struct slot	 slots[CTL_SIGNERS_MAX];
+	int		 nslots;	/* in use: the config's signers */
+	pid_t		 retiring[4 * CTL_SIGNERS_MAX];	/* old signers,
+							   reaped quietly */
 	int		 down;		/* PIN refused: no more signers */
 	int		 stopping;
 	int		 killed_leftovers;
 	int		 failed;	/* a child ended badly: exit 1 */
-	uint64_t	 backoff_ms;
-	uint64_t	 restart_at;	/* 0: none scheduled */
-	unsigned int	 quick_deaths;	/* young signers dead in a row */
 	struct ctl_signer_stats stats;	/* sent to the front */
 	struct ctl_signer_stats sent;	/* what the front has */
 	int		 stats_sent;	/* by this front */
@@ -105,6 +120,7 @@ struct monitor {
 };
 
 static void	restart_front(struct monitor *);
+static void	kill_slot(struct monitor *, const struct ctl_msg *);
 
 /*
  * The monitor's end of the control channel: sends and receives give up
@@ -167,7 +183,7 @@ child_stderr(struct monitor *m)
  */
 static int
 spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
-    struct child *c)
+    struct child *c, int slot)
 {
 	int i, sp[2], st[2], n = conf->workers;
 	int *mine, *theirs, keep[CTL_MAX_FDS + 1];
@@ -225,6 +241,7 @@ spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
 	c->nlinks = n;
 	c->started_ms = clock_ms();
 	m->stats.starts++;
+	m->stats.slots[slot].starts++;
 	return 0;
  fail:
 	log_warn("monitor: cannot start a signer");
@@ -291,64 +308,119 @@ retire(struct monitor *m, pid_t pid)
 	(void)kill(pid, SIGKILL);	/* too many: do not wait for it */
 }
 
-/* Hand a ready signer's links to the front. */
+/* Hand a ready signer's links to the front, with its slot. */
 static void
-send_signer(struct monitor *m, struct child *c)
+send_signer(struct monitor *m, struct slot *s)
 {
-	if (ctl_send(m->ctl_fd, CTL_SIGNER, NULL, 0, c->links, c->nlinks) != 0)
-		log_warn("monitor: cannot pass the signer to the front");
-	child_drop_links(c);
+	uint32_t index = (uint32_t)s->index;
+
+	if (ctl_send(m->ctl_fd, CTL_SIGNER, &index, sizeof(index),
+	    s->c.links, s->c.nlinks) != 0)
+		log_warn("monitor: cannot pass signer %d to the front",
+		    s->index);
+	child_drop_links(&s->c);
+}
+
+static void
+slot_reset(struct slot *s, int index)
+{
+	memset(s, 0, sizeof(*s));
+	s->index = index;
+	s->c.status_fd = -1;
+	s->c.report_fd = -1;
+	s->backoff_ms = BACKOFF_MIN_MS;
+}
+
+static int
+slot_looping(const struct slot *s)
+{
+	return s->quick_deaths >= UNAVAILABLE_AFTER;
+}
+
+/*
+ * The slots' state for the front; the token is unavailable when the PIN
+ * was refused or every slot is looping.
+ */
+static void
+update_slots(struct monitor *m)
+{
+	struct slot *s;
+	int i, looping = 1;
+
+	m->stats.nslots = (uint32_t)m->nslots;
+	for (i = 0; i < m->nslots; i++) {
+		s = &m->slots[i];
+		m->stats.slots[i].up = s->c.pid > 0 && s->c.report_fd != -1;
+		m->stats.slots[i].looping = slot_looping(s);
+		if (!slot_looping(s))
+			looping = 0;
+	}
+	if (m->down || m->stats.unavailable == (uint32_t)looping)
+		return;
+	m->stats.unavailable = (uint32_t)looping;
+	if (looping)
+		log_warnx("monitor: in every slot %d signers in a row ended "
+		    "within %d s; the token is UNAVAILABLE until one stays "
+		    "up %d s (restarts back off to %d s)", UNAVAILABLE_AFTER,
+		    STABLE_MS / 1000, STABLE_MS / 1000, BACKOFF_MAX_MS / 1000);
+	else
+		log_warnx("monitor: a signer serves; the token is available "
+		    "again");
 }
 
 /* A signer that lived lived_ms is gone: start another, later each time. */
 static void
-schedule_restart(struct monitor *m, uint64_t lived_ms)
+schedule_restart(struct monitor *m, struct slot *s, uint64_t lived_ms)
 {
 	uint64_t now = clock_ms();
 
 	if (m->down || m->stopping)
 		return;
 	if (lived_ms >= STABLE_MS) {
-		m->backoff_ms = BACKOFF_MIN_MS;
-		m->quick_deaths = 0;
+		s->backoff_ms = BACKOFF_MIN_MS;
+		s->quick_deaths = 0;
 	} else
-		m->quick_deaths++;
-	m->restart_at = now + m->backoff_ms;
-	if (m->quick_deaths >= UNAVAILABLE_AFTER && !m->stats.unavailable) {
-		m->stats.unavailable = 1;
-		log_warnx("monitor: %u signers in a row ended within %d s; "
-		    "the token is UNAVAILABLE until one stays up %d s "
-		    "(restarts back off to %d s)", m->quick_deaths,
-		    STABLE_MS / 1000, STABLE_MS / 1000, BACKOFF_MAX_MS / 1000);
-	}
-	log_info("monitor: restarting the signer in %llu ms",
-	    (unsigned long long)m->backoff_ms);
-	m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    m->backoff_ms * 2;
+		s->quick_deaths++;
+	s->restart_at = now + s->backoff_ms;
+	if (s->quick_deaths == UNAVAILABLE_AFTER)
+		log_warnx("monitor: signer %d: %u in a row ended within %d s",
+		    s->index, s->quick_deaths, STABLE_MS / 1000);
+	log_info("monitor: slot %d: restarting the signer in %llu ms",
+	    s->index, (unsigned long long)s->backoff_ms);
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    s->backoff_ms * 2;
+	update_slots(m);
 }
 
 static void
-restart_signer(struct monitor *m)
+restart_signer(struct monitor *m, struct slot *s)
 {
-	m->restart_at = 0;
+	s->restart_at = 0;
 	m->stats.restarts++;
-	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0)
-		schedule_restart(m, 0);
+	m->stats.slots[s->index].restarts++;
+	if (spawn_signer(m, m->files.conf, m->pin, &s->c, s->index) != 0)
+		schedule_restart(m, s, 0);
 }
 
-/* A serving signer that stayed up STABLE_MS ends an unavailable spell. */
+/* A looping slot whose signer stayed up STABLE_MS is well again. */
 static void
 check_stable(struct monitor *m)
 {
-	if (!m->stats.unavailable || m->down || m->signer.pid <= 0 ||
-	    m->signer.report_fd == -1 || clock_ms() - m->signer.started_ms <
-	    STABLE_MS)
-		return;
-	m->stats.unavailable = 0;
-	m->quick_deaths = 0;
-	m->backoff_ms = BACKOFF_MIN_MS;
-	log_warnx("monitor: the signer stayed up %d s; the token is "
-	    "available again", STABLE_MS / 1000);
+	struct slot *s;
+	int i;
+
+	for (i = 0; i < m->nslots; i++) {
+		s = &m->slots[i];
+		if (!slot_looping(s) || m->down || s->c.pid <= 0 ||
+		    s->c.report_fd == -1 || clock_ms() - s->c.started_ms <
+		    STABLE_MS)
+			continue;
+		s->quick_deaths = 0;
+		s->backoff_ms = BACKOFF_MIN_MS;
+		log_warnx("monitor: signer %d stayed up %d s", s->index,
+		    STABLE_MS / 1000);
+	}
+	update_slots(m);
 }
 
 /*
@@ -428,16 +500,16 @@ pin_refused(struct monitor *m, struct secret *pin)
 }
 
 static void
-starting_status(struct monitor *m)
+starting_status(struct monitor *m, struct slot *s)
 {
 	char msg[LOG_MSG_MAX];
 
-	if (signer_status(&m->signer, 0, msg, sizeof(msg)) == 0) {
-		send_signer(m, &m->signer);
+	if (signer_status(&s->c, 0, msg, sizeof(msg)) == 0) {
+		send_signer(m, s);
 		return;
 	}
-	log_warnx("monitor: the signer did not start: %s", msg);
-	child_drop_links(&m->signer);
+	log_warnx("monitor: signer %d did not start: %s", s->index, msg);
+	child_drop_links(&s->c);
 	/* Its exit status (reaped below) decides whether to try again. */
 }
 
@@ -448,8 +520,11 @@ starting_status(struct monitor *m)
 static void
 begin_stop(struct monitor *m)
 {
+	int i;
+
 	m->stopping = 1;
-	m->restart_at = 0;
+	for (i = 0; i < m->nslots; i++)
+		m->slots[i].restart_at = 0;
 	m->front_restart_at = 0;
 	frontwatch_disarm(&m->watch);
 	if (m->listen_fd != -1) {
@@ -460,20 +535,30 @@ begin_stop(struct monitor *m)
 		(void)kill(m->front, SIGTERM);
 }
 
-/* The signer's links were the front's: a new front needs a new signer. */
+/* A slot's signer goes (quietly: reaped as retiring). */
 static void
-drop_signer(struct monitor *m)
+drop_signer(struct monitor *m, struct slot *s)
 {
-	m->restart_at = 0;
-	child_close_report(&m->signer);
-	if (m->signer.status_fd != -1) {
-		close(m->signer.status_fd);
-		m->signer.status_fd = -1;
+	s->restart_at = 0;
+	child_close_report(&s->c);
+	if (s->c.status_fd != -1) {
+		close(s->c.status_fd);
+		s->c.status_fd = -1;
 	}
-	child_drop_links(&m->signer);
-	if (m->signer.pid > 0)
-		retire(m, m->signer.pid);	/* it sees its links close */
-	m->signer.pid = 0;
+	child_drop_links(&s->c);
+	if (s->c.pid > 0)
+		retire(m, s->c.pid);	/* it sees its links close */
+	s->c.pid = 0;
+}
+
+/* The signers' links were the front's: a new front needs new signers. */
+static void
+drop_signers(struct monitor *m)
+{
+	int i;
+
+	for (i = 0; i < m->nslots; i++)
+		drop_signer(m, &m->slots[i]);
 }
 
 static void
@@ -520,7 +605,7 @@ front_exited(struct monitor *m, int status)
 	} else
 		log_warnx("monitor: the front exited with status %d",
 		    WEXITSTATUS(status));
-	drop_signer(m);
+	drop_signers(m);
 	if (m->down) {
 		log_warnx("monitor: the token refused the PIN: no signer, so "
 		    "no front; stopping");
@@ -531,12 +616,12 @@ front_exited(struct monitor *m, int status)
 	schedule_front(m);
 }
 
+static void	signer_exited(struct monitor *, struct slot *, int);
+
 static void
 reaped(struct monitor *m, pid_t pid, int status)
 {
-	struct sandbox_trap t;
 	size_t i;
-	int trapped;
 
 	if (pid == m->front) {
 		front_exited(m, status);
@@ -547,15 +632,28 @@ reaped(struct monitor *m, pid_t pid, int status)
 			m->retiring[i] = 0;
 			return;
 		}
-	if (pid != m->signer.pid)
+	for (i = 0; i < (size_t)m->nslots; i++)
+		if (m->slots[i].c.pid == pid)
+			break;
+	if (i == (size_t)m->nslots)
 		return;
-	if (m->signer.status_fd != -1) {
-		close(m->signer.status_fd);
-		m->signer.status_fd = -1;
+	signer_exited(m, &m->slots[i], status);
+}
+
+static void
+signer_exited(struct monitor *m, struct slot *s, int status)
+{
+	struct sandbox_trap t;
+	int i, trapped;
+
+	if (s->c.status_fd != -1) {
+		close(s->c.status_fd);
+		s->c.status_fd = -1;
 	}
-	trapped = read_trap(&m->signer, &t) == 0;
-	child_drop_links(&m->signer);
-	m->signer.pid = 0;
+	trapped = read_trap(&s->c, &t) == 0;
+	child_drop_links(&s->c);
+	s->c.pid = 0;
+	update_slots(m);
 	if (m->stopping) {
 		/* It should leave cleanly once the front closed its links. */
 		if (!m->killed_leftovers && (!WIFEXITED(status) ||
@@ -568,10 +666,13 @@ reaped(struct monitor *m, pid_t pid, int status)
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
 		log_warnx("monitor: the token refused the PIN; the signer "
-		    "will NOT be restarted (answering TOKEN_UNAVAILABLE)");
+		    "will NOT be restarted, nor any other (answering "
+		    "TOKEN_UNAVAILABLE once none serves)");
 		pin_refused(m, m->pin);
 		m->down = 1;
 		m->stats.unavailable = 1;
+		for (i = 0; i < m->nslots; i++)
+			m->slots[i].restart_at = 0;
 		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, "PIN refused", 11,
 		    NULL, 0);
 		return;
@@ -581,12 +682,12 @@ reaped(struct monitor *m, pid_t pid, int status)
 	    SIGSYS))
 		sandbox_killed(m, trapped, &t);
 	else if (WIFSIGNALED(status))
-		log_warnx("monitor: the signer was killed by signal %d",
-		    WTERMSIG(status));
+		log_warnx("monitor: the signer was killed by signal %d "
+		    "(signer %d)", WTERMSIG(status), s->index);
 	else
-		log_warnx("monitor: the signer exited with status %d",
-		    WEXITSTATUS(status));
-	schedule_restart(m, clock_ms() - m->signer.started_ms);
+		log_warnx("monitor: the signer exited with status %d "
+		    "(signer %d)", WEXITSTATUS(status), s->index);
+	schedule_restart(m, s, clock_ms() - s->c.started_ms);
 }
 
 static void
@@ -641,8 +742,8 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
 			ctl_msg_free(&cm);
 			return rc;
 		}
-		if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0)
-			(void)kill(m->signer.pid, SIGKILL);
+		if (cm.type == CTL_RESTART_SIGNER)
+			kill_slot(m, &cm);
 		ctl_msg_free(&cm);
 	}
 }
@@ -669,6 +770,60 @@ signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
 		return 1;
 	}
 	return 0;
+}
+
+/* The other slots after a front's first: theirs join, the empty restart. */
+static void
+join_signers(struct monitor *m, struct slot *first)
+{
+	int i;
+
+	for (i = 0; i < m->nslots; i++) {
+		if (&m->slots[i] == first)
+			continue;
+		if (m->slots[i].c.pid > 0)
+			send_signer(m, &m->slots[i]);
+		else
+			schedule_restart(m, &m->slots[i], 0);
+	}
+	update_slots(m);
+}
+
+/*
+ * Fill n empty slots, one signer after the other: SoftHSM2 processes
+ * that open the token at the same moment do not always find it (seen:
+ * "no token with label").  Returns how many serve; a slot whose signer
+ * did not start is left empty, with why in err.  *refused: the token
+ * refused the PIN (no further signer is started with it).
+ */
+static int
+start_signers(struct monitor *m, const struct config *conf,
+    struct secret *pin, struct slot *slots, int n, int *refused, char *err,
+    size_t errlen)
+{
+	char why[LOG_MSG_MAX];
+	int i, r, up = 0;
+
+	*refused = 0;
+	snprintf(err, errlen, "no signer");
+	for (i = 0; i < n; i++)
+		slot_reset(&slots[i], i);
+	for (i = 0; i < n && !*refused; i++) {
+		if (spawn_signer(m, conf, pin, &slots[i].c, i) != 0) {
+			snprintf(err, errlen, "cannot start signer %d", i);
+			continue;
+		}
+		if ((r = signer_status(&slots[i].c, START_WAIT_MS, why,
+		    sizeof(why))) == 0) {
+			up++;
+			continue;
+		}
+		strlcpy(err, why, errlen);
+		if (signer_start_failed(m, &slots[i].c, pin, r == -2))
+			*refused = 1;
+		slots[i].c.pid = 0;
+	}
+	return up;
 }
 
 /* The audit log, by the checks of fcheck_open_log; -1 logged. */
@@ -704,7 +859,7 @@ static void
 reload(struct monitor *m)
 {
 	struct files f;
-	struct child c;
+	struct slot ns[CTL_SIGNERS_MAX];
 	struct secret *fresh;
 	const char *what;
 	const void *parts[4];
@@ -712,7 +867,7 @@ reload(struct monitor *m)
 	uint8_t *body;
 	size_t len;
 	char err[LOG_MSG_MAX];
-	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1, r, newlog;
+	int fds[CTL_MAX_FDS], nfds, afd, sfd = -1, i, n, refused, newlog;
 
 	log_info("SIGHUP: reloading");
 	if (files_load(m->conffile, &f, err, sizeof(err)) != 0)
@@ -734,14 +889,12 @@ reload(struct monitor *m)
 		files_free(&f);
 		goto refused;
 	}
-	if (spawn_signer(m, f.conf, fresh != NULL ? fresh : m->pin, &c) !=
-	    0) {
-		snprintf(err, sizeof(err), "cannot start a signer");
-		goto refused_free;
-	}
-	if ((r = signer_status(&c, START_WAIT_MS, err, sizeof(err))) != 0) {
-		(void)signer_start_failed(m, &c, fresh != NULL ? fresh :
-		    m->pin, r == -2);
+	/* All of them, or none: the front takes them as one generation. */
+	n = f.conf->signers;
+	if (start_signers(m, f.conf, fresh != NULL ? fresh : m->pin, ns, n,
+	    &refused, err, sizeof(err)) != n) {
+		for (i = 0; i < n; i++)
+			drop_signer(m, &ns[i]);
 		goto refused_free;
 	}
 	parts[0] = m->conffile;
@@ -752,8 +905,12 @@ reload(struct monitor *m)
 	lens[2] = f.pollen;
 	parts[3] = f.names;
 	lens[3] = f.nameslen;
-	memcpy(fds, c.links, sizeof(int) * c.nlinks);
-	nfds = c.nlinks;
+	nfds = 0;
+	for (i = 0; i < n; i++) {
+		memcpy(fds + nfds, ns[i].c.links, sizeof(int) *
+		    ns[i].c.nlinks);
+		nfds += ns[i].c.nlinks;
+	}
 	if ((afd = open_audit(f.conf)) != -1) {
 		fds[nfds++] = afd;
 		/* The log's head file follows it (after a path change). */
@@ -769,9 +926,8 @@ reload(struct monitor *m)
 			close(afd);
 		if (sfd != -1)
 			close(sfd);
-		child_drop_links(&c);
-		child_close_report(&c);
-		retire(m, c.pid);
+		for (i = 0; i < n; i++)
+			drop_signer(m, &ns[i]);
 		files_free(&f);
 		secret_free(fresh);
 		return;
@@ -781,19 +937,19 @@ reload(struct monitor *m)
 		close(afd);
 	if (sfd != -1)
 		close(sfd);
-	child_drop_links(&c);
+	for (i = 0; i < n; i++)
+		child_drop_links(&ns[i].c);
 	if (front_verdict(m, err, sizeof(err)) != 0) {
 		log_debug("monitor: the front kept the old files: %s", err);
-		child_close_report(&c);
-		retire(m, c.pid);	/* the front closed its links */
+		for (i = 0; i < n; i++)		/* the front closed their links */
+			drop_signer(m, &ns[i]);
 		files_free(&f);
 		secret_free(fresh);
 		return;
 	}
-	child_close_report(&m->signer);
-	if (m->signer.pid > 0)
-		retire(m, m->signer.pid);
-	m->signer = c;
+	drop_signers(m);		/* all at once: the front did */
+	memcpy(m->slots, ns, sizeof(ns[0]) * n);
+	m->nslots = n;
 	/* The front switches logs only when the path changed. */
 	newlog = f.conf->audit_path != NULL && (m->files.conf->audit_path ==
 	    NULL || strcmp(f.conf->audit_path, m->files.conf->audit_path) != 0);
@@ -806,9 +962,8 @@ reload(struct monitor *m)
 	if (m->down)
 		log_info("monitor: the token accepted the PIN; serving again");
 	m->down = 0;
-	m->stats.unavailable = 0;	/* a signer just started */
-	m->quick_deaths = 0;
-	m->backoff_ms = BACKOFF_MIN_MS;
+	m->stats.unavailable = 0;	/* signers just started */
+	update_slots(m);
 	/* The front just answered; the deadline may have changed. */
 	ctl_timeouts(m->ctl_fd, f.conf->front_watchdog);
 	frontwatch_arm(&m->watch, f.conf->front_watchdog, clock_ms());
@@ -885,13 +1040,29 @@ handle_ctl(struct monitor *m)
 	}
 	if (cm.type == CTL_PONG)
 		frontwatch_answered(&m->watch, clock_ms());
-	if (cm.type == CTL_RESTART_SIGNER && m->signer.pid > 0 &&
-	    m->signer.status_fd == -1) {
-		log_warnx("monitor: every signer worker is stuck; killing "
-		    "the signer");
-		(void)kill(m->signer.pid, SIGKILL);
-	}
+	if (cm.type == CTL_RESTART_SIGNER)
+		kill_slot(m, &cm);
 	ctl_msg_free(&cm);
+}
+
+/* The front's CTL_RESTART_SIGNER: every worker of that signer is stuck. */
+static void
+kill_slot(struct monitor *m, const struct ctl_msg *cm)
+{
+	struct slot *s;
+	uint32_t index;
+
+	if (cm->len != sizeof(index))
+		return;
+	memcpy(&index, cm->body, sizeof(index));
+	if (index >= (uint32_t)m->nslots)
+		return;
+	s = &m->slots[index];
+	if (s->c.pid <= 0 || s->c.status_fd != -1)
+		return;
+	log_warnx("monitor: every worker of signer %d is stuck; killing it",
+	    s->index);
+	(void)kill(s->c.pid, SIGKILL);
 }
 
 /* Children's stderr (detached): one syslog line per line. */
@@ -924,8 +1095,11 @@ any_child(const struct monitor *m)
 {
 	size_t i;
 
-	if (m->front > 0 || m->signer.pid > 0)
+	if (m->front > 0)
 		return 1;
+	for (i = 0; i < (size_t)m->nslots; i++)
+		if (m->slots[i].c.pid > 0)
+			return 1;
 	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
 		if (m->retiring[i] != 0)
 			return 1;
@@ -939,8 +1113,9 @@ kill_leftovers(struct monitor *m)
 	size_t i;
 
 	m->killed_leftovers = 1;
-	if (m->signer.pid > 0)
-		(void)kill(m->signer.pid, SIGKILL);
+	for (i = 0; i < (size_t)m->nslots; i++)
+		if (m->slots[i].c.pid > 0)
+			(void)kill(m->slots[i].c.pid, SIGKILL);
 	for (i = 0; i < sizeof(m->retiring) / sizeof(m->retiring[0]); i++)
 		if (m->retiring[i] != 0)
 			(void)kill(m->retiring[i], SIGKILL);
@@ -950,14 +1125,19 @@ kill_leftovers(struct monitor *m)
 static int
 loop_timeout(const struct monitor *m)
 {
-	uint64_t now = clock_ms(), at[3] = { m->restart_at,
-	    m->front_restart_at, 0 };
-	int timeout = m->stopping ? 200 : -1, t;
-	size_t i;
+	uint64_t now = clock_ms(), at[1 + 2 * CTL_SIGNERS_MAX] = {
+	    m->front_restart_at };
+	const struct slot *s;
+	int timeout = m->stopping ? 200 : -1, t, i;
+	size_t n = 1;
 
-	if (m->stats.unavailable && !m->down && m->signer.pid > 0)
-		at[2] = m->signer.started_ms + STABLE_MS;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < m->nslots; i++) {
+		s = &m->slots[i];
+		at[n++] = s->restart_at;
+		if (slot_looping(s) && !m->down && s->c.pid > 0)
+			at[n++] = s->c.started_ms + STABLE_MS;
+	}
+	for (i = 0; i < (int)n; i++) {
 		if (at[i] == 0)
 			continue;
 		t = at[i] > now ? (int)(at[i] - now) : 0;
@@ -990,35 +1170,46 @@ send_stats(struct monitor *m)
 static void
 loop(struct monitor *m)
 {
-	struct pollfd pfd[5];
-	int n;
+	struct pollfd pfd[4 + CTL_SIGNERS_MAX];
+	struct slot *s;
+	int i, n;
 
 	while (!m->stopping || any_child(m)) {
 		n = 0;
 		pfd[n++] = (struct pollfd){ m->sig_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->ctl_fd, POLLIN, 0 };
-		pfd[n++] = (struct pollfd){ m->signer.status_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->log_fd, POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ m->copy.fd, POLLIN, 0 };
+		for (i = 0; i < m->nslots; i++)
+			pfd[n++] = (struct pollfd){ m->slots[i].c.status_fd,
+			    POLLIN, 0 };
 		/* A new front hears the counts before anything else. */
 		send_stats(m);
 		if (poll(pfd, n, logwatch_timeout(&m->audit_watch,
 		    loop_timeout(m))) == -1 && errno != EINTR)
 			fatal("monitor: poll");
 		logwatch_tick(&m->audit_watch);
-		if (pfd[3].revents & POLLIN)
+		if (pfd[2].revents & POLLIN)
 			relay_log(m);
-		if (pfd[4].revents & (POLLIN | POLLHUP))
+		if (pfd[3].revents & (POLLIN | POLLHUP))
 			auditcopy_read(&m->copy, m->files.conf);
+		/* Before the signals: a reload may replace the slots. */
+		for (i = 0; i < m->nslots && 4 + i < n; i++) {
+			s = &m->slots[i];
+			if (s->c.status_fd != -1 && pfd[4 + i].fd ==
+			    s->c.status_fd && (pfd[4 + i].revents &
+			    (POLLIN | POLLHUP)))
+				starting_status(m, s);
+		}
 		if (pfd[0].revents & POLLIN)
 			handle_signals(m);
 		if (m->ctl_fd != -1 && (pfd[1].revents & (POLLIN | POLLHUP)))
 			handle_ctl(m);
-		if (m->signer.status_fd != -1 && pfd[2].fd == m->signer.status_fd
-		    && (pfd[2].revents & (POLLIN | POLLHUP)))
-			starting_status(m);
-		if (m->restart_at != 0 && clock_ms() >= m->restart_at)
-			restart_signer(m);
+		for (i = 0; i < m->nslots; i++) {
+			s = &m->slots[i];
+			if (s->restart_at != 0 && clock_ms() >= s->restart_at)
+				restart_signer(m, s);
+		}
 		if (m->front > 0 && frontwatch_tick(&m->watch, m->ctl_fd,
 		    clock_ms()))
 			front_lost(m, "did not answer the watchdog in time "
@@ -1040,10 +1231,11 @@ loop(struct monitor *m)
 		relay_log(m);
 }
 
-/* Fork a front with the files in force and signer's links. */
+/* Fork a front with the files in force and one slot's signer links. */
 static int
-spawn_front(struct monitor *m, struct child *signer)
+spawn_front(struct monitor *m, struct slot *s)
 {
+	struct child *signer = &s->c;
 	struct broker *b = m->b;
 	int sp[2], keep[CTL_MAX_FDS + 3], i, n, copy_fd;
 	pid_t pid;
@@ -1078,7 +1270,8 @@ spawn_front(struct monitor *m, struct child *signer)
 		keep[n++] = copy_fd;
 		keep_only(keep, n);
 		b->audit_copy_fd = keep[n - 1];
-		front_main(b, keep[0], keep[1], keep + 2, signer->nlinks);
+		front_main(b, keep[0], keep[1], keep + 2, signer->nlinks,
+		    s->index);
 	}
 	close(sp[1]);
 	close(copy_fd);
@@ -1121,17 +1314,15 @@ static void
 restart_front(struct monitor *m)
 {
 	char err[LOG_MSG_MAX];
-	int r;
+	struct slot *first = NULL;
+	int i, refused;
 
 	m->front_restart_at = 0;
-	if (spawn_signer(m, m->files.conf, m->pin, &m->signer) != 0) {
-		schedule_front(m);
-		return;
-	}
-	if ((r = signer_status(&m->signer, START_WAIT_MS, err, sizeof(err))) !=
-	    0) {
+	if (start_signers(m, m->files.conf, m->pin, m->slots, m->nslots,
+	    &refused, err, sizeof(err)) == 0 || refused) {
 		log_warnx("monitor: the signer did not start: %s", err);
-		if (signer_start_failed(m, &m->signer, m->pin, r == -2)) {
+		drop_signers(m);
+		if (refused) {
 			m->down = 1;
 			m->failed = 1;
 			begin_stop(m);
@@ -1139,13 +1330,16 @@ restart_front(struct monitor *m)
 			schedule_front(m);
 		return;
 	}
-	if (spawn_front(m, &m->signer) != 0) {
+	for (i = 0; i < m->nslots && first == NULL; i++)
+		if (m->slots[i].c.pid > 0)
+			first = &m->slots[i];
+	if (spawn_front(m, first) != 0) {
 		log_warn("monitor: cannot start a front");
-		drop_signer(m);
+		drop_signers(m);
 		schedule_front(m);
 		return;
 	}
-	child_drop_links(&m->signer);
+	child_drop_links(&first->c);
 	if (front_ready(m, err, sizeof(err)) != 0) {
 		log_warnx("monitor: the new front cannot serve: %s; stopping",
 		    err);
@@ -1155,6 +1349,7 @@ restart_front(struct monitor *m)
 		return;
 	}
 	log_warnx("monitor: a new front serves (pid %d)", (int)m->front);
+	join_signers(m, first);
 }
 
 int
@@ -1164,6 +1359,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	static struct monitor m;
 	char err[LOG_MSG_MAX];
 	sigset_t mask;
+	int refused;
 
 	memset(&m, 0, sizeof(m));
 	m.b = b;
@@ -1173,9 +1369,7 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	m.listen_fd = listen_fd;
 	m.log_fd = log_fd;
 	m.ctl_fd = -1;
-	m.signer.status_fd = -1;
-	m.signer.report_fd = -1;
-	m.backoff_ms = BACKOFF_MIN_MS;
+	m.nslots = m.files.conf->signers;
 	m.front_backoff_ms = FRONT_BACKOFF_MIN_MS;
 	logwatch_init(&m.audit_watch);
 	auditcopy_init(&m.copy);
@@ -1191,18 +1385,21 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 		fatal("signalfd");
 	if (secret_seal(pin) != 0)
 		ready(-1, "cannot seal the PIN in memory");
-	/* 1. the signer, which logs in; 2. the front, with its links. */
+	/*
+	 * 1. the signers, which log in; 2. the front, with the first one's
+	 * links; 3. the others' links.  Every one must start.
+	 */
 	if (pin_guard_init(&m.guard) != 0)
 		ready(-1, "cannot set up the PIN guard");
-	if (spawn_signer(&m, m.files.conf, m.pin, &m.signer) != 0)
-		ready(-1, "cannot start the signer");
-	if (signer_status(&m.signer, START_WAIT_MS, err, sizeof(err)) != 0)
+	if (start_signers(&m, m.files.conf, m.pin, m.slots, m.nslots,
+	    &refused, err, sizeof(err)) != m.nslots)
 		ready(-1, err);
-	if (spawn_front(&m, &m.signer) != 0)
+	if (spawn_front(&m, &m.slots[0]) != 0)
 		ready(-1, "cannot start the front");
-	child_drop_links(&m.signer);
+	child_drop_links(&m.slots[0].c);
 	if (front_ready(&m, err, sizeof(err)) != 0)
 		ready(-1, err);
+	join_signers(&m, &m.slots[0]);
 	ready(0, NULL);
 	watch_audit(&m);
 	loop(&m);

@@ -356,10 +356,11 @@ cmd_health(struct cli *cli)
 	for (i = 0; h.version[i] != '\0'; i++)
 		if (h.version[i] <= ' ' || h.version[i] >= 0x7f)
 			h.version[i] = '?';
-	printf("version=%s token=%s uptime=%llu workers=%u\n",
-	    h.version[0] != '\0' ? h.version : "-",
+	printf("version=%s token=%s uptime=%llu workers=%u signers=%u "
+	    "signers-up=%u\n", h.version[0] != '\0' ? h.version : "-",
 	    h.token_ready ? "ready" : "unavailable",
-	    (unsigned long long)h.uptime_seconds, h.workers);
+	    (unsigned long long)h.uptime_seconds, h.workers, h.signers,
+	    h.signers_up);
 	return h.token_ready ? CLI_EXIT_OK :
 	    CLI_EXIT_STATUS + P11B_TOKEN_UNAVAILABLE;
 }

@@ -32,6 +32,15 @@ print_plain(const struct p11b_stats *st)
 	    (unsigned long long)st->signer_starts,
 	    (unsigned long long)st->signer_restarts,
 	    (unsigned long long)st->login_failures);
+	printf("signers configured=%u up=%u\n", st->signers,
+	    st->signers_up);
+	for (i = 0; i < st->nsigner_slots; i++)
+		printf("signer slot=%u up=%d looping=%d starts=%llu "
+		    "restarts=%llu busy=%u\n", st->signer_slots[i].slot,
+		    st->signer_slots[i].up, st->signer_slots[i].looping,
+		    (unsigned long long)st->signer_slots[i].starts,
+		    (unsigned long long)st->signer_slots[i].restarts,
+		    st->signer_slots[i].busy);
 	for (i = 0; i < st->nsandbox_kills; i++)
 		printf("sandbox-kills syscall=%s count=%llu\n",
 		    st->sandbox_kills[i].syscall,

@@ -1,31 +1,37 @@
 #!/bin/bash
 # tests/bench/run.sh [BUILDDIR] -- the broker beside the same work done
-# directly in-process against the same SoftHSM2 token, in the same run.
+# directly in-process against the same SoftHSM2 token, in the same run,
+# in one table (plus the client module's, see MODULE).
 #
-#   direct : p11bench (../shared/bench, the neutral harness) loading
-#            libsofthsm2.so in-process: C_SignInit + C_Sign per op
-#   broker : `p11broker bench` against p11brokerd on the same token
-# Ops: ecdsa (P-256 over a 32-byte digest), rsa (RSA-2048 PKCS#1 v1.5 over a
-# SHA-256 digest), hmac (HMAC-SHA256 over 64 bytes); CLIENTS concurrent
-# clients (threads for direct, connections for the broker).  Runs are
-# interleaved (rep -> op -> clients -> target) so drift hits both sides;
-# the table shows medians over REPS and broker/direct ratios, once
-# unpinned and once with everything pinned to CPU 0 (taskset -c 0).
-#
-#   module : (MODULE=1, the default) ../shared/bench/run-anchors.sh, the
-#            neutral harness, on the same token through three PKCS#11
-#            modules: SoftHSM2 in-process, p11-kit's remoting
-#            (p11-kit-client.so -> p11-kit server) and p11broker-pkcs11.so
-#            -> this broker; its own table follows ours, per MODES
-#   old    : with OLD_BUILD=DIR, a second broker built from another tree
-#            (e.g. the single-process broker before the split), on its
-#            own socket, measured in the same run; the table then also
-#            shows broker/old.
-# Env: SECS (default 2) REPS (3) CLIENTS ("1 4 16") OPS ("ecdsa rsa hmac")
-#      MODES ("unpinned pinned") WORKERS (broker workers, default: config
-#      default) P11BENCH_DIR (default ../shared/bench beside the source tree)
-#      WORK (default /tmp/p11broker-bench)
-# Output: the raw lines in $WORK/raw.txt, the table on stdout (Markdown).
+# Targets, each timed by the same loop:
+#   direct    p11bench (../shared/bench, the neutral harness) loading
+#             libsofthsm2.so in-process: C_SignInit + C_Sign per op,
+#             CLIENTS threads in one process
+#   broker-sN `p11broker bench` (CLIENTS connections, one request at a
+#             time each) against p11brokerd with "signers N", for each N
+#             in SIGNERS, each broker on its own socket
+#   batch-sN  the same broker with the largest N, `bench --batch BATCH`:
+#             BATCH inputs per request, ops/s counting inputs (BATCH=0:
+#             not run); p50/p99 are per batch
+#   old       with OLD_BUILD=DIR, a broker built from another tree (its
+#             default signers), on its own socket
+# Ops: ecdsa (P-256 over a 32-byte digest), rsa (RSA-2048 PKCS#1 v1.5
+# over a SHA-256 digest), hmac (HMAC-SHA256 over 64 bytes).  Runs are
+# interleaved (rep -> op -> clients -> target) so drift hits every
+# target alike; the table shows medians over REPS and each target's ratio
+# to direct, once unpinned and once with everything pinned to CPU 0
+# (taskset -c 0).
+#   module    (MODULE=1, the default) ../shared/bench/run-anchors.sh on
+#             the same token through three PKCS#11 modules: SoftHSM2
+#             in-process, p11-kit's remoting (p11-kit-client.so ->
+#             p11-kit server) and p11broker-pkcs11.so -> the broker with
+#             the largest N; its table follows, per MODES.
+# Env: SECS (2) REPS (3) CLIENTS ("1 4 16") OPS ("ecdsa rsa hmac")
+#      MODES ("unpinned pinned") SIGNERS ("1 2") BATCH (64) WORKERS
+#      (workers per signer; default: the config's) OLD_BUILD MODULE
+#      P11BENCH_DIR (../shared/bench beside the tree)
+#      WORK (/tmp/p11broker-bench)
+# Output: the raw lines in $WORK/raw.txt, the tables on stdout (Markdown).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,6 +41,9 @@ REPS=${REPS:-3}
 CLIENTS=${CLIENTS:-"1 4 16"}
 OPS=${OPS:-"ecdsa rsa hmac"}
 MODES=${MODES:-"unpinned pinned"}
+SIGNERS=${SIGNERS:-"1 2"}
+BATCH=${BATCH:-64}
+MODULE=${MODULE:-1}
 WORK=${WORK:-/tmp/p11broker-bench}
 P11BENCH_DIR=${P11BENCH_DIR:-$top/../shared/bench}
 SOFTHSM=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -77,7 +86,12 @@ key rsa2048 label "rsa2048"
 key hmac32  label "hmac32"
 CONF
 }
-config p11brokerd.conf broker.sock "$USER_LINE"
+SMAX=0
+for s in $SIGNERS; do
+	config "broker-s$s.conf" "broker-s$s.sock" "$USER_LINE
+signers $s"
+	[ "$s" -gt "$SMAX" ] && SMAX=$s
+done
 # A pre-split OLD_BUILD (single process, before "user") needs
 # OLD_NO_USER=1; later builds refuse to run as root without it.
 config old.conf old.sock "${OLD_NO_USER:+#}$USER_LINE"
@@ -90,9 +104,14 @@ permit user $(id -u) hmac-verify hmac32
 permit user $(id -u) list
 CONF
 
-TARGETS="direct broker"
+TARGETS=direct
+for s in $SIGNERS; do
+	TARGETS="$TARGETS broker-s$s"
+done
+[ "$BATCH" -gt 0 ] && TARGETS="$TARGETS batch-s$SMAX"
 [ -n "${OLD_BUILD:-}" ] && OLD_BUILD=$(cd "$OLD_BUILD" && pwd) &&
-    TARGETS="direct broker old"
+    TARGETS="$TARGETS old"
+
 DPIDS=
 stop_broker() {
 	local p
@@ -111,7 +130,7 @@ start_one() {
 	"${PIN[@]}" "$1/brokerd/p11brokerd" -d -f "$WORK/$2" \
 	    >"$WORK/$2.log" 2>&1 &
 	DPIDS="$DPIDS $!"
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do
 		"$1/client/p11broker" -s "$WORK/$3" health \
 		    >/dev/null 2>&1 && return 0
 		sleep 0.05
@@ -121,37 +140,46 @@ start_one() {
 	exit 1
 }
 
-start_broker() {
-	start_one "$build" p11brokerd.conf broker.sock
+start_brokers() {
+	local s
+	for s in $SIGNERS; do
+		start_one "$build" "broker-s$s.conf" "broker-s$s.sock"
+	done
 	[ -z "${OLD_BUILD:-}" ] || start_one "$OLD_BUILD" old.conf old.sock
 }
 
 # one TARGET OP N: prints "ops_per_s p50 p99"
 one() {
-	local target=$1 op=$2 n=$3 line
-	if [ "$target" = direct ]; then
+	local target=$1 op=$2 n=$3 line sock batch=()
+	case $target in
+	direct)
 		line=$("${PIN[@]}" "$WORK/p11bench" --module "$SOFTHSM" \
 		    --token bench --label "${KEY[$op]}" --op "$op" \
-		    --threads "$n" --seconds "$SECS")
-	else
-		local sock=broker.sock
-		[ "$target" = old ] && sock=old.sock
+		    --threads "$n" --seconds "$SECS") ;;
+	*)
+		case $target in
+		old) sock=old.sock ;;
+		batch-s*) sock=broker-s${target#batch-s}.sock
+			batch=(--batch "$BATCH") ;;
+		*) sock=$target.sock ;;
+		esac
 		line=$("${PIN[@]}" "$build/client/p11broker" -s "$WORK/$sock" \
 		    bench --op "$op" --key "${KEY[$op]}" --clients "$n" \
-		    --seconds "$SECS")
-		case $line in *errors=0*) ;; *) echo "broker errors: $line" >&2
-			exit 1 ;; esac
-	fi
+		    --seconds "$SECS" "${batch[@]}")
+		case $line in *errors=0*) ;; *) echo "$target errors: $line" >&2
+			exit 1 ;; esac ;;
+	esac
 	echo "$line" | sed -E 's/.*ops_per_s=([0-9.]+).*p50_us=([0-9.]+).*p99_us=([0-9.]+).*/\1 \2 \3/'
 }
 
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
+echo "# $(date -u +%FT%TZ) $(nproc) CPUs, ${SECS}s/run, $REPS reps, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/raw.txt"
 for mode in $MODES; do
 	PIN=()
 	[ "$mode" = pinned ] && PIN=(taskset -c 0)
-	start_broker
+	start_brokers
 	for rep in $(seq "$REPS"); do
 		for op in $OPS; do
 			for n in $CLIENTS; do
@@ -165,53 +193,42 @@ for mode in $MODES; do
 	stop_broker
 done
 
-if [ -n "${OLD_BUILD:-}" ]; then
-	echo "| cpus | op | clients | direct ops/s | old ops/s | broker ops/s | broker/old | broker/direct | old p50/p99 µs | broker p50/p99 µs |"
-	echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
-else
-	echo "| cpus | op | clients | direct ops/s | broker ops/s | ratio | direct p50/p99 µs | broker p50/p99 µs |"
-	echo "|---|---|---|---:|---:|---:|---:|---:|"
-fi
+echo
+echo "| cpus | op | clients | target | ops/s | vs direct | p50 / p99 µs |"
+echo "|---|---|---|---|---:|---:|---:|"
 for mode in $MODES; do
+	cpus=$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)
 	for op in $OPS; do
 		for n in $CLIENTS; do
+			d=
 			for target in $TARGETS; do
 				sel() { awk -v m="$mode" -v o="$op" -v n="$n" -v t="$target" -v f="$1" \
 				    '$1==m && $2==o && $3==n && $4==t {print $f}' "$WORK/raw.txt" | median; }
-				eval "${target}_ops=$(sel 6) ${target}_p50=$(sel 7) ${target}_p99=$(sel 8)"
+				o=$(sel 6)
+				[ -n "$d" ] || d=$o
+				printf '| %s | %s | %s | %s | %.0f | %s× | %.0f / %.0f |\n' \
+				    "$cpus" "$op" "$n" "$target" "$o" \
+				    "$(awk -v b="$o" -v d="$d" 'BEGIN {printf "%.2f", b / d}')" \
+				    "$(sel 7)" "$(sel 8)"
 			done
-			ratio=$(awk -v b="$broker_ops" -v d="$direct_ops" 'BEGIN {printf "%.2f", b / d}')
-			cpus=$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)
-			if [ -n "${OLD_BUILD:-}" ]; then
-				vsold=$(awk -v b="$broker_ops" -v d="$old_ops" 'BEGIN {printf "%.2f", b / d}')
-				printf '| %s | %s | %s | %.0f | %.0f | %.0f | %s× | %s× | %.0f / %.0f | %.0f / %.0f |\n' \
-				    "$cpus" "$op" "$n" "$direct_ops" "$old_ops" \
-				    "$broker_ops" "$vsold" "$ratio" "$old_p50" \
-				    "$old_p99" "$broker_p50" "$broker_p99"
-			else
-				printf '| %s | %s | %s | %.0f | %.0f | %s× | %.0f / %.0f | %.0f / %.0f |\n' \
-				    "$cpus" "$op" "$n" "$direct_ops" "$broker_ops" "$ratio" \
-				    "$direct_p50" "$direct_p99" "$broker_p50" "$broker_p99"
-			fi
 		done
 	done
 done
 
 # The client module against direct and p11-kit, by the neutral harness.
-if [ "${MODULE:-1}" = 1 ]; then
-	for mode in $MODES; do
-		PIN=()
-		cpus=
-		[ "$mode" = pinned ] && PIN=(taskset -c 0) && cpus=0
-		start_one "$build" p11brokerd.conf broker.sock
-		echo
-		echo "### p11broker-pkcs11.so vs p11-kit vs direct ($mode)"
-		echo
-		SECS=$SECS REPS=$REPS THREADS="$CLIENTS" OPS="$OPS" ONESHOT=0 \
-		    CPUS=$cpus BROKER_MODULE="$build/client/pkcs11/.libs/p11broker-pkcs11.so" \
-		    BROKER_ENV="P11BROKER_SOCKET=$WORK/broker.sock P11BROKER_TOKEN_LABEL=bench" \
-		    "$P11BENCH_DIR/run-anchors.sh" "$WORK" |
-		    sed -n '/^medians over reps/,$p'
-		stop_broker
-	done
-fi
+[ "$MODULE" = 1 ] || exit 0
+for mode in $MODES; do
+	PIN=()
+	cpus=
+	[ "$mode" = pinned ] && PIN=(taskset -c 0) && cpus=0
+	start_one "$build" "broker-s$SMAX.conf" "broker-s$SMAX.sock"
+	echo
+	echo "p11broker-pkcs11.so (signers $SMAX) vs p11-kit vs direct, $mode:"
+	echo
+	SECS=$SECS REPS=$REPS THREADS="$CLIENTS" OPS="$OPS" ONESHOT=0 \
+	    CPUS=$cpus BROKER_MODULE="$build/client/pkcs11/.libs/p11broker-pkcs11.so" \
+	    BROKER_ENV="P11BROKER_SOCKET=$WORK/broker-s$SMAX.sock P11BROKER_TOKEN_LABEL=bench" \
+	    "$P11BENCH_DIR/run-anchors.sh" "$WORK" |
+	    sed -n '/^medians over reps/,$p'
+	stop_broker
+done

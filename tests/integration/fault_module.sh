@@ -306,6 +306,7 @@ if [ -x "$BROKERD" ] && [ -x "$P11B" ]; then
 socket "$SOCK" mode 0666
 $user_stmt
 workers 2
+signers 1
 policy "$POLICY"
 token {
 	module "$FAULTMOD"

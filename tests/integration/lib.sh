@@ -273,6 +273,7 @@ write_config()
 	{
 		printf 'socket "%s" mode 0666\n' "$SOCK"
 		printf 'workers 2\n'
+		printf 'signers %s\n' "${SIGNERS:-1}"
 		printf 'max-frame 65536\n'
 		printf 'max-clients 64\n'
 		printf 'idle-timeout %s\n' "${IDLE_TIMEOUT:-30}"

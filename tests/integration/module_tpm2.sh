@@ -80,6 +80,7 @@ timeout "$HANG" dbus-run-session -- bash "$T/mktpm.sh" >"$T/mktpm.log" 2>&1 ||
 {
 	printf 'socket "%s" mode 0666\n' "$SOCK"
 	printf 'workers 2\n'
+	printf 'signers 1\n'	# as contrib/vendors/tpm2-swtpm.conf
 	user_line
 	printf 'policy "%s"\n' "$POLICY"
 	printf 'sandbox enforce\n'

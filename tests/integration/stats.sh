@@ -75,12 +75,15 @@ is "$(sed -n '1s/.* busy=\([0-9]*\) .*/\1/p' "$T/s0.plain")" 0 \
     "plain stats: no worker busy when idle"
 is "$(sed -n '1s/.* connections=\([0-9]*\) .*/\1/p' "$T/s0.plain")" 1 \
     "plain stats: one connection (this one)"
-bad=$(grep -Ev '^(token=|refusals policy=[0-9]+ missing-key=[0-9]+$|audit write-failures=[0-9]+ copies-dropped=[0-9]+ checkpoint-time=[0-9]+$|signers starts=[0-9]+ restarts=[0-9]+ login-failures=[0-9]+$|sandbox-kills syscall=[a-z0-9_]+ count=[0-9]+$|caller uid=([0-9]+|unknown|other) ok=[0-9]+ refused=[0-9]+ failed=[0-9]+$|requests op=[a-z-]+ key=[^ ]+ status=[a-z-]+ count=[0-9]+$|latency le_us=([0-9]+|inf) count=[0-9]+$)' \
+bad=$(grep -Ev '^(token=|refusals policy=[0-9]+ missing-key=[0-9]+$|audit write-failures=[0-9]+ copies-dropped=[0-9]+ checkpoint-time=[0-9]+$|signers starts=[0-9]+ restarts=[0-9]+ login-failures=[0-9]+$|signers configured=[0-9]+ up=[0-9]+$|signer slot=[0-9]+ up=[01] looping=[01] starts=[0-9]+ restarts=[0-9]+ busy=[0-9]+$|sandbox-kills syscall=[a-z0-9_]+ count=[0-9]+$|caller uid=([0-9]+|unknown|other) ok=[0-9]+ refused=[0-9]+ failed=[0-9]+$|requests op=[a-z-]+ key=[^ ]+ status=[a-z-]+ count=[0-9]+$|latency le_us=([0-9]+|inf) count=[0-9]+$)' \
     "$T/s0.plain")
 is "$bad" "" "plain stats: every line is a header, refusals, signers, requests or latency line"
-is "$(grep '^signers ' "$T/s0.plain")" \
+is "$(grep '^signers starts=' "$T/s0.plain")" \
     "signers starts=1 restarts=0 login-failures=0" \
     "plain stats: one signer started, none restarted, no login failure"
+is "$(grep '^signers\? [a-z]*=' "$T/s0.plain" | sed 1d | tr '\n' ';')" \
+    "signers configured=1 up=1;signer slot=0 up=1 looping=0 starts=1 restarts=0 busy=0;" \
+    "plain stats: one signer configured and up, its slot's line"
 
 # --- a known sequence ---------------------------------------------------------
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "algs.h"
 #include "config.h"
@@ -589,6 +590,45 @@ test_limits(void)
 	test_stream_limits(head);
 }
 
+/* signers: the default from the CPUs, the bound, signers x workers. */
+static void
+test_signers(void)
+{
+	static const char head[] = "socket \"/s\"\npolicy \"p\"\ntoken {\n"
+	    "module \"m\"\nlabel \"t\"\npin-env \"P\"\n}\n";
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char err[512], text[1024];
+	struct config *c;
+
+	c = parse(head, err, sizeof(err));
+	ok(c != NULL && c->signers == (ncpu < 1 ? 1 : ncpu > 4 ? 4 :
+	    (int)ncpu), "signers: default min(CPUs, 4)");
+	config_free(c);
+	snprintf(text, sizeof(text), "%ssigners 1\n", head);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL && c->signers == 1, "signers 1 (%s)", c ? "" : err);
+	config_free(c);
+	snprintf(text, sizeof(text), "%ssigners 16\nworkers 4\n", head);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL && c->signers == 16 && c->workers == 4,
+	    "signers 16 workers 4 (%s)", c ? "" : err);
+	config_free(c);
+	snprintf(text, sizeof(text), "%sworkers 64\n", head);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL && c->signers == 1, "workers 64: by default one signer "
+	    "(%s)", c ? "" : err);
+	config_free(c);
+	snprintf(text, sizeof(text), "%ssigners 0\n", head);
+	expect_error(text, "signers: expected a number from 1 to 16",
+	    "signers 0 refused");
+	snprintf(text, sizeof(text), "%ssigners 17\n", head);
+	expect_error(text, "signers: expected a number from 1 to 16",
+	    "signers 17 refused");
+	snprintf(text, sizeof(text), "%ssigners 3\nworkers 32\n", head);
+	expect_error(text, "signers 3 times workers 32 is more than 64",
+	    "signers x workers over 64 refused");
+}
+
 /*
  * A literal PIN: pin_start and pin_end are its bytes in the text (the
  * monitor blanks them there, files.c), quoted (with an escape) or not.
@@ -633,6 +673,7 @@ main(void)
 	test_config_errors();
 	test_audit_options();
 	test_limits();
+	test_signers();
 	test_literal_pin();
 	if ((c = policy_config()) == NULL) {
 		ok(0, "policy test config");

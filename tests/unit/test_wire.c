@@ -379,6 +379,58 @@ test_names(void)
 	is_int(p11b_alg_digest_len(P11B_ALG_ED25519), 0, "Ed25519: none");
 }
 
+/* Health and stats carry the signers: configured, up, per slot. */
+static void
+test_signer_fields(void)
+{
+	struct wire_response in, out;
+	uint8_t *frame;
+	size_t len;
+
+	memset(&in, 0, sizeof(in));
+	in.id = 7;
+	in.status = P11B_OK;
+	in.op = P11B_OP_HEALTH;
+	in.health.token_ready = 1;
+	in.health.workers = 6;
+	in.health.signers = 3;
+	in.health.signers_up = 2;
+	is_int(wire_response_encode(&in, &frame, &len), 0, "encode health");
+	is_int(wire_response_decode(frame + 4, len - 4, &out), 0,
+	    "decode health");
+	ok(out.health.workers == 6 && out.health.signers == 3 &&
+	    out.health.signers_up == 2, "health: workers, signers, up kept");
+	wire_response_free(&out);
+	free(frame);
+
+	memset(&in, 0, sizeof(in));
+	in.id = 8;
+	in.status = P11B_OK;
+	in.op = P11B_OP_STATS;
+	in.stats.signers = 2;
+	in.stats.signers_up = 1;
+	in.stats.nsigner_slots = 2;
+	in.stats.signer_slots[0] = (struct p11b_signer_slot){ 0, 1, 0, 4, 3,
+	    2 };
+	in.stats.signer_slots[1] = (struct p11b_signer_slot){ 1, 0, 1, 9, 8,
+	    0 };
+	is_int(wire_response_encode(&in, &frame, &len), 0, "encode stats");
+	is_int(wire_response_decode(frame + 4, len - 4, &out), 0,
+	    "decode stats");
+	ok(out.stats.signers == 2 && out.stats.signers_up == 1 &&
+	    out.stats.nsigner_slots == 2, "stats: signers, up, two slots");
+	ok(out.stats.signer_slots[0].up == 1 &&
+	    out.stats.signer_slots[0].starts == 4 &&
+	    out.stats.signer_slots[0].restarts == 3 &&
+	    out.stats.signer_slots[0].busy == 2 &&
+	    out.stats.signer_slots[1].slot == 1 &&
+	    out.stats.signer_slots[1].looping == 1 &&
+	    out.stats.signer_slots[1].up == 0 &&
+	    out.stats.signer_slots[1].starts == 9, "stats: slot fields kept");
+	wire_response_free(&out);
+	free(frame);
+}
+
 int
 main(void)
 {
@@ -390,5 +442,6 @@ main(void)
 	test_response_round_trip();
 	test_response_invalid();
 	test_names();
+	test_signer_fields();
 	return tap_done();
 }

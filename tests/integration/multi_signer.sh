@@ -1,0 +1,204 @@
+#!/bin/bash
+# Several signer processes per token ("signers 3").  Four client loops
+# sign with the real CLI, every signature checked by openssl, while one
+# signer at a time is SIGKILLed (several times) and while the files are
+# reloaded: the other signers serve, a dead signer's jobs are sent once
+# more to another, so no client sees an error.  Stats, health and the
+# Prometheus text report each signer.  Every signer killed at once (the
+# monitor held, so that none comes back before we look): health is not
+# ready; let go: ready again.  A reload to "signers 1" serves too.
+. "$(dirname "$0")/lib.sh"
+
+setup_token
+SIGNERS=3
+write_config
+write_policy "permit user $ME stats"
+start_daemon
+
+# signer_pids: the daemon's signer processes, one a line.
+signer_pids()
+{
+	local p
+	for p in $(pgrep -P "$DAEMON_PID"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = p11b-signer ] &&
+		    echo "$p"
+	done
+	return 0
+}
+
+# signers_up N: stats say N configured and N serving, and exactly N
+# signer processes run (retired ones gone).
+signers_up()
+{
+	"$P11B" -s "$SOCK" stats 2>/dev/null |
+	    grep -qx "signers configured=$1 up=$1" &&
+	    [ "$(signer_pids | wc -l)" -eq "$1" ]
+}
+
+# none_of OLD: no signer pid now is one of OLD.
+none_of()
+{
+	local p
+	for p in $(signer_pids); do
+		case " $1 " in *" $p "*) return 1 ;; esac
+	done
+	return 0
+}
+
+wait_for signers_up 3
+ok $? "signers 3: three signer processes serve" ||
+    diag "$(signer_pids | tr '\n' ' ')"
+cli health
+like "$(cat "$OUT")" "workers=6 signers=3 signers-up=3" \
+    "health: 6 sessions, 3 signers, 3 up"
+cli stats
+is "$(grep -c '^signer slot=[0-2] up=1 looping=0 starts=1 restarts=0 busy=[0-9]*$' \
+    "$OUT")" 3 "stats: one line per signer slot, each up" ||
+    diag "$(grep '^signer' "$OUT")"
+cli stats --prometheus
+like "$(cat "$OUT")" 'p11broker_signers_up 3' "prometheus: signers_up 3"
+like "$(cat "$OUT")" 'p11broker_signer_up\{slot="2"\} 1' \
+    "prometheus: per-slot signer_up"
+
+# sign_loop I: sign new data until $T/stop exists; every failure and
+# every signature openssl rejects is a line in $T/fail.I; "$T/count.I"
+# holds the number of signatures made.
+sign_loop()
+{
+	local i=$1 n=0
+	while [ ! -e "$T/stop" ]; do
+		head -c 200 /dev/urandom >"$T/in.$i"
+		if ! timeout -k 2 "$CLI_TIMEOUT" "$P11B" -s "$SOCK" sign ec256 \
+		    -a ecdsa-p256-sha256 -i "$T/in.$i" >"$T/sig.$i" \
+		    2>"$T/err.$i"; then
+			echo "sign: $(cat "$T/err.$i")" >>"$T/fail.$i"
+		elif ! openssl dgst -sha256 -verify "$T/pub/ec256.pem" \
+		    -signature "$T/sig.$i" "$T/in.$i" >/dev/null 2>&1; then
+			echo "signature does not verify" >>"$T/fail.$i"
+		fi
+		n=$((n + 1))
+		echo "$n" >"$T/count.$i.new"
+		mv "$T/count.$i.new" "$T/count.$i"
+	done
+}
+
+total()
+{
+	cat "$T"/count.[0-9] 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
+
+_at_least()
+{
+	[ "$(total)" -ge "$1" ]
+}
+
+# more N: wait for N more signatures from the loops together.
+more()
+{
+	wait_for _at_least $(($(total) + $1))
+}
+
+: >"$T/fail.0"
+loops=
+for i in 1 2 3 4; do
+	sign_loop "$i" &
+	loops="$loops $!"
+done
+more 20
+ok $? "four client loops sign" || diag "$(cat "$T"/fail.* | head -n 5)"
+
+for round in 1 2 3 4; do
+	before=$(signer_pids | tr '\n' ' ')
+	victim=$(signer_pids | sed -n "$(( (round - 1) % 3 + 1 ))p")
+	kill -KILL "$victim"
+	ok $? "round $round: SIGKILL signer $victim while the loops sign"
+	wait_for signers_up 3
+	ok $? "round $round: three signers serve again" ||
+	    diag "$(signer_pids | tr '\n' ' ')"
+	running "$victim"
+	ok "$([ $? -ne 0 ] && echo 0 || echo 1)" \
+	    "round $round: signer $victim is gone (others: $before)"
+	more 8
+	ok $? "round $round: the loops go on signing"
+done
+
+old=$(signer_pids | tr '\n' ' ')
+kill -HUP "$DAEMON_PID"
+wait_log 'reloaded '
+ok $? "SIGHUP under load: reloaded" ||
+    diag "$(grep -E 'reload|signer' "$DAEMON_LOG" | tail -n 5)"
+wait_for eval 'none_of "$old" && signers_up 3'
+ok $? "after the reload: three new signers ($(signer_pids | tr '\n' ' '))"
+more 8
+ok $? "after the reload: the loops go on signing"
+
+touch "$T/stop"
+wait $loops
+n=$(total)
+cat "$T"/fail.* >"$T/failures"
+is "$(wc -l <"$T/failures")" 0 \
+    "$n signatures, every one made and verified by openssl" ||
+    diag "$(sort "$T/failures" | uniq -c | head -n 5)"
+
+cli stats
+restarts=$(sed -n 's/^signers starts=[0-9]* restarts=\([0-9]*\) .*/\1/p' \
+    "$OUT")
+ok "$([ "${restarts:-0}" -ge 4 ] && echo 0 || echo 1)" \
+    "stats: $restarts signer restarts (4 kills)"
+slot_restarts=$(sed -n 's/^signer slot=.* restarts=\([0-9]*\) .*/\1/p' \
+    "$OUT" | awk '{ s += $1 } END { print s + 0 }')
+is "$slot_restarts" "$restarts" "stats: the slots' restarts add up" ||
+    diag "$(grep '^signer' "$OUT")"
+grep -q 'the other signers serve' "$DAEMON_LOG"
+ok $? "the log says the other signers serve"
+diag "jobs of a killed signer sent to another: $(grep -o \
+    '[0-9]* of its jobs sent to the other signers' "$DAEMON_LOG" |
+    awk '{ s += $1 } END { print s + 0 }')"
+
+# Every signer at once, the monitor held so that none is restarted yet.
+MONITOR=$DAEMON_PID
+all=$(signer_pids)
+kill -STOP "$MONITOR"
+# shellcheck disable=SC2086
+kill -KILL $all
+_unready()
+{
+	"$P11B" -s "$SOCK" health >"$T/health" 2>/dev/null
+	[ $? -ne 0 ] && grep -q 'token=unavailable .*signers-up=0' "$T/health"
+}
+wait_for _unready
+ok $? "every signer killed: health not ready" || diag "$(cat "$T/health")"
+cli sign ec256 -a ecdsa-p256-sha256 -i "$T/in.1"
+like "$ERR" "token-unavailable|TOKEN_UNAVAILABLE|unavailable" \
+    "every signer killed: a request is answered token-unavailable"
+kill -CONT "$MONITOR"
+_ready()
+{
+	"$P11B" -s "$SOCK" health >"$T/health" 2>/dev/null &&
+	    grep -q 'token=ready .*signers-up=3' "$T/health"
+}
+wait_for _ready
+ok $? "the monitor restarts them: health ready, three up" ||
+    diag "$(cat "$T/health")"
+cli sign ec256 -a ecdsa-p256-sha256 -i "$T/in.1"
+is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature "$OUT" \
+    "$T/in.1" 2>&1)" "Verified OK" "then a signature verifies"
+
+# signers 1, by a reload.
+SIGNERS=1
+write_config
+old=$(signer_pids | tr '\n' ' ')
+kill -HUP "$DAEMON_PID"
+wait_log 'reloaded ' 2
+ok $? "reload to signers 1"
+wait_for eval 'none_of "$old" && signers_up 1'
+ok $? "signers 1: one signer serves"
+cli sign ec256 -a ecdsa-p256-sha256 -i "$T/in.1"
+is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature "$OUT" \
+    "$T/in.1" 2>&1)" "Verified OK" "signers 1: a signature verifies"
+cli health
+like "$(cat "$OUT")" "workers=2 signers=1 signers-up=1" "health: one signer"
+
+stop_daemon
+is "$EXIT_RC" 0 "daemon exits 0 on SIGTERM"
+done_testing
