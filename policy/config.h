@@ -19,6 +19,8 @@
 #define CONFIG_SANDBOX_MAX	SANDBOX_LIST_MAX /* allow / read entries */
 #define CONFIG_MAX_INPUT_MAX	(1024UL * 1024 * 1024)	/* max-input */
 #define CONFIG_MAX_STREAMS_MAX	64	/* a signer worker's own bound */
+#define CONFIG_MAX_BATCH_MAX	4096	/* max-batch; SMSG_BATCH_MAX */
+#define CONFIG_DEFAULT_MAX_BATCH	256
 
 enum pin_source {
 	PIN_NONE,
@@ -47,6 +49,7 @@ struct config {
 	int			 max_streams;	/* open at once, all callers */
 	int			 max_streams_per_uid;
 	int			 stream_timeout; /* seconds, a whole stream */
+	unsigned int		 max_batch;	/* items per batch request */
 	char			*policy_path;
 
 	char			*module;
