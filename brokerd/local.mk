@@ -53,6 +53,8 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
 	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
+	brokerd/front/batch.c brokerd/front/batch.h \
+	brokerd/front/audit_batch.c \
 	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \

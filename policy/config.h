@@ -19,7 +19,7 @@
 #define CONFIG_SANDBOX_MAX	SANDBOX_LIST_MAX /* allow / read entries */
 #define CONFIG_MAX_INPUT_MAX	(1024UL * 1024 * 1024)	/* max-input */
 #define CONFIG_MAX_STREAMS_MAX	64	/* a signer worker's own bound */
-#define CONFIG_MAX_BATCH_MAX	4096	/* max-batch; SMSG_BATCH_MAX */
+#define CONFIG_MAX_BATCH_MAX	1024	/* max-batch; SMSG_BATCH_MAX */
 #define CONFIG_DEFAULT_MAX_BATCH	256
 
 enum pin_source {

@@ -17,6 +17,7 @@
 #include "answer.h"
 #include "log.h"
 #include "stream.h"
+#include "batch.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
 #define PENDING_ANSWER_ROOM	4096	/* a signature, a MAC, a secret */
@@ -568,6 +569,11 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		wire_request_free(&req);
 		return;
 	}
+	if (req.batch != NULL) {
+		batch_handle(b, c, &rq, &req);
+		wire_request_free(&req);
+		return;
+	}
 	switch (req.op) {
 	case P11B_OP_SIGN:
 	case P11B_OP_HMAC:
@@ -630,4 +636,15 @@ pending_done(struct work *work)
 	freezero(work->job.in, work->job.inlen);
 	free(work->job.mac);
 	free(p);
+}
+
+/* For batch.c: a batch's key, identity and algorithm, checked once. */
+int
+dispatch_check_keyed(struct broker *b, struct conn *c,
+    struct request_ctx *rq, const struct wire_request *req)
+{
+	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
+	    check_alg(b, c, rq, req) != 0)
+		return -1;
+	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "signer_msg.h"
+#include "signer_batch.h"
 #include "job.h"
 #include "keygen.h"
 
@@ -27,6 +28,8 @@ struct work {
 	struct job		 job;
 	struct job_result	 res;
 	struct keygen		*gen;		/* the keys job.key indexes */
+	/* A batch job (front/batch.c): job is its template; NULL: single. */
+	struct smsg_batch	*batch;
 	/* The submitter's: called once with the result (or the failure)
 	 * by joblink_complete(), whoever runs it; arg is for it. */
 	void			(*done)(struct work *w);
@@ -35,6 +38,7 @@ struct work {
 	struct slink		*link;
 	uint64_t		 id;
 	uint64_t		 sent_ms;	/* CLOCK_MONOTONIC */
+	size_t			 nbatch;	/* results a batch awaits */
 	char			 msgbuf[SMSG_TEXT_MAX + 1];
 };
 
