@@ -29,6 +29,7 @@ EXTRA_DIST += client/p11broker.pc.in
 bin_PROGRAMS += client/p11broker
 client_p11broker_SOURCES = client/cli/main.c client/cli/cmds.c \
 	client/cli/io.c client/cli/bench.c client/cli/stats.c client/cli/cli.h \
+	client/cli/batch.c \
 	client/prom_text.c client/prom_text.h \
 	client/cli/audit.c client/cli/auditlog.c client/cli/auditlog.h \
 	proto/audit_msg.c proto/audit_msg.h proto/buf.c proto/buf.h
