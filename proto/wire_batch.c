@@ -198,8 +198,8 @@ wire_batch_response_encode(const struct wire_batch *b, void *pbresp,
 			return WIRE_ERR_INVALID;
 		st->results[i] = rinit;
 		st->results[i].status = (PB(Status))(r->status + 1);
-		st->results[i].message = (char *)(r->message != NULL &&
-		    r->status != P11B_OK ? r->message : "");
+		st->results[i].message = (char *)(r->message != NULL ?
+		    r->message : "");
 		if (r->status == P11B_OK) {
 			st->results[i].output = bin(r->out, r->outlen);
 			st->results[i].valid = r->valid != 0;

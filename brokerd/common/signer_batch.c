@@ -261,7 +261,8 @@ smsg_batch_result_decode(const uint8_t *body, size_t len, size_t n,
 		out = take(&r, outlen);
 		if (r.bad || status >= P11B_STATUS_COUNT || valid > 1 ||
 		    ml > SMSG_TEXT_MAX || (status != P11B_OK &&
-		    (valid != 0 || outlen != 0)))
+		    (valid != 0 || outlen != 0)) ||
+		    (status == P11B_OK && ml != 0))
 			goto fail;
 		for (j = 0; j < ml; j++)
 			if (msg[j] < 0x20 || msg[j] > 0x7e)

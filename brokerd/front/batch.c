@@ -269,12 +269,6 @@ batch_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
 	rq->input_hashed = 0;		/* the items are hashed one by one */
 	rq->data = NULL;
 	rq->datalen = 0;
-	if (req->batch->n > b->conf->max_batch) {
-		snprintf(msg, sizeof(msg), "batch of %zu items over max-batch "
-		    "%u", req->batch->n, b->conf->max_batch);
-		answer_refuse(b, c, rq, P11B_TOO_LARGE, msg);
-		return;
-	}
 	/* The key, identity and algorithm once; lengths are per item. */
 	tmpl = *req;
 	tmpl.batch = NULL;
@@ -284,6 +278,13 @@ batch_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
 	tmpl.maclen = req->op == P11B_OP_HMAC_VERIFY ? dlen : 0;
 	if (dispatch_check_keyed(b, c, rq, &tmpl) != 0)
 		return;
+	/* After the key: a caller who may not use it learns nothing. */
+	if (req->batch->n > b->conf->max_batch) {
+		snprintf(msg, sizeof(msg), "batch of %zu items over max-batch "
+		    "%u", req->batch->n, b->conf->max_batch);
+		answer_refuse(b, c, rq, P11B_TOO_LARGE, msg);
+		return;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->items = calloc(req->batch->n, sizeof(*p->items))) == NULL) {
 		free(p);
