@@ -12,6 +12,9 @@
 # the table shows medians over REPS and broker/direct ratios, once
 # unpinned and once with everything pinned to CPU 0 (taskset -c 0).
 #
+#   batch  : `p11broker bench --batch $BATCH` against the same broker:
+#            BATCH (default 64) inputs per request, ops counting inputs;
+#            a second table shows it beside direct (BATCH=0: not run).
 #   old    : with OLD_BUILD=DIR, a second broker built from another tree
 #            (e.g. the single-process broker before the split), on its
 #            own socket, measured in the same run; the table then also
@@ -85,6 +88,8 @@ CONF
 TARGETS="direct broker"
 [ -n "${OLD_BUILD:-}" ] && OLD_BUILD=$(cd "$OLD_BUILD" && pwd) &&
     TARGETS="direct broker old"
+BATCH=${BATCH:-64}
+[ "$BATCH" -gt 0 ] && TARGETS="$TARGETS batch"
 DPIDS=
 stop_broker() {
 	local p
@@ -126,11 +131,12 @@ one() {
 		    --token bench --label "${KEY[$op]}" --op "$op" \
 		    --threads "$n" --seconds "$SECS")
 	else
-		local sock=broker.sock
+		local sock=broker.sock batch=()
 		[ "$target" = old ] && sock=old.sock
+		[ "$target" = batch ] && batch=(--batch "$BATCH")
 		line=$("${PIN[@]}" "$build/client/p11broker" -s "$WORK/$sock" \
 		    bench --op "$op" --key "${KEY[$op]}" --clients "$n" \
-		    --seconds "$SECS")
+		    --seconds "$SECS" "${batch[@]}")
 		case $line in *errors=0*) ;; *) echo "broker errors: $line" >&2
 			exit 1 ;; esac
 	fi
@@ -185,6 +191,28 @@ for mode in $MODES; do
 				    "$cpus" "$op" "$n" "$direct_ops" "$broker_ops" "$ratio" \
 				    "$direct_p50" "$direct_p99" "$broker_p50" "$broker_p99"
 			fi
+		done
+	done
+done
+
+# Batches: inputs per second through batches of $BATCH, beside direct.
+[ "$BATCH" -gt 0 ] || exit 0
+echo
+echo "| cpus | op | clients | direct ops/s | batch of $BATCH: ops/s | ratio | batch p50/p99 µs (per batch) |"
+echo "|---|---|---|---:|---:|---:|---:|"
+for mode in $MODES; do
+	for op in $OPS; do
+		for n in $CLIENTS; do
+			for target in direct batch; do
+				sel() { awk -v m="$mode" -v o="$op" -v n="$n" -v t="$target" -v f="$1" \
+				    '$1==m && $2==o && $3==n && $4==t {print $f}' "$WORK/raw.txt" | median; }
+				eval "${target}_ops=$(sel 6) ${target}_p50=$(sel 7) ${target}_p99=$(sel 8)"
+			done
+			ratio=$(awk -v b="$batch_ops" -v d="$direct_ops" 'BEGIN {printf "%.2f", b / d}')
+			cpus=$([ "$mode" = pinned ] && echo "taskset -c 0" || echo unpinned)
+			printf '| %s | %s | %s | %.0f | %.0f | %s× | %.0f / %.0f |\n' \
+			    "$cpus" "$op" "$n" "$direct_ops" "$batch_ops" "$ratio" \
+			    "$batch_p50" "$batch_p99"
 		done
 	done
 done
