@@ -1,7 +1,7 @@
 /*
  * Batches: one frame with many inputs for one key, one algorithm and one
  * operation (sign, hmac, hmac-verify).  What concerns the key is decided
- * once, by the same checks as a single request (dispatch_check_keyed());
+ * once, by the same checks as a single request (dispatch.c's, passed in);
  * what concerns an input is decided item by item: its length for the
  * algorithm, the policy's max-input, and the rate, which counts items.
  * The items that pass go to one signer worker as one job and run back to
@@ -19,7 +19,6 @@
 #include "batch.h"
 #include "clock.h"
 #include "conn_ops.h"
-#include "dispatch.h"
 #include "signer_batch.h"
 
 #define ITEM_ANSWER_ROOM	(512 + SMSG_TEXT_MAX)	/* a signature */
@@ -258,7 +257,7 @@ batch_answer(struct batch_pending *p, const struct peer_cred *peer,
 
 void
 batch_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
-    const struct wire_request *req)
+    const struct wire_request *req, batch_check_fn check_keyed)
 {
 	struct batch_pending *p;
 	struct wire_request tmpl;
@@ -276,7 +275,7 @@ batch_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
 	tmpl.datalen = (req->flags & P11B_SIGN_DIGEST) ? dlen :
 	    req->alg == P11B_ALG_RSA_PKCS1_RAW ? 1 : 0;
 	tmpl.maclen = req->op == P11B_OP_HMAC_VERIFY ? dlen : 0;
-	if (dispatch_check_keyed(b, c, rq, &tmpl) != 0)
+	if (check_keyed(b, c, rq, &tmpl) != 0)
 		return;
 	/* After the key: a caller who may not use it learns nothing. */
 	if (req->batch->n > b->conf->max_batch) {

@@ -8,8 +8,15 @@
 
 #include "broker.h"
 
+/*
+ * The checks a single keyed request passes (dispatch.c: the key, the
+ * expected identity, the algorithm); -1 when refused (and answered).
+ */
+typedef int (*batch_check_fn)(struct broker *b, struct conn *c,
+	    struct request_ctx *rq, const struct wire_request *req);
+
 /* A decoded batch request (req->batch), after the audit-refusal check. */
 void	batch_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
-	    const struct wire_request *req);
+	    const struct wire_request *req, batch_check_fn check_keyed);
 
 #endif /* BATCH_H */

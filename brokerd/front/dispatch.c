@@ -319,6 +319,17 @@ check_identity(struct broker *b, struct conn *c, struct request_ctx *rq,
 	return -1;
 }
 
+/* For batch.c: a batch's key, identity and algorithm, checked once. */
+static int
+check_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
+{
+	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
+	    check_alg(b, c, rq, req) != 0)
+		return -1;
+	return 0;
+}
+
 static void
 handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
@@ -570,7 +581,7 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		return;
 	}
 	if (req.batch != NULL) {
-		batch_handle(b, c, &rq, &req);
+		batch_handle(b, c, &rq, &req, check_keyed);
 		wire_request_free(&req);
 		return;
 	}
@@ -636,15 +647,4 @@ pending_done(struct work *work)
 	freezero(work->job.in, work->job.inlen);
 	free(work->job.mac);
 	free(p);
-}
-
-/* For batch.c: a batch's key, identity and algorithm, checked once. */
-int
-dispatch_check_keyed(struct broker *b, struct conn *c,
-    struct request_ctx *rq, const struct wire_request *req)
-{
-	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
-	    check_alg(b, c, rq, req) != 0)
-		return -1;
-	return 0;
 }

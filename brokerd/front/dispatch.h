@@ -13,11 +13,4 @@ void	dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 void	dispatch_frame_error(struct broker *b, struct conn *c, int status,
 	    const char *message);
 
-/*
- * For batch.c: the checks a single keyed request passes (the key, the
- * expected identity, the algorithm); refused and answered: -1.
- */
-int	dispatch_check_keyed(struct broker *b, struct conn *c,
-	    struct request_ctx *rq, const struct wire_request *req);
-
 #endif /* DISPATCH_H */
