@@ -25,6 +25,7 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/ctl.c brokerd/common/ctl.h \
 	brokerd/common/job.c brokerd/common/job.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
+	brokerd/common/signer_batch.c brokerd/common/signer_batch.h \
 	brokerd/common/crypto.c brokerd/common/crypto.h \
 	brokerd/common/crypto_verify.c \
 	brokerd/common/files.c brokerd/common/files.h \
@@ -36,6 +37,7 @@ brokerd_common_libcommon_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS)
 noinst_LTLIBRARIES += brokerd/signer/libsigner.la
 brokerd_signer_libsigner_la_SOURCES = \
 	brokerd/signer/signer.c brokerd/signer/signer.h brokerd/signer/check.c \
+	brokerd/signer/batch.c \
 	brokerd/signer/token_conf.c brokerd/signer/token_conf.h \
 	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
@@ -51,6 +53,8 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
 	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
+	brokerd/front/batch.c brokerd/front/batch.h \
+	brokerd/front/audit_batch.c \
 	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \

@@ -2,6 +2,7 @@
 # the p11broker command line tool.
 lib_LTLIBRARIES += client/libp11broker.la
 client_libp11broker_la_SOURCES = client/conn.c client/ops.c client/stream.c \
+	client/batch.c \
 	client/client.h client/p11broker.h
 client_libp11broker_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-export-symbols-regex '^p11b_' -no-undefined
@@ -28,6 +29,7 @@ EXTRA_DIST += client/p11broker.pc.in
 bin_PROGRAMS += client/p11broker
 client_p11broker_SOURCES = client/cli/main.c client/cli/cmds.c \
 	client/cli/io.c client/cli/bench.c client/cli/stats.c client/cli/cli.h \
+	client/cli/batch.c \
 	client/prom_text.c client/prom_text.h \
 	client/cli/audit.c client/cli/auditlog.c client/cli/auditlog.h \
 	proto/audit_msg.c proto/audit_msg.h proto/buf.c proto/buf.h

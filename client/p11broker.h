@@ -298,6 +298,42 @@ void	p11b_stream_abort(struct p11b_stream *stream);
  */
 const char	*p11b_last_message(void);
 
+/*
+ * Batches: many inputs for one key, one algorithm and one operation in
+ * one request, run back to back on one token session and answered with
+ * a result per item (libp11broker(3), BATCHES).  Fill in (and for
+ * hmac-verify mac) of each item; a call that returns 0 has set every
+ * item's status, and for an item answered P11B_OK its out (signature or
+ * MAC, malloc'd, free with p11b_batch_clear()) or valid.  Any other
+ * return is the whole batch's: a broker status (the key, the algorithm,
+ * more items than the broker's max-batch, a frame over its limit) or a
+ * local error; no item has a result then.
+ */
+struct p11b_batch_item {
+	const uint8_t	*in;
+	size_t		 inlen;
+	const uint8_t	*mac;		/* hmac-verify: the MAC to check */
+	size_t		 maclen;
+	int		 status;	/* out: P11B_OK or the item's status */
+	uint8_t		*out;		/* out: signature or MAC, or NULL */
+	size_t		 outlen;
+	int		 valid;		/* out: hmac-verify */
+};
+
+/* op: P11B_OP_SIGN, P11B_OP_HMAC or P11B_OP_HMAC_VERIFY. */
+int	p11b_batch(struct p11b_conn *conn, enum p11b_op op, const char *key,
+	    const uint8_t *identity, size_t identitylen, enum p11b_alg alg,
+	    int flags, struct p11b_batch_item *items, size_t n);
+int	p11b_sign_batch(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, int flags, struct p11b_batch_item *items,
+	    size_t n);
+int	p11b_hmac_batch(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, struct p11b_batch_item *items, size_t n);
+int	p11b_hmac_verify_batch(struct p11b_conn *conn, const char *key,
+	    enum p11b_alg alg, struct p11b_batch_item *items, size_t n);
+/* Free the items' outputs (the items themselves stay). */
+void	p11b_batch_clear(struct p11b_batch_item *items, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

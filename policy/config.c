@@ -751,6 +751,11 @@ parse_limit(struct parser *p, struct lex_token *kw)
 		if (parse_number(p, kw->text, 1, 86400, 10, &v) != 0)
 			return -1;
 		c->stream_timeout = (int)v;
+	} else if (strcmp(kw->text, "max-batch") == 0) {
+		if (parse_number(p, kw->text, 1, CONFIG_MAX_BATCH_MAX, 10,
+		    &v) != 0)
+			return -1;
+		c->max_batch = (unsigned int)v;
 	} else
 		return 1;
 	return 0;
@@ -908,6 +913,7 @@ config_new(void)
 	c->max_streams = DEFAULT_MAX_STREAMS;
 	c->max_streams_per_uid = DEFAULT_MAX_STREAMS_PER_UID;
 	c->stream_timeout = DEFAULT_STREAM_TIMEOUT;
+	c->max_batch = CONFIG_DEFAULT_MAX_BATCH;
 	c->audit_lines = DEFAULT_AUDIT_LINES;
 	c->audit_seconds = DEFAULT_AUDIT_SECONDS;
 	c->user_uid = (uid_t)-1;

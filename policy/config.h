@@ -21,6 +21,8 @@
 #define CONFIG_MAX_STREAMS_MAX	64	/* a signer worker's own bound */
 #define CONFIG_MAX_SIGNERS	16	/* signer processes */
 #define CONFIG_MAX_LINKS	64	/* signers x workers: one reload's links */
+#define CONFIG_MAX_BATCH_MAX	1024	/* max-batch; SMSG_BATCH_MAX */
+#define CONFIG_DEFAULT_MAX_BATCH	256
 
 enum pin_source {
 	PIN_NONE,
@@ -51,6 +53,7 @@ struct config {
 	int			 max_streams;	/* open at once, all callers */
 	int			 max_streams_per_uid;
 	int			 stream_timeout; /* seconds, a whole stream */
+	unsigned int		 max_batch;	/* items per batch request */
 	char			*policy_path;
 
 	char			*module;

@@ -212,6 +212,13 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		    (req->datalen > 0 || req->maclen > 0 || req->last)))
 			goto out;
 		break;
+	case PBC(REQUEST__OP_BATCH):
+		if (set_key(req, m->batch->key) != 0 ||
+		    set_alg(req, m->batch->algorithm) != 0 ||
+		    set_identity(req, m->batch->identity) != 0 ||
+		    (r = wire_batch_request_decode(m->batch, req)) != 0)
+			goto out;
+		break;
 	case PBC(REQUEST__OP__NOT_SET):
 	case _P11BROKER__V1__REQUEST__OP__CASE_IS_INT_SIZE:
 		goto out;
@@ -224,6 +231,7 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 void
 wire_request_free(struct wire_request *req)
 {
+	wire_batch_free(req->batch);
 	if (req->msg != NULL)
 		PBF(request__free_unpacked)(req->msg, NULL);
 	memset(req, 0, sizeof(*req));
@@ -281,6 +289,15 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	    strlen(req->key));
 
 	m.id = req->id;
+	if (req->batch != NULL) {
+		struct wire_batch_store *st;
+		int r;
+
+		if ((r = wire_batch_request_encode(req, &m, &st)) == 0)
+			r = pack_frame(&m.base, framep, lenp);
+		wire_batch_store_free(st);
+		return r;
+	}
 	if (req->stream == WIRE_STREAM_DATA) {
 		sd.data = bin(req->data, req->datalen);
 		sd.mac = bin(req->mac, req->maclen);
@@ -774,6 +791,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	PB(SignerSlot) slots[P11B_SIGNERS_MAX];
 	PB(SignerSlot) *sptrs[P11B_SIGNERS_MAX];
 	ProtobufCBinaryData *chain = NULL;
+	struct wire_batch_store *bst = NULL;
 	int r;
 
 	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
@@ -781,7 +799,13 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	m.id = resp->id;
 	m.status = (PB(Status))(resp->status + 1);
 	m.message = (char *)(resp->message != NULL ? resp->message : "");
-	switch (resp->status == P11B_OK ? resp->op : P11B_OP_NONE) {
+	if (resp->status == P11B_OK && resp->batch != NULL &&
+	    (r = wire_batch_response_encode(resp->batch, &m, &bst)) != 0) {
+		wire_batch_store_free(bst);
+		return r;
+	}
+	switch (resp->status == P11B_OK && resp->batch == NULL ? resp->op :
+	    P11B_OP_NONE) {
 	case P11B_OP_SIGN:
 		sign.signature = bin(resp->out, resp->outlen);
 		m.result_case = PBC(RESPONSE__RESULT_SIGN);
@@ -851,6 +875,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	free(ptrs);
 	stats_store_free(&ss);
 	free(chain);
+	wire_batch_store_free(bst);
 	return r;
 }
 
@@ -1018,6 +1043,11 @@ wire_response_decode(const uint8_t *body, size_t len,
 		if ((r = decode_stats(m->stats, resp)) != 0)
 			goto out;
 		break;
+	case PBC(RESPONSE__RESULT_BATCH):
+		resp->op = P11B_OP_NONE;
+		if ((r = wire_batch_response_decode(m->batch, resp)) != 0)
+			goto out;
+		break;
 	case PBC(RESPONSE__RESULT__NOT_SET):
 		resp->op = P11B_OP_NONE;
 		break;
@@ -1025,7 +1055,8 @@ wire_response_decode(const uint8_t *body, size_t len,
 		goto out;
 	}
 	/* A result only comes with OK, and OK always has one. */
-	if ((resp->status == P11B_OK) != (resp->op != P11B_OP_NONE)) {
+	if ((resp->status == P11B_OK) != (resp->op != P11B_OP_NONE ||
+	    resp->batch != NULL)) {
 		r = WIRE_ERR_INVALID;
 		goto out;
 	}
@@ -1044,6 +1075,7 @@ wire_response_free(struct wire_response *resp)
 		PBF(response__free_unpacked)(resp->msg, NULL);
 	free(resp->keys_owned);
 	free(resp->chain_owned);
+	wire_batch_free(resp->batch_owned);
 	free(resp->stats.requests);
 	free(resp->stats.callers);
 	memset(resp, 0, sizeof(*resp));

@@ -29,6 +29,32 @@ enum wire_stream {
 	WIRE_STREAM_DATA,	/* StreamData: op is P11B_OP_NONE */
 };
 
+/*
+ * A batch (proto/README.md, "Batches"): one item per input, and in a
+ * response one result per item.  Requests point into the unpacked
+ * message; a decoded response owns the struct (wire_response_free()).
+ */
+struct wire_batch_item {
+	const uint8_t	*data;
+	size_t		 datalen;
+	const uint8_t	*mac;
+	size_t		 maclen;
+};
+
+struct wire_batch_result {
+	int		 status;	/* enum p11b_status */
+	const char	*message;
+	const uint8_t	*out;		/* signature or MAC */
+	size_t		 outlen;
+	int		 valid;		/* hmac-verify */
+};
+
+struct wire_batch {
+	size_t				 n;
+	struct wire_batch_item		*items;		/* requests */
+	struct wire_batch_result	*results;	/* responses */
+};
+
 /* A decoded request.  Pointers point into the unpacked message in msg. */
 struct wire_request {
 	uint64_t	 id;
@@ -50,6 +76,7 @@ struct wire_request {
 	int		 last;		/* DATA: the input is complete */
 	int		 cancel;	/* DATA: the client gives up */
 	void		*msg;		/* owned protobuf message */
+	struct wire_batch *batch;	/* a batch of op: items (owned) */
 };
 
 /* A response to encode or a decoded one. */
@@ -74,6 +101,8 @@ struct wire_response {
 	void			*msg;		/* owned protobuf message (decode) */
 	struct p11b_key_info	*keys_owned;	/* decode */
 	uint8_t			*chain_owned;	/* decode */
+	const struct wire_batch	*batch;		/* OK: a batch's results */
+	struct wire_batch	*batch_owned;	/* decode */
 };
 
 /*
@@ -100,6 +129,18 @@ int	wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	    size_t *lenp);
 int	wire_response_encode(const struct wire_response *resp,
 	    uint8_t **framep, size_t *lenp);
+
+/* proto/wire_batch.c, for wire.c: the batch oneof both ways. */
+struct wire_batch_store;
+int	wire_batch_request_decode(const void *pbreq, struct wire_request *req);
+int	wire_batch_request_encode(const struct wire_request *req,
+	    void *pbreq, struct wire_batch_store **storep);
+int	wire_batch_response_decode(const void *pbresp,
+	    struct wire_response *resp);
+int	wire_batch_response_encode(const struct wire_batch *batch,
+	    void *pbresp, struct wire_batch_store **storep);
+void	wire_batch_store_free(struct wire_batch_store *st);
+void	wire_batch_free(struct wire_batch *batch);
 
 /* Is this a valid logical key name? */
 /* The length of the DER element at p, 0 if it does not fit in len. */

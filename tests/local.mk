@@ -20,6 +20,7 @@ EXTRA_DIST += tests/bench/run.sh tests/bench/audit.sh tests/bench/soak.sh \
 	tests/bench/idle.sh tests/bench/idle.py tests/reliability/run.sh \
 	tests/reliability/front_faults.sh \
 	tests/reliability/hostile.sh
+EXTRA_DIST += tests/bench/batch_cpu.sh
 
 EXTRA_DIST += tests/valgrind.supp tests/lsan.supp
 

@@ -127,7 +127,8 @@ smsg_hdr_decode(const uint8_t hdr[SMSG_HDR_LEN], struct smsg_hdr *h)
 	if (h->zero != 0 || h->len > SMSG_BODY_MAX)
 		return SMSG_ERR;
 	if (h->type != SMSG_JOB && h->type != SMSG_RESULT &&
-	    h->type != SMSG_HELLO)
+	    h->type != SMSG_HELLO && h->type != SMSG_BATCH_JOB &&
+	    h->type != SMSG_BATCH_RESULT)
 		return SMSG_ERR;
 	return SMSG_OK;
 }

@@ -31,6 +31,8 @@ enum smsg_type {
 	SMSG_JOB = 1,		/* front -> signer */
 	SMSG_RESULT = 2,	/* signer -> front, same id as the job */
 	SMSG_HELLO = 3,		/* signer -> front, first on link 0 */
+	SMSG_BATCH_JOB = 4,	/* front -> signer: signer_batch.h */
+	SMSG_BATCH_RESULT = 5,	/* signer -> front, same id */
 };
 
 struct smsg_hdr {

@@ -88,6 +88,18 @@ void	audit_reopen(struct audit *a, int fd);
 
 /* Is this key the checkpoint key (clients may only fetch its pubkey)? */
 int	audit_key_reserved(const struct audit *a, const char *key);
+/*
+ * audit_batch.c: a batch's one decision line, every item in it (as
+ * audit_decision(), for a batch answered OK); and an item's input hash
+ * for it (zeros without an audit log).
+ */
+struct audit_item;
+int	audit_batch(struct audit *a, const struct peer_cred *peer,
+	    const struct request_ctx *rq, const struct audit_item *items,
+	    size_t n, int dropped);
+void	audit_hash_input(struct audit *a, const uint8_t *in, size_t len,
+	    uint8_t out[32]);
+
 /* For Stats: all 0 without an audit log. */
 struct audit_counters {
 	uint64_t	 lines;			/* written */

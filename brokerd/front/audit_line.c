@@ -255,6 +255,35 @@ audit_line_files(struct audit_buf *ab, const char *name,
 	put(ab, "]", 1);
 }
 
+void
+audit_line_items(struct audit_buf *ab, const char *name,
+    const struct audit_item *items, size_t n)
+{
+	char hex[AUDIT_HEX_LEN + 1];
+	size_t i;
+
+	field(ab, name);
+	put(ab, "[", 1);
+	for (i = 0; i < n; i++) {
+		puts_raw(ab, i == 0 ? "{\"input_len\":" : ",{\"input_len\":");
+		put_u64(ab, items[i].input_len);
+		audit_hex(items[i].input_sha256, AUDIT_HASH_LEN, hex);
+		put(ab, ",\"input_sha256\":\"", 17);
+		put(ab, hex, AUDIT_HEX_LEN);
+		put(ab, "\",\"status\":", 11);
+		audit_json_string(ab, items[i].status);
+		if (items[i].message != NULL) {
+			put(ab, ",\"message\":", 11);
+			audit_json_string(ab, items[i].message);
+		}
+		if (items[i].has_valid)
+			puts_raw(ab, items[i].valid ? ",\"valid\":true" :
+			    ",\"valid\":false");
+		put(ab, "}", 1);
+	}
+	put(ab, "]", 1);
+}
+
 int
 audit_line_end(struct audit_buf *ab, struct audit_chain *ch)
 {

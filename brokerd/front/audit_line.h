@@ -68,6 +68,20 @@ void	audit_line_files(struct audit_buf *ab, const char *name,
  * ran out: the line is removed and the chain is unchanged.
  */
 int	audit_line_end(struct audit_buf *ab, struct audit_chain *ch);
+/*
+ * A batch's items (audit_batch.c): "name":[{"input_len":..,
+ * "input_sha256":"..","status":".."[,"message":".."][,"valid":b]},..]
+ */
+struct audit_item {
+	size_t		 input_len;
+	uint8_t		 input_sha256[AUDIT_HASH_LEN];
+	const char	*status;	/* its name: "ok", "too-large"... */
+	const char	*message;	/* for a refusal, or NULL */
+	int		 has_valid;	/* hmac-verify answered */
+	int		 valid;
+};
+void	audit_line_items(struct audit_buf *ab, const char *name,
+	    const struct audit_item *items, size_t n);
 
 /*
  * The answers of the decision lines from byte from on (a line's start)

@@ -17,6 +17,7 @@
 #include "answer.h"
 #include "log.h"
 #include "stream.h"
+#include "batch.h"
 
 #define MSG_NO_SUCH_KEY	"no such key"
 #define PENDING_ANSWER_ROOM	4096	/* a signature, a MAC, a secret */
@@ -318,6 +319,17 @@ check_identity(struct broker *b, struct conn *c, struct request_ctx *rq,
 	return -1;
 }
 
+/* For batch.c: a batch's key, identity and algorithm, checked once. */
+static int
+check_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
+{
+	if (check_key(b, c, rq) != 0 || check_identity(b, c, rq, req) != 0 ||
+	    check_alg(b, c, rq, req) != 0)
+		return -1;
+	return 0;
+}
+
 static void
 handle_keyed(struct broker *b, struct conn *c, struct request_ctx *rq,
     const struct wire_request *req)
@@ -597,6 +609,11 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 	}
 	if (req.stream == WIRE_STREAM_BEGIN) {
 		handle_stream(b, c, &rq, &req);
+		wire_request_free(&req);
+		return;
+	}
+	if (req.batch != NULL) {
+		batch_handle(b, c, &rq, &req, check_keyed);
 		wire_request_free(&req);
 		return;
 	}

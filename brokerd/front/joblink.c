@@ -529,7 +529,10 @@ link_submit(struct joblink *s, struct slink *l, struct work *w)
 	size_t len;
 
 	w->id = l->next_id++;
-	if (smsg_job_encode(w->id, &w->job, &msg, &len) != SMSG_OK) {
+	w->nbatch = w->batch != NULL ? w->batch->n : 0;
+	if ((w->batch != NULL ? smsg_batch_encode(w->id, &w->job,
+	    w->batch->items, w->batch->n, &msg, &len) :
+	    smsg_job_encode(w->id, &w->job, &msg, &len)) != SMSG_OK) {
 		fail_work(s, w, "cannot encode the job");
 		return;
 	}
@@ -675,6 +678,44 @@ joblink_flush(struct joblink *s)
 	}
 }
 
+/*
+ * A batch job's one result message: the results stay with the batch
+ * (a ghost's are dropped); the job itself is answered OK.
+ */
+static int
+link_batch_result(struct slink *l, struct work *w, const struct smsg_hdr *h,
+    const uint8_t *body, struct workq *done)
+{
+	struct smsg_batch ghost;
+	struct smsg_batch *b = w->arg == GHOST ? &ghost : w->batch;
+	size_t i;
+
+	memset(&ghost, 0, sizeof(ghost));
+	ghost.n = w->nbatch;
+	if (h->type != SMSG_BATCH_RESULT || h->id != w->id ||
+	    smsg_batch_result_decode(body, h->len, w->nbatch, b) != SMSG_OK)
+		return -1;
+	TAILQ_REMOVE(&l->pending, w, entry);
+	l->npending--;
+	l->gen->jobs--;
+	if (w->arg == GHOST) {
+		smsg_batch_clear(&ghost);
+		free(w);
+		if (l->stuck && --l->stuck == 0)
+			log_info("signer: worker %d answers again", l->index);
+	} else {
+		for (i = 0; i < b->n; i++)
+			if (b->res[i].status == P11B_OK)
+				l->gen->served = 1;
+		memset(&w->res, 0, sizeof(w->res));
+		w->res.status = P11B_OK;
+		w->link = NULL;
+		TAILQ_INSERT_TAIL(done, w, entry);
+	}
+	link_retire(l);
+	return 0;
+}
+
 /* One complete result message; -1 when the signer broke the protocol. */
 static int
 link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
@@ -684,6 +725,8 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 	struct work *w = TAILQ_FIRST(&l->pending);
 	struct job_result res;
 
+	if (w != NULL && w->nbatch > 0)
+		return link_batch_result(l, w, h, body, done);
 	if (h->type != SMSG_RESULT || w == NULL || h->id != w->id ||
 	    smsg_result_decode(body, h->len, &res, w->msgbuf,
 	    sizeof(w->msgbuf)) != SMSG_OK)
@@ -905,6 +948,7 @@ sweep_gen(struct joblink *s, struct joblink_gen *g, uint64_t timeout_ms)
 				break;
 			ghost->arg = GHOST;
 			ghost->id = w->id;
+			ghost->nbatch = w->nbatch;
 			ghost->link = l;
 			TAILQ_INSERT_AFTER(&l->pending, w, ghost, entry);
 			TAILQ_REMOVE(&l->pending, w, entry);

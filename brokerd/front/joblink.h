@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "signer_msg.h"
+#include "signer_batch.h"
 #include "job.h"
 #include "keygen.h"
 
@@ -32,6 +33,8 @@ struct work {
 	struct job		 job;
 	struct job_result	 res;
 	struct keygen		*gen;		/* the keys job.key indexes */
+	/* A batch job (front/batch.c): job is its template; NULL: single. */
+	struct smsg_batch	*batch;
 	/* The submitter's: called once with the result (or the failure)
 	 * by joblink_complete(), whoever runs it; arg is for it. */
 	void			(*done)(struct work *w);
@@ -41,6 +44,7 @@ struct work {
 	int			 retried;	/* its signer died once */
 	uint64_t		 id;
 	uint64_t		 sent_ms;	/* CLOCK_MONOTONIC */
+	size_t			 nbatch;	/* results a batch awaits */
 	char			 msgbuf[SMSG_TEXT_MAX + 1];
 };
 

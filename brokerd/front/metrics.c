@@ -113,6 +113,22 @@ metrics_count(struct metrics *m, enum p11b_op op, int key, int status,
 }
 
 void
+metrics_count_batch(struct metrics *m, enum p11b_op op, int key,
+    const int *status, size_t n, uint64_t latency_us)
+{
+	size_t row = key < 0 ? 0 : (size_t)key + 1, b, i;
+
+	for (i = 0; i < n; i++)
+		if (row < m->nrows && (unsigned int)op < P11B_OP_COUNT &&
+		    status[i] >= 0 && status[i] < P11B_STATUS_COUNT)
+			m->rows[row].n[op][status[i]]++;
+	for (b = 0; b < NBUCKETS && latency_us > bucket_us[b]; b++)
+		;
+	m->buckets[b]++;
+	m->sum_us += latency_us;
+}
+
+void
 metrics_count_caller(struct metrics *m, uint32_t uid, int known, int status)
 {
 	struct metrics_caller *row = NULL;

@@ -22,6 +22,9 @@ void	metrics_free(struct metrics *m);
 /* key: index into the current keys, -1 for none. */
 void	metrics_count(struct metrics *m, enum p11b_op op, int key,
 	    int status, uint64_t latency_us);
+/* A batch: each item counted by its own status, its latency once. */
+void	metrics_count_batch(struct metrics *m, enum p11b_op op, int key,
+	    const int *status, size_t n, uint64_t latency_us);
 /*
  * Why a refusal, which the client cannot tell (no-such-key or denied
  * either way): the policy said no (a hidden key included), or the key

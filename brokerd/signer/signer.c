@@ -53,7 +53,8 @@ next_job(struct sworker *wk, struct buf *in, struct smsg_hdr *h)
 
 	for (;;) {
 		need = buf_frame_need(in, 0, SMSG_HDR_LEN, smsg_body_len, h);
-		if (need < 0 || (in->len >= SMSG_HDR_LEN && h->type != SMSG_JOB))
+		if (need < 0 || (in->len >= SMSG_HDR_LEN &&
+		    h->type != SMSG_JOB && h->type != SMSG_BATCH_JOB))
 			fatalx("malformed message header from the front");
 		if (in->len >= (size_t)need)
 			return 0;
@@ -112,6 +113,13 @@ serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 	if (next_job(wk, in, &h) != 0)
 		return 1;
 	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
+	if (h.type == SMSG_BATCH_JOB) {
+		if (signer_batch_run(wk->tok, wk->sess, h.id, in->p +
+		    SMSG_HDR_LEN, h.len, &out, &outlen) != 0)
+			fatalx("cannot encode a batch result");
+		buf_consume(in, SMSG_HDR_LEN + h.len);	/* wiped */
+		goto queue;
+	}
 	if (smsg_job_decode(in->p + SMSG_HDR_LEN, h.len, nkeys, &job) !=
 	    SMSG_OK)
 		fatalx("malformed job from the front");
@@ -121,6 +129,7 @@ serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("cannot encode a result");
 	job_result_clear(&res);
+ queue:
 	if (buf_append(ob, out, outlen) != 0)
 		fatalx("out of memory");
 	freezero(out, outlen);

@@ -3,6 +3,7 @@
 #define SIGNER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "job.h"
@@ -20,6 +21,17 @@ struct secret;
  */
 void	signer_main(const struct config *conf, struct secret *pin, int *links,
 	    int nlinks, int status_fd) __attribute__((noreturn));
+
+/*
+ * batch.c: run a batch job's body (SMSG_BATCH_JOB) on sess and encode
+ * its one result message into *outp; -1 when it cannot be encoded.  A
+ * malformed body is fatal, as for a single job.
+ */
+struct token;
+struct token_session;
+int	signer_batch_run(struct token *tok, struct token_session *sess,
+	    uint64_t id, const uint8_t *body, size_t len, uint8_t **outp,
+	    size_t *outlenp);
 
 /* The token's module-env settings into the environment: 0 or -1. */
 int	signer_module_env(const struct config *conf, char *errbuf,

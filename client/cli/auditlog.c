@@ -25,6 +25,8 @@ enum {
 	F_ALG = 0x040,
 	F_SIG = 0x080,
 	F_EVENT = 0x100,
+	F_BATCH = 0x200,
+	F_ITEMS = 0x400,
 };
 #define F_REQUIRED	(F_SEQ | F_TIME | F_TYPE | F_PREV)
 #define F_CHECKPOINT	(F_COVERS_SEQ | F_COVERS_HEAD | F_ALG | F_SIG)
@@ -36,7 +38,7 @@ static const struct {
 	{ "seq", F_SEQ }, { "time", F_TIME }, { "type", F_TYPE },
 	{ "prev", F_PREV }, { "covers_seq", F_COVERS_SEQ },
 	{ "covers_head", F_COVERS_HEAD }, { "alg", F_ALG }, { "sig", F_SIG },
-	{ "event", F_EVENT },
+	{ "event", F_EVENT }, { "batch", F_BATCH }, { "items", F_ITEMS },
 };
 
 struct cursor {
@@ -299,6 +301,61 @@ parse_sig(struct cursor *c, struct auditlog_rec *r)
 	return 0;
 }
 
+/*
+ * A batch's items: an array of objects, each with its input_sha256 (64
+ * hex digits) and status; counted for the batch size.
+ */
+static int
+parse_items(struct cursor *c, struct auditlog_rec *r)
+{
+	char name[NAME_MAX_LEN];
+	uint8_t hash[AUDITLOG_HASH_LEN];
+	int have;
+
+	if (expect(c, '[') != 0)
+		return -1;
+	if (peek(c) == ']') {
+		c->p++;
+		return 0;
+	}
+	for (;;) {
+		if (expect(c, '{') != 0)
+			return -1;
+		for (have = 0;;) {
+			if (parse_string(c, name, sizeof(name)) != 0 ||
+			    expect(c, ':') != 0)
+				return -1;
+			if (strcmp(name, "input_sha256") == 0) {
+				if (have & 1 || parse_hash(c, hash) != 0)
+					return fail(c, "a batch item's "
+					    "input_sha256 twice or not a hash");
+				have |= 1;
+			} else if (strcmp(name, "status") == 0) {
+				if (have & 2 || parse_string(c, NULL, 0) != 0)
+					return fail(c, "a batch item's status "
+					    "twice or not a string");
+				have |= 2;
+			} else if (parse_value(c, 3) != 0)
+				return -1;
+			if (peek(c) == '}')
+				break;
+			if (expect(c, ',') != 0)
+				return -1;
+		}
+		c->p++;
+		if (have != 3)
+			return fail(c, "a batch item without input_sha256 or "
+			    "status");
+		r->nitems++;
+		if (peek(c) == ']') {
+			c->p++;
+			return 0;
+		}
+		if (expect(c, ',') != 0)
+			return -1;
+	}
+}
+
 static int
 parse_type(struct cursor *c, struct auditlog_rec *r)
 {
@@ -345,6 +402,10 @@ parse_field(struct cursor *c, unsigned int bit, struct auditlog_rec *r)
 		return 0;
 	case F_TIME:
 		return parse_string(c, NULL, 0);
+	case F_BATCH:
+		return parse_uint(c, &r->batch);
+	case F_ITEMS:
+		return parse_items(c, r);
 	}
 	return parse_value(c, 1);
 }
@@ -412,6 +473,14 @@ auditlog_parse(const char *line, size_t len, struct auditlog_rec *r,
 	}
 	if (r->seq == 0) {
 		*why = "seq 0";
+		return -1;
+	}
+	/* A batch names its size and has exactly that many items. */
+	if ((seen & (F_BATCH | F_ITEMS)) != 0 &&
+	    ((seen & (F_BATCH | F_ITEMS)) != (F_BATCH | F_ITEMS) ||
+	    r->type != AUDITLOG_DECISION || r->batch == 0 ||
+	    r->batch != r->nitems)) {
+		*why = "a batch line whose items are not its batch size";
 		return -1;
 	}
 	if (r->type == AUDITLOG_CHECKPOINT &&

@@ -23,6 +23,8 @@ struct auditlog_rec {
 	enum auditlog_type	 type;
 	int			 rotate;	/* event "rotate" */
 	int			 discontinuity;	/* event "discontinuity" */
+	uint64_t		 batch;		/* a batch's size, */
+	uint64_t		 nitems;	/* and its items */
 	uint8_t			 prev[AUDITLOG_HASH_LEN];
 	/* checkpoints */
 	uint64_t		 covers_seq;

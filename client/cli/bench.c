@@ -32,6 +32,7 @@
 #define BENCH_MESSAGE_SIZE	64	/* Ed25519 signs a message */
 #define BENCH_RANDOM_SIZE	32
 #define BENCH_MESSAGE_MAX	256
+#define BENCH_BATCH_MAX		1024	/* the broker's max-batch bound */
 
 /* The mix "default": the load of a typical signing frontend. */
 #define BENCH_MIX_DEFAULT	\
@@ -77,6 +78,7 @@ struct bench_conf {
 	unsigned long long	 requests;	/* 0: run for seconds */
 	unsigned long long	 setup;		/* requests before the run */
 	int			 shared;
+	unsigned int		 batch;		/* items per request, 0: none */
 	const char		*socket;
 	char			*mixbuf;	/* --mix, split in place */
 };
@@ -180,6 +182,43 @@ bench_outcome_name(size_t i)
 	return p11b_status_name((int)i);
 }
 
+/* Calls count this many operations each: --batch N, else 1. */
+static unsigned int bench_items = 1;
+
+/*
+ * A batch of conf->batch copies of the operation's input: OK only when
+ * every item is, else the first item's failure.
+ */
+static int
+bench_batch(struct bench_client *c, const struct bench_op *op)
+{
+	struct p11b_batch_item items[BENCH_BATCH_MAX];
+	enum p11b_op kind = op->kind == BENCH_SIGN ? P11B_OP_SIGN :
+	    op->kind == BENCH_HMAC ? P11B_OP_HMAC : P11B_OP_HMAC_VERIFY;
+	size_t i, n = c->conf->batch;
+	int r;
+
+	memset(items, 0, n * sizeof(items[0]));
+	for (i = 0; i < n; i++) {
+		items[i].in = op->input;
+		items[i].inlen = op->size;
+		if (kind == P11B_OP_HMAC_VERIFY) {
+			items[i].mac = op->mac;
+			items[i].maclen = op->maclen;
+		}
+	}
+	r = p11b_batch(c->conn, kind, op->key, NULL, 0, op->alg,
+	    kind == P11B_OP_SIGN ? op->flags : 0, items, n);
+	for (i = 0; r == P11B_OK && i < n; i++) {
+		if (items[i].status != P11B_OK)
+			r = items[i].status;
+		else if (kind == P11B_OP_HMAC_VERIFY && !items[i].valid)
+			r = BENCH_MISMATCH;
+	}
+	p11b_batch_clear(items, n);
+	return r;
+}
+
 static int
 bench_call(struct bench_client *c, const struct bench_op *op)
 {
@@ -187,6 +226,8 @@ bench_call(struct bench_client *c, const struct bench_op *op)
 	size_t outlen = 0;
 	int r = P11B_ERR_INVALID, valid = 0;
 
+	if (c->conf->batch > 0)
+		return bench_batch(c, op);
 	switch (op->kind) {
 	case BENCH_SIGN:
 		r = p11b_sign(c->conn, op->key, op->alg, op->flags, op->input,
@@ -402,8 +443,12 @@ bench_print_outcomes(const struct bench_sum *sum)
 static void
 bench_print_sum(const struct bench_sum *sum, double secs)
 {
+	size_t ops = sum->n * bench_items;
+
+	if (bench_items > 1)
+		printf("batch=%u ", bench_items);
 	printf("ops=%zu secs=%.2f ops_per_s=%.1f p50_us=%.1f p99_us=%.1f "
-	    "errors=%llu", sum->n, secs, secs > 0 ? (double)sum->n / secs :
+	    "errors=%llu", ops, secs, secs > 0 ? (double)ops / secs :
 	    0.0, bench_percentile(sum->lat, sum->n, 50),
 	    bench_percentile(sum->lat, sum->n, 99), sum->errors);
 }
@@ -803,6 +848,7 @@ static int
 bench_conf(struct cli *cli, struct bench_conf *conf)
 {
 	long long v;
+	size_t i;
 	int r;
 
 	memset(conf, 0, sizeof(*conf));
@@ -831,6 +877,17 @@ bench_conf(struct cli *cli, struct bench_conf *conf)
 		conf->seconds = 0;
 	}
 	conf->shared = cli->args.shared;
+	if (cli->args.batch != NULL) {
+		if ((r = bench_number(cli, "--batch", cli->args.batch, 1,
+		    BENCH_BATCH_MAX, &v)) != 0)
+			return r;
+		for (i = 0; i < conf->nops; i++)
+			if (conf->ops[i].kind == BENCH_RANDOM)
+				return cli_usage(cli, "--batch: random has no "
+				    "batches");
+		conf->batch = (unsigned int)v;
+		bench_items = conf->batch;
+	}
 	return CLI_EXIT_OK;
 }
 

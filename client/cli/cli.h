@@ -42,6 +42,7 @@ struct cli_args {
 	const char	*mix;		/* bench */
 	const char	*requests;	/* bench */
 	const char	*salt;		/* sign: RSA-PSS salt length */
+	const char	*batch;		/* bench: items per request */
 	int		 digest;
 	int		 raw;
 	int		 der;
@@ -102,5 +103,8 @@ int	cmd_audit(struct cli *cli);
 
 /* bench.c */
 int	cmd_bench(struct cli *cli);
+
+/* batch.c */
+int	cmd_batch(struct cli *cli);
 
 #endif /* CLI_H */

@@ -37,6 +37,7 @@
 #define O_REQUESTS	0x20000
 #define O_ANCHOR	0x40000
 #define O_SALT		0x80000
+#define O_BATCH		0x100000
 
 /* getopt values of the long-only options */
 enum {
@@ -56,6 +57,7 @@ enum {
 	LONG_REQUESTS,
 	LONG_ANCHOR,
 	LONG_SALT,
+	LONG_BATCH,
 };
 
 struct cli_command {
@@ -83,10 +85,14 @@ static const struct cli_command commands[] = {
 	{ "health", cmd_health, 0, 0, 0, "health" },
 	{ "stats", cmd_stats, 0, 0, O_PROMETHEUS, "stats [--prometheus]" },
 	{ "bench", cmd_bench, 0, 0, O_OP | O_KEY | O_CLIENTS | O_SECONDS |
-	    O_SIZE | O_ALG | O_SHARED | O_MIX | O_REQUESTS,
+	    O_SIZE | O_ALG | O_SHARED | O_MIX | O_REQUESTS | O_BATCH,
 	    "bench [--op OP] [--key KEY] [--alg ALG] [--size BYTES]\n"
 	    "        [--mix OP[:KEY[:ALG]]=WEIGHT,...|default]\n"
-	    "        [--clients N] [--seconds S | --requests N] [--shared]" },
+	    "        [--clients N] [--seconds S | --requests N] [--shared]\n"
+	    "        [--batch N]" },
+	{ "batch", cmd_batch, -3, 0, O_ALG | O_DIGEST | O_RAW,
+	    "batch sign|hmac|hmac-verify KEY FILE... [-a ALG] [--digest] "
+	    "[--raw]" },
 	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL | O_ANCHOR,
 	    "audit verify LOGFILE... --pubkey PEMFILE [--anchor FILE]\n"
 	    "        [--allow-open-tail]" },
@@ -114,6 +120,7 @@ static const struct option command_options[] = {
 	{ "requests", required_argument, NULL, LONG_REQUESTS },
 	{ "anchor", required_argument, NULL, LONG_ANCHOR },
 	{ "salt", required_argument, NULL, LONG_SALT },
+	{ "batch", required_argument, NULL, LONG_BATCH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -151,6 +158,8 @@ static const char *help_text =
     "                  instead of --seconds (no warm-up)\n"
     "  --size BYTES    bench: sign a message of BYTES, not a digest\n"
     "  --shared        bench: all clients on one pipelined connection\n"
+    "  --batch N       bench: N inputs per request (a batch); ops count\n"
+    "                  inputs, latencies are per batch\n"
     "  --prometheus    stats: Prometheus text exposition format\n"
     "  --pubkey PEM    audit verify: the checkpoint key's public key\n"
     "  --allow-open-tail  audit verify: accept lines after the last\n"
@@ -363,6 +372,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_SALT:
 		a->salt = arg;
 		return O_SALT;
+	case LONG_BATCH:
+		a->batch = arg;
+		return O_BATCH;
 	}
 	return 0;
 }

@@ -24,7 +24,18 @@ check_response(const struct wire_response *resp)
 	size_t i;
 
 	FUZZ_ASSERT(resp->status >= 0 && resp->status < P11B_STATUS_COUNT);
-	FUZZ_ASSERT((resp->status == P11B_OK) == (resp->op != P11B_OP_NONE));
+	FUZZ_ASSERT((resp->status == P11B_OK) == (resp->op != P11B_OP_NONE ||
+	    resp->batch != NULL));
+	FUZZ_ASSERT(resp->batch == NULL || (resp->op == P11B_OP_NONE &&
+	    (resp->batch->n == 0 || resp->batch->results != NULL)));
+	for (i = 0; resp->batch != NULL && i < resp->batch->n; i++) {
+		const struct wire_batch_result *r = &resp->batch->results[i];
+
+		FUZZ_ASSERT(r->status >= 0 && r->status < P11B_STATUS_COUNT);
+		FUZZ_ASSERT(r->message != NULL);
+		FUZZ_ASSERT(r->status == P11B_OK || (r->outlen == 0 &&
+		    !r->valid));
+	}
 	FUZZ_ASSERT(resp->op >= P11B_OP_NONE && resp->op < P11B_OP_COUNT);
 	FUZZ_ASSERT(resp->message != NULL);
 	FUZZ_ASSERT(resp->outlen == 0 || resp->out != NULL);
@@ -77,6 +88,26 @@ compare_keys(const struct wire_response *a, const struct wire_response *b)
 }
 
 static void
+compare_batch(const struct wire_response *a, const struct wire_response *b)
+{
+	const struct wire_batch_result *ra, *rb;
+	size_t i;
+
+	FUZZ_ASSERT((a->batch == NULL) == (b->batch == NULL));
+	if (a->batch == NULL)
+		return;
+	FUZZ_ASSERT(a->batch->n == b->batch->n);
+	for (i = 0; i < a->batch->n; i++) {
+		ra = &a->batch->results[i];
+		rb = &b->batch->results[i];
+		FUZZ_ASSERT(ra->status == rb->status && ra->valid == rb->valid);
+		FUZZ_ASSERT(strcmp(ra->message, rb->message) == 0);
+		FUZZ_ASSERT(same_bytes(ra->out, ra->outlen, rb->out,
+		    rb->outlen));
+	}
+}
+
+static void
 round_trip(const struct wire_response *resp)
 {
 	struct wire_response again;
@@ -102,6 +133,7 @@ round_trip(const struct wire_response *resp)
 	    resp->identity, resp->identitylen));
 	FUZZ_ASSERT(again.valid == resp->valid);
 	compare_keys(&again, resp);
+	compare_batch(&again, resp);
 	FUZZ_ASSERT(strcmp(again.health.version, resp->health.version) == 0);
 	FUZZ_ASSERT(again.health.token_ready == resp->health.token_ready);
 	FUZZ_ASSERT(again.health.uptime_seconds ==
@@ -125,6 +157,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	wire_response_free(&resp);
 	FUZZ_ASSERT(resp.msg == NULL && resp.keys_owned == NULL &&
-	    resp.chain_owned == NULL);
+	    resp.chain_owned == NULL && resp.batch_owned == NULL);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "algs.h"
 #include "fuzz.h"
 #include "signer_msg.h"
+#include "signer_batch.h"
 #include "wire.h"
 
 static const size_t fuzz_nkeys[] = { 0, 1, 4, SMSG_KEYS_MAX };
@@ -324,6 +325,81 @@ fuzz_text(const uint8_t *data, size_t size)
 	free(msg);
 }
 
+/*
+ * A batch job (signer_batch.h): what the decoder promises, and the same
+ * bytes again from what it decoded.
+ */
+static void
+fuzz_batch(uint64_t id, const uint8_t *body, size_t len)
+{
+	struct smsg_batch_item *items, *again;
+	struct job tmpl, tmpl2;
+	uint8_t *msg = NULL;
+	size_t i, k, n, n2, msglen;
+
+	for (k = 0; k < sizeof(fuzz_nkeys) / sizeof(fuzz_nkeys[0]); k++) {
+		if (smsg_batch_decode(body, len, fuzz_nkeys[k], &tmpl, &items,
+		    &n) != SMSG_OK) {
+			FUZZ_ASSERT(items == NULL && n == 0);
+			continue;
+		}
+		FUZZ_ASSERT(n > 0 && n <= SMSG_BATCH_MAX);
+		FUZZ_ASSERT(tmpl.key >= 0 && (size_t)tmpl.key < fuzz_nkeys[k]);
+		FUZZ_ASSERT(tmpl.op == P11B_OP_SIGN || tmpl.op == P11B_OP_HMAC ||
+		    tmpl.op == P11B_OP_HMAC_VERIFY);
+		FUZZ_ASSERT(tmpl.alg != P11B_ALG_NONE &&
+		    (unsigned int)tmpl.alg < P11B_ALG_COUNT);
+		FUZZ_ASSERT(tmpl.op == P11B_OP_SIGN || (tmpl.flags == 0 &&
+		    !tmpl.salt_set));
+		for (i = 0; i < n; i++) {
+			FUZZ_ASSERT(items[i].in == NULL ? items[i].inlen == 0 :
+			    items[i].in >= body && items[i].in +
+			    items[i].inlen <= body + len);
+			FUZZ_ASSERT(tmpl.op == P11B_OP_HMAC_VERIFY ||
+			    items[i].maclen == 0);
+		}
+		FUZZ_ASSERT(smsg_batch_encode(id, &tmpl, items, n, &msg,
+		    &msglen) == SMSG_OK);
+		check_encoded(msg, msglen, SMSG_BATCH_JOB, id, body, len);
+		FUZZ_ASSERT(smsg_batch_decode(msg + SMSG_HDR_LEN, msglen -
+		    SMSG_HDR_LEN, fuzz_nkeys[k], &tmpl2, &again, &n2) ==
+		    SMSG_OK && n2 == n);
+		free(again);
+		free(msg);
+		free(items);
+	}
+}
+
+/* A batch result: exactly its n results, the same bytes again. */
+static void
+fuzz_batch_result(uint64_t id, const uint8_t *body, size_t len)
+{
+	struct smsg_batch b;
+	uint8_t *msg = NULL;
+	size_t i, msglen, n;
+
+	n = len >= 4 ? (size_t)body[0] | (size_t)body[1] << 8 : 1;
+	memset(&b, 0, sizeof(b));
+	b.n = n;
+	if (smsg_batch_result_decode(body, len, n, &b) != SMSG_OK) {
+		FUZZ_ASSERT(b.res == NULL && b.msgs == NULL);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		FUZZ_ASSERT(b.res[i].status >= 0 &&
+		    b.res[i].status < P11B_STATUS_COUNT);
+		FUZZ_ASSERT(b.res[i].status == P11B_OK ||
+		    (b.res[i].outlen == 0 && !b.res[i].valid));
+		FUZZ_ASSERT(b.res[i].message == NULL ||
+		    printable(b.res[i].message, SMSG_TEXT_MAX));
+	}
+	FUZZ_ASSERT(smsg_batch_result_encode(id, b.res, n, &msg, &msglen) ==
+	    SMSG_OK);
+	check_encoded(msg, msglen, SMSG_BATCH_RESULT, id, body, len);
+	free(msg);
+	smsg_batch_clear(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -338,7 +414,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		FUZZ_ASSERT(h.zero == 0 && h.len <= SMSG_BODY_MAX);
 		FUZZ_ASSERT(h.type == SMSG_JOB || h.type == SMSG_RESULT ||
-		    h.type == SMSG_HELLO);
+		    h.type == SMSG_HELLO || h.type == SMSG_BATCH_JOB ||
+		    h.type == SMSG_BATCH_RESULT);
 		smsg_hdr_encode(again, &h);
 		FUZZ_ASSERT(memcmp(again, data + off, SMSG_HDR_LEN) == 0);
 		off += SMSG_HDR_LEN;
@@ -348,6 +425,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_job(h.id, data + off, h.len);
 		fuzz_result(h.id, data + off, h.len);
 		fuzz_hello(data + off, h.len);
+		fuzz_batch(h.id, data + off, h.len);
+		fuzz_batch_result(h.id, data + off, h.len);
 		off += h.len;
 	}
 	return 0;

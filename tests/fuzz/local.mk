@@ -23,6 +23,7 @@ check_PROGRAMS += tests/fuzz/replay_signer_msg
 tests_fuzz_replay_signer_msg_SOURCES = tests/fuzz/replay.c \
 	tests/fuzz/fuzz_signer_msg.c tests/fuzz/fuzz.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
+	brokerd/common/signer_batch.c brokerd/common/signer_batch.h \
 	brokerd/common/job.c
 tests_fuzz_replay_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
@@ -86,7 +87,7 @@ if FUZZING
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
 FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c proto/algs.c \
-	proto/algs.h
+	proto/algs.h proto/wire_batch.c
 FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \
@@ -126,7 +127,8 @@ tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_signer_msg_SOURCES = tests/fuzz/fuzz_signer_msg.c \
 	tests/fuzz/fuzz.h brokerd/common/signer_msg.c \
-	brokerd/common/signer_msg.h brokerd/common/job.c $(FUZZ_WIRE_SOURCES)
+	brokerd/common/signer_msg.h brokerd/common/job.c $(FUZZ_WIRE_SOURCES) \
+	brokerd/common/signer_batch.c brokerd/common/signer_batch.h
 nodist_tests_fuzz_fuzz_signer_msg_SOURCES = $(FUZZ_WIRE_GENERATED)
 tests_fuzz_fuzz_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common

@@ -79,6 +79,7 @@ OP = {"sign": 1, "hmac": 2, "hmac-verify": 3, "secret": 4, "pubkey": 5,
 REQ_SIGN, REQ_HMAC, REQ_HMAC_VERIFY, REQ_SECRET, REQ_PUBKEY = 10, 11, 12, 13, 14
 REQ_RANDOM, REQ_LIST, REQ_HEALTH, REQ_STATS = 15, 16, 17, 18
 REQ_STREAM_DATA = 19
+REQ_BATCH, RES_BATCH = 20, 19
 RES_SIGN, RES_HMAC, RES_HMAC_VERIFY, RES_SECRET, RES_PUBKEY = 10, 11, 12, 13, 14
 RES_RANDOM, RES_LIST, RES_HEALTH = 15, 16, 17
 
@@ -114,6 +115,36 @@ def hmac_stream(rid, keyname, alg, data, total=0):
     if total:
         sub += f_varint(6, total)
     return request(rid, REQ_HMAC, sub)
+
+
+def batch(rid, keyname, alg, op, items, digest=False, raw=False, salt=None,
+          identity=b""):
+    """A BatchRequest; items: data, or (data, mac) pairs."""
+    sub = f_bytes(1, keyname) + f_varint(2, ALG[alg]) + f_varint(3, OP[op])
+    if identity:
+        sub += f_bytes(4, identity)
+    if digest:
+        sub += f_varint(5, 1)
+    if raw:
+        sub += f_varint(6, 1)
+    if salt is not None:
+        sub += f_varint(7, salt) + f_varint(8, 1)
+    for it in items:
+        data, mac = it if isinstance(it, tuple) else (it, b"")
+        item = f_bytes(1, data) + (f_bytes(2, mac) if mac else b"")
+        sub += f_bytes(9, item)
+    return request(rid, REQ_BATCH, sub)
+
+
+def batch_result(status, message="", output=b"", valid=False):
+    out = f_varint(1, STATUS[status] + 1)
+    if message:
+        out += f_bytes(2, message)
+    if output:
+        out += f_bytes(3, output)
+    if valid:
+        out += f_varint(4, 1)
+    return out
 
 
 def stream_data(rid, data, last=False, mac=b"", cancel=False):
@@ -228,6 +259,28 @@ def request_seeds():
                                                     mac=bytes(32)))
     s["stream-mac-not-last"] = frame(stream_data(43, b"x", mac=bytes(32)))
     s["stream-cancel"] = frame(stream_data(44, b"", cancel=True))
+    s["batch-sign"] = frame(batch(60, "ec256", "ecdsa-p256-sha256", "sign",
+                                  [b"one", b"two", b"three"]))
+    s["batch-sign-digest-raw"] = frame(batch(61, "ec256", "ecdsa-p256-sha256",
+                                             "sign", [bytes(32)] * 2,
+                                             digest=True, raw=True))
+    s["batch-pss-salt"] = frame(batch(62, "rsa2048", "rsa-pss-sha256", "sign",
+                                      [b"m"], salt=20))
+    s["batch-hmac"] = frame(batch(63, "hmac32", "hmac-sha256", "hmac",
+                                  [b"a" * 64] * 8, identity=bytes(16)))
+    s["batch-hmac-verify"] = frame(batch(64, "hmac32", "hmac-sha256",
+                                         "hmac-verify",
+                                         [(b"d1", bytes(32)),
+                                          (b"d2", b"\1" * 32)]))
+    # Invalid fields: refused by the decoder.
+    s["batch-empty"] = frame(batch(65, "ec256", "ecdsa-p256-sha256", "sign",
+                                   []))
+    s["batch-op-secret"] = frame(batch(66, "api-token", "hmac-sha256",
+                                       "secret", [b"x"]))
+    s["batch-hmac-digest"] = frame(batch(67, "hmac32", "hmac-sha256", "hmac",
+                                         [b"x"], digest=True))
+    s["batch-mac-on-sign"] = frame(batch(68, "ec256", "ecdsa-p256-sha256",
+                                         "sign", [(b"x", bytes(32))]))
     s["garbage"] = frame(b"\xff\xff\xff\xff\xff")
     s["truncated-body"] = frame(sign(31, "k", "ed25519", b"x"))[:-3]
     s["header-zero"] = struct.pack(">I", 0) + b"\x08\x01"
@@ -304,6 +357,17 @@ def response_seeds():
         if name != "ok":
             s["status-" + name] = response(20 + STATUS[name], name,
                                            message=name + ": key x")
+    s["batch"] = response(17, "ok", field=RES_BATCH, sub=(
+        f_bytes(1, batch_result("ok", output=b"\x30\x06sig")) +
+        f_bytes(1, batch_result("too-large", "input larger than the policy "
+                                "allows")) +
+        f_bytes(1, batch_result("rate-limited", "rate limit reached"))))
+    s["batch-verify"] = response(18, "ok", field=RES_BATCH, sub=(
+        f_bytes(1, batch_result("ok", valid=True)) +
+        f_bytes(1, batch_result("ok"))))
+    s["batch-empty"] = response(19, "ok", field=RES_BATCH, sub=b"")
+    s["batch-denied-with-output"] = response(19, "ok", field=RES_BATCH,
+        sub=f_bytes(1, batch_result("denied", output=b"x")))
     s["refused-id0"] = response(0, "too-large", message="frame too large")
     # Invalid: must be refused.
     s["ok-without-result"] = response(30, "ok")
@@ -448,6 +512,7 @@ def config_seeds():
 # arm64).  Header: body length, type, zero, id.
 
 SMSG_JOB, SMSG_RESULT, SMSG_HELLO = 1, 2, 3
+SMSG_BATCH_JOB, SMSG_BATCH_RESULT = 4, 5
 OP_SIGN, OP_HMAC, OP_HMAC_VERIFY, OP_SECRET, OP_PUBKEY, OP_RANDOM = range(1, 7)
 NO_KEY = 0xFFFF
 
@@ -478,6 +543,25 @@ def smsg_key(name, ktype, bits, obj=b"", spki=b"", cert=b"", extractable=0,
             struct.pack("<B", len(kid)) + kid +
             struct.pack("<B", len(label)) + label +
             struct.pack("<B", local) + identity)
+
+
+def smsg_batch(key, op, alg, items, flags=0, salt_set=0, salt_len=0):
+    """signer_batch.h: items are data, or (data, mac) pairs."""
+    body = struct.pack("<HBBBBHI", key, op, alg, flags, salt_set, salt_len,
+                       len(items))
+    for it in items:
+        data, mac = it if isinstance(it, tuple) else (it, b"")
+        body += struct.pack("<II", len(data), len(mac)) + data + mac
+    return body
+
+
+def smsg_batch_result(results):
+    """results: (status, message, out, valid) tuples."""
+    body = struct.pack("<I", len(results))
+    for status, message, out, valid in results:
+        body += struct.pack("<BBBI", status, valid, len(message),
+                            len(out)) + message + out
+    return body
 
 
 def smsg_hello(desc, workers, keys):
@@ -543,6 +627,27 @@ def signer_msg_seeds():
     s["hello-no-keys"] = smsg(SMSG_HELLO, 0, smsg_hello(b"", 1, []))
     s["stream"] = (s["hello"] + s["job-sign"] + s["result-sign"] +
                    s["job-random"] + s["result-error"])
+    s["batch-sign"] = smsg(SMSG_BATCH_JOB, 8, smsg_batch(
+        0, OP_SIGN, 1, [b"one", b"two" * 30, b""]))
+    s["batch-sign-digest-salt"] = smsg(SMSG_BATCH_JOB, 9, smsg_batch(
+        1, OP_SIGN, 7, [bytes(32)] * 3, flags=1, salt_set=1, salt_len=20))
+    s["batch-hmac-verify"] = smsg(SMSG_BATCH_JOB, 10, smsg_batch(
+        2, OP_HMAC_VERIFY, 11, [(b"d", bytes(32)), (b"e", b"\1" * 32)]))
+    s["batch-result"] = smsg(SMSG_BATCH_RESULT, 8, smsg_batch_result([
+        (0, b"", b"\x30\x44" + bytes(68), 0), (5, b"too large", b"", 0),
+        (7, b"token", b"", 0)]))
+    s["batch-result-verify"] = smsg(SMSG_BATCH_RESULT, 10, smsg_batch_result(
+        [(0, b"", b"", 1), (0, b"", b"", 0)]))
+    s["batch-stream"] = s["batch-sign"] + s["batch-result"]
+    s["err-batch-zero-items"] = smsg(SMSG_BATCH_JOB, 11, smsg_batch(
+        0, OP_SIGN, 1, []))
+    s["err-batch-secret"] = smsg(SMSG_BATCH_JOB, 11, smsg_batch(
+        0, OP_SECRET, 0, [b"x"]))
+    s["err-batch-mac-on-hmac"] = smsg(SMSG_BATCH_JOB, 11, smsg_batch(
+        0, OP_HMAC, 11, [(b"x", bytes(32))]))
+    s["err-batch-truncated"] = s["batch-sign"][:-2]
+    s["err-batch-result-ok-message"] = smsg(SMSG_BATCH_RESULT, 8,
+        smsg_batch_result([(0, b"ok?", b"sig", 0)]))
     # Broken: the target stops at these.
     s["err-hdr-zero"] = smsg(SMSG_JOB, 1, smsg_job(0, OP_SIGN, 1), zero=1)
     s["err-hdr-type"] = smsg(4, 1, smsg_job(0, OP_SIGN, 1))
@@ -630,6 +735,25 @@ def dispatch_seeds():
     for who in range(4):
         s["stream-%d" % who] = bytes([who]) + b"".join(frame(r)
                                                        for r in stream)
+    batches = [
+        batch(70, "ec256", "ecdsa-p256-sha256", "sign",
+              [b"a", b"b" * 100, b"c"]),
+        batch(71, "ec256", "ecdsa-p256-sha256", "sign", [digest, b"short"],
+              digest=True),
+        batch(72, "rsa2048", "rsa-pkcs1-raw", "sign", [bytes(36), b"",
+                                                       bytes(300)]),
+        batch(73, "hmac32", "hmac-sha256", "hmac", [b"r"] * 20),
+        batch(74, "hmac32", "hmac-sha256", "hmac-verify",
+              [(b"d", bytes(32)), (b"d", b"short")]),
+        batch(75, "ec384", "ecdsa-p384-sha384", "sign", [b"no rule"]),
+        batch(76, "no-such-key", "hmac-sha256", "hmac", [b"x"]),
+        batch(77, "hmac32", "hmac-sha256", "hmac", [b"x"] * 300),
+        batch(78, "ec256", "ecdsa-p256-sha256", "sign", [b"m"],
+              identity=bytes(16)),
+    ]
+    for who in range(4):
+        s["batch-%d" % who] = bytes([who]) + b"".join(frame(r)
+                                                      for r in batches)
     s["bad-fields"] = bytes([3]) + frame(request(41, REQ_SIGN,
         f_bytes(1, "ec256") + f_varint(2, 99)))
     return s

@@ -47,6 +47,7 @@ INTEGRATION_TESTS = \
 	tests/integration/module_tpm2.sh \
 	tests/integration/stream.sh
 INTEGRATION_TESTS += tests/integration/multi_signer.sh
+INTEGRATION_TESTS += tests/integration/batch.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \

@@ -52,7 +52,8 @@ include $(srcdir)/tests/unit/client.mk
 check_PROGRAMS += tests/unit/test_signer_msg
 tests_unit_test_signer_msg_SOURCES = tests/unit/test_signer_msg.c \
 	tests/unit/tap.h brokerd/common/signer_msg.c \
-	brokerd/common/signer_msg.h brokerd/common/job.c
+	brokerd/common/signer_msg.h brokerd/common/job.c \
+	brokerd/common/signer_batch.c brokerd/common/signer_batch.h
 tests_unit_test_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
 tests_unit_test_signer_msg_LDADD = $(UNIT_LDADD)

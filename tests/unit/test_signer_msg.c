@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "signer_msg.h"
+#include "signer_batch.h"
 #include "tap.h"
 
 /* A body built field by field, in host byte order like the codec. */
@@ -245,7 +246,7 @@ test_header(void)
 {
 	struct smsg_hdr h, out;
 	uint8_t hdr[SMSG_HDR_LEN];
-	unsigned int types[] = { 0, 4, 0x100, 0xffff };
+	unsigned int types[] = { 0, 8, 0x100, 0xffff };
 	size_t i;
 	uint16_t v;
 
@@ -1470,6 +1471,91 @@ test_job_stream(void)
 	test_job_stream_round_trip();
 }
 
+/* A batch job and its result: the same items back; bad ones refused. */
+static void
+test_batch(void)
+{
+	struct smsg_batch_item items[3], *got;
+	struct job tmpl, back;
+	struct job_result res[3];
+	struct smsg_batch b;
+	struct smsg_hdr h;
+	uint8_t *msg, mac[32];
+	size_t len, n;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.key = 1;
+	tmpl.op = P11B_OP_HMAC_VERIFY;
+	tmpl.alg = P11B_ALG_HMAC_SHA256;
+	memset(mac, 0xa5, sizeof(mac));
+	memset(items, 0, sizeof(items));
+	items[0].in = (const uint8_t *)"one";
+	items[0].inlen = 3;
+	items[0].mac = mac;
+	items[0].maclen = 32;
+	items[2].in = (const uint8_t *)"three";
+	items[2].inlen = 5;
+	items[2].mac = mac;
+	items[2].maclen = 32;
+	is_int(smsg_batch_encode(7, &tmpl, items, 3, &msg, &len), SMSG_OK,
+	    "batch job encodes");
+	is_int(smsg_hdr_decode(msg, &h), SMSG_OK, "batch header decodes");
+	is_int(h.type, SMSG_BATCH_JOB, "batch header type 4");
+	is_int(smsg_batch_decode(msg + SMSG_HDR_LEN, h.len, 2, &back, &got,
+	    &n), SMSG_OK, "batch job decodes");
+	is_int(n, 3, "three items");
+	ok(back.op == P11B_OP_HMAC_VERIFY && back.key == 1 &&
+	    back.alg == P11B_ALG_HMAC_SHA256, "template back");
+	ok(got[0].inlen == 3 && memcmp(got[0].in, "one", 3) == 0 &&
+	    got[0].maclen == 32 && got[1].inlen == 0 && got[1].in == NULL &&
+	    got[2].inlen == 5 && memcmp(got[2].mac, mac, 32) == 0,
+	    "items back, in order");
+	free(got);
+	is_int(smsg_batch_decode(msg + SMSG_HDR_LEN, h.len, 1, &back, &got,
+	    &n), SMSG_ERR, "key index past the keys refused");
+	is_int(smsg_batch_decode(msg + SMSG_HDR_LEN, h.len - 1, 2, &back,
+	    &got, &n), SMSG_ERR, "truncated batch refused");
+	ok(got == NULL && n == 0, "nothing left on refusal");
+	free(msg);
+	tmpl.op = P11B_OP_HMAC;
+	is_int(smsg_batch_encode(7, &tmpl, items, 3, &msg, &len), SMSG_OK,
+	    "an hmac batch with MACs encodes (the decoder decides)");
+	is_int(smsg_batch_decode(msg + SMSG_HDR_LEN, len - SMSG_HDR_LEN, 2,
+	    &back, &got, &n), SMSG_ERR, "a MAC on an hmac item refused");
+	free(msg);
+	tmpl.op = P11B_OP_SECRET;
+	is_int(smsg_batch_encode(7, &tmpl, items, 3, &msg, &len), SMSG_ERR,
+	    "a secret batch is not encoded");
+	tmpl.op = P11B_OP_SIGN;
+	is_int(smsg_batch_encode(7, &tmpl, items, 0, &msg, &len), SMSG_ERR,
+	    "an empty batch is not encoded");
+
+	memset(res, 0, sizeof(res));
+	res[0].status = P11B_OK;
+	res[0].out = (uint8_t *)"sig";
+	res[0].outlen = 3;
+	res[1].status = P11B_TOO_LARGE;
+	res[1].message = "too\nlarge";
+	res[2].status = P11B_OK;
+	res[2].valid = 1;
+	is_int(smsg_batch_result_encode(7, res, 3, &msg, &len), SMSG_OK,
+	    "batch result encodes");
+	memset(&b, 0, sizeof(b));
+	b.n = 3;
+	is_int(smsg_batch_result_decode(msg + SMSG_HDR_LEN, len - SMSG_HDR_LEN,
+	    2, &b), SMSG_ERR, "a result count that is not the job's refused");
+	is_int(smsg_batch_result_decode(msg + SMSG_HDR_LEN, len - SMSG_HDR_LEN,
+	    3, &b), SMSG_OK, "batch result decodes");
+	ok(b.res[0].status == P11B_OK && b.res[0].outlen == 3 &&
+	    memcmp(b.res[0].out, "sig", 3) == 0, "item 1: its signature");
+	ok(b.res[1].status == P11B_TOO_LARGE &&
+	    strcmp(b.res[1].message, "too?large") == 0,
+	    "item 2: its status, the message printable");
+	ok(b.res[2].valid == 1 && b.res[2].outlen == 0, "item 3: valid");
+	smsg_batch_clear(&b);
+	free(msg);
+}
+
 int
 main(void)
 {
@@ -1480,5 +1566,6 @@ main(void)
 	test_result_invalid();
 	test_hello_round_trip();
 	test_hello_invalid();
+	test_batch();
 	return tap_done();
 }
