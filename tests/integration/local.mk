@@ -46,7 +46,8 @@ INTEGRATION_TESTS = \
 	tests/integration/sandbox_knobs.sh \
 	tests/integration/module_tpm2.sh \
 	tests/integration/stream.sh \
-	tests/integration/module_ocki.sh
+	tests/integration/module_ocki.sh \
+	tests/integration/sandbox_unix.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
