@@ -64,7 +64,7 @@ mod --slot "$SLOT" --init-token --so-pin "$SOPIN" --label "$LABEL" \
     >"$T/init.log" 2>&1 || bail "init-token: $(cat "$T/init.log")"
 mod --slot "$SLOT" --login --login-type so --so-pin "$SOPIN" --init-pin \
     --pin 12345678 >>"$T/init.log" 2>&1 || bail "init-pin: $(cat "$T/init.log")"
-# The first user PIN is "to be changed" (C_Login says CKR_PIN_EXPIRED).
+# The first user PIN is flagged "to be changed": change it, as an operator would.
 mod --slot "$SLOT" --login --pin 12345678 --change-pin --new-pin "$PIN" \
     >>"$T/init.log" 2>&1 || bail "change-pin: $(cat "$T/init.log")"
 mod --slot "$SLOT" --login --pin "$PIN" --keypairgen --key-type rsa:2048 \
