@@ -15,6 +15,8 @@ PKGS="$PKGS swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
 PKGS="$PKGS knot knot-dnssecutils ldnsutils libnss3-tools"
 # PyKCS11 over the module (tests/integration/stream.sh); xxd for its hex.
 PKGS="$PKGS python3-pykcs11 xxd"
+# opencryptoki's soft token and pkcsslotd (tests/integration/module_ocki.sh).
+PKGS="$PKGS opencryptoki"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "lex.h"
 #include "names.h"
+#include "profile.h"
 #include "wire.h"
 
 #define DEFAULT_SOCKET_MODE	0660
@@ -231,6 +232,39 @@ port_ok(const char *s)
 }
 
 /*
+ * sandbox connect-unix PATH...: the Unix sockets a module connects to
+ * again after start-up (pcscd, a hardserver).  What the kernel can hold
+ * it to is in sandbox/seccomp.c and p11brokerd.conf(5).
+ */
+static int
+parse_connect_unix(struct parser *p, const struct lex_token *kw)
+{
+	struct config *c = p->conf;
+	struct lex_token arg;
+	int n = 0;
+
+	for (;;) {
+		if (lex_peek(&p->lx, &arg) != 0)
+			return -1;
+		if (arg.kind != LEX_WORD && arg.kind != LEX_STRING)
+			break;
+		(void)lex_next(&p->lx, &arg);
+		if (arg.text[0] != '/')
+			return lex_error(&p->lx, arg.line, "sandbox "
+			    "connect-unix: \"%s\" is not an absolute path",
+			    arg.text);
+		if (add_word(p, &arg, &c->sandbox_unix,
+		    &c->nsandbox_unix) != 0)
+			return -1;
+		n++;
+	}
+	if (n == 0)
+		return lex_error(&p->lx, kw->line, "sandbox connect-unix: "
+		    "expected at least one path");
+	return 0;
+}
+
+/*
  * sandbox enforce|log|off, sandbox allow CALL..., sandbox read PATH...,
  * sandbox write PATH..., sandbox connect-port PORT...
  */
@@ -249,6 +283,8 @@ parse_sandbox(struct parser *p)
 		c->sandbox_mode = SANDBOX_LOG;
 	else if (strcmp(tok.text, "off") == 0)
 		c->sandbox_mode = SANDBOX_OFF;
+	else if (strcmp(tok.text, "connect-unix") == 0)
+		return parse_connect_unix(p, &tok);
 	else if (strcmp(tok.text, "allow") == 0 ||
 	    strcmp(tok.text, "read") == 0 || strcmp(tok.text, "write") == 0 ||
 	    strcmp(tok.text, "connect-port") == 0) {
@@ -294,7 +330,8 @@ parse_sandbox(struct parser *p)
 			    "expected at least one value", tok.text);
 	} else
 		return lex_error(&p->lx, tok.line, "sandbox: expected "
-		    "enforce, log, off, allow, read, write or connect-port, "
+		    "enforce, log, off, allow, read, write, connect-port or "
+		    "connect-unix, "
 		    "got \"%s\"", tok.text);
 	return 0;
 }
@@ -613,6 +650,123 @@ parse_module_env(struct parser *p)
 	    "or _");
 }
 
+/* profile NAME: one of the compiled-in vendor profiles (profile.c). */
+static int
+parse_profile_name(struct parser *p)
+{
+	struct config *c = p->conf;
+	char names[512];
+	int line = p->lx.line;
+
+	if (c->profile != NULL)
+		return lex_error(&p->lx, line, "profile: the token already "
+		    "has one");
+	if (parse_string(p, "profile", &c->profile, 0) != 0)
+		return -1;
+	if (profile_find(c->profile) != NULL)
+		return 0;
+	profile_names(names, sizeof(names));
+	return lex_error(&p->lx, line, "profile: no profile \"%s\" (this "
+	    "build has %s)", c->profile, names);
+}
+
+/*
+ * The profile's module-env is a default: a NAME the operator set in the
+ * token block keeps the operator's value.  Drop the entry just added when
+ * one of the first nown names it.
+ */
+static void
+profile_env_default(struct config *c, size_t nown)
+{
+	const char *e = c->module_env[c->nmodule_env - 1];
+	size_t i, n = strcspn(e, "=");
+
+	for (i = 0; i < nown; i++)
+		if (strncmp(c->module_env[i], e, n + 1) == 0) {
+			free(c->module_env[--c->nmodule_env]);
+			return;
+		}
+}
+
+/* One statement of a profile: sandbox lists, module-env, module. */
+static int
+profile_stmt(struct parser *p, struct lex_token *kw, size_t nown)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+	char *module = NULL;
+
+	if (strcmp(kw->text, "sandbox") == 0) {
+		if (lex_peek(&p->lx, &tok) != 0)
+			return -1;
+		if (tok.kind == LEX_WORD && (strcmp(tok.text, "enforce") == 0 ||
+		    strcmp(tok.text, "log") == 0 || strcmp(tok.text, "off") ==
+		    0))
+			return lex_error(&p->lx, tok.line, "a profile does not "
+			    "set the sandbox mode");
+		return parse_sandbox(p);
+	}
+	if (strcmp(kw->text, "module-env") == 0) {
+		if (parse_module_env(p) != 0)
+			return -1;
+		profile_env_default(c, nown);
+		return 0;
+	}
+	if (strcmp(kw->text, "module") == 0) {	/* unless the token has one */
+		if (parse_string(p, "module", &module, 1) != 0)
+			return -1;
+		if (c->module == NULL)
+			c->module = module;
+		else
+			free(module);
+		return 0;
+	}
+	return lex_error(&p->lx, kw->line, "profile: unknown keyword \"%s\" "
+	    "(expected sandbox, module-env or module)", kw->text);
+}
+
+/*
+ * After the whole file: the token's profile, its ${NAME} taken from the
+ * token's module-env, parsed as if its lines were in the config.  Its
+ * messages name "profile NAME:LINE".
+ */
+static int
+apply_profile(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct lex saved = p->lx;
+	struct lex_token tok;
+	char file[128], msg[256], *text = NULL;
+	size_t nown = c->nmodule_env;
+	int line, failed;
+
+	snprintf(file, sizeof(file), "profile %s", c->profile);
+	lex_init(&p->lx, file, "", 0, saved.errbuf, saved.errlen);
+	if (profile_expand(profile_find(c->profile), c->module_env,
+	    c->nmodule_env, &text, &line, msg, sizeof(msg)) != 0) {
+		lex_error(&p->lx, line, "%s", msg);
+		goto out;
+	}
+	lex_init(&p->lx, file, text, strlen(text), saved.errbuf, saved.errlen);
+	while (lex_next(&p->lx, &tok) == 0 && tok.kind != LEX_EOF) {
+		if (tok.kind == LEX_EOL)
+			continue;
+		if (tok.kind != LEX_WORD) {
+			lex_error(&p->lx, tok.line, "expected a keyword, got %s",
+			    lex_kind_name(tok.kind));
+			break;
+		}
+		if (profile_stmt(p, &tok, nown) != 0 || expect_eol(p) != 0)
+			break;
+	}
+ out:
+	failed = p->lx.failed;
+	p->lx = saved;
+	p->lx.failed |= failed;
+	free(text);
+	return failed ? -1 : 0;
+}
+
 static int
 parse_token_stmt(struct parser *p, struct lex_token *kw)
 {
@@ -648,9 +802,11 @@ parse_token_stmt(struct parser *p, struct lex_token *kw)
 		return parse_pin(p, kw->text, PIN_LITERAL);
 	if (strcmp(kw->text, "module-env") == 0)
 		return parse_module_env(p);
+	if (strcmp(kw->text, "profile") == 0)
+		return parse_profile_name(p);
 	return lex_error(&p->lx, kw->line, "token: unknown keyword \"%s\" "
 	    "(expected module, label, serial, slot, pin-env, pin-file, "
-	    "pin-credential, pin or module-env)", kw->text);
+	    "pin-credential, pin, module-env or profile)", kw->text);
 }
 
 /* token { module ...; label|serial|slot ...; pin-* ... } */
@@ -960,6 +1116,8 @@ config_parse(const char *file, const char *buf, size_t len,
 		if (parse_stmt(&p, &tok) != 0 || expect_eol(&p) != 0)
 			break;
 	}
+	if (!p.lx.failed && p.conf->profile != NULL)
+		(void)apply_profile(&p);
 	if (p.lx.failed || check_complete(&p) != 0)
 		goto out;
 	*confp = p.conf;
@@ -1004,6 +1162,7 @@ config_free(struct config *c)
 	free(c->socket_path);
 	free(c->policy_path);
 	free(c->module);
+	free(c->profile);
 	free(c->token_label);
 	free(c->audit_path);
 	free(c->audit_key);
@@ -1022,6 +1181,9 @@ config_free(struct config *c)
 	for (i = 0; i < c->nsandbox_connect; i++)
 		free(c->sandbox_connect[i]);
 	free(c->sandbox_connect);
+	for (i = 0; i < c->nsandbox_unix; i++)
+		free(c->sandbox_unix[i]);
+	free(c->sandbox_unix);
 	for (i = 0; i < c->nmodule_env; i++)
 		freezero(c->module_env[i], strlen(c->module_env[i]));
 	free(c->module_env);

@@ -92,6 +92,9 @@ struct config {
 	size_t			 nsandbox_connect;
 	char			**module_env;	/* NAME=VALUE, for the module */
 	size_t			 nmodule_env;
+	char			*profile;	/* "profile NAME", or NULL */
+	char			**sandbox_unix;	/* sandbox connect-unix */
+	size_t			 nsandbox_unix;
 	unsigned int		 token_timeout;	/* seconds, 0: wait forever */
 	unsigned int		 stop_timeout;	/* seconds to drain at SIGTERM */
 	unsigned int		 front_watchdog; /* seconds, 0: off */

@@ -98,7 +98,13 @@ add_path(int rfd, const char *path, uint64_t access, char *errbuf,
 	struct landlock_path_beneath_attr pb;
 	int fd;
 
-	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1 && errno == ENOENT) {
+		/* Nothing there to open: a profile's optional path. */
+		fprintf(stderr, "p11brokerd[signer]: landlock: %s does not "
+		    "exist; no rule for it\n", path);
+		return 0;
+	}
+	if (fd == -1) {
 		snprintf(errbuf, errlen, "landlock: %s: %s", path,
 		    strerror(errno));
 		return -1;

@@ -36,6 +36,8 @@ struct sandbox_conf {
 	size_t		  nwrite;
 	char *const	 *connect;	/* TCP ports it may connect to */
 	size_t		  nconnect;
+	char *const	 *unix_paths;	/* Unix sockets it connects to */
+	size_t		  nunix;
 	const char	 *module;	/* the PKCS#11 module's path */
 };
 

@@ -174,7 +174,7 @@ add_fcntl(scmp_filter_ctx ctx, int locks)
  * never create, truncate or write.
  */
 static int
-add_signer_rules(scmp_filter_ctx ctx)
+add_signer_rules(scmp_filter_ctx ctx, int unix_ok)
 {
 	const scmp_datum_t writes = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC |
 	    O_APPEND;
@@ -183,9 +183,37 @@ add_signer_rules(scmp_filter_ctx ctx)
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, writes, 0)) != 0)
 		return -1;
 	/* syslog() from an error path: refuse the socket, do not kill. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+	if (!unix_ok && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * "sandbox connect-unix PATH": socket(AF_UNIX) and connect, for a module
+ * that reconnects to a local daemon after start-up (libpcsclite to pcscd,
+ * nShield to its hardserver).  Only the family is checked here: seccomp
+ * cannot read the address connect() is given, and Landlock up to ABI 7
+ * has no right for connecting to a pathname socket (ABI 6 scopes only
+ * abstract sockets).  So the paths are not enforced by the kernel; the
+ * docs say so (p11brokerd.conf(5)).
+ */
+static int
+add_unix(scmp_filter_ctx ctx)
+{
+	static const char *const calls[] = { "connect", "getsockopt",
+	    "setsockopt", "getsockname", "getpeername", "sendto", "recvfrom",
+	    "sendmsg", "recvmsg", "shutdown", NULL };
+	int i, nr;
+
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0)
 		return -1;
+	for (i = 0; calls[i] != NULL; i++)
+		if ((nr = seccomp_syscall_resolve_name(calls[i])) !=
+		    __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    nr, 0) != 0)
+			return -1;
 	return 0;
 }
 
@@ -265,13 +293,19 @@ sandbox_seccomp(enum sandbox_role role, const struct sandbox_conf *conf,
 	    errbuf, errlen) != 0)
 		goto out;
 	if (add_memory(ctx) != 0 || add_fcntl(ctx, role == SANDBOX_SIGNER) !=
-	    0 || (role == SANDBOX_SIGNER && add_signer_rules(ctx) != 0)) {
+	    0 || (role == SANDBOX_SIGNER &&
+	    add_signer_rules(ctx, conf->nunix > 0) != 0)) {
 		snprintf(errbuf, errlen, "seccomp: cannot add argument rules");
 		goto out;
 	}
 	if (role == SANDBOX_SIGNER && conf->nwrite > 0 && add_writes(ctx) !=
 	    0) {
 		snprintf(errbuf, errlen, "sandbox write: refused by "
+		    "libseccomp");
+		goto out;
+	}
+	if (role == SANDBOX_SIGNER && conf->nunix > 0 && add_unix(ctx) != 0) {
+		snprintf(errbuf, errlen, "sandbox connect-unix: refused by "
 		    "libseccomp");
 		goto out;
 	}

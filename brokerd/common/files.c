@@ -232,7 +232,9 @@ files_restart_needed(const struct config *old, const struct config *new)
 	    list_differs(old->sandbox_write, old->nsandbox_write,
 	    new->sandbox_write, new->nsandbox_write) ||
 	    list_differs(old->sandbox_connect, old->nsandbox_connect,
-	    new->sandbox_connect, new->nsandbox_connect))
+	    new->sandbox_connect, new->nsandbox_connect) ||
+	    list_differs(old->sandbox_unix, old->nsandbox_unix,
+	    new->sandbox_unix, new->nsandbox_unix))
 		return "user or sandbox";
 	if (list_differs(old->module_env, old->nmodule_env, new->module_env,
 	    new->nmodule_env))

@@ -22,5 +22,7 @@ sandbox_conf_of(const struct config *conf, struct sandbox_conf *sc)
 	sc->nwrite = conf->nsandbox_write;
 	sc->connect = conf->sandbox_connect;
 	sc->nconnect = conf->nsandbox_connect;
+	sc->unix_paths = conf->sandbox_unix;
+	sc->nunix = conf->nsandbox_unix;
 	sc->module = conf->module;
 }

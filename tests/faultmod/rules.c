@@ -12,6 +12,7 @@
  * "hang", "corrupt" or "crash".  See tests/faultmod/README.md.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
@@ -554,10 +555,23 @@ static void
 do_io(const struct fault_call *fc)
 {
 	struct sockaddr_in sin;
+	struct sockaddr_un sun;
 	const char *what;
 	int fd, r = -1;
 
-	if (fc->io == ACT_CONNECT) {
+	if (fc->io == ACT_CONNECT && fc->io_arg[0] == '/') {
+		/* A local daemon's socket (pcscd, a hardserver). */
+		what = "connect";
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		errno = ENAMETOOLONG;
+		if (strlen(fc->io_arg) < sizeof(sun.sun_path) &&
+		    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1) {
+			memcpy(sun.sun_path, fc->io_arg, strlen(fc->io_arg));
+			r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+			close(fd);
+		}
+	} else if (fc->io == ACT_CONNECT) {
 		what = "connect";
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;

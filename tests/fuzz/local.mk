@@ -91,7 +91,8 @@ FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c proto/algs.c \
 FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \
-	policy/names.h
+	policy/names.h policy/profile.c policy/profile.h policy/fcheck.c \
+	policy/fcheck.h
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \
@@ -120,7 +121,8 @@ tests_fuzz_fuzz_response_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
 	tests/fuzz/fuzz.h $(FUZZ_POLICY_SOURCES) $(FUZZ_WIRE_SOURCES)
-nodist_tests_fuzz_fuzz_config_SOURCES = $(FUZZ_WIRE_GENERATED)
+nodist_tests_fuzz_fuzz_config_SOURCES = $(FUZZ_WIRE_GENERATED) \
+	policy/profiles_gen.c
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(P11KIT_CFLAGS) \
 	$(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
@@ -141,7 +143,8 @@ tests_fuzz_fuzz_signer_msg_LDADD = $(FUZZ_REPLAY_LIBS)
 tests_fuzz_fuzz_dispatch_SOURCES = tests/fuzz/fuzz_dispatch.c \
 	tests/fuzz/fuzz.h brokerd/front/dispatch.c $(FUZZ_POLICY_SOURCES) \
 	$(FUZZ_WIRE_SOURCES)
-nodist_tests_fuzz_fuzz_dispatch_SOURCES = $(FUZZ_WIRE_GENERATED)
+nodist_tests_fuzz_fuzz_dispatch_SOURCES = $(FUZZ_WIRE_GENERATED) \
+	policy/profiles_gen.c
 tests_fuzz_fuzz_dispatch_CPPFLAGS = $(FUZZ_DISPATCH_CPPFLAGS)
 tests_fuzz_fuzz_dispatch_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(P11KIT_CFLAGS) $(FUZZ_FLAGS)

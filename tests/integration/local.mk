@@ -45,7 +45,9 @@ INTEGRATION_TESTS = \
 	tests/integration/crashloop.sh \
 	tests/integration/sandbox_knobs.sh \
 	tests/integration/module_tpm2.sh \
-	tests/integration/stream.sh
+	tests/integration/stream.sh \
+	tests/integration/module_ocki.sh \
+	tests/integration/sandbox_unix.sh
 INTEGRATION_TESTS += tests/integration/multi_signer.sh
 INTEGRATION_TESTS += tests/integration/batch.sh
 

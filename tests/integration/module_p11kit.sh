@@ -17,6 +17,8 @@ for m in /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so \
 	[ -f "$m" ] && { P11KIT_CLIENT=$m; break; }
 done
 [ -n "$P11KIT_CLIENT" ] || skip_all "p11-kit-client.so is not installed"
+[ "$P11KIT_CLIENT" = /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so ] ||
+    skip_all "p11-kit-client.so is not where the profile looks for it"
 
 setup_token
 # The server exposes the test token on a socket in $T; the broker (and
@@ -27,10 +29,15 @@ SERVER_PID=$!
 on_cleanup 'kill "$SERVER_PID"'
 wait_for test -S "$T/p11kit.sock" ||
     bail "p11-kit server did not start: $(cat "$T/p11kit.out")"
-export P11_KIT_SERVER_ADDRESS="unix:path=$T/p11kit.sock"
 
-SOFTHSM_MODULE=$P11KIT_CLIENT write_config
-grep -q "module \"$P11KIT_CLIENT\"" "$CONF" || bail "config without the module"
+# The broker with the shipped profile and the server's address as
+# module-env (not from the daemon's environment); the profile names the
+# module (the token block's line is dropped).
+write_config
+sed -i -e "/^\tmodule \"/d" -e "s|^token {|&\n\tprofile p11kit-client\n\tmodule-env \"P11_KIT_SERVER_ADDRESS=unix:path=$T/p11kit.sock\"|" \
+    "$CONF"
+grep -q "^	profile p11kit-client" "$CONF" && ! grep -q '^	module "' "$CONF" ||
+    bail "sed failed on the config"
 write_policy
 grep -q '^sandbox' "$CONF" && diag "sandbox: $(grep '^sandbox' "$CONF")"
 
@@ -94,5 +101,40 @@ isnt_old()
 	[ -n "$now" ] && [ "$now" != "$signer" ]
 }
 ok "$(isnt_old && echo 0 || echo 1)" "a new signer process serves"
+
+# The server restarts under a running broker.  p11-kit 0.24's client
+# does not reconnect (its RPC transport is made once, in C_Initialize),
+# and the server's sessions are gone anyway: the signer sees a device
+# error and is replaced; the new one connects while it starts, before
+# its filter, so the profile needs no "sandbox connect-unix".
+# (p11-kit server forks a child per connection: those go too, or the
+# signer's connection would live on.)
+signer=$(daemon_child p11b-signer)
+served=$(cat "/proc/$SERVER_PID/task/$SERVER_PID/children" 2>/dev/null)
+[ -n "$served" ] || diag "the server has no child serving a connection"
+kill "$SERVER_PID" $served
+wait "$SERVER_PID" 2>/dev/null
+rm -f "$T/p11kit.sock"
+p11-kit server -f -n "$T/p11kit.sock" --provider "$SOFTHSM_MODULE" \
+    "pkcs11:token=p11b-test" >"$T/p11kit.out" 2>&1 &
+SERVER_PID=$!
+wait_for test -S "$T/p11kit.sock" ||
+    bail "p11-kit server did not restart: $(cat "$T/p11kit.out")"
+wait_for signs_again
+ok $? "p11-kit server restarted under the broker: signing recovers"
+ok "$(isnt_old && echo 0 || echo 1)" "... through a new signer (the client does not reconnect)"
+! log_has 'stopped by its sandbox'
+ok $? "no signer was stopped by its filter"
+stop_daemon
+
+# SoftHSM2 itself with its profile: the module comes from the profile.
+write_config
+sed -i -e "/^\tmodule \"/d" -e "s|^token {|&\n\tprofile softhsm2|" "$CONF"
+grep -q "^	profile softhsm2" "$CONF" || bail "sed failed on the config"
+[ "$SOFTHSM_MODULE" = /usr/lib/softhsm/libsofthsm2.so ] ||
+    diag "SOFTHSM_MODULE is $SOFTHSM_MODULE; the profile names Debian's"
+start_daemon
+signs ec256 ecdsa-p256-sha256 sha256 && signs rsa2048 rsa-pkcs1-sha256 sha256
+ok $? "profile softhsm2, sandbox enforce: ECDSA and RSA PKCS#1 verify with openssl"
 
 done_testing

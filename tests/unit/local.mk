@@ -76,3 +76,8 @@ tests_unit_test_metrics_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common -I$(top_srcdir)/brokerd/front
 tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_metrics
+
+check_PROGRAMS += tests/unit/test_profile
+tests_unit_test_profile_SOURCES = tests/unit/test_profile.c tests/unit/tap.h
+tests_unit_test_profile_LDADD = policy/libpolicy.la $(UNIT_LDADD)
+TESTS += tests/unit/test_profile

@@ -155,7 +155,7 @@ test_config_errors(void)
 	expect_error("user nobody\nuser nobody\n", "test.conf:2: user given "
 	    "twice", "user twice");
 	expect_error("sandbox strict\n", "test.conf:1: sandbox: expected "
-	    "enforce, log, off, allow, read, write or connect-port",
+	    "enforce, log, off, allow, read, write, connect-port or",
 	    "unknown sandbox mode");
 	expect_error("sandbox connect-port 65536\n", "is not a port",
 	    "sandbox connect-port: out of range");
