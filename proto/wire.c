@@ -661,8 +661,9 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 	    m->n_latency_count != m->n_latency_bucket_us + 1)
 		return WIRE_ERR_INVALID;
 	st->nbuckets = m->n_latency_bucket_us;
-	memcpy(st->bucket_us, m->latency_bucket_us,
-	    st->nbuckets * sizeof(uint64_t));
+	if (st->nbuckets > 0)	/* no buckets: the array may be NULL */
+		memcpy(st->bucket_us, m->latency_bucket_us,
+		    st->nbuckets * sizeof(uint64_t));
 	memcpy(st->bucket_count, m->latency_count,
 	    (st->nbuckets + 1) * sizeof(uint64_t));
 	if (m->n_requests > 0 && (st->requests = calloc(m->n_requests,
