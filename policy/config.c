@@ -721,8 +721,18 @@ profile_stmt(struct parser *p, struct lex_token *kw, size_t nown)
 			free(module);
 		return 0;
 	}
+	if (strcmp(kw->text, "signers") == 0) {	/* unless the config says */
+		long v;
+
+		if (parse_number(p, "signers", 1, CONFIG_MAX_SIGNERS, 10,
+		    &v) != 0)
+			return -1;
+		if (!c->signers_set)
+			c->signers = (int)v;
+		return 0;
+	}
 	return lex_error(&p->lx, kw->line, "profile: unknown keyword \"%s\" "
-	    "(expected sandbox, module-env or module)", kw->text);
+	    "(expected sandbox, module-env, module or signers)", kw->text);
 }
 
 /*
