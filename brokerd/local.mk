@@ -25,6 +25,7 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/ctl.c brokerd/common/ctl.h \
 	brokerd/common/job.c brokerd/common/job.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
+	brokerd/common/signer_msg_gen.c \
 	brokerd/common/crypto.c brokerd/common/crypto.h \
 	brokerd/common/crypto_verify.c \
 	brokerd/common/files.c brokerd/common/files.h \
@@ -40,7 +41,7 @@ brokerd_signer_libsigner_la_SOURCES = \
 	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
 	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c \
-	brokerd/signer/token/token_stream.c
+	brokerd/signer/token/token_stream.c brokerd/signer/token/token_gen.c
 brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/signer -I$(top_srcdir)/brokerd/signer/token
 
@@ -51,6 +52,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
 	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
+	brokerd/front/generate.c \
 	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \

@@ -409,7 +409,7 @@ link_submit(struct joblink *s, struct slink *l, struct work *w)
 	size_t len;
 
 	w->id = l->next_id++;
-	if (smsg_job_encode(w->id, &w->job, &msg, &len) != SMSG_OK) {
+	if (smsg_work_encode(w->id, &w->job, &msg, &len) != SMSG_OK) {
 		fail_work(s, w, "cannot encode the job");
 		return;
 	}

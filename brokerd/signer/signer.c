@@ -53,7 +53,9 @@ next_job(struct sworker *wk, struct buf *in, struct smsg_hdr *h)
 
 	for (;;) {
 		need = buf_frame_need(in, 0, SMSG_HDR_LEN, smsg_body_len, h);
-		if (need < 0 || (in->len >= SMSG_HDR_LEN && h->type != SMSG_JOB))
+		if (need < 0 || (in->len >= SMSG_HDR_LEN &&
+		    h->type != SMSG_JOB && h->type != SMSG_JOB_LABEL &&
+		    h->type != SMSG_GENERATE))
 			fatalx("malformed message header from the front");
 		if (in->len >= (size_t)need)
 			return 0;
@@ -107,16 +109,20 @@ serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 	struct job_result res;
 	struct job job;
 	struct smsg_hdr h;
-	size_t outlen, nkeys;
+	size_t outlen;
 
 	if (next_job(wk, in, &h) != 0)
 		return 1;
-	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
-	if (smsg_job_decode(in->p + SMSG_HDR_LEN, h.len, nkeys, &job) !=
-	    SMSG_OK)
+	/* By index: the configured keys only; keyspace keys go by label. */
+	if (smsg_work_decode(h.type, in->p + SMSG_HDR_LEN, h.len,
+	    token_configured_keys(wk->tok), &job) != SMSG_OK)
 		fatalx("malformed job from the front");
 	memset(&res, 0, sizeof(res));
-	token_execute(wk->sess, &job, &res);
+	if (job.op == P11B_OP_GENERATE)
+		token_generate(wk->sess, &job, &res);
+	else if (!job.by_label || token_resolve_label(wk->sess, &job,
+	    &res) == 0)
+		token_execute(wk->sess, &job, &res);
 	buf_consume(in, SMSG_HDR_LEN + h.len);	/* wiped */
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("cannot encode a result");
