@@ -270,6 +270,21 @@ void	p11b_stream_abort(struct p11b_stream *stream);
  */
 const char	*p11b_last_message(void);
 
+/*
+ * Key generation (keyspaces, p11brokerd.conf(5)): a new key on the token
+ * with label (which must start with the prefix of a keyspace the policy
+ * lets this caller "generate" in; it is the key's name too), never
+ * extractable.  type: P11B_KEY_EC_P256, _EC_P384, _ED25519 (bits 0),
+ * _RSA (bits 2048 or 3072) or _SECRET (an HMAC key, bits 256, 384 or
+ * 512).  id: its CKA_ID (1-64 bytes), or NULL for 16 random bytes.  On
+ * success *key describes it as p11b_list_keys() would and *spki holds
+ * its public key (DER; NULL for a secret key), freed with free().
+ */
+int	p11b_generate_key(struct p11b_conn *conn, const char *label,
+	    enum p11b_key_type type, unsigned int bits, const uint8_t *id,
+	    size_t idlen, struct p11b_key_info *key, uint8_t **spkip,
+	    size_t *spkilenp);
+
 #ifdef __cplusplus
 }
 #endif

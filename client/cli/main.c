@@ -37,6 +37,7 @@
 #define O_REQUESTS	0x20000
 #define O_ANCHOR	0x40000
 #define O_SALT		0x80000
+#define O_ID		0x100000
 
 /* getopt values of the long-only options */
 enum {
@@ -56,6 +57,7 @@ enum {
 	LONG_REQUESTS,
 	LONG_ANCHOR,
 	LONG_SALT,
+	LONG_ID,
 };
 
 struct cli_command {
@@ -87,6 +89,8 @@ static const struct cli_command commands[] = {
 	    "bench [--op OP] [--key KEY] [--alg ALG] [--size BYTES]\n"
 	    "        [--mix OP[:KEY[:ALG]]=WEIGHT,...|default]\n"
 	    "        [--clients N] [--seconds S | --requests N] [--shared]" },
+	{ "generate", cmd_generate, 2, 1, O_ID | O_OUT | O_DER,
+	    "generate LABEL TYPE [--id HEX] [-o PUBKEYFILE] [--der]" },
 	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL | O_ANCHOR,
 	    "audit verify LOGFILE... --pubkey PEMFILE [--anchor FILE]\n"
 	    "        [--allow-open-tail]" },
@@ -114,6 +118,7 @@ static const struct option command_options[] = {
 	{ "requests", required_argument, NULL, LONG_REQUESTS },
 	{ "anchor", required_argument, NULL, LONG_ANCHOR },
 	{ "salt", required_argument, NULL, LONG_SALT },
+	{ "id", required_argument, NULL, LONG_ID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -136,6 +141,8 @@ static const char *help_text =
     "  --raw           ECDSA signature as r||s instead of DER\n"
     "  --salt BYTES    RSA-PSS salt length (default: the digest length)\n"
     "  --der           public key as DER instead of PEM\n"
+    "  --id HEX        generate: the new key's CKA_ID (default: 16 random\n"
+    "                  bytes)\n"
     "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
     "                  --mix operations\n"
     "  --key KEY       bench: key (default ec256, rsa2048, hmac32)\n"
@@ -363,6 +370,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_SALT:
 		a->salt = arg;
 		return O_SALT;
+	case LONG_ID:
+		a->id = arg;
+		return O_ID;
 	}
 	return 0;
 }
