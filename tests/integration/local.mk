@@ -45,7 +45,8 @@ INTEGRATION_TESTS = \
 	tests/integration/crashloop.sh \
 	tests/integration/sandbox_knobs.sh \
 	tests/integration/module_tpm2.sh \
-	tests/integration/stream.sh
+	tests/integration/stream.sh \
+	tests/integration/keygen.sh
 
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS = $(INTEGRATION_TESTS) \

@@ -281,14 +281,14 @@ private_template(CK_ATTRIBUTE *a, const struct job *job, const uint8_t *id,
 }
 
 static CK_RV
-generate(struct token *tok, const struct job *job, const uint8_t *id,
-    size_t idlen)
+generate(struct token *tok, CK_SESSION_HANDLE rw, const struct job *job,
+    const uint8_t *id, size_t idlen)
 {
-	static CK_BBOOL yes = CK_TRUE;
+	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	static CK_BYTE e65537[] = { 0x01, 0x00, 0x01 };
 	static CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
 	CK_MECHANISM mech = { 0, NULL, 0 };
-	CK_ATTRIBUTE pub[8], priv[16];
+	CK_ATTRIBUTE pub[8], priv[18];
 	CK_OBJECT_HANDLE hpub, hpriv;
 	CK_ULONG npub = 0, npriv, bits = job->gen_bits, len = bits / 8;
 
@@ -323,15 +323,16 @@ generate(struct token *tok, const struct job *job, const uint8_t *id,
 		ADD(priv, npriv, CKA_KEY_TYPE, &generic, sizeof(generic));
 		ADD(priv, npriv, CKA_VALUE_LEN, &len, sizeof(len));
 		ADD(priv, npriv, CKA_VERIFY, &yes, sizeof(yes));
-		return tok->f->C_GenerateKey(tok->control, &mech, priv, npriv,
-		    &hpriv);
+		ADD(priv, npriv, CKA_ENCRYPT, &no, sizeof(no));
+		ADD(priv, npriv, CKA_WRAP, &no, sizeof(no));
+		return tok->f->C_GenerateKey(rw, &mech, priv, npriv, &hpriv);
 	case P11B_KEY_NONE:
 	case P11B_KEY_EC_P521:
 	case P11B_KEY_DATA:
 		return CKR_KEY_TYPE_INCONSISTENT;
 	}
-	return tok->f->C_GenerateKeyPair(tok->control, &mech, pub, npub, priv,
-	    npriv, &hpub, &hpriv);
+	return tok->f->C_GenerateKeyPair(rw, &mech, pub, npub, priv, npriv,
+	    &hpub, &hpriv);
 }
 
 /* The new key as a one-key hello body, for the front. */
@@ -358,6 +359,7 @@ token_generate(struct token_session *sess, const struct job *job,
 {
 	struct token *tok = sess->tok;
 	struct token_keyset *ks = tok->keys;
+	CK_SESSION_HANDLE rw;
 	uint8_t id[P11B_ID_MAX];
 	size_t idlen = job->kidlen;
 	int space, k;
@@ -387,7 +389,18 @@ token_generate(struct token_session *sess, const struct job *job,
 			goto out;
 		}
 	}
-	if ((rv = generate(tok, job, id, idlen)) != CKR_OK) {
+	/*
+	 * Every other session is read-only: a read-write one lives only
+	 * for the generation (creating token objects needs one).
+	 */
+	if ((rv = tok->f->C_OpenSession(tok->slotid, CKF_SERIAL_SESSION |
+	    CKF_RW_SESSION, NULL, NULL, &rw)) != CKR_OK) {
+		token_result_ckr(sess, res, "C_OpenSession(read-write)", rv);
+		goto out;
+	}
+	rv = generate(tok, rw, job, id, idlen);
+	(void)tok->f->C_CloseSession(rw);
+	if (rv != CKR_OK) {
 		log_warnx("keyspace %s: generating %s: %s",
 		    tok->spaces[space].name, job->label, token_ckr_name(rv));
 		token_result_ckr(sess, res, job->gen_type == P11B_KEY_SECRET ?
