@@ -23,7 +23,7 @@ check_PROGRAMS += tests/fuzz/replay_signer_msg
 tests_fuzz_replay_signer_msg_SOURCES = tests/fuzz/replay.c \
 	tests/fuzz/fuzz_signer_msg.c tests/fuzz/fuzz.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
-	brokerd/common/job.c
+	brokerd/common/signer_msg_gen.c brokerd/common/job.c
 tests_fuzz_replay_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
 tests_fuzz_replay_signer_msg_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
@@ -126,7 +126,8 @@ tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_signer_msg_SOURCES = tests/fuzz/fuzz_signer_msg.c \
 	tests/fuzz/fuzz.h brokerd/common/signer_msg.c \
-	brokerd/common/signer_msg.h brokerd/common/job.c $(FUZZ_WIRE_SOURCES)
+	brokerd/common/signer_msg.h brokerd/common/signer_msg_gen.c \
+	brokerd/common/job.c $(FUZZ_WIRE_SOURCES)
 nodist_tests_fuzz_fuzz_signer_msg_SOURCES = $(FUZZ_WIRE_GENERATED)
 tests_fuzz_fuzz_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
