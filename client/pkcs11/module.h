@@ -111,6 +111,7 @@ const struct attr *object_attr(const struct object *obj,
 uint32_t	 object_all_algs(void);
 /* The broker refused the key as changed: drop it, reload at next use. */
 void		 object_key_changed(const struct key *key);
+void		 object_invalidate(void);
 void		 object_free_all(void);
 void		 object_forget(void);
 void		 object_fork_lock(int lock);

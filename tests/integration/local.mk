@@ -82,7 +82,8 @@ PKCS11_TESTS = \
 	tests/integration/pkcs11_identity.sh \
 	tests/integration/pkcs11_knot.sh \
 	tests/integration/pkcs11_certs.sh \
-	tests/integration/pkcs11_filter.sh
+	tests/integration/pkcs11_filter.sh \
+	tests/integration/pkcs11_keygen.sh
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
 EXTRA_DIST += tests/integration/pkcs11_lib.sh
