@@ -302,3 +302,46 @@ C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_ATTRIBUTE *t,
 		return CKR_FUNCTION_FAILED;
 	return CKR_OK;
 }
+
+static const struct {
+	CK_MECHANISM_TYPE	 type;
+	CK_ULONG		 min, max;	/* bits; bytes for secrets */
+	CK_FLAGS		 flags;
+} gen_mechs[GENERATE_MECHS] = {
+	{ CKM_EC_KEY_PAIR_GEN, 256, 384, CKF_HW | CKF_GENERATE_KEY_PAIR |
+	    CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS },
+	{ CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, CKF_HW |
+	    CKF_GENERATE_KEY_PAIR },
+	{ CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 3072, CKF_HW |
+	    CKF_GENERATE_KEY_PAIR },
+	{ CKM_GENERIC_SECRET_KEY_GEN, 32, 64, CKF_HW | CKF_GENERATE },
+};
+
+/*
+ * Offered whatever the policy says: whether this caller may generate,
+ * and in which keyspace, is the broker's answer to the request.
+ */
+size_t
+generate_mechs(CK_MECHANISM_TYPE *out)
+{
+	size_t i;
+
+	for (i = 0; i < GENERATE_MECHS; i++)
+		out[i] = gen_mechs[i].type;
+	return GENERATE_MECHS;
+}
+
+CK_RV
+generate_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
+{
+	size_t i;
+
+	for (i = 0; i < GENERATE_MECHS; i++)
+		if (gen_mechs[i].type == type) {
+			info->ulMinKeySize = gen_mechs[i].min;
+			info->ulMaxKeySize = gen_mechs[i].max;
+			info->flags = gen_mechs[i].flags;
+			return CKR_OK;
+		}
+	return CKR_MECHANISM_INVALID;
+}

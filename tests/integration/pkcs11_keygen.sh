@@ -44,10 +44,17 @@ check "openssl verifies the module's signature" \
     quiet openssl dgst -sha256 -verify "$T/tool.pem" \
     -signature "$T/tool.sig" "$data"
 
-"${P11[@]}" --keygen --key-type GENERIC:32 --label app-mac --id 0d0e \
-    >"$T/gen.out" 2>&1
-ok $? "pkcs11-tool --keygen GENERIC:32 (C_GenerateKey)" ||
+# pkcs11-tool asks for a non-sensitive secret key unless told otherwise.
+"${P11[@]}" --keygen --key-type GENERIC:32 --label app-mac0 >"$T/gen.out" 2>&1
+ok "$([ $? -ne 0 ] && echo 0 || echo 1)" \
+    "a secret key with CKA_SENSITIVE false is refused"
+like "$(cat "$T/gen.out")" "TEMPLATE_INCONSISTENT" "  ... as an inconsistent template"
+"${P11[@]}" --keygen --key-type GENERIC:32 --sensitive --label app-mac \
+    --id 0d0e >"$T/gen.out" 2>&1
+ok $? "pkcs11-tool --keygen GENERIC:32 --sensitive (C_GenerateKey)" ||
     diag "$(cat "$T/gen.out")"
+"${P11[@]}" --list-objects --type secrkey >"$T/objs" 2>&1
+check "the new secret key is found at once" grep -q "label: *app-mac" "$T/objs"
 cli hmac app-mac -a hmac-sha256 -i "$data" -o "$T/mac"
 is "$RC" 0 "the broker MACs with the module's new key" || diag "$ERR"
 cli hmac-verify app-mac -a hmac-sha256 -m "$T/mac" -i "$data"
