@@ -32,7 +32,8 @@ static const char fixed_conf[] =
     "key ca-root id 01\n"
     "key api-token label \"runbound-api-key\"\n"
     "key store-mac label \"runbound-store-key\"\n"
-    "key audit-signer label \"p11broker-audit\"\n";
+    "key audit-signer label \"p11broker-audit\"\n"
+    "keyspace knot-space label-prefix \"knot-\" types ec-p256,rsa-2048\n";
 
 static struct config *fixed;
 static struct peer_cred peers[4];

@@ -134,4 +134,59 @@ check "kzonecheck -d on accepts it" \
 check "the zone has a DNSKEY and RRSIGs" \
     grep -Eq 'RRSIG[[:space:]]+SOA' "$K/out/example.com.zone"
 
+# --- knotd itself: the server's own key management ------------------------------
+
+command -v knotd >/dev/null || { diag "knotd not installed"; done_testing; exit 0; }
+N="$T/knotd"
+mkdir -p "$N/zones" "$N/kasp"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$N/knot.conf" <<EOF2
+server:
+    rundir: "$N"
+    listen: 127.0.0.1@$port
+database:
+    storage: "$N"
+    kasp-db: "$N/kasp"
+keystore:
+  - id: broker
+    backend: pkcs11
+    config: "pkcs11:token=p11broker;pin-value=unused $MODULE"
+policy:
+  - id: auto
+    keystore: broker
+    manual: off
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+zone:
+  - domain: example.net
+    storage: "$N/zones"
+    file: "example.net.zone"
+    zonefile-sync: 0
+    dnssec-signing: on
+    dnssec-policy: auto
+EOF2
+cat >"$N/zones/example.net.zone" <<EOF2
+\$ORIGIN example.net.
+\$TTL 3600
+@ IN SOA ns1 hostmaster 2026120401 7200 3600 1209600 3600
+@ IN NS ns1
+ns1 IN A 192.0.2.1
+EOF2
+knotd -c "$N/knot.conf" >"$T/knotd.log" 2>&1 &
+knotd_pid=$!
+on_cleanup "kill $knotd_pid 2>/dev/null"
+signed() { grep -Eq 'RRSIG[[:space:]]+SOA' "$N/zones/example.net.zone"; }
+wait_for signed
+ok $? "knotd (manual: off) generates its key through the module and signs" ||
+    diag "$(tail -n 20 "$T/knotd.log")"
+nkeys=$(timeout -k 2 "$CLI_TIMEOUT" keymgr -c "$N/knot.conf" example.net \
+    list 2>/dev/null | awk '$1 ~ /^[0-9a-f]+$/' | wc -l)
+ok "$([ "$nkeys" -ge 1 ] && echo 0 || echo 1)" "knotd's database holds the key it made"
+kill "$knotd_pid" 2>/dev/null
+wait "$knotd_pid" 2>/dev/null
+check "ldns-verify-zone accepts knotd's zone" \
+    quiet ldns-verify-zone "$N/zones/example.net.zone"
+check "kzonecheck -d on accepts knotd's zone" \
+    quiet kzonecheck -d on -o example.net "$N/zones/example.net.zone"
+
 done_testing
