@@ -543,6 +543,9 @@ parse_key(struct parser *p)
 	return 0;
 }
 
+_Static_assert(KEYSPACE_POLICY_BASE == CONFIG_MAX_KEYS,
+    "keyspace pseudo indexes start past the configured keys");
+
 /* keyspace NAME label-prefix "PREFIX" types T[,T...] */
 static int
 parse_keyspace(struct parser *p)

@@ -8,13 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "token_ref.h"		/* not config.h: the token layer uses this */
 
 /*
  * Policy rules name a keyspace by this pseudo key index: past every
- * configured key, so that a rule's key list holds both kinds.
+ * configured key (CONFIG_MAX_KEYS, checked in config.c), so that a
+ * rule's key list holds both kinds.
  */
-#define KEYSPACE_POLICY_BASE	CONFIG_MAX_KEYS
+#define KEYSPACE_POLICY_BASE	256
 #define KEYSPACE_POLICY_INDEX(ks)	(KEYSPACE_POLICY_BASE + (int)(ks))
 #define KEYSPACE_OF_POLICY_INDEX(i)	((i) - KEYSPACE_POLICY_BASE)
 

@@ -97,6 +97,28 @@ job_waiting(const struct buf *in)
 	    in->len >= SMSG_HDR_LEN + h.len;
 }
 
+/* A new keyspace key, answered to the front as a one-key hello body. */
+static void
+generate(struct sworker *wk, const struct job *job, struct job_result *res)
+{
+	const struct key_info *ki;
+	uint8_t *msg;
+	size_t len;
+
+	token_generate(wk->sess, job, res, &ki);
+	if (res->status != P11B_OK)
+		return;
+	if (smsg_hello_encode("", 1, ki, 1, &msg, &len) != SMSG_OK ||
+	    (res->out = malloc(len - SMSG_HDR_LEN)) == NULL) {
+		res->status = P11B_INTERNAL;
+		res->message = "out of memory";
+		return;
+	}
+	memcpy(res->out, msg + SMSG_HDR_LEN, len - SMSG_HDR_LEN);
+	res->outlen = len - SMSG_HDR_LEN;
+	free(msg);
+}
+
 /*
  * One job: read, check, run, answer.  While more jobs are queued behind
  * it the answer waits in ob, so that a busy link carries several results
@@ -119,7 +141,7 @@ serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 		fatalx("malformed job from the front");
 	memset(&res, 0, sizeof(res));
 	if (job.op == P11B_OP_GENERATE)
-		token_generate(wk->sess, &job, &res);
+		generate(wk, &job, &res);
 	else if (!job.by_label || token_resolve_label(wk->sess, &job,
 	    &res) == 0)
 		token_execute(wk->sess, &job, &res);

@@ -14,7 +14,6 @@
 #include "crypto.h"
 #include "keyspace.h"
 #include "log.h"
-#include "signer_msg.h"
 #include "token_int.h"
 
 #define FIND_BATCH	64
@@ -335,27 +334,9 @@ generate(struct token *tok, CK_SESSION_HANDLE rw, const struct job *job,
 	    &hpub, &hpriv);
 }
 
-/* The new key as a one-key hello body, for the front. */
-static void
-answer_key(const struct key_info *ki, struct job_result *res)
-{
-	uint8_t *msg;
-	size_t len;
-
-	if (smsg_hello_encode("", 1, ki, 1, &msg, &len) != SMSG_OK ||
-	    (res->out = malloc(len - SMSG_HDR_LEN)) == NULL) {
-		token_result_set(res, P11B_INTERNAL, "out of memory");
-		return;
-	}
-	memcpy(res->out, msg + SMSG_HDR_LEN, len - SMSG_HDR_LEN);
-	res->outlen = len - SMSG_HDR_LEN;
-	free(msg);
-	token_result_set(res, P11B_OK, "");
-}
-
 void
 token_generate(struct token_session *sess, const struct job *job,
-    struct job_result *res)
+    struct job_result *res, const struct key_info **newp)
 {
 	struct token *tok = sess->tok;
 	struct token_keyset *ks = tok->keys;
@@ -366,6 +347,7 @@ token_generate(struct token_session *sess, const struct job *job,
 	CK_RV rv;
 
 	memset(res, 0, sizeof(*res));
+	*newp = NULL;
 	space = space_of(tok, ks, job->label, strlen(job->label));
 	if (space < 0 || keyspace_type_of(job->gen_type, job->gen_bits) < 0 ||
 	    !(tok->spaces[space].types & (1U << keyspace_type_of(job->gen_type,
@@ -414,7 +396,8 @@ token_generate(struct token_session *sess, const struct job *job,
 	}
 	log_info("keyspace %s: generated %s (%s)", tok->spaces[space].name,
 	    job->label, ks->info[k].object);
-	answer_key(&ks->info[k], res);
+	*newp = &ks->info[k];	/* never moves (token_int.h) */
+	token_result_set(res, P11B_OK, "");
  out:
 	pthread_mutex_unlock(&space_lock);
 }
