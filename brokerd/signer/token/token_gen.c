@@ -121,7 +121,7 @@ space_of(const struct token *tok, const struct token_keyset *ks,
 {
 	size_t i;
 
-	if (len == 0 || len > P11B_KEY_NAME_MAX ||
+	if (len == 0 || len > P11B_KEY_NAME_MAX || strlen(label) != len ||
 	    !wire_key_name_valid(label, len))
 		return -1;
 	for (i = 0; i < ks->nconf; i++)	/* a configured name wins */
@@ -143,6 +143,7 @@ space_labels(struct token *tok, const struct token_keyset *ks,
 	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
 	char (*labels)[P11B_KEY_NAME_MAX + 1] = NULL, (*nl)[P11B_KEY_NAME_MAX + 1];
 	CK_ULONG nf, j;
+	char text[P11B_KEY_NAME_MAX + 1];
 	uint8_t *label;
 	size_t c, len, n = 0;
 	CK_RV rv;
@@ -160,17 +161,21 @@ space_labels(struct token *tok, const struct token_keyset *ks,
 				if (token_get_attr(tok, tok->control, found[j],
 				    CKA_LABEL, &label, &len) != CKR_OK)
 					continue;
-				if (space_of(tok, ks, (char *)label, len) < 0 ||
-				    n >= TOKEN_SPACE_KEYS_MAX ||
-				    (nl = reallocarray(labels, n + 1,
-				    sizeof(*labels))) == NULL) {
+				/* The attribute has no NUL of its own. */
+				if (len == 0 || len > P11B_KEY_NAME_MAX) {
 					free(label);
 					continue;
 				}
-				labels = nl;
-				memcpy(labels[n], label, len);
-				labels[n++][len] = '\0';
+				memcpy(text, label, len);
+				text[len] = '\0';
 				free(label);
+				if (space_of(tok, ks, text, len) < 0 ||
+				    n >= TOKEN_SPACE_KEYS_MAX ||
+				    (nl = reallocarray(labels, n + 1,
+				    sizeof(*labels))) == NULL)
+					continue;
+				labels = nl;
+				memcpy(labels[n++], text, len + 1);
 			}
 		}
 		(void)tok->f->C_FindObjectsFinal(tok->control);
