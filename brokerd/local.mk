@@ -26,6 +26,7 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/job.c brokerd/common/job.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
 	brokerd/common/signer_batch.c brokerd/common/signer_batch.h \
+	brokerd/common/signer_msg_gen.c \
 	brokerd/common/crypto.c brokerd/common/crypto.h \
 	brokerd/common/crypto_verify.c \
 	brokerd/common/files.c brokerd/common/files.h \
@@ -42,7 +43,7 @@ brokerd_signer_libsigner_la_SOURCES = \
 	brokerd/signer/token/token.h brokerd/signer/token/token_int.h \
 	brokerd/signer/token/token_load.c brokerd/signer/token/token_keys.c \
 	brokerd/signer/token/token_ops.c brokerd/signer/token/ckr.c \
-	brokerd/signer/token/token_stream.c
+	brokerd/signer/token/token_stream.c brokerd/signer/token/token_gen.c
 brokerd_signer_libsigner_la_CPPFLAGS = $(BROKERD_COMMON_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/signer -I$(top_srcdir)/brokerd/signer/token
 
@@ -55,6 +56,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
 	brokerd/front/batch.c brokerd/front/batch.h \
 	brokerd/front/audit_batch.c \
+	brokerd/front/generate.c \
 	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \

@@ -902,6 +902,7 @@ conn_retry_ok(enum p11b_op op, enum conn_reach reach)
 	case P11B_OP_STATS:
 		return 1;
 	case P11B_OP_SECRET:
+	case P11B_OP_GENERATE:	/* a repeat could make a second key */
 	case P11B_OP_NONE:
 		return 0;
 	}

@@ -28,6 +28,7 @@ EXTRA_DIST += client/p11broker.pc.in
 
 bin_PROGRAMS += client/p11broker
 client_p11broker_SOURCES = client/cli/main.c client/cli/cmds.c \
+	client/cli/generate.c \
 	client/cli/io.c client/cli/bench.c client/cli/stats.c client/cli/cli.h \
 	client/cli/batch.c \
 	client/prom_text.c client/prom_text.h \

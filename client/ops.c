@@ -553,3 +553,41 @@ p11b_stats_free(struct p11b_stats *stats)
 	free(stats->callers);
 	memset(stats, 0, sizeof(*stats));
 }
+
+int
+p11b_generate_key(struct p11b_conn *conn, const char *label,
+    enum p11b_key_type type, unsigned int bits, const uint8_t *id,
+    size_t idlen, struct p11b_key_info *key, uint8_t **spkip,
+    size_t *spkilenp)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int r;
+
+	if (key == NULL || spkip == NULL || spkilenp == NULL)
+		return ops_invalid("no output pointer");
+	memset(key, 0, sizeof(*key));
+	*spkip = NULL;
+	*spkilenp = 0;
+	if ((id == NULL) != (idlen == 0) || idlen > P11B_ID_MAX)
+		return ops_invalid("an id is 1 to 64 bytes, or none");
+	if ((r = ops_key(&req, P11B_OP_GENERATE, label)) != 0)
+		return r;
+	req.gen_type = type;
+	req.gen_bits = bits;
+	req.gen_id = id;
+	req.gen_idlen = idlen;
+	if ((r = ops_exchange(conn, &req, &resp)) != 0)
+		return r;
+	if (resp.nkeys != 1)
+		return ops_protocol(&resp, "no key in the answer");
+	*key = resp.keys[0];
+	if (resp.outlen > 0 && (r = ops_copy(resp.out, resp.outlen,
+	    spkip)) != 0) {
+		wire_response_free(&resp);
+		return r;
+	}
+	*spkilenp = resp.outlen;
+	wire_response_free(&resp);
+	return 0;
+}

@@ -333,6 +333,19 @@ int	p11b_hmac_verify_batch(struct p11b_conn *conn, const char *key,
 	    enum p11b_alg alg, struct p11b_batch_item *items, size_t n);
 /* Free the items' outputs (the items themselves stay). */
 void	p11b_batch_clear(struct p11b_batch_item *items, size_t n);
+ * Key generation (keyspaces, p11brokerd.conf(5)): a new key on the token
+ * with label (which must start with the prefix of a keyspace the policy
+ * lets this caller "generate" in; it is the key's name too), never
+ * extractable.  type: P11B_KEY_EC_P256, _EC_P384, _ED25519 (bits 0),
+ * _RSA (bits 2048 or 3072) or _SECRET (an HMAC key, bits 256, 384 or
+ * 512).  id: its CKA_ID (1-64 bytes), or NULL for 16 random bytes.  On
+ * success *key describes it as p11b_list_keys() would and *spki holds
+ * its public key (DER; NULL for a secret key), freed with free().
+ */
+int	p11b_generate_key(struct p11b_conn *conn, const char *label,
+	    enum p11b_key_type type, unsigned int bits, const uint8_t *id,
+	    size_t idlen, struct p11b_key_info *key, uint8_t **spkip,
+	    size_t *spkilenp);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keyspace.h"
 #include "lex.h"
 #include "names.h"
 #include "profile.h"
@@ -579,6 +580,77 @@ parse_key(struct parser *p)
 	return 0;
 }
 
+_Static_assert(KEYSPACE_POLICY_BASE == CONFIG_MAX_KEYS,
+    "keyspace pseudo indexes start past the configured keys");
+
+/* keyspace NAME label-prefix "PREFIX" types T[,T...] */
+static int
+parse_keyspace(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct lex_token tok;
+	struct keyspace *ks;
+	const char *bad;
+	size_t i, a, b;
+
+	if (next_value(p, "keyspace", &tok) != 0)
+		return -1;
+	if (!wire_key_name_valid(tok.text, strlen(tok.text)))
+		return lex_error(&p->lx, tok.line, "keyspace: invalid name "
+		    "\"%s\" (1-%d of A-Z a-z 0-9 . _ -)", tok.text,
+		    P11B_KEY_NAME_MAX);
+	if (config_keyspace_index(c, tok.text) != -1)
+		return lex_error(&p->lx, tok.line, "keyspace \"%s\" defined "
+		    "twice", tok.text);
+	if (c->keyspaces == NULL && (c->keyspaces = calloc(
+	    CONFIG_MAX_KEYSPACES, sizeof(*c->keyspaces))) == NULL)
+		return lex_error(&p->lx, tok.line, "out of memory");
+	if (c->nkeyspaces >= CONFIG_MAX_KEYSPACES)
+		return lex_error(&p->lx, tok.line, "too many keyspaces (max "
+		    "%d)", CONFIG_MAX_KEYSPACES);
+	ks = &c->keyspaces[c->nkeyspaces];
+	memset(ks, 0, sizeof(*ks));
+	strlcpy(ks->name, tok.text, sizeof(ks->name));
+	ks->line = tok.line;
+	if (lex_next(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind != LEX_WORD || strcmp(tok.text, "label-prefix") != 0)
+		return lex_error(&p->lx, tok.line, "keyspace %s: expected "
+		    "label-prefix", ks->name);
+	if (next_value(p, "label-prefix", &tok) != 0)
+		return -1;
+	/* Labels in it are key names: the prefix leaves room for one more. */
+	if (strlen(tok.text) >= P11B_KEY_NAME_MAX ||
+	    !wire_key_name_valid(tok.text, strlen(tok.text)))
+		return lex_error(&p->lx, tok.line, "keyspace %s: label-prefix "
+		    "must be 1-%d of A-Z a-z 0-9 . _ -", ks->name,
+		    P11B_KEY_NAME_MAX - 1);
+	strlcpy(ks->prefix, tok.text, sizeof(ks->prefix));
+	/* A label falls in one keyspace at most. */
+	for (i = 0; i < c->nkeyspaces; i++) {
+		a = strlen(ks->prefix);
+		b = strlen(c->keyspaces[i].prefix);
+		if (strncmp(ks->prefix, c->keyspaces[i].prefix,
+		    a < b ? a : b) == 0)
+			return lex_error(&p->lx, tok.line, "keyspace %s: "
+			    "label-prefix overlaps keyspace %s's", ks->name,
+			    c->keyspaces[i].name);
+	}
+	if (lex_next(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind != LEX_WORD || strcmp(tok.text, "types") != 0)
+		return lex_error(&p->lx, tok.line, "keyspace %s: expected "
+		    "types", ks->name);
+	if (next_value(p, "types", &tok) != 0)
+		return -1;
+	if (keyspace_types_parse(tok.text, &ks->types, &bad) != 0)
+		return lex_error(&p->lx, tok.line, "keyspace %s: unknown type "
+		    "\"%s\" (ec-p256, ec-p384, rsa-2048, rsa-3072, ed25519, "
+		    "hmac-256, hmac-384, hmac-512)", ks->name, bad);
+	c->nkeyspaces++;
+	return 0;
+}
+
 /*
  * A literal PIN: where it is in the bytes, so that the monitor can blank
  * it there (files.c), and no copy left on the stack.
@@ -999,6 +1071,8 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		return parse_token(p, kw->line);
 	if (strcmp(kw->text, "key") == 0)
 		return parse_key(p);
+	if (strcmp(kw->text, "keyspace") == 0)
+		return parse_keyspace(p);
 	if (strcmp(kw->text, "audit") == 0)
 		return parse_audit(p, kw->line);
 	return lex_error(&p->lx, kw->line, "unknown keyword \"%s\"", kw->text);
@@ -1009,6 +1083,7 @@ check_complete(struct parser *p)
 {
 	struct config *c = p->conf;
 	int last = p->lx.line;
+	size_t i;
 
 	if (c->socket_path == NULL)
 		return lex_error(&p->lx, last, "no socket configured");
@@ -1038,6 +1113,11 @@ check_complete(struct parser *p)
 	if (c->max_buffered < 8 * c->max_frame)
 		return lex_error(&p->lx, last, "max-buffered %zu is less than "
 		    "8 times max-frame %zu", c->max_buffered, c->max_frame);
+	for (i = 0; i < c->nkeyspaces; i++)
+		if (config_key_index(c, c->keyspaces[i].name) != -1)
+			return lex_error(&p->lx, c->keyspaces[i].line,
+			    "keyspace %s: a key has the same name",
+			    c->keyspaces[i].name);
 	if (c->audit_key != NULL && config_key_index(c, c->audit_key) == -1)
 		return lex_error(&p->lx, c->audit_line, "audit: checkpoint-key "
 		    "\"%s\" is not a key defined in this file", c->audit_key);
@@ -1168,6 +1248,7 @@ config_free(struct config *c)
 		free(c->keys[i].cert);
 	}
 	free(c->keys);
+	free(c->keyspaces);
 	free(c->path);
 	free(c->socket_path);
 	free(c->policy_path);
@@ -1211,6 +1292,17 @@ config_key_index(const struct config *c, const char *name)
 
 	for (i = 0; i < c->nkeys; i++)
 		if (strcmp(c->keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+config_keyspace_index(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkeyspaces; i++)
+		if (strcmp(c->keyspaces[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }

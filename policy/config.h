@@ -67,6 +67,8 @@ struct config {
 
 	struct key_ref		*keys;
 	size_t			 nkeys;
+	struct keyspace		*keyspaces;	/* CONFIG_MAX_KEYSPACES */
+	size_t			 nkeyspaces;
 
 	char			*audit_path;	/* NULL: no audit log */
 	char			*audit_key;	/* checkpoint key (logical name) */
@@ -112,5 +114,7 @@ int	config_parse(const char *file, const char *buf, size_t len,
 void	config_free(struct config *conf);
 /* Index of a logical key name, or -1. */
 int	config_key_index(const struct config *conf, const char *name);
+/* Index of a keyspace name, or -1 (policy/keyspace.c). */
+int	config_keyspace_index(const struct config *conf, const char *name);
 
 #endif /* CONFIG_H_P11B */

@@ -20,6 +20,7 @@
 
 #include "algs.h"
 #include "lex.h"
+#include "keyspace.h"
 #include "names.h"
 #include "policy.h"
 
@@ -35,6 +36,7 @@ op_takes_key(enum p11b_op op)
 	case P11B_OP_HMAC_VERIFY:
 	case P11B_OP_SECRET:
 	case P11B_OP_PUBKEY:
+	case P11B_OP_GENERATE:
 		return 1;
 	case P11B_OP_RANDOM:
 	case P11B_OP_LIST:
@@ -102,12 +104,19 @@ parse_keys(struct lex *lx, const struct config *conf,
 	char *s, *name, *save = NULL;
 	int idx;
 
-	if ((rule->keys = calloc(conf->nkeys + 1, sizeof(int))) == NULL)
+	if ((rule->keys = calloc(conf->nkeys + conf->nkeyspaces + 1,
+	    sizeof(int))) == NULL)
 		return lex_error(lx, tok->line, "out of memory");
 	s = tok->text;
 	for (name = strtok_r(s, ",", &save); name != NULL;
 	    name = strtok_r(NULL, ",", &save)) {
-		if ((idx = config_key_index(conf, name)) == -1)
+		/* A keyspace stands for every key in it (keyspace.h). */
+		if ((idx = config_keyspace_index(conf, name)) != -1)
+			idx = KEYSPACE_POLICY_INDEX(idx);
+		else if (rule->op == P11B_OP_GENERATE)
+			return lex_error(lx, tok->line, "permit generate: "
+			    "\"%s\" is not a keyspace", name);
+		else if ((idx = config_key_index(conf, name)) == -1)
 			return lex_error(lx, tok->line, "unknown key \"%s\" "
 			    "(not defined in %s)", name, conf->path);
 		if (rule_has_key(rule, idx))
@@ -207,7 +216,8 @@ parse_options(struct lex *lx, const struct config *conf,
 				return -1;
 			rule->rate = (uint32_t)v;
 		} else if (!op_takes_key(rule->op) &&
-		    config_key_index(conf, tok->text) != -1)
+		    (config_key_index(conf, tok->text) != -1 ||
+		    config_keyspace_index(conf, tok->text) != -1))
 			return lex_error(lx, line, "permit %s: takes no key",
 			    p11b_op_name(rule->op));
 		else
@@ -249,7 +259,7 @@ parse_rule(struct lex *lx, const struct config *conf,
 	    (rule->op = p11b_op_from_name(tok.text)) == P11B_OP_NONE)
 		return lex_error(lx, line, "permit: expected an operation "
 		    "(sign, hmac, hmac-verify, secret, pubkey, random, list, "
-		    "health, stats)");
+		    "health, stats, generate)");
 	if (lex_next(lx, &tok) != 0)
 		return -1;
 	if (op_takes_key(rule->op)) {
@@ -586,7 +596,9 @@ policy_print(const struct policy *pol, const struct config *conf, FILE *fp)
 		fprintf(fp, " %s", p11b_op_name(rule->op));
 		for (k = 0; k < rule->nkeys; k++)
 			fprintf(fp, "%s%s", k == 0 ? " " : ",",
-			    conf->keys[rule->keys[k]].name);
+			    rule->keys[k] >= KEYSPACE_POLICY_BASE ?
+			    conf->keyspaces[KEYSPACE_OF_POLICY_INDEX(
+			    rule->keys[k])].name : conf->keys[rule->keys[k]].name);
 		print_options(rule, fp);
 		fprintf(fp, "\t# %s:%d\n", pol->path, rule->line);
 	}

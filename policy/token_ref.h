@@ -33,6 +33,32 @@ struct key_ref {
 	size_t			 certlen;	/* key's first (the monitor) */
 };
 
+/*
+ * A keyspace: token objects whose CKA_LABEL starts with prefix are keys
+ * of their own (named by the label), granted by policy rules that name
+ * the keyspace, and may be generated there (policy/keyspace.c).
+ */
+#define CONFIG_MAX_KEYSPACES	32
+
+enum keyspace_type {
+	KS_EC_P256 = 0,
+	KS_EC_P384,
+	KS_RSA_2048,
+	KS_RSA_3072,
+	KS_ED25519,
+	KS_HMAC_256,
+	KS_HMAC_384,
+	KS_HMAC_512,
+};
+#define KS_TYPE_COUNT	8
+
+struct keyspace {
+	char			 name[P11B_KEY_NAME_MAX + 1];
+	char			 prefix[P11B_KEY_NAME_MAX + 1];
+	uint32_t		 types;		/* 1 << enum keyspace_type */
+	int			 line;
+};
+
 enum token_select {
 	TOKEN_BY_LABEL,
 	TOKEN_BY_SERIAL,
@@ -49,6 +75,8 @@ struct token_conf {
 	const struct key_ref	*keys;
 	size_t			 nkeys;
 	int			 checkpoint_key;  /* index: one name only; -1 */
+	const struct keyspace	*keyspaces;
+	size_t			 nkeyspaces;
 };
 
 #endif /* TOKEN_REF_H */

@@ -19,6 +19,7 @@ static const char *op_names[P11B_OP_COUNT] = {
 	[P11B_OP_LIST] = "list",
 	[P11B_OP_HEALTH] = "health",
 	[P11B_OP_STATS] = "stats",
+	[P11B_OP_GENERATE] = "generate",
 };
 
 static const char *key_type_names[P11B_KEY_TYPE_COUNT] = {

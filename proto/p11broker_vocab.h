@@ -74,8 +74,9 @@ enum p11b_op {
 	P11B_OP_LIST,
 	P11B_OP_HEALTH,
 	P11B_OP_STATS,
+	P11B_OP_GENERATE,	/* a key in a keyspace (GENERATE_KEY) */
 };
-#define P11B_OP_COUNT		10
+#define P11B_OP_COUNT		11
 
 enum p11b_key_type {
 	P11B_KEY_NONE = 0,

@@ -117,6 +117,29 @@ set_stream(struct wire_request *req, protobuf_c_boolean more,
 	req->total_length = more ? total_length : 0;
 }
 
+/* The label is the key's name; a type the broker can make; an id or none. */
+static int
+set_generate(struct wire_request *req, const PB(GenerateKeyRequest) *g)
+{
+	if (set_key(req, g->label) != 0 || g->id.len > P11B_ID_MAX)
+		return WIRE_ERR_INVALID;
+	switch (g->type) {
+	case PBC(KEY_TYPE__EC_P256):
+	case PBC(KEY_TYPE__EC_P384):
+	case PBC(KEY_TYPE__RSA):
+	case PBC(KEY_TYPE__EC_ED25519):
+	case PBC(KEY_TYPE__SECRET):
+		break;
+	default:
+		return WIRE_ERR_INVALID;
+	}
+	req->gen_type = (enum p11b_key_type)g->type;
+	req->gen_bits = g->bits;
+	req->gen_id = g->id.len > 0 ? g->id.data : NULL;
+	req->gen_idlen = g->id.len;
+	return 0;
+}
+
 int
 wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 {
@@ -219,6 +242,11 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		    (r = wire_batch_request_decode(m->batch, req)) != 0)
 			goto out;
 		break;
+	case PBC(REQUEST__OP_GENERATE_KEY):
+		req->op = P11B_OP_GENERATE;
+		if (set_generate(req, m->generate_key) != 0)
+			goto out;
+		break;
 	case PBC(REQUEST__OP__NOT_SET):
 	case _P11BROKER__V1__REQUEST__OP__CASE_IS_INT_SIZE:
 		goto out;
@@ -283,6 +311,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	PB(HealthRequest) health = PBC(HEALTH_REQUEST__INIT);
 	PB(StatsRequest) stats = PBC(STATS_REQUEST__INIT);
 	PB(StreamData) sd = PBC(STREAM_DATA__INIT);
+	PB(GenerateKeyRequest) gen = PBC(GENERATE_KEY_REQUEST__INIT);
 	protobuf_c_boolean more = req->stream == WIRE_STREAM_BEGIN;
 	uint64_t total = more ? req->total_length : 0;
 	ProtobufCBinaryData key = bin((const uint8_t *)req->key,
@@ -371,6 +400,14 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 	case P11B_OP_STATS:
 		m.op_case = PBC(REQUEST__OP_STATS);
 		m.stats = &stats;
+		break;
+	case P11B_OP_GENERATE:
+		gen.label = key;
+		gen.type = (PB(KeyType))req->gen_type;
+		gen.bits = req->gen_bits;
+		gen.id = bin(req->gen_id, req->gen_idlen);
+		m.op_case = PBC(REQUEST__OP_GENERATE_KEY);
+		m.generate_key = &gen;
 		break;
 	case P11B_OP_NONE:
 		return WIRE_ERR_INVALID;
@@ -784,6 +821,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	PB(ListKeysResponse) list = PBC(LIST_KEYS_RESPONSE__INIT);
 	PB(HealthResponse) health = PBC(HEALTH_RESPONSE__INIT);
 	PB(StatsResponse) stats = PBC(STATS_RESPONSE__INIT);
+	PB(GenerateKeyResponse) gen = PBC(GENERATE_KEY_RESPONSE__INIT);
 	struct keyinfo_storage *store = NULL;
 	PB(KeyInfo) **ptrs = NULL;
 	struct stats_store ss = { NULL, NULL, NULL, NULL };
@@ -868,6 +906,16 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		m.result_case = PBC(RESPONSE__RESULT_STATS);
 		m.stats = &stats;
 		break;
+	case P11B_OP_GENERATE:
+		if (resp->nkeys != 1)
+			return WIRE_ERR_INVALID;
+		if ((r = encode_keys(resp, &list, &store, &ptrs)) != 0)
+			return r;
+		gen.key = ptrs[0];
+		gen.spki = bin(resp->out, resp->outlen);
+		m.result_case = PBC(RESPONSE__RESULT_GENERATE_KEY);
+		m.generate_key = &gen;
+		break;
 	case P11B_OP_NONE:
 		break;
 	}
@@ -911,21 +959,22 @@ decode_key_object(const PB(KeyInfo) *ki, struct p11b_key_info *key)
 }
 
 static int
-decode_keys(const PB(ListKeysResponse) *list, struct wire_response *resp)
+decode_keys(PB(KeyInfo) *const *list, size_t nlist,
+    struct wire_response *resp)
 {
 	struct p11b_key_info *keys;
 	size_t i, len;
 	int r;
 
-	if (list->n_keys == 0)
+	if (nlist == 0)
 		return 0;
-	if ((keys = calloc(list->n_keys, sizeof(*keys))) == NULL)
+	if ((keys = calloc(nlist, sizeof(*keys))) == NULL)
 		return WIRE_ERR_NOMEM;
 	resp->keys_owned = keys;
 	resp->keys = keys;
-	resp->nkeys = list->n_keys;
-	for (i = 0; i < list->n_keys; i++) {
-		const PB(KeyInfo) *ki = list->keys[i];
+	resp->nkeys = nlist;
+	for (i = 0; i < nlist; i++) {
+		const PB(KeyInfo) *ki = list[i];
 
 		len = ki->name == NULL ? 0 : strlen(ki->name);
 		if (!wire_key_name_valid(ki->name, len))
@@ -1024,7 +1073,18 @@ wire_response_decode(const uint8_t *body, size_t len,
 		break;
 	case PBC(RESPONSE__RESULT_LIST_KEYS):
 		resp->op = P11B_OP_LIST;
-		if ((r = decode_keys(m->list_keys, resp)) != 0)
+		if ((r = decode_keys(m->list_keys->keys,
+		    m->list_keys->n_keys, resp)) != 0)
+			goto out;
+		break;
+	case PBC(RESPONSE__RESULT_GENERATE_KEY):
+		resp->op = P11B_OP_GENERATE;
+		copy_bin(&m->generate_key->spki, resp);
+		if (m->generate_key->key == NULL) {
+			r = WIRE_ERR_INVALID;
+			goto out;
+		}
+		if ((r = decode_keys(&m->generate_key->key, 1, resp)) != 0)
 			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_HEALTH):

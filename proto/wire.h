@@ -75,6 +75,11 @@ struct wire_request {
 	uint64_t	 total_length;	/* BEGIN: declared, 0: unknown */
 	int		 last;		/* DATA: the input is complete */
 	int		 cancel;	/* DATA: the client gives up */
+	/* GENERATE: key is the label; the type, its size and CKA_ID. */
+	enum p11b_key_type gen_type;
+	uint32_t	 gen_bits;
+	const uint8_t	*gen_id;	/* NULL: the broker picks one */
+	size_t		 gen_idlen;
 	void		*msg;		/* owned protobuf message */
 	struct wire_batch *batch;	/* a batch of op: items (owned) */
 };
@@ -94,7 +99,7 @@ struct wire_response {
 	const uint8_t		*identity;	/* pubkey */
 	size_t			 identitylen;
 	int			 valid;		/* hmac-verify */
-	const struct p11b_key_info *keys;	/* list */
+	const struct p11b_key_info *keys;	/* list; generate: one */
 	size_t			 nkeys;
 	struct p11b_health	 health;
 	struct p11b_stats	 stats;		/* requests owned after decode */

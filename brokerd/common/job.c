@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "algs.h"
+#include "config.h"
 #include "job.h"
 
 void
@@ -21,7 +22,12 @@ key_info_free(struct key_info *keys, size_t nkeys)
 int
 key_info_alg_fits(enum p11b_alg alg, int key, void *keys)
 {
-	const struct key_info *ki = (const struct key_info *)keys + key;
+	const struct key_info *ki;
+
+	/* A keyspace (policy/keyspace.h): its keys come and go. */
+	if (key >= CONFIG_MAX_KEYS)
+		return 1;
+	ki = (const struct key_info *)keys + key;
 
 	return alg_fits_key(alg, ki->type);
 }

@@ -34,6 +34,7 @@ struct key_info {
 	char			 label[P11B_LABEL_MAX + 1];	/* CKA_LABEL */
 	int			 local;			/* CKA_LOCAL */
 	uint8_t			 identity[P11B_IDENTITY_LEN];
+	int			 space;		/* keyspace index, -1: none */
 };
 
 /* Free each key's public key and certificate, then the array. */
@@ -74,6 +75,17 @@ struct job {
 	uint8_t		*mac;
 	size_t		 maclen;
 	uint32_t	 random_len;
+	/*
+	 * A keyspace key goes by its token label and CKA_ID (key is -1):
+	 * each signer process finds it on its own (signer/token/
+	 * token_gen.c).  GENERATE makes the key of gen_type.
+	 */
+	int		 by_label;
+	char		 label[P11B_KEY_NAME_MAX + 1];
+	uint8_t		 kid[P11B_ID_MAX];
+	size_t		 kidlen;
+	enum p11b_key_type gen_type;
+	uint32_t	 gen_bits;
 };
 
 struct job_result {
@@ -84,6 +96,10 @@ struct job_result {
 	int		 valid;		/* hmac-verify */
 	int		 secret;	/* out must be wiped */
 };
+
+/* A deep copy of n keys (job_gen.c); NULL when out of memory. */
+struct key_info *key_info_dup(const struct key_info *keys, size_t n,
+	    size_t room);
 
 /* Wipe and free the output; status and message stay. */
 void	job_result_clear(struct job_result *res);

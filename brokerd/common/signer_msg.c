@@ -128,7 +128,8 @@ smsg_hdr_decode(const uint8_t hdr[SMSG_HDR_LEN], struct smsg_hdr *h)
 		return SMSG_ERR;
 	if (h->type != SMSG_JOB && h->type != SMSG_RESULT &&
 	    h->type != SMSG_HELLO && h->type != SMSG_BATCH_JOB &&
-	    h->type != SMSG_BATCH_RESULT)
+	    h->type != SMSG_BATCH_RESULT && h->type != SMSG_GENERATE &&
+	    h->type != SMSG_JOB_LABEL)
 		return SMSG_ERR;
 	return SMSG_OK;
 }
@@ -360,7 +361,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		    text_len(keys[i].object, SMSG_TEXT_MAX) + keys[i].spkilen +
 		    keys[i].certlen + 4 + keys[i].chainlen + 1 +
 		    keys[i].idlen + 1 + strlen(keys[i].label) + 1 +
-		    P11B_IDENTITY_LEN;
+		    P11B_IDENTITY_LEN + 1;
 	if (msg_alloc(SMSG_HELLO, 0, len, bufp, lenp, &w) != SMSG_OK)
 		return SMSG_ERR;
 	wr_u32(&w, (uint32_t)nkeys);
@@ -389,6 +390,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		wr_bytes(&w, keys[i].label, strlen(keys[i].label));
 		wr_u8(&w, keys[i].local ? 1 : 0);
 		wr_bytes(&w, keys[i].identity, P11B_IDENTITY_LEN);
+		wr_u8(&w, keys[i].space < 0 ? 0xff : (uint8_t)keys[i].space);
 	}
 	return SMSG_OK;
 }
@@ -412,7 +414,7 @@ static int
 hello_object(struct rd *r, struct key_info *ki)
 {
 	const uint8_t *chain, *id, *label, *identity;
-	unsigned int idlen, labellen, local, i;
+	unsigned int idlen, labellen, local, space, i;
 	uint32_t chainlen;
 
 	chainlen = rd_u32(r);
@@ -423,9 +425,11 @@ hello_object(struct rd *r, struct key_info *ki)
 	label = rd_take(r, labellen);
 	local = rd_u8(r);
 	identity = rd_take(r, P11B_IDENTITY_LEN);
+	space = rd_u8(r);
 	if (r->bad || idlen > P11B_ID_MAX || labellen > P11B_LABEL_MAX ||
-	    local > 1)
+	    local > 1 || (space != 0xff && space >= CONFIG_MAX_KEYSPACES))
 		return SMSG_ERR;
+	ki->space = space == 0xff ? -1 : (int)space;
 	for (i = 0; i < labellen; i++)
 		if (label[i] < 0x20 || label[i] == 0x7f)
 			return SMSG_ERR;

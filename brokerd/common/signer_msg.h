@@ -22,7 +22,8 @@
 #define SMSG_JOB_FIXED	23	/* job body before the input bytes */
 #define SMSG_RES_FIXED	8	/* result body before message and output */
 #define SMSG_TEXT_MAX	127	/* result messages, descriptions */
-#define SMSG_KEYS_MAX	CONFIG_MAX_KEYS
+#define SMSG_SPACE_KEYS_MAX	1024	/* keyspace keys a signer holds */
+#define SMSG_KEYS_MAX	(CONFIG_MAX_KEYS + SMSG_SPACE_KEYS_MAX)
 #define SMSG_NO_KEY	0xffff	/* random */
 /* Largest body: a job as large as the largest frame, or a data object. */
 #define SMSG_BODY_MAX	(17U * 1024 * 1024)
@@ -33,6 +34,8 @@ enum smsg_type {
 	SMSG_HELLO = 3,		/* signer -> front, first on link 0 */
 	SMSG_BATCH_JOB = 4,	/* front -> signer: signer_batch.h */
 	SMSG_BATCH_RESULT = 5,	/* signer -> front, same id */
+	SMSG_GENERATE = 6,	/* front -> signer: make a keyspace key */
+	SMSG_JOB_LABEL = 7,	/* front -> signer: a job on a keyspace key */
 };
 
 struct smsg_hdr {
@@ -83,5 +86,19 @@ int	smsg_hello_encode(const char *desc, unsigned int workers,
 int	smsg_hello_decode(const uint8_t *body, size_t len,
 	    struct smsg_hello *hello);
 void	smsg_hello_free(struct smsg_hello *hello);
+
+/*
+ * Keyspace keys (signer_msg_gen.c).  smsg_work_encode() picks the
+ * message a job needs: SMSG_GENERATE (op GENERATE), SMSG_JOB_LABEL
+ * (by_label: the label and CKA_ID before a job body whose key is 0) or
+ * SMSG_JOB.  smsg_work_decode() takes any of the three; an SMSG_JOB's
+ * key must be below nconf (configured keys only), the others have key -1
+ * until the signer resolves them.  A GENERATE's result carries the new
+ * key as a one-key hello body (smsg_hello_encode/decode).
+ */
+int	smsg_work_encode(uint64_t id, const struct job *job, uint8_t **bufp,
+	    size_t *lenp);
+int	smsg_work_decode(enum smsg_type type, const uint8_t *body, size_t len,
+	    size_t nconf, struct job *job);
 
 #endif /* SIGNER_MSG_H */

@@ -352,6 +352,12 @@ audit_decision(struct audit *a, const struct peer_cred *peer,
 		audit_line_str(ab, "message", resp->message);
 	if (rq->op == P11B_OP_HMAC_VERIFY && resp->status == P11B_OK)
 		audit_line_bool(ab, "valid", resp->valid);
+	if (rq->op == P11B_OP_GENERATE && rq->gen_what != NULL)
+		audit_line_str(ab, "key_type", rq->gen_what);
+	if (rq->op == P11B_OP_GENERATE && resp->status == P11B_OK &&
+	    resp->nkeys == 1)
+		audit_line_hex(ab, "token_id", resp->keys[0].id,
+		    resp->keys[0].idlen);
 	if (dropped)
 		audit_line_bool(ab, "dropped", 1);
 	audit_line_num(ab, "latency_us", latency_us(rq->received_ns));

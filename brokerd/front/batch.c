@@ -277,6 +277,15 @@ batch_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
 	tmpl.maclen = req->op == P11B_OP_HMAC_VERIFY ? dlen : 0;
 	if (check_keyed(b, c, rq, &tmpl) != 0)
 		return;
+	/*
+	 * A keyspace key goes to the signer by label, one request at a time
+	 * (signer/README.md); a batch names keys by index.
+	 */
+	if (b->keys[rq->key_index].space >= 0) {
+		answer_refuse(b, c, rq, P11B_UNSUPPORTED, "keyspace keys take "
+		    "single requests only (no batches)");
+		return;
+	}
 	/* After the key: a caller who may not use it learns nothing. */
 	if (req->batch->n > b->conf->max_batch) {
 		snprintf(msg, sizeof(msg), "batch of %zu items over max-batch "

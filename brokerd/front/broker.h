@@ -76,6 +76,7 @@ struct request_ctx {
 	uint64_t	 received_ns;	/* CLOCK_MONOTONIC */
 	uint8_t		 input_sha256[32]; /* of data, when auditing */
 	int		 input_hashed;
+	const char	*gen_what;	/* generate: "ec-p256"..., or NULL */
 };
 
 #endif /* BROKER_H */

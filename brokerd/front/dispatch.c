@@ -118,7 +118,8 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 	key = key_lookup(b, rq->key);
 	rq->key_index = key;
 	/* Evaluated for a missing key (-1) too: the same work either way. */
-	ops = policy_key_ops(b->policy, conn_peer(c), key);
+	ops = policy_key_ops(b->policy, conn_peer(c),
+	    generate_policy_index(b, key));
 	if (ops == 0) {
 		refuse(b, c, rq, P11B_NO_SUCH_KEY, MSG_NO_SUCH_KEY);
 		return -1;
@@ -154,7 +155,7 @@ decide(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	int status;
 
 	pr.op = rq->op;
-	pr.key = rq->key_index;
+	pr.key = generate_policy_index(b, rq->key_index);
 	pr.alg = rq->alg;
 	pr.inlen = inlen;
 	pr.now_ns = clock_ns();
@@ -277,6 +278,16 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	job = &p->work.job;
 	p->work.gen = b->keyset;
 	job->key = rq->key_index;
+	/* A keyspace key: each signer finds it by its label and CKA_ID. */
+	if (rq->key_index >= 0 && b->keys[rq->key_index].space >= 0) {
+		job->key = -1;
+		job->by_label = 1;
+		strlcpy(job->label, b->keys[rq->key_index].name,
+		    sizeof(job->label));
+		memcpy(job->kid, b->keys[rq->key_index].id,
+		    b->keys[rq->key_index].idlen);
+		job->kidlen = b->keys[rq->key_index].idlen;
+	}
 	job->op = req->op;
 	job->alg = req->alg;
 	job->flags = req->flags;
@@ -360,6 +371,12 @@ handle_stream(struct broker *b, struct conn *c, struct request_ctx *rq,
 		stream_refused(b, c, rq->id);
 		return;
 	}
+	if (b->keys[rq->key_index].space >= 0) {
+		refuse(b, c, rq, P11B_UNSUPPORTED, "keyspace keys take whole "
+		    "inputs only (no streams)");
+		stream_refused(b, c, rq->id);
+		return;
+	}
 	stream_begin(b, c, rq, req, rule_max);
 }
 
@@ -426,7 +443,8 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	}
 	for (i = 0; i < b->nkeys; i++) {
 		ki = &b->keys[i];
-		ops = policy_key_ops(b->policy, conn_peer(c), (int)i) &
+		ops = policy_key_ops(b->policy, conn_peer(c),
+		    generate_policy_index(b, (int)i)) &
 		    crypto_key_ops(ki->type, ki->extractable);
 		if (ops == 0)
 			continue;
@@ -443,7 +461,8 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		if (ops & (1U << P11B_OP_SIGN | 1U << P11B_OP_HMAC |
 		    1U << P11B_OP_HMAC_VERIFY))
 			out[n].algs = ki->algs &
-			    policy_key_algs(b->policy, conn_peer(c), (int)i);
+			    policy_key_algs(b->policy, conn_peer(c),
+			    generate_policy_index(b, (int)i));
 		n++;
 	}
 	memset(&resp, 0, sizeof(resp));
@@ -638,6 +657,9 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		break;
 	case P11B_OP_STATS:
 		handle_stats(b, c, &rq);
+		break;
+	case P11B_OP_GENERATE:
+		generate_handle(b, c, &rq, &req);
 		break;
 	case P11B_OP_NONE:
 		refuse(b, c, &rq, P11B_BAD_REQUEST, "no operation");

@@ -532,7 +532,7 @@ link_submit(struct joblink *s, struct slink *l, struct work *w)
 	w->nbatch = w->batch != NULL ? w->batch->n : 0;
 	if ((w->batch != NULL ? smsg_batch_encode(w->id, &w->job,
 	    w->batch->items, w->batch->n, &msg, &len) :
-	    smsg_job_encode(w->id, &w->job, &msg, &len)) != SMSG_OK) {
+	    smsg_work_encode(w->id, &w->job, &msg, &len)) != SMSG_OK) {
 		fail_work(s, w, "cannot encode the job");
 		return;
 	}

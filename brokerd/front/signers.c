@@ -26,12 +26,20 @@ front_take_signer(struct broker *b, const struct config *conf,
 	if (joblink_gen_open(b->jobs, fds, nfds, genp, &hello, errbuf,
 	    errlen) != 0)
 		return -1;
-	if (hello.nkeys != conf->nkeys) {
+	/* The configured keys, then any keyspace keys it found. */
+	if (hello.nkeys < conf->nkeys) {
 		snprintf(errbuf, errlen, "signer: %zu keys, the config has "
 		    "%zu", hello.nkeys, conf->nkeys);
 		goto fail;
 	}
-	for (i = 0; i < hello.nkeys; i++)
+	for (i = conf->nkeys; i < hello.nkeys; i++)
+		if (hello.keys[i].space < 0 ||
+		    (size_t)hello.keys[i].space >= conf->nkeyspaces) {
+			snprintf(errbuf, errlen, "signer: key %s is in no "
+			    "keyspace", hello.keys[i].name);
+			goto fail;
+		}
+	for (i = 0; i < conf->nkeys; i++)
 		if (strcmp(hello.keys[i].name, conf->keys[i].name) != 0) {
 			snprintf(errbuf, errlen, "signer: key %zu is %s, the "
 			    "config says %s", i, hello.keys[i].name,

@@ -54,7 +54,8 @@ next_job(struct sworker *wk, struct buf *in, struct smsg_hdr *h)
 	for (;;) {
 		need = buf_frame_need(in, 0, SMSG_HDR_LEN, smsg_body_len, h);
 		if (need < 0 || (in->len >= SMSG_HDR_LEN &&
-		    h->type != SMSG_JOB && h->type != SMSG_BATCH_JOB))
+		    h->type != SMSG_JOB && h->type != SMSG_BATCH_JOB &&
+		    h->type != SMSG_JOB_LABEL && h->type != SMSG_GENERATE))
 			fatalx("malformed message header from the front");
 		if (in->len >= (size_t)need)
 			return 0;
@@ -96,6 +97,28 @@ job_waiting(const struct buf *in)
 	    in->len >= SMSG_HDR_LEN + h.len;
 }
 
+/* A new keyspace key, answered to the front as a one-key hello body. */
+static void
+generate(struct sworker *wk, const struct job *job, struct job_result *res)
+{
+	const struct key_info *ki;
+	uint8_t *msg;
+	size_t len;
+
+	token_generate(wk->sess, job, res, &ki);
+	if (res->status != P11B_OK)
+		return;
+	if (smsg_hello_encode("", 1, ki, 1, &msg, &len) != SMSG_OK ||
+	    (res->out = malloc(len - SMSG_HDR_LEN)) == NULL) {
+		res->status = P11B_INTERNAL;
+		res->message = "out of memory";
+		return;
+	}
+	memcpy(res->out, msg + SMSG_HDR_LEN, len - SMSG_HDR_LEN);
+	res->outlen = len - SMSG_HDR_LEN;
+	free(msg);
+}
+
 /*
  * One job: read, check, run, answer.  While more jobs are queued behind
  * it the answer waits in ob, so that a busy link carries several results
@@ -108,11 +131,10 @@ serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 	struct job_result res;
 	struct job job;
 	struct smsg_hdr h;
-	size_t outlen, nkeys;
+	size_t outlen;
 
 	if (next_job(wk, in, &h) != 0)
 		return 1;
-	(void)token_keyset_info(token_current_keys(wk->tok), &nkeys);
 	if (h.type == SMSG_BATCH_JOB) {
 		if (signer_batch_run(wk->tok, wk->sess, h.id, in->p +
 		    SMSG_HDR_LEN, h.len, &out, &outlen) != 0)
@@ -120,11 +142,16 @@ serve_one(struct sworker *wk, struct buf *in, struct buf *ob)
 		buf_consume(in, SMSG_HDR_LEN + h.len);	/* wiped */
 		goto queue;
 	}
-	if (smsg_job_decode(in->p + SMSG_HDR_LEN, h.len, nkeys, &job) !=
-	    SMSG_OK)
+	/* By index: the configured keys only; keyspace keys go by label. */
+	if (smsg_work_decode(h.type, in->p + SMSG_HDR_LEN, h.len,
+	    token_configured_keys(wk->tok), &job) != SMSG_OK)
 		fatalx("malformed job from the front");
 	memset(&res, 0, sizeof(res));
-	token_execute(wk->sess, &job, &res);
+	if (job.op == P11B_OP_GENERATE)
+		generate(wk, &job, &res);
+	else if (!job.by_label || token_resolve_label(wk->sess, &job,
+	    &res) == 0)
+		token_execute(wk->sess, &job, &res);
 	buf_consume(in, SMSG_HDR_LEN + h.len);	/* wiped */
 	if (smsg_result_encode(h.id, &res, &out, &outlen) != SMSG_OK)
 		fatalx("cannot encode a result");

@@ -17,6 +17,8 @@ token_conf_of(const struct config *conf, struct token_conf *tc)
 	tc->token_slot = conf->token_slot;
 	tc->keys = conf->keys;
 	tc->nkeys = conf->nkeys;
+	tc->keyspaces = conf->keyspaces;
+	tc->nkeyspaces = conf->nkeyspaces;
 	/* The audit checkpoint key may have no second name (token_keys.c). */
 	tc->checkpoint_key = conf->audit_path != NULL ?
 	    config_key_index(conf, conf->audit_key) : -1;

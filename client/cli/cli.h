@@ -51,6 +51,7 @@ struct cli_args {
 	const char	*pubkey;	/* audit verify */
 	int		 allow_open_tail; /* audit verify */
 	const char	*anchor;	/* audit verify */
+	const char	*id;		/* generate: CKA_ID, hex */
 };
 
 struct cli {
@@ -90,6 +91,7 @@ int	cli_flush_stdout(const struct cli *cli);
 /* cmds.c */
 int	cmd_list(struct cli *cli);
 int	cmd_pubkey(struct cli *cli);
+int	cmd_generate(struct cli *cli);	/* generate.c */
 int	cmd_sign(struct cli *cli);
 int	cmd_hmac(struct cli *cli);
 int	cmd_hmac_verify(struct cli *cli);

@@ -38,6 +38,7 @@
 #define O_ANCHOR	0x40000
 #define O_SALT		0x80000
 #define O_BATCH		0x100000
+#define O_ID		0x200000
 
 /* getopt values of the long-only options */
 enum {
@@ -58,6 +59,7 @@ enum {
 	LONG_ANCHOR,
 	LONG_SALT,
 	LONG_BATCH,
+	LONG_ID,
 };
 
 struct cli_command {
@@ -93,6 +95,8 @@ static const struct cli_command commands[] = {
 	{ "batch", cmd_batch, -3, 0, O_ALG | O_DIGEST | O_RAW,
 	    "batch sign|hmac|hmac-verify KEY FILE... [-a ALG] [--digest] "
 	    "[--raw]" },
+	{ "generate", cmd_generate, 2, 1, O_ID | O_OUT | O_DER,
+	    "generate LABEL TYPE [--id HEX] [-o PUBKEYFILE] [--der]" },
 	{ "audit", cmd_audit, -2, 0, O_PUBKEY | O_OPEN_TAIL | O_ANCHOR,
 	    "audit verify LOGFILE... --pubkey PEMFILE [--anchor FILE]\n"
 	    "        [--allow-open-tail]" },
@@ -121,6 +125,7 @@ static const struct option command_options[] = {
 	{ "anchor", required_argument, NULL, LONG_ANCHOR },
 	{ "salt", required_argument, NULL, LONG_SALT },
 	{ "batch", required_argument, NULL, LONG_BATCH },
+	{ "id", required_argument, NULL, LONG_ID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -143,6 +148,8 @@ static const char *help_text =
     "  --raw           ECDSA signature as r||s instead of DER\n"
     "  --salt BYTES    RSA-PSS salt length (default: the digest length)\n"
     "  --der           public key as DER instead of PEM\n"
+    "  --id HEX        generate: the new key's CKA_ID (default: 16 random\n"
+    "                  bytes)\n"
     "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
     "                  --mix operations\n"
     "  --key KEY       bench: key (default ec256, rsa2048, hmac32)\n"
@@ -375,6 +382,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_BATCH:
 		a->batch = arg;
 		return O_BATCH;
+	case LONG_ID:
+		a->id = arg;
+		return O_ID;
 	}
 	return 0;
 }

@@ -192,7 +192,7 @@ mech_key_mechanisms(const struct key *key, CK_MECHANISM_TYPE *out,
 CK_RV
 mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *countp)
 {
-	CK_MECHANISM_TYPE all[MECH_COUNT];
+	CK_MECHANISM_TYPE all[MECH_COUNT + GENERATE_MECHS];
 	CK_MECHANISM_INFO info;
 	CK_ULONG n = 0;
 	size_t i;
@@ -200,6 +200,7 @@ mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *countp)
 	for (i = 0; i < MECH_COUNT; i++)
 		if (mech_get_info(mech_table[i].type, &info) == CKR_OK)
 			all[n++] = mech_table[i].type;
+	n += generate_mechs(all + n);
 	if (list == NULL) {
 		*countp = n;
 		return CKR_OK;
@@ -238,7 +239,7 @@ mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 
 	memset(info, 0, sizeof(*info));
 	if ((mi = mech_lookup(type)) == NULL)
-		return CKR_MECHANISM_INVALID;
+		return generate_mech_info(type, info);
 	for (h = 1; (obj = object_find(h)) != NULL; h++) {
 		if (obj->gone || (obj->class != CKO_PRIVATE_KEY &&
 		    obj->class != CKO_SECRET_KEY) ||

@@ -111,6 +111,13 @@ const struct attr *object_attr(const struct object *obj,
 uint32_t	 object_all_algs(void);
 /* The broker refused the key as changed: drop it, reload at next use. */
 void		 object_key_changed(const struct key *key);
+void		 object_invalidate(void);
+
+/* generate.c: the key generation mechanisms, always offered. */
+#define GENERATE_MECHS	4
+size_t		 generate_mechs(CK_MECHANISM_TYPE *out);
+CK_RV		 generate_mech_info(CK_MECHANISM_TYPE type,
+		    CK_MECHANISM_INFO *info);
 void		 object_free_all(void);
 void		 object_forget(void);
 void		 object_fork_lock(int lock);

@@ -474,6 +474,15 @@ object_key_changed(const struct key *key)
 	pthread_mutex_unlock(&object_mutex);
 }
 
+/* A key was made (generate.c): the next load asks the broker again. */
+void
+object_invalidate(void)
+{
+	pthread_mutex_lock(&object_mutex);
+	object_stale = 1;
+	pthread_mutex_unlock(&object_mutex);
+}
+
 struct object *
 object_find(CK_OBJECT_HANDLE h)
 {

@@ -125,21 +125,6 @@ C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE *in, CK_ULONG inlen,
 }
 
 CK_RV
-C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_ATTRIBUTE *t,
-    CK_ULONG n, CK_OBJECT_HANDLE *kp)
-{
-	return session_refuse(h, NO_MECH);
-}
-
-CK_RV
-C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_ATTRIBUTE *pubt,
-    CK_ULONG npub, CK_ATTRIBUTE *privt, CK_ULONG npriv,
-    CK_OBJECT_HANDLE *pubp, CK_OBJECT_HANDLE *privp)
-{
-	return session_refuse(h, NO_MECH);
-}
-
-CK_RV
 C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE wk,
     CK_OBJECT_HANDLE k, CK_BYTE *out, CK_ULONG *outlenp)
 {

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "keyspace.h"
 #include "policy.h"
 #include "wire.h"
 
@@ -32,7 +33,8 @@ static const char fixed_conf[] =
     "key ca-root id 01\n"
     "key api-token label \"runbound-api-key\"\n"
     "key store-mac label \"runbound-store-key\"\n"
-    "key audit-signer label \"p11broker-audit\"\n";
+    "key audit-signer label \"p11broker-audit\"\n"
+    "keyspace knot-space label-prefix \"knot-\" types ec-p256,rsa-2048\n";
 
 static struct config *fixed;
 static struct peer_cred peers[4];
@@ -151,7 +153,17 @@ op_takes_key(enum p11b_op op)
 {
 	return op == P11B_OP_SIGN || op == P11B_OP_HMAC ||
 	    op == P11B_OP_HMAC_VERIFY || op == P11B_OP_SECRET ||
-	    op == P11B_OP_PUBKEY;
+	    op == P11B_OP_PUBKEY || op == P11B_OP_GENERATE;
+}
+
+/* A configured key's index, or a keyspace's pseudo index (keyspace.h). */
+static int
+rule_key_ok(const struct policy_rule *rule, int key, const struct config *c)
+{
+	if (key >= KEYSPACE_POLICY_BASE)
+		return (size_t)KEYSPACE_OF_POLICY_INDEX(key) < c->nkeyspaces;
+	return rule->op != P11B_OP_GENERATE && key >= 0 &&
+	    (size_t)key < c->nkeys;
 }
 
 static void
@@ -168,8 +180,7 @@ check_policy(const struct policy *pol, const struct config *c)
 		FUZZ_ASSERT(rule->who_name != NULL && rule->line >= 1);
 		FUZZ_ASSERT(op_takes_key(rule->op) == (rule->nkeys > 0));
 		for (k = 0; k < rule->nkeys; k++)
-			FUZZ_ASSERT(rule->keys[k] >= 0 &&
-			    (size_t)rule->keys[k] < c->nkeys);
+			FUZZ_ASSERT(rule_key_ok(rule, rule->keys[k], c));
 	}
 }
 
@@ -215,7 +226,7 @@ use_policy(struct policy *pol, const struct config *c)
 	size_t outlen = 0, i, lines = 0;
 	FILE *fp;
 	uint32_t ops;
-	int key, op, p;
+	int key, op, p, ks;
 
 	if ((fp = open_memstream(&out, &outlen)) == NULL)
 		abort();
@@ -228,7 +239,17 @@ use_policy(struct policy *pol, const struct config *c)
 	free(out);
 
 	for (p = 0; p < (int)(sizeof(peers) / sizeof(peers[0])); p++) {
-		for (key = -1; key < (int)c->nkeys; key++) {
+		for (key = -1; key < (int)c->nkeys +
+		    (int)c->nkeyspaces; key++) {
+			/* past the keys: the keyspaces' pseudo indexes */
+			if (key >= (int)c->nkeys) {
+				ks = KEYSPACE_POLICY_INDEX(key -
+				    (int)c->nkeys);
+				for (op = P11B_OP_NONE; op < P11B_OP_COUNT;
+				    op++)
+					check_decisions(pol, &peers[p], op, ks);
+				continue;
+			}
 			ops = key < 0 ? 0 : policy_key_ops(pol, &peers[p], key);
 			for (op = P11B_OP_NONE; op < P11B_OP_COUNT; op++) {
 				check_decisions(pol, &peers[p], op, key);

@@ -400,6 +400,37 @@ fuzz_batch_result(uint64_t id, const uint8_t *body, size_t len)
 	smsg_batch_clear(&b);
 }
 
+/*
+ * The keyspace messages (signer_msg_gen.c): a decoded job names a valid
+ * label and at most P11B_ID_MAX id bytes, has no key index yet, and
+ * encodes back to a message that decodes to the same.
+ */
+static void
+fuzz_work(uint64_t id, enum smsg_type type, const uint8_t *body, size_t len)
+{
+	struct job job, again;
+	uint8_t *msg;
+	size_t msglen;
+	struct smsg_hdr h;
+
+	if (smsg_work_decode(type, body, len, 4, &job) != SMSG_OK)
+		return;
+	FUZZ_ASSERT(job.by_label && job.key == -1);
+	FUZZ_ASSERT(job.kidlen <= P11B_ID_MAX);
+	FUZZ_ASSERT(wire_key_name_valid(job.label, strlen(job.label)));
+	FUZZ_ASSERT((type == SMSG_GENERATE) == (job.op == P11B_OP_GENERATE));
+	FUZZ_ASSERT(smsg_work_encode(id, &job, &msg, &msglen) == SMSG_OK);
+	FUZZ_ASSERT(smsg_hdr_decode(msg, &h) == SMSG_OK && h.type == type &&
+	    h.len == msglen - SMSG_HDR_LEN);
+	FUZZ_ASSERT(smsg_work_decode(type, msg + SMSG_HDR_LEN, h.len, 4,
+	    &again) == SMSG_OK);
+	FUZZ_ASSERT(strcmp(again.label, job.label) == 0 &&
+	    same_bytes(again.kid, again.kidlen, job.kid, job.kidlen) &&
+	    again.op == job.op && again.gen_type == job.gen_type &&
+	    again.gen_bits == job.gen_bits && again.inlen == job.inlen);
+	freezero(msg, msglen);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -415,7 +446,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(h.zero == 0 && h.len <= SMSG_BODY_MAX);
 		FUZZ_ASSERT(h.type == SMSG_JOB || h.type == SMSG_RESULT ||
 		    h.type == SMSG_HELLO || h.type == SMSG_BATCH_JOB ||
-		    h.type == SMSG_BATCH_RESULT);
+		    h.type == SMSG_BATCH_RESULT || h.type == SMSG_GENERATE ||
+		    h.type == SMSG_JOB_LABEL);
 		smsg_hdr_encode(again, &h);
 		FUZZ_ASSERT(memcmp(again, data + off, SMSG_HDR_LEN) == 0);
 		off += SMSG_HDR_LEN;
@@ -427,6 +459,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_hello(data + off, h.len);
 		fuzz_batch(h.id, data + off, h.len);
 		fuzz_batch_result(h.id, data + off, h.len);
+		fuzz_work(h.id, SMSG_JOB_LABEL, data + off, h.len);
+		fuzz_work(h.id, SMSG_GENERATE, data + off, h.len);
 		off += h.len;
 	}
 	return 0;

@@ -24,7 +24,7 @@ tests_fuzz_replay_signer_msg_SOURCES = tests/fuzz/replay.c \
 	tests/fuzz/fuzz_signer_msg.c tests/fuzz/fuzz.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
 	brokerd/common/signer_batch.c brokerd/common/signer_batch.h \
-	brokerd/common/job.c
+	brokerd/common/signer_msg_gen.c brokerd/common/job.c
 tests_fuzz_replay_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common
 tests_fuzz_replay_signer_msg_LDADD = proto/libwire.la $(FUZZ_REPLAY_LIBS)
@@ -92,7 +92,7 @@ FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \
 	policy/names.h policy/profile.c policy/profile.h policy/fcheck.c \
-	policy/fcheck.h
+	policy/fcheck.h policy/keyspace.c policy/keyspace.h
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \
@@ -130,7 +130,8 @@ tests_fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 tests_fuzz_fuzz_signer_msg_SOURCES = tests/fuzz/fuzz_signer_msg.c \
 	tests/fuzz/fuzz.h brokerd/common/signer_msg.c \
 	brokerd/common/signer_msg.h brokerd/common/job.c $(FUZZ_WIRE_SOURCES) \
-	brokerd/common/signer_batch.c brokerd/common/signer_batch.h
+	brokerd/common/signer_batch.c brokerd/common/signer_batch.h \
+	brokerd/common/signer_msg_gen.c
 nodist_tests_fuzz_fuzz_signer_msg_SOURCES = $(FUZZ_WIRE_GENERATED)
 tests_fuzz_fuzz_signer_msg_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/brokerd/common

@@ -47,7 +47,8 @@ INTEGRATION_TESTS = \
 	tests/integration/module_tpm2.sh \
 	tests/integration/stream.sh \
 	tests/integration/module_ocki.sh \
-	tests/integration/sandbox_unix.sh
+	tests/integration/sandbox_unix.sh \
+	tests/integration/keygen.sh
 INTEGRATION_TESTS += tests/integration/multi_signer.sh
 INTEGRATION_TESTS += tests/integration/batch.sh
 
@@ -85,7 +86,8 @@ PKCS11_TESTS = \
 	tests/integration/pkcs11_identity.sh \
 	tests/integration/pkcs11_knot.sh \
 	tests/integration/pkcs11_certs.sh \
-	tests/integration/pkcs11_filter.sh
+	tests/integration/pkcs11_filter.sh \
+	tests/integration/pkcs11_keygen.sh
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
 EXTRA_DIST += tests/integration/pkcs11_lib.sh

@@ -202,6 +202,7 @@ answer_data(const struct wire_request *req, struct answer *a)
 		a->resp.stats.workers = 4;
 		a->resp.stats.policy_generation = 7;
 		break;
+	case P11B_OP_GENERATE:		/* not faked */
 	case P11B_OP_NONE:
 		break;
 	}

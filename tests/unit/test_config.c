@@ -6,6 +6,7 @@
 
 #include "algs.h"
 #include "config.h"
+#include "keyspace.h"
 #include "policy.h"
 #include "tap.h"
 
@@ -664,6 +665,85 @@ test_literal_pin(void)
 	}
 }
 
+#define KS_HEAD	"socket \"/s\"\npolicy \"p\"\ntoken {\nmodule \"m\"\n" \
+	"label \"t\"\npin-env \"P\"\n}\nkey zsk label \"z\"\n"
+
+/* keyspace NAME label-prefix P types T,...: parsing and the policy. */
+static void
+test_keyspaces(void)
+{
+	struct peer_cred knot = { 1, 1100, 1100, NULL, 0 };
+	struct peer_cred other = { 1, 1200, 1200, NULL, 0 };
+	struct config *c;
+	struct policy *p;
+	char err[512], out[4096];
+	FILE *fp;
+
+	c = parse(KS_HEAD "keyspace knot-space label-prefix \"knot-\" "
+	    "types ec-p256,rsa-2048\nkeyspace apps label-prefix \"app-\" "
+	    "types hmac-256\n", err, sizeof(err));
+	ok(c != NULL, "two keyspaces parse (%s)", c == NULL ? err : "");
+	if (c == NULL)
+		return;
+	is_int((int)c->nkeyspaces, 2, "two keyspaces");
+	is_str(c->keyspaces[0].prefix, "knot-", "prefix kept");
+	is_int((int)c->keyspaces[0].types, (1 << KS_EC_P256) |
+	    (1 << KS_RSA_2048), "types kept as a mask");
+	is_int(config_keyspace_index(c, "apps"), 1, "keyspace index");
+	is_int(keyspace_of_label(c->keyspaces, c->nkeyspaces, "knot-1a2b"),
+	    0, "a label in the first keyspace");
+	is_int(keyspace_of_label(c->keyspaces, c->nkeyspaces, "knot-"), -1,
+	    "the bare prefix is in none");
+	is_int(keyspace_of_label(c->keyspaces, c->nkeyspaces, "zsk"), -1,
+	    "another label is in none");
+	is_int(keyspace_type_of(P11B_KEY_RSA, 3072), KS_RSA_3072,
+	    "rsa 3072 is rsa-3072");
+	is_int(keyspace_type_of(P11B_KEY_SECRET, 100), -1,
+	    "an HMAC key of 100 bits is no type");
+
+	p = policy(c, "permit user 1100 generate knot-space\n"
+	    "permit user 1100 sign knot-space,zsk\n", err, sizeof(err));
+	ok(p != NULL, "rules naming a keyspace parse (%s)", p == NULL ? err :
+	    "");
+	if (p != NULL) {
+		is_int(check(p, &knot, P11B_OP_GENERATE,
+		    KEYSPACE_POLICY_INDEX(0), P11B_ALG_NONE, 0, 1), P11B_OK,
+		    "knot may generate in knot-space");
+		is_int(check(p, &knot, P11B_OP_GENERATE,
+		    KEYSPACE_POLICY_INDEX(1), P11B_ALG_NONE, 0, 1), P11B_DENIED,
+		    "... not in apps");
+		is_int(check(p, &other, P11B_OP_GENERATE,
+		    KEYSPACE_POLICY_INDEX(0), P11B_ALG_NONE, 0, 1), P11B_DENIED,
+		    "another uid may not generate");
+		ok(policy_key_ops(p, &knot, KEYSPACE_POLICY_INDEX(0)) &
+		    (1U << P11B_OP_SIGN), "knot signs with knot-space keys");
+		ok(!(policy_key_ops(p, &knot, KEYSPACE_POLICY_INDEX(1)) &
+		    (1U << P11B_OP_SIGN)), "... not with apps keys");
+		fp = fmemopen(out, sizeof(out), "w");
+		policy_print(p, c, fp);
+		fclose(fp);
+		ok(strstr(out, "generate knot-space") != NULL &&
+		    strstr(out, "sign knot-space,zsk") != NULL,
+		    "print names the keyspace");
+		policy_free(p);
+	}
+	expect_policy_error(c, "permit user 1100 generate zsk\n",
+	    "not a keyspace", "generate on a key refused");
+	config_free(c);
+
+	expect_error(KS_HEAD "keyspace a label-prefix \"k-\" types ec-p256\n"
+	    "keyspace b label-prefix \"k-x\" types ec-p256\n", "overlaps",
+	    "overlapping prefixes refused");
+	expect_error(KS_HEAD "keyspace a label-prefix \"k-\" types dsa\n",
+	    "unknown type", "an unknown type refused");
+	expect_error(KS_HEAD "keyspace zsk label-prefix \"k-\" types ec-p256\n",
+	    "same name", "a keyspace named like a key refused");
+	expect_error(KS_HEAD "keyspace a label-prefix \"k/\" types ec-p256\n",
+	    "label-prefix", "a prefix outside key-name characters refused");
+	expect_error(KS_HEAD "keyspace a label-prefix \"k-\"\n",
+	    "expected types", "types required");
+}
+
 int
 main(void)
 {
@@ -675,6 +755,7 @@ main(void)
 	test_limits();
 	test_signers();
 	test_literal_pin();
+	test_keyspaces();
 	if ((c = policy_config()) == NULL) {
 		ok(0, "policy test config");
 		return tap_done();

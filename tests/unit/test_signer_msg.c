@@ -140,6 +140,7 @@ struct raw_key {
 	unsigned int	 labellen;
 	unsigned int	 local;
 	uint8_t		 identity[P11B_IDENTITY_LEN];
+	unsigned int	 space;		/* keyspace, 0xff: none */
 };
 
 static void
@@ -165,6 +166,7 @@ put_key(struct body *b, const struct raw_key *k)
 	put(b, k->label, k->labellen);
 	put8(b, k->local);
 	put(b, k->identity, P11B_IDENTITY_LEN);
+	put8(b, k->space);
 }
 
 /* A key with every field valid, to spoil one at a time. */
@@ -184,6 +186,7 @@ good_key(void)
 	k.objlen = strlen(k.obj);
 	k.spki = spki;
 	k.spkilen = k.spkibytes = sizeof(spki);
+	k.space = 0xff;
 	return k;
 }
 
@@ -1149,6 +1152,7 @@ test_hello_round_trip(void)
 	strlcpy(keys[0].object, rk.obj, sizeof(keys[0].object));
 	keys[0].spki = (uint8_t *)(uintptr_t)rk.spki;
 	keys[0].spkilen = rk.spkilen;
+	keys[0].space = -1;
 	is_int(smsg_hello_encode("d", 1024, keys, 1, &msg, &len), SMSG_OK,
 	    "hello with 1024 workers encodes");
 	is_int(split(msg, len, SMSG_HELLO, 0, &b), 0, "one-key hello header");

@@ -359,6 +359,71 @@ test_response_invalid(void)
 	wire_response_free(&out);
 }
 
+/* GENERATE_KEY: the request's fields, and the answer's one key and SPKI. */
+static void
+test_generate(void)
+{
+	static const uint8_t id[] = { 0x0a, 0x0b };
+	static const uint8_t spki[] = { 0x30, 0x02, 0x05, 0x00 };
+	struct wire_request req, got;
+	struct wire_response in, out;
+	struct p11b_key_info key;
+	uint8_t *frame;
+	size_t len;
+
+	memset(&req, 0, sizeof(req));
+	req.id = 9;
+	req.op = P11B_OP_GENERATE;
+	strlcpy(req.key, "knot-1", sizeof(req.key));
+	req.gen_type = P11B_KEY_RSA;
+	req.gen_bits = 3072;
+	req.gen_id = id;
+	req.gen_idlen = sizeof(id);
+	is_int(wire_request_encode(&req, &frame, &len), 0, "encode generate");
+	is_int(wire_request_decode(frame + 4, len - 4, &got), 0,
+	    "decode generate");
+	ok(got.op == P11B_OP_GENERATE && strcmp(got.key, "knot-1") == 0 &&
+	    got.gen_type == P11B_KEY_RSA && got.gen_bits == 3072 &&
+	    got.gen_idlen == sizeof(id) &&
+	    memcmp(got.gen_id, id, sizeof(id)) == 0, "generate fields kept");
+	wire_request_free(&got);
+	free(frame);
+
+	req.gen_type = P11B_KEY_DATA;
+	is_int(wire_request_encode(&req, &frame, &len), 0,
+	    "encode generate of a data object");
+	is_int(wire_request_decode(frame + 4, len - 4, &got), WIRE_ERR_INVALID,
+	    "a data object cannot be generated");
+	wire_request_free(&got);
+	free(frame);
+
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.name, "knot-1", sizeof(key.name));
+	key.type = P11B_KEY_EC_P256;
+	key.bits = 256;
+	key.ops = 1U << P11B_OP_SIGN;
+	memcpy(key.id, id, sizeof(id));
+	key.idlen = sizeof(id);
+	memset(&in, 0, sizeof(in));
+	in.status = P11B_OK;
+	in.op = P11B_OP_GENERATE;
+	in.keys = &key;
+	in.nkeys = 1;
+	in.out = spki;
+	in.outlen = sizeof(spki);
+	is_int(wire_response_encode(&in, &frame, &len), 0,
+	    "encode generate answer");
+	is_int(wire_response_decode(frame + 4, len - 4, &out), 0,
+	    "decode generate answer");
+	ok(out.op == P11B_OP_GENERATE && out.nkeys == 1 &&
+	    strcmp(out.keys[0].name, "knot-1") == 0 &&
+	    out.keys[0].idlen == sizeof(id) && out.outlen == sizeof(spki) &&
+	    memcmp(out.out, spki, sizeof(spki)) == 0,
+	    "generate answer: the key and its SPKI");
+	wire_response_free(&out);
+	free(frame);
+}
+
 static void
 test_names(void)
 {
@@ -441,6 +506,7 @@ main(void)
 	test_stream_requests();
 	test_response_round_trip();
 	test_response_invalid();
+	test_generate();
 	test_names();
 	test_signer_fields();
 	return tap_done();

@@ -52,6 +52,19 @@ void	token_session_close(struct token_session *sess);
 /* Run one job on the current keys; always fills res. */
 void	token_execute(struct token_session *sess, const struct job *job,
 	    struct job_result *res);
+/*
+ * Keyspace keys (token_gen.c).  token_resolve_label() finds the key a
+ * job names by label and CKA_ID (this process's own copy: known from
+ * the start, or looked up on the token now) and sets job->key; else it
+ * fills res.  token_generate() makes the key a GENERATE job names and
+ * points *newp at it (for the hello the front gets).
+ */
+size_t	token_configured_keys(const struct token *tok);
+int	token_resolve_label(struct token_session *sess, struct job *job,
+	    struct job_result *res);
+void	token_generate(struct token_session *sess, const struct job *job,
+	    struct job_result *res, const struct key_info **newp);
+
 /* The last job met a token-level fault (the token is unhealthy). */
 int	token_session_faulted(const struct token_session *sess);
 

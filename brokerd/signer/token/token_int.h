@@ -17,11 +17,19 @@ struct key_handles {
 	void			*pubkey;	/* EVP_PKEY, for verify */
 };
 
-/* One generation of resolved keys; a reload makes a new one. */
+/*
+ * One generation of resolved keys; a reload makes a new one.  Keyspace
+ * keys are appended (token_gen.c) into room made at load, never moved:
+ * a worker reads nkeys (atomically) and the entries below it.
+ */
+#define TOKEN_SPACE_KEYS_MAX	1024	/* SMSG_SPACE_KEYS_MAX */
+
 struct token_keyset {
 	struct key_info		*info;
 	struct key_handles	*handles;
 	size_t			 nkeys;
+	size_t			 nconf;		/* the configured ones first */
+	size_t			 cap;
 	int			 refs;		/* event loop only */
 };
 
@@ -34,6 +42,9 @@ struct token {
 	int			 have_control;
 	struct token_keyset	*keys;		/* current generation */
 	char			 desc[256];
+	const char		*conf_path;	/* for messages */
+	const struct keyspace	*spaces;	/* the config's keyspaces */
+	size_t			 nspaces;
 };
 
 struct token_stream;
@@ -67,6 +78,16 @@ void	token_keyset_free(struct token_keyset *ks);
 CK_RV	token_get_attr(struct token *tok, CK_SESSION_HANDLE s,
 	    CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, uint8_t **valp,
 	    size_t *lenp);
+
+/* token_keys.c, for token_gen.c: one key by a label-only reference. */
+int	token_resolve_ref(struct token *tok, const struct token_conf *conf,
+	    const struct key_ref *ref, struct key_handles *kh,
+	    struct key_info *ki, char *errbuf, size_t errlen);
+
+/* token_gen.c */
+int	token_space_load(struct token *tok, const struct token_conf *conf,
+	    struct token_keyset *ks);
+size_t	token_keyset_count(const struct token_keyset *ks);
 
 /* token_ops.c: the key's algorithms the token's mechanisms can do. */
 uint32_t token_key_algs(struct token *tok, const struct key_info *ki);

@@ -648,6 +648,14 @@ resolve_key(struct token *tok, const struct token_conf *conf,
 	return resolve_options(conf, ref, kh, ki, errbuf, errlen);
 }
 
+int
+token_resolve_ref(struct token *tok, const struct token_conf *conf,
+    const struct key_ref *ref, struct key_handles *kh, struct key_info *ki,
+    char *errbuf, size_t errlen)
+{
+	return resolve_key(tok, conf, ref, kh, ki, errbuf, errlen);
+}
+
 /*
  * The checkpoint key under a second name would be a signing key the
  * policy can grant: a checkpoint is checked by its public key alone, so
@@ -667,7 +675,7 @@ check_checkpoint_alias(const struct token_conf *conf,
 		return 0;
 	ch = &ks->handles[c];
 	ci = &ks->info[c];
-	for (i = 0; i < ks->nkeys; i++) {
+	for (i = 0; i < ks->nconf; i++) {
 		if (i == (size_t)c)
 			continue;
 		if (ks->handles[i].obj != ch->obj && (ci->spki == NULL ||
@@ -693,23 +701,35 @@ token_keyset_load(struct token *tok, const struct token_conf *conf,
 	struct token_keyset *ks;
 	size_t i;
 
+	size_t cap = conf->nkeys + (conf->nkeyspaces > 0 ?
+	    TOKEN_SPACE_KEYS_MAX : 0);
+
 	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
-	    (ks->info = calloc(conf->nkeys + 1, sizeof(*ks->info))) == NULL ||
-	    (ks->handles = calloc(conf->nkeys + 1,
-	    sizeof(*ks->handles))) == NULL) {
+	    (ks->info = calloc(cap + 1, sizeof(*ks->info))) == NULL ||
+	    (ks->handles = calloc(cap + 1, sizeof(*ks->handles))) == NULL) {
 		snprintf(errbuf, errlen, "token: out of memory");
 		token_keyset_free(ks);
 		return -1;
 	}
 	for (i = 0; i < conf->nkeys; i++) {
 		ks->nkeys = i + 1;
+		ks->info[i].space = -1;
 		if (resolve_key(tok, conf, &conf->keys[i], &ks->handles[i],
 		    &ks->info[i], errbuf, errlen) != 0) {
 			token_keyset_free(ks);
 			return -1;
 		}
 	}
-	ks->nkeys = conf->nkeys;
+	ks->nkeys = ks->nconf = conf->nkeys;
+	ks->cap = cap;
+	tok->conf_path = conf->path;
+	tok->spaces = conf->keyspaces;
+	tok->nspaces = conf->nkeyspaces;
+	if (token_space_load(tok, conf, ks) != 0) {
+		snprintf(errbuf, errlen, "token: out of memory");
+		token_keyset_free(ks);
+		return -1;
+	}
 	if (check_checkpoint_alias(conf, ks, errbuf, errlen) != 0) {
 		token_keyset_free(ks);
 		return -1;
@@ -736,7 +756,7 @@ token_keyset_free(struct token_keyset *ks)
 const struct key_info *
 token_keyset_info(const struct token_keyset *ks, size_t *nkeys)
 {
-	*nkeys = ks->nkeys;
+	*nkeys = token_keyset_count(ks);
 	return ks->info;
 }
 

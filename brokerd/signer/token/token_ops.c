@@ -335,7 +335,8 @@ job_valid(const struct token_keyset *ks, const struct job *job)
 
 	if (job->op == P11B_OP_RANDOM)
 		return job->key == -1;
-	if (ks == NULL || job->key < 0 || (size_t)job->key >= ks->nkeys)
+	if (ks == NULL || job->key < 0 ||
+	    (size_t)job->key >= token_keyset_count(ks))
 		return 0;
 	ki = &ks->info[job->key];
 	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << job->op)))
@@ -381,6 +382,7 @@ token_execute(struct token_session *sess, const struct job *job,
 	case P11B_OP_LIST:
 	case P11B_OP_HEALTH:
 	case P11B_OP_STATS:
+	case P11B_OP_GENERATE:		/* token_generate() */
 	case P11B_OP_NONE:
 		result_set(res, P11B_BAD_REQUEST, "not a token operation");
 		break;
