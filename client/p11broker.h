@@ -333,6 +333,8 @@ int	p11b_hmac_verify_batch(struct p11b_conn *conn, const char *key,
 	    enum p11b_alg alg, struct p11b_batch_item *items, size_t n);
 /* Free the items' outputs (the items themselves stay). */
 void	p11b_batch_clear(struct p11b_batch_item *items, size_t n);
+
+/*
  * Key generation (keyspaces, p11brokerd.conf(5)): a new key on the token
  * with label (which must start with the prefix of a keyspace the policy
  * lets this caller "generate" in; it is the key's name too), never

@@ -168,6 +168,8 @@ smsg_work_decode(enum smsg_type type, const uint8_t *body, size_t len,
 		break;
 	case SMSG_RESULT:
 	case SMSG_HELLO:
+	case SMSG_BATCH_JOB:		/* signer_batch.c */
+	case SMSG_BATCH_RESULT:
 		return SMSG_ERR;
 	}
 	job->by_label = 1;
