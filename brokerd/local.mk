@@ -51,6 +51,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/conn.c brokerd/front/conn.h brokerd/front/conn_ops.h \
 	brokerd/front/callers.c brokerd/front/callers.h \
 	brokerd/front/dispatch.c brokerd/front/dispatch.h \
+	brokerd/front/keyver.c brokerd/front/keyver.h \
 	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "versions.h"
 #include "lex.h"
 #include "names.h"
 #include "wire.h"
@@ -473,13 +474,46 @@ parse_hex_id(struct parser *p, struct key_ref *k)
 	return 0;
 }
 
-/* key NAME label "LABEL" | id HEX */
+/* label "LABEL" | id HEX: the token object of a key (or version). */
+static int
+parse_key_object(struct parser *p, struct key_ref *k)
+{
+	struct lex_token tok;
+
+	if (lex_next(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "label") == 0) {
+		k->kind = KEY_REF_LABEL;
+		return parse_string(p, "label", &k->label, 0);
+	}
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "id") == 0) {
+		k->kind = KEY_REF_ID;
+		return parse_hex_id(p, k);
+	}
+	return lex_error(&p->lx, tok.line, "key %s: expected \"label\" or "
+	    "\"id\"", k->name);
+}
+
+/* previous VERSION label "LABEL" | id HEX (versions.c) */
+static int
+parse_previous(struct parser *p, int key)
+{
+	struct key_ref *k;
+
+	if (versions_add(&p->lx, p->conf, key, &k) != 0)
+		return -1;
+	p->conf->nkeys++;		/* config_free() owns it */
+	return parse_key_object(p, k);
+}
+
+/* key NAME label "LABEL" | id HEX [options] [previous VERSION ...] */
 static int
 parse_key(struct parser *p)
 {
 	struct config *c = p->conf;
 	struct lex_token tok;
 	struct key_ref *k;
+	int key;
 	long v;
 
 	if (next_value(p, "key", &tok) != 0)
@@ -498,20 +532,10 @@ parse_key(struct parser *p)
 	memset(k, 0, sizeof(*k));
 	strlcpy(k->name, tok.text, sizeof(k->name));
 	k->line = tok.line;
-	if (lex_next(&p->lx, &tok) != 0)
-		return -1;
-	if (tok.kind == LEX_WORD && strcmp(tok.text, "label") == 0) {
-		k->kind = KEY_REF_LABEL;
-		if (parse_string(p, "label", &k->label, 0) != 0)
-			return -1;
-	} else if (tok.kind == LEX_WORD && strcmp(tok.text, "id") == 0) {
-		k->kind = KEY_REF_ID;
-		if (parse_hex_id(p, k) != 0)
-			return -1;
-	} else
-		return lex_error(&p->lx, tok.line, "key %s: expected "
-		    "\"label\" or \"id\"", k->name);
+	key = (int)c->nkeys;
 	c->nkeys++;			/* from here config_free() owns it */
+	if (parse_key_object(p, k) != 0)
+		return -1;
 	/* Options: verify-signatures, low-s, certificate "PATH". */
 	for (;;) {
 		if (lex_peek(&p->lx, &tok) != 0)
@@ -533,13 +557,19 @@ parse_key(struct parser *p)
 			    CONFIG_MAX_INPUT_MAX, 10, &v) != 0)
 				return -1;
 			k->max_input = (size_t)v;
+		} else if (strcmp(tok.text, "version") == 0) {
+			if (versions_parse_name(&p->lx, c, key) != 0)
+				return -1;
+		} else if (strcmp(tok.text, "previous") == 0) {
+			if (parse_previous(p, key) != 0)
+				return -1;
 		} else
 			return lex_error(&p->lx, tok.line, "key %s: unknown "
 			    "option \"%s\" (expected verify-signatures, "
-			    "low-s, certificate or max-input)", k->name,
-			    tok.text);
+			    "low-s, certificate, max-input, version or "
+			    "previous)", k->name, tok.text);
 	}
-	return 0;
+	return versions_finish(&p->lx, c, key);
 }
 
 /*

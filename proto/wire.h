@@ -49,7 +49,14 @@ struct wire_request {
 	uint64_t	 total_length;	/* BEGIN: declared, 0: unknown */
 	int		 last;		/* DATA: the input is complete */
 	int		 cancel;	/* DATA: the client gives up */
+	char		 version[P11B_KEY_NAME_MAX + 1]; /* pubkey; "": current */
 	void		*msg;		/* owned protobuf message */
+};
+
+/* A KeyInfo's version (a list answer carries one per key, in order). */
+struct wire_key_version {
+	char		 version[P11B_KEY_NAME_MAX + 1];	/* "": none */
+	int		 previous;	/* an older version */
 };
 
 /* A response to encode or a decoded one. */
@@ -71,7 +78,12 @@ struct wire_response {
 	size_t			 nkeys;
 	struct p11b_health	 health;
 	struct p11b_stats	 stats;		/* requests owned after decode */
+	/* Key versions: the one used (sign, hmac, pubkey) or matched. */
+	char			 version[P11B_KEY_NAME_MAX + 1];
+	int			 previous;	/* hmac-verify: an older one */
+	const struct wire_key_version *key_versions; /* list, or NULL */
 	void			*msg;		/* owned protobuf message (decode) */
+	struct wire_key_version	*key_versions_owned;	/* decode */
 	struct p11b_key_info	*keys_owned;	/* decode */
 	uint8_t			*chain_owned;	/* decode */
 };

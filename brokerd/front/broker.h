@@ -69,6 +69,7 @@ struct request_ctx {
 	enum p11b_op	 op;
 	char		 key[P11B_KEY_NAME_MAX + 1];
 	int		 key_index;	/* -1: none or unknown */
+	char		 version[P11B_KEY_NAME_MAX + 1]; /* used, "": none */
 	enum p11b_alg	 alg;
 	const uint8_t	*data;		/* the input, valid until dispatched */
 	size_t		 datalen;

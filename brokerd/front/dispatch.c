@@ -15,6 +15,7 @@
 #include "conn_ops.h"
 #include "dispatch.h"
 #include "answer.h"
+#include "keyver.h"
 #include "log.h"
 #include "stream.h"
 
@@ -97,7 +98,8 @@ key_lookup(const struct broker *b, const char *name)
 			ended |= ch == '\0';
 			diff |= ch ^ name[j];
 		}
-		if (diff == 0)
+		/* The first: a key's current version (keyver.h). */
+		if (diff == 0 && found == -1)
 			found = (int)i;
 	}
 	return found;
@@ -133,6 +135,7 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 		    "checkpoints");
 		return -1;
 	}
+	keyver_note(b, rq);
 	ki = &b->keys[key];
 	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << rq->op))) {
 		refuse(b, c, rq, P11B_UNSUPPORTED, rq->op == P11B_OP_SECRET ?
@@ -368,14 +371,21 @@ handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
 }
 
 static void
-handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
+handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
 {
 	struct wire_response resp;
 	const struct key_info *ki;
+	int i;
 
 	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0, NULL) != 0)
 		return;
-	ki = &b->keys[rq->key_index];
+	if ((i = keyver_select(b, rq, req->version)) == -1) {
+		refuse(b, c, rq, P11B_NO_SUCH_KEY, "no such version of this "
+		    "key");
+		return;
+	}
+	ki = &b->keys[i];
 	if (ki->spki == NULL) {
 		refuse(b, c, rq, P11B_UNSUPPORTED, "the token has no public "
 		    "key for this key");
@@ -392,6 +402,7 @@ handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.chainlen = ki->chainlen;
 	resp.identity = ki->identity;
 	resp.identitylen = P11B_IDENTITY_LEN;
+	strlcpy(resp.version, rq->version, sizeof(resp.version));
 	answer(b, c, rq, &resp);
 }
 
@@ -400,13 +411,18 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 	struct p11b_key_info *out;
+	struct wire_key_version *kv;
 	const struct key_info *ki;
 	uint32_t ops;
 	size_t i, n = 0;
 
 	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
-	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
+	out = calloc(b->nkeys + 1, sizeof(*out));
+	kv = calloc(b->nkeys + 1, sizeof(*kv));
+	if (out == NULL || kv == NULL) {
+		free(out);
+		free(kv);
 		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
 		return;
 	}
@@ -414,6 +430,7 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		ki = &b->keys[i];
 		ops = policy_key_ops(b->policy, conn_peer(c), (int)i) &
 		    crypto_key_ops(ki->type, ki->extractable);
+		keyver_list_entry(b, i, &kv[n], &ops);
 		if (ops == 0)
 			continue;
 		strlcpy(out[n].name, ki->name, sizeof(out[n].name));
@@ -436,9 +453,11 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_LIST;
 	resp.keys = out;
+	resp.key_versions = kv;
 	resp.nkeys = n;
 	answer(b, c, rq, &resp);
 	free(out);
+	free(kv);
 }
 
 /*
@@ -576,7 +595,7 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		handle_keyed(b, c, &rq, &req);
 		break;
 	case P11B_OP_PUBKEY:
-		handle_pubkey(b, c, &rq);
+		handle_pubkey(b, c, &rq, &req);
 		break;
 	case P11B_OP_RANDOM:
 		handle_random(b, c, &rq, &req);
@@ -610,6 +629,8 @@ pending_done(struct work *work)
 
 	peer.groups = NULL;
 	peer.ngroups = 0;
+	if (keyver_verify_next(b, &p->rq, work))
+		return;			/* on to an older version */
 
 	/* Started before a reload: count it under the key's new index. */
 	if (work->gen != b->keyset && p->rq.key_index >= 0)
@@ -621,6 +642,11 @@ pending_done(struct work *work)
 	resp.out = res->out;
 	resp.outlen = res->outlen;
 	resp.valid = res->valid;
+	if (resp.op != P11B_OP_HMAC_VERIFY || resp.valid) {
+		strlcpy(resp.version, p->rq.version, sizeof(resp.version));
+		resp.previous = keyver_previous(b, &p->rq);
+	} else
+		p->rq.version[0] = '\0';	/* no version matched */
 	if (conn_release(p->conn, pending_bytes(&work->job)))
 		answer(b, p->conn, &p->rq, &resp);
 	else				/* the caller hung up */

@@ -260,6 +260,12 @@ part_done(struct work *work)
 		resp.out = res->out;
 		resp.outlen = res->outlen;
 		resp.valid = res->valid;
+		/* A stream is checked under the current version only. */
+		if (resp.op != P11B_OP_HMAC_VERIFY || resp.valid)
+			strlcpy(resp.version, st->rq.version,
+			    sizeof(resp.version));
+		else
+			st->rq.version[0] = '\0';
 		stream_end(st, &resp);
 	}
 	job_result_clear(res);

@@ -90,7 +90,7 @@ FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c proto/algs.c \
 FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \
-	policy/names.h
+	policy/names.h policy/versions.c policy/versions.h
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \

@@ -1,0 +1,33 @@
+/*
+ * Key versions (p11brokerd.conf(5)): a logical key's current version and
+ * its older ones.  Each version is its own entry in the config's key
+ * array, resolved and identity-checked by the signer like any key; the
+ * entries of one key are adjacent, the current one first, and all share
+ * the logical name.
+ */
+#ifndef VERSIONS_H
+#define VERSIONS_H
+
+#include "config.h"
+#include "lex.h"
+
+/* "version NAME" after a key's reference: the current version's name. */
+int	versions_parse_name(struct lex *lx, struct config *c, int key);
+/*
+ * "previous NAME" (the reference follows): a new entry for an older
+ * version of key, -1 with the error recorded in lx.
+ */
+int	versions_add(struct lex *lx, struct config *c, int key,
+	    struct key_ref **kp);
+/* Once the key statement is read: check it, copy its options down. */
+int	versions_finish(struct lex *lx, struct config *c, int key);
+
+/*
+ * The entry of a key's version (NULL or "": the current one), or -1.
+ * The next version of the same key after entry i, or -1.
+ */
+int	config_key_version_index(const struct config *c, const char *name,
+	    const char *version);
+int	config_key_next_version(const struct config *c, int i);
+
+#endif /* VERSIONS_H */
