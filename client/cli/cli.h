@@ -50,6 +50,7 @@ struct cli_args {
 	const char	*pubkey;	/* audit verify */
 	int		 allow_open_tail; /* audit verify */
 	const char	*anchor;	/* audit verify */
+	const char	*version;	/* pubkey: a key version */
 };
 
 struct cli {

@@ -37,6 +37,7 @@
 #define O_REQUESTS	0x20000
 #define O_ANCHOR	0x40000
 #define O_SALT		0x80000
+#define O_VERSION	0x100000
 
 /* getopt values of the long-only options */
 enum {
@@ -56,6 +57,7 @@ enum {
 	LONG_REQUESTS,
 	LONG_ANCHOR,
 	LONG_SALT,
+	LONG_VERSION,
 };
 
 struct cli_command {
@@ -69,8 +71,8 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
 	{ "list", cmd_list, 0, 0, 0, "list" },
-	{ "pubkey", cmd_pubkey, 1, 1, O_DER | O_OUT,
-	    "pubkey KEY [--der] [-o FILE]" },
+	{ "pubkey", cmd_pubkey, 1, 1, O_DER | O_OUT | O_VERSION,
+	    "pubkey KEY [--version VERSION] [--der] [-o FILE]" },
 	{ "sign", cmd_sign, 1, 1, O_ALG | O_DIGEST | O_RAW | O_IN | O_OUT |
 	    O_SALT, "sign KEY -a ALG [--digest] [--raw] [--salt BYTES] "
 	    "[-i FILE] [-o FILE]" },
@@ -114,6 +116,7 @@ static const struct option command_options[] = {
 	{ "requests", required_argument, NULL, LONG_REQUESTS },
 	{ "anchor", required_argument, NULL, LONG_ANCHOR },
 	{ "salt", required_argument, NULL, LONG_SALT },
+	{ "version", required_argument, NULL, LONG_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -136,6 +139,7 @@ static const char *help_text =
     "  --raw           ECDSA signature as r||s instead of DER\n"
     "  --salt BYTES    RSA-PSS salt length (default: the digest length)\n"
     "  --der           public key as DER instead of PEM\n"
+    "  --version V     pubkey: that version of the key (default: current)\n"
     "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
     "                  --mix operations\n"
     "  --key KEY       bench: key (default ec256, rsa2048, hmac32)\n"
@@ -161,6 +165,9 @@ static const char *help_text =
     "\n"
     "random N takes 1 to 4096 bytes.  hmac-verify exits 1 for a MAC that\n"
     "does not match; audit verify exits 1 for a log that does not verify.\n"
+    "For a key with versions, hmac-verify prints the version that matched\n"
+    "(\"version=V current\" or \"version=V previous\") and list shows each\n"
+    "version with its token CKA_ID.\n"
     "\n"
     "exit codes:\n"
     "  0 ok             4 denied            8 too-large\n"
@@ -363,6 +370,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_SALT:
 		a->salt = arg;
 		return O_SALT;
+	case LONG_VERSION:
+		a->version = arg;
+		return O_VERSION;
 	}
 	return 0;
 }
