@@ -278,7 +278,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	}
 	job = &p->work.job;
 	p->work.gen = b->keyset;
-	job->key = rq->key_index;
+	job->key = rq->pinned ? rq->version_key : rq->key_index;
 	job->op = req->op;
 	job->alg = req->alg;
 	job->flags = req->flags;
@@ -315,6 +315,10 @@ check_identity(struct broker *b, struct conn *c, struct request_ctx *rq,
 
 	if (req->identitylen == 0 || (req->identitylen == P11B_IDENTITY_LEN &&
 	    memcmp(req->identity, ki->identity, P11B_IDENTITY_LEN) == 0))
+		return 0;
+	/* hmac-verify may name an older version's identity: that one only. */
+	if (req->op == P11B_OP_HMAC_VERIFY && req->identitylen ==
+	    P11B_IDENTITY_LEN && keyver_pin(b, rq, req->identity) == 0)
 		return 0;
 	refuse(b, c, rq, P11B_NO_SUCH_KEY, "key changed: the name now "
 	    "stands for another key");

@@ -28,6 +28,25 @@ keyver_select(const struct broker *b, struct request_ctx *rq,
 	return i;
 }
 
+int
+keyver_pin(const struct broker *b, struct request_ctx *rq,
+    const uint8_t *identity)
+{
+	int i;
+
+	for (i = config_key_next_version(b->conf, rq->key_index); i != -1;
+	    i = config_key_next_version(b->conf, i))
+		if ((size_t)i < b->nkeys && memcmp(b->keys[i].identity,
+		    identity, P11B_IDENTITY_LEN) == 0)
+			break;
+	if (i == -1)
+		return -1;
+	rq->pinned = 1;
+	rq->version_key = i;
+	strlcpy(rq->version, b->conf->keys[i].version, sizeof(rq->version));
+	return 0;
+}
+
 /* Can entry i check a MAC made with alg? */
 static int
 version_fits(const struct broker *b, int i, enum p11b_alg alg)
@@ -43,7 +62,7 @@ keyver_verify_next(struct broker *b, struct request_ctx *rq,
 {
 	int i;
 
-	if (work->job.op != P11B_OP_HMAC_VERIFY ||
+	if (work->job.op != P11B_OP_HMAC_VERIFY || rq->pinned ||
 	    work->job.stream != JOB_WHOLE || work->res.status != P11B_OK ||
 	    work->res.valid)
 		return 0;

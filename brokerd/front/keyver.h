@@ -24,6 +24,13 @@ void	keyver_note(const struct broker *b, struct request_ctx *rq);
 int	keyver_select(const struct broker *b, struct request_ctx *rq,
 	    const char *version);
 /*
+ * An hmac-verify that names the identity of one of the key's older
+ * versions is checked under that version only: 0 and rq pinned to it,
+ * or -1 when no version has that identity.
+ */
+int	keyver_pin(const struct broker *b, struct request_ctx *rq,
+	    const uint8_t *identity);
+/*
  * A whole hmac-verify whose MAC did not match the version it ran on:
  * submit it again on the next older version that fits its algorithm
  * (noted in rq), and return 1; 0 when there is none (the answer is
