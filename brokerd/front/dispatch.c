@@ -313,12 +313,14 @@ check_identity(struct broker *b, struct conn *c, struct request_ctx *rq,
 {
 	const struct key_info *ki = &b->keys[rq->key_index];
 
-	if (req->identitylen == 0 || (req->identitylen == P11B_IDENTITY_LEN &&
-	    memcmp(req->identity, ki->identity, P11B_IDENTITY_LEN) == 0))
+	if (req->identitylen == 0)
 		return 0;
-	/* hmac-verify may name an older version's identity: that one only. */
+	/* An hmac-verify naming a version's material: that version only. */
 	if (req->op == P11B_OP_HMAC_VERIFY && req->identitylen ==
 	    P11B_IDENTITY_LEN && keyver_pin(b, rq, req->identity) == 0)
+		return 0;
+	if (req->identitylen == P11B_IDENTITY_LEN &&
+	    memcmp(req->identity, ki->identity, P11B_IDENTITY_LEN) == 0)
 		return 0;
 	refuse(b, c, rq, P11B_NO_SUCH_KEY, "key changed: the name now "
 	    "stands for another key");

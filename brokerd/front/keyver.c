@@ -34,7 +34,7 @@ keyver_pin(const struct broker *b, struct request_ctx *rq,
 {
 	int i;
 
-	for (i = config_key_next_version(b->conf, rq->key_index); i != -1;
+	for (i = rq->key_index; i != -1;
 	    i = config_key_next_version(b->conf, i))
 		if ((size_t)i < b->nkeys && memcmp(b->keys[i].identity,
 		    identity, P11B_IDENTITY_LEN) == 0)

@@ -24,9 +24,9 @@ void	keyver_note(const struct broker *b, struct request_ctx *rq);
 int	keyver_select(const struct broker *b, struct request_ctx *rq,
 	    const char *version);
 /*
- * An hmac-verify that names the identity of one of the key's older
- * versions is checked under that version only: 0 and rq pinned to it,
- * or -1 when no version has that identity.
+ * An hmac-verify that names the identity of one of the key's versions
+ * (KeyInfo.identity) is checked under that version only: 0 and rq
+ * pinned to it, or -1 when no version has that identity.
  */
 int	keyver_pin(const struct broker *b, struct request_ctx *rq,
 	    const uint8_t *identity);
