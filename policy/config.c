@@ -506,7 +506,10 @@ parse_previous(struct parser *p, int key)
 	return parse_key_object(p, k);
 }
 
-/* key NAME label "LABEL" | id HEX [options] [previous VERSION ...] */
+/*
+ * key NAME [version VERSION] label "LABEL" | id HEX [options]
+ *     [previous VERSION label "LABEL" | id HEX]...
+ */
 static int
 parse_key(struct parser *p)
 {
@@ -534,6 +537,14 @@ parse_key(struct parser *p)
 	k->line = tok.line;
 	key = (int)c->nkeys;
 	c->nkeys++;			/* from here config_free() owns it */
+	/* version VERSION: the current version's name (versions.c) */
+	if (lex_peek(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "version") == 0) {
+		(void)lex_next(&p->lx, &tok);
+		if (versions_parse_name(&p->lx, c, key) != 0)
+			return -1;
+	}
 	if (parse_key_object(p, k) != 0)
 		return -1;
 	/* Options: verify-signatures, low-s, certificate "PATH". */
@@ -557,17 +568,14 @@ parse_key(struct parser *p)
 			    CONFIG_MAX_INPUT_MAX, 10, &v) != 0)
 				return -1;
 			k->max_input = (size_t)v;
-		} else if (strcmp(tok.text, "version") == 0) {
-			if (versions_parse_name(&p->lx, c, key) != 0)
-				return -1;
 		} else if (strcmp(tok.text, "previous") == 0) {
 			if (parse_previous(p, key) != 0)
 				return -1;
 		} else
 			return lex_error(&p->lx, tok.line, "key %s: unknown "
 			    "option \"%s\" (expected verify-signatures, "
-			    "low-s, certificate, max-input, version or "
-			    "previous)", k->name, tok.text);
+			    "low-s, certificate, max-input or previous)",
+			    k->name, tok.text);
 	}
 	return versions_finish(&p->lx, c, key);
 }

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "lex.h"
 
-/* "version NAME" after a key's reference: the current version's name. */
+/* "version NAME" after a key's name: the current version's name. */
 int	versions_parse_name(struct lex *lx, struct config *c, int key);
 /*
  * "previous NAME" (the reference follows): a new entry for an older

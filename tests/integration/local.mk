@@ -108,3 +108,6 @@ tests/tools/manexample.c: $(top_srcdir)/client/libp11broker.3
 	grep -q '^main(' $@.tmp && mv $@.tmp $@
 LIB_TESTS += tests/integration/lib_manpage.sh
 LIB_TESTS += tests/integration/install.sh
+
+# Key versions (issue #16): rotation with the old version kept for checks.
+INTEGRATION_TESTS += tests/integration/key_versions.sh
