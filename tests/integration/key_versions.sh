@@ -105,6 +105,13 @@ check "the MAC is openssl's over v1's bytes" cmp -s "$T/mac1" "$T/mac1.ref"
 cli hmac-verify store -m "$T/mac1" -i "$T/data1"
 is "$RC" 0 "v1's MAC verifies" || diag "$ERR"
 is "$(cat "$OUT")" "version=v1 current" "and the answer names v1, current"
+# A large input (streamed) under v1.
+{ cat "$T/data1"; head -c 200000 /dev/urandom; } >"$T/big1"
+chmod 0644 "$T/big1"
+cli hmac store -i "$T/big1" -o "$T/big1.mac"
+mac_ref "$T/store-v1.key" "$T/big1" >"$T/big1.ref"
+check "a streamed MAC under v1 is openssl's" cmp -s "$T/big1.mac" \
+    "$T/big1.ref"
 cli sign ca -a ecdsa-p256-sha256 -i "$T/data1" -o "$T/sig1"
 is "$RC" 0 "sign with ca v1" || diag "$ERR"
 check "openssl verifies it with v1's (ec256's) public key" quiet openssl \
@@ -130,6 +137,8 @@ is "$RC:$(cat "$OUT")" "0:version=v2 current" "v2's MAC verifies as v2"
 mac_ref "$T/store-v2.key" "$T/big" >"$T/big.mac"
 cli hmac-verify store -m "$T/big.mac" -i "$T/big"
 is "$RC:$(cat "$OUT")" "0:version=v2 current" "a streamed MAC under v2"
+cli hmac-verify store -m "$T/big1.mac" -i "$T/big1"
+is "$RC" 1 "a streamed check names no version: the current one only"
 
 # Bad MACs: invalid under every version, with no version named.
 for m in mac1 mac2; do
@@ -186,7 +195,7 @@ is "$(audit_count op=sign key=ca version=v2)" 1 \
     "audit: the signature after the rotation names v2"
 is "$(audit_count op=pubkey key=ca version=v1)" 1 \
     "audit: the public key of v1 names v1"
-is "$(audit_count op=hmac-verify valid=false version=None)" 3 \
+is "$(audit_count op=hmac-verify valid=false version=None)" 4 \
     "audit: an invalid MAC names no version"
 
 # --- the PKCS#11 module: both versions as objects ---------------------------
@@ -221,6 +230,10 @@ run_p11 hmac-verify store@v1 "$T/data1" "$(hex "$T/mac1")"
 is "$RC:$(grep "^rv " "$T/p11.out")" "0:rv 0x0" "C_Verify: v1's MAC with store@v1"
 run_p11 hmac-verify store@v1 "$T/data1" "$(hex "$T/mac1")" multi
 is "$RC:$(grep "^rv " "$T/p11.out")" "0:rv 0x0" "C_VerifyUpdate: the same"
+# Over a frame: the library streams it, naming store@v1's identity.
+run_p11 hmac-verify store@v1 "$T/big1" "$(hex "$T/big1.mac")" multi
+is "$RC:$(grep "^rv " "$T/p11.out")" "0:rv 0x0" \
+    "C_VerifyUpdate over 200 KB: v1's MAC with store@v1 (a pinned stream)"
 run_p11 hmac-verify store "$T/data1" "$(hex "$T/mac1")"
 is "$RC:$(grep "^rv " "$T/p11.out")" "1:rv 0xc0" \
     "v1's MAC with the current object: CKR_SIGNATURE_INVALID"
