@@ -500,7 +500,8 @@ parse_previous(struct parser *p, int key)
 {
 	struct key_ref *k;
 
-	if (versions_add(&p->lx, p->conf, key, &k) != 0)
+	if (versions_add(&p->lx, p->conf->keys, p->conf->nkeys,
+	    CONFIG_MAX_KEYS, key, &k) != 0)
 		return -1;
 	p->conf->nkeys++;		/* config_free() owns it */
 	return parse_key_object(p, k);
@@ -542,7 +543,7 @@ parse_key(struct parser *p)
 		return -1;
 	if (tok.kind == LEX_WORD && strcmp(tok.text, "version") == 0) {
 		(void)lex_next(&p->lx, &tok);
-		if (versions_parse_name(&p->lx, c, key) != 0)
+		if (versions_parse_name(&p->lx, c->keys, c->nkeys, key) != 0)
 			return -1;
 	}
 	if (parse_key_object(p, k) != 0)
@@ -577,7 +578,7 @@ parse_key(struct parser *p)
 			    "low-s, certificate, max-input or previous)",
 			    k->name, tok.text);
 	}
-	return versions_finish(&p->lx, c, key);
+	return versions_finish(&p->lx, c->keys, c->nkeys, key);
 }
 
 /*

@@ -115,7 +115,8 @@ parse_keys(struct lex *lx, const struct config *conf,
 			return lex_error(lx, tok->line, "key \"%s\" listed "
 			    "twice", name);
 		/* A rule on a key covers all its versions (versions.h). */
-		for (; idx != -1; idx = config_key_next_version(conf, idx))
+		for (; idx != -1; idx = versions_next(conf->keys, conf->nkeys,
+		    idx))
 			rule->keys[rule->nkeys++] = idx;
 	}
 	if (rule->nkeys == 0)

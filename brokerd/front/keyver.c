@@ -6,6 +6,18 @@
 #include "keyver.h"
 #include "versions.h"
 
+static int
+ver_find(const struct broker *b, const char *name, const char *version)
+{
+	return versions_find(b->conf->keys, b->conf->nkeys, name, version);
+}
+
+static int
+ver_next(const struct broker *b, int i)
+{
+	return versions_next(b->conf->keys, b->conf->nkeys, i);
+}
+
 void
 keyver_note(const struct broker *b, struct request_ctx *rq)
 {
@@ -21,8 +33,7 @@ keyver_select(const struct broker *b, struct request_ctx *rq,
 {
 	int i;
 
-	if ((i = config_key_version_index(b->conf, rq->key, version)) == -1 ||
-	    (size_t)i >= b->nkeys)
+	if ((i = ver_find(b, rq->key, version)) == -1 || (size_t)i >= b->nkeys)
 		return -1;
 	strlcpy(rq->version, b->conf->keys[i].version, sizeof(rq->version));
 	return i;
@@ -34,8 +45,7 @@ keyver_pin(const struct broker *b, struct request_ctx *rq,
 {
 	int i;
 
-	for (i = rq->key_index; i != -1;
-	    i = config_key_next_version(b->conf, i))
+	for (i = rq->key_index; i != -1; i = ver_next(b, i))
 		if ((size_t)i < b->nkeys && memcmp(b->keys[i].identity,
 		    identity, P11B_IDENTITY_LEN) == 0)
 			break;
@@ -67,8 +77,8 @@ keyver_verify_next(struct broker *b, struct request_ctx *rq,
 	    work->res.valid)
 		return 0;
 	/* By name: a reload since may have moved or dropped the version. */
-	i = config_key_version_index(b->conf, rq->key, rq->version);
-	while ((i = config_key_next_version(b->conf, i)) != -1 &&
+	i = ver_find(b, rq->key, rq->version);
+	while ((i = ver_next(b, i)) != -1 &&
 	    ((size_t)i >= b->nkeys || !version_fits(b, i, work->job.alg)))
 		;
 	if (i == -1)
@@ -92,8 +102,7 @@ keyver_previous(const struct broker *b, const struct request_ctx *rq)
 	int i;
 
 	if (rq->version[0] == '\0' ||
-	    (i = config_key_version_index(b->conf, rq->key, rq->version)) ==
-	    -1)
+	    (i = ver_find(b, rq->key, rq->version)) == -1)
 		return 0;
 	return b->conf->keys[i].previous;
 }

@@ -656,13 +656,13 @@ test_key_versions(void)
 	ok(c->keys[1].verify && c->keys[2].verify,
 	    "the key's options hold for every version");
 	is_int(config_key_index(c, "store"), 0, "the name: current");
-	is_int(config_key_version_index(c, "store", "v1"), 2, "v1 by name");
-	is_int(config_key_version_index(c, "store", ""), 0, "\"\": current");
-	is_int(config_key_version_index(c, "store", "v9"), -1, "no v9");
-	is_int(config_key_next_version(c, 0), 1, "next after v3: v2");
-	is_int(config_key_next_version(c, 2), -1, "none after v1");
+	is_int(versions_find(c->keys, c->nkeys, "store", "v1"), 2, "v1 by name");
+	is_int(versions_find(c->keys, c->nkeys, "store", ""), 0, "\"\": current");
+	is_int(versions_find(c->keys, c->nkeys, "store", "v9"), -1, "no v9");
+	is_int(versions_next(c->keys, c->nkeys, 0), 1, "next after v3: v2");
+	is_int(versions_next(c->keys, c->nkeys, 2), -1, "none after v1");
 	is_int(config_key_index(c, "zsk"), 3, "the next key after them");
-	is_int(config_key_next_version(c, 3), -1, "zsk has no versions");
+	is_int(versions_next(c->keys, c->nkeys, 3), -1, "zsk has no versions");
 
 	p = policy(c, "permit user 1000 hmac-verify store\n", err,
 	    sizeof(err));
