@@ -57,6 +57,7 @@ brokerd_front_libfront_la_SOURCES = \
 	brokerd/front/batch.c brokerd/front/batch.h \
 	brokerd/front/audit_batch.c \
 	brokerd/front/generate.c \
+	brokerd/front/keyver.c brokerd/front/keyver.h \
 	brokerd/front/answer.c brokerd/front/answer.h \
 	brokerd/front/stream.c brokerd/front/stream.h \
 	brokerd/front/control.c brokerd/front/control.h \

@@ -59,6 +59,9 @@ int	stream_whole(struct p11b_conn *conn, enum p11b_op op, const char *key,
  */
 uint64_t	conn_generation(struct p11b_conn *conn);
 
+/* A successful answer's key version, for p11b_last_version() (versions.c). */
+void	client_note_version(const struct wire_response *resp);
+
 /* Set the thread's p11b_last_message(); control characters are replaced. */
 void	conn_set_message(const char *msg);
 

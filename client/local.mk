@@ -2,7 +2,7 @@
 # the p11broker command line tool.
 lib_LTLIBRARIES += client/libp11broker.la
 client_libp11broker_la_SOURCES = client/conn.c client/ops.c client/stream.c \
-	client/batch.c \
+	client/batch.c client/versions.c \
 	client/client.h client/p11broker.h
 client_libp11broker_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-export-symbols-regex '^p11b_' -no-undefined

@@ -101,6 +101,7 @@ ops_exchange(struct p11b_conn *conn, struct wire_request *req,
 	}
 	if (resp->op != req->op)
 		return ops_protocol(resp, "response of the wrong kind");
+	client_note_version(resp);
 	return 0;
 }
 
@@ -422,8 +423,16 @@ int
 p11b_get_public_key_info(struct p11b_conn *conn, const char *key,
     struct p11b_public_key *pk)
 {
+	return p11b_get_public_key_version(conn, key, NULL, pk);
+}
+
+int
+p11b_get_public_key_version(struct p11b_conn *conn, const char *key,
+    const char *version, struct p11b_public_key *pk)
+{
 	struct wire_request req;
 	struct wire_response resp;
+	size_t vlen;
 	int r;
 
 	if (pk == NULL)
@@ -431,6 +440,11 @@ p11b_get_public_key_info(struct p11b_conn *conn, const char *key,
 	memset(pk, 0, sizeof(*pk));
 	if ((r = ops_key(&req, P11B_OP_PUBKEY, key)) != 0)
 		return r;
+	vlen = version == NULL ? 0 : strnlen(version, P11B_KEY_NAME_MAX + 1);
+	if (vlen > 0 && !wire_key_name_valid(version, vlen))
+		return ops_invalid("invalid key version name");
+	if (vlen > 0)
+		memcpy(req.version, version, vlen + 1);
 	if ((r = ops_exchange(conn, &req, &resp)) != 0)
 		return r;
 	if (resp.outlen == 0)
@@ -481,6 +495,7 @@ p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
 	struct wire_request req;
 	struct wire_response resp;
 	struct p11b_key_info *keys = NULL;
+	size_t i, n = 0;
 	int r;
 
 	if (keysp == NULL || nkeysp == NULL)
@@ -496,10 +511,14 @@ p11b_list_keys(struct p11b_conn *conn, struct p11b_key_info **keysp,
 			conn_set_message("out of memory");
 			return P11B_ERR_NOMEM;
 		}
-		memcpy(keys, resp.keys, resp.nkeys * sizeof(*keys));
+		/* Older key versions: p11b_list_key_versions() only. */
+		for (i = 0; i < resp.nkeys; i++)
+			if (resp.key_versions == NULL ||
+			    !resp.key_versions[i].previous)
+				keys[n++] = resp.keys[i];
 	}
 	*keysp = keys;
-	*nkeysp = resp.nkeys;
+	*nkeysp = n;
 	wire_response_free(&resp);
 	return 0;
 }

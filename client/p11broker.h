@@ -349,6 +349,38 @@ int	p11b_generate_key(struct p11b_conn *conn, const char *label,
 	    size_t idlen, struct p11b_key_info *key, uint8_t **spkip,
 	    size_t *spkilenp);
 
+/*
+ * Key versions (p11brokerd.conf(5), "Key versions").  A logical key may
+ * have a current version and older ones: p11b_sign() and p11b_hmac() use
+ * the current one; p11b_hmac_verify() tries the current one, then the
+ * older ones, newest first (a streamed input: the current one only).
+ * p11b_list_keys() describes the current versions only.
+ */
+struct p11b_key_version {
+	struct p11b_key_info	key;	/* name: the logical key's; id, label,
+					 * identity: this version's object */
+	char			version[P11B_KEY_NAME_MAX + 1]; /* "": none */
+	int			previous;	/* an older version */
+};
+
+/*
+ * Every key the caller may use, each version an entry of its own, a
+ * key's current version first; free the array with free().
+ */
+int	p11b_list_key_versions(struct p11b_conn *conn,
+	    struct p11b_key_version **versionsp, size_t *nversionsp);
+/* As p11b_get_public_key_info(), of a version (NULL or "": current). */
+int	p11b_get_public_key_version(struct p11b_conn *conn, const char *key,
+	    const char *version, struct p11b_public_key *pk);
+/*
+ * The version named by this thread's last successful sign, hmac,
+ * hmac-verify (the one whose MAC matched; "" when none did) or public
+ * key call, "" for a key without versions.  *previousp (if not NULL):
+ * 1 when it is an older version, so a MAC that only matched an older
+ * version can be made again under the current one.
+ */
+const char	*p11b_last_version(int *previousp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -262,6 +262,7 @@ stream_finish(struct p11b_stream *s, const uint8_t *mac, size_t maclen,
 		wire_response_free(resp);
 		return r;
 	}
+	client_note_version(resp);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "keyspace.h"
+#include "versions.h"
 #include "lex.h"
 #include "names.h"
 #include "profile.h"
@@ -511,13 +512,50 @@ parse_hex_id(struct parser *p, struct key_ref *k)
 	return 0;
 }
 
-/* key NAME label "LABEL" | id HEX */
+/* label "LABEL" | id HEX: the token object of a key (or version). */
+static int
+parse_key_object(struct parser *p, struct key_ref *k)
+{
+	struct lex_token tok;
+
+	if (lex_next(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "label") == 0) {
+		k->kind = KEY_REF_LABEL;
+		return parse_string(p, "label", &k->label, 0);
+	}
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "id") == 0) {
+		k->kind = KEY_REF_ID;
+		return parse_hex_id(p, k);
+	}
+	return lex_error(&p->lx, tok.line, "key %s: expected \"label\" or "
+	    "\"id\"", k->name);
+}
+
+/* previous VERSION label "LABEL" | id HEX (versions.c) */
+static int
+parse_previous(struct parser *p, int key)
+{
+	struct key_ref *k;
+
+	if (versions_add(&p->lx, p->conf->keys, p->conf->nkeys,
+	    CONFIG_MAX_KEYS, key, &k) != 0)
+		return -1;
+	p->conf->nkeys++;		/* config_free() owns it */
+	return parse_key_object(p, k);
+}
+
+/*
+ * key NAME [version VERSION] label "LABEL" | id HEX [options]
+ *     [previous VERSION label "LABEL" | id HEX]...
+ */
 static int
 parse_key(struct parser *p)
 {
 	struct config *c = p->conf;
 	struct lex_token tok;
 	struct key_ref *k;
+	int key;
 	long v;
 
 	if (next_value(p, "key", &tok) != 0)
@@ -536,20 +574,18 @@ parse_key(struct parser *p)
 	memset(k, 0, sizeof(*k));
 	strlcpy(k->name, tok.text, sizeof(k->name));
 	k->line = tok.line;
-	if (lex_next(&p->lx, &tok) != 0)
-		return -1;
-	if (tok.kind == LEX_WORD && strcmp(tok.text, "label") == 0) {
-		k->kind = KEY_REF_LABEL;
-		if (parse_string(p, "label", &k->label, 0) != 0)
-			return -1;
-	} else if (tok.kind == LEX_WORD && strcmp(tok.text, "id") == 0) {
-		k->kind = KEY_REF_ID;
-		if (parse_hex_id(p, k) != 0)
-			return -1;
-	} else
-		return lex_error(&p->lx, tok.line, "key %s: expected "
-		    "\"label\" or \"id\"", k->name);
+	key = (int)c->nkeys;
 	c->nkeys++;			/* from here config_free() owns it */
+	/* version VERSION: the current version's name (versions.c) */
+	if (lex_peek(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "version") == 0) {
+		(void)lex_next(&p->lx, &tok);
+		if (versions_parse_name(&p->lx, c->keys, c->nkeys, key) != 0)
+			return -1;
+	}
+	if (parse_key_object(p, k) != 0)
+		return -1;
 	/* Options: verify-signatures, low-s, certificate "PATH". */
 	for (;;) {
 		if (lex_peek(&p->lx, &tok) != 0)
@@ -571,13 +607,16 @@ parse_key(struct parser *p)
 			    CONFIG_MAX_INPUT_MAX, 10, &v) != 0)
 				return -1;
 			k->max_input = (size_t)v;
+		} else if (strcmp(tok.text, "previous") == 0) {
+			if (parse_previous(p, key) != 0)
+				return -1;
 		} else
 			return lex_error(&p->lx, tok.line, "key %s: unknown "
 			    "option \"%s\" (expected verify-signatures, "
-			    "low-s, certificate or max-input)", k->name,
-			    tok.text);
+			    "low-s, certificate, max-input or previous)",
+			    k->name, tok.text);
 	}
-	return 0;
+	return versions_finish(&p->lx, c->keys, c->nkeys, key);
 }
 
 _Static_assert(KEYSPACE_POLICY_BASE == CONFIG_MAX_KEYS,

@@ -4,7 +4,8 @@ policy_libpolicy_la_SOURCES = policy/lex.c policy/lex.h \
 	policy/config.c policy/config.h policy/policy.c policy/policy.h \
 	policy/names.c policy/names.h policy/token_ref.h policy/fcheck.c \
 	policy/fcheck.h policy/certfile.c policy/certfile.h \
-	policy/keyspace.c policy/keyspace.h
+	policy/keyspace.c policy/keyspace.h policy/versions.c \
+	policy/versions.h
 policy_libpolicy_la_CFLAGS = $(AM_CFLAGS) $(LIBCRYPTO_CFLAGS)
 policy_libpolicy_la_LIBADD = proto/libwire.la $(BSD_LIBS) $(LIBCRYPTO_LIBS)
 

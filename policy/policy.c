@@ -23,6 +23,7 @@
 #include "keyspace.h"
 #include "names.h"
 #include "policy.h"
+#include "versions.h"
 
 #define POLICY_FILE_MAX		(1024 * 1024)
 #define POLICY_MAX_RULES	4096
@@ -122,7 +123,10 @@ parse_keys(struct lex *lx, const struct config *conf,
 		if (rule_has_key(rule, idx))
 			return lex_error(lx, tok->line, "key \"%s\" listed "
 			    "twice", name);
-		rule->keys[rule->nkeys++] = idx;
+		/* A rule on a key covers all its versions (versions.h). */
+		for (; idx != -1; idx = versions_next(conf->keys, conf->nkeys,
+		    idx))
+			rule->keys[rule->nkeys++] = idx;
 	}
 	if (rule->nkeys == 0)
 		return lex_error(lx, tok->line, "expected a key name");
@@ -595,10 +599,13 @@ policy_print(const struct policy *pol, const struct config *conf, FILE *fp)
 			fprintf(fp, "(%u)", rule->who);
 		fprintf(fp, " %s", p11b_op_name(rule->op));
 		for (k = 0; k < rule->nkeys; k++)
-			fprintf(fp, "%s%s", k == 0 ? " " : ",",
-			    rule->keys[k] >= KEYSPACE_POLICY_BASE ?
-			    conf->keyspaces[KEYSPACE_OF_POLICY_INDEX(
-			    rule->keys[k])].name : conf->keys[rule->keys[k]].name);
+			if (rule->keys[k] >= KEYSPACE_POLICY_BASE)
+				fprintf(fp, "%s%s", k == 0 ? " " : ",",
+				    conf->keyspaces[KEYSPACE_OF_POLICY_INDEX(
+				    rule->keys[k])].name);
+			else if (!conf->keys[rule->keys[k]].previous)
+				fprintf(fp, "%s%s", k == 0 ? " " : ",",
+				    conf->keys[rule->keys[k]].name);
 		print_options(rule, fp);
 		fprintf(fp, "\t# %s:%d\n", pol->path, rule->line);
 	}

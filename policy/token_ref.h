@@ -20,6 +20,9 @@ enum key_ref_kind {
 
 struct key_ref {
 	char			 name[P11B_KEY_NAME_MAX + 1];
+	/* Versions (policy/versions.h): "" for a key without them. */
+	char			 version[P11B_KEY_NAME_MAX + 1];
+	int			 previous;	/* an older version */
 	enum key_ref_kind	 kind;
 	char			*label;
 	uint8_t			 id[CONFIG_ID_MAX];

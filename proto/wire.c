@@ -88,6 +88,20 @@ set_key(struct wire_request *req, ProtobufCBinaryData key)
 	return 0;
 }
 
+/* A key version's name: empty, or a valid key name. */
+static int
+set_version(char out[P11B_KEY_NAME_MAX + 1], const char *v)
+{
+	size_t len = v == NULL ? 0 : strlen(v);
+
+	if (len > 0 && !wire_key_name_valid(v, len))
+		return WIRE_ERR_INVALID;
+	if (len > 0)
+		memcpy(out, v, len);
+	out[len] = '\0';
+	return 0;
+}
+
 static int
 set_alg(struct wire_request *req, int alg)
 {
@@ -206,7 +220,8 @@ wire_request_decode(const uint8_t *body, size_t len, struct wire_request *req)
 		break;
 	case PBC(REQUEST__OP_GET_PUBLIC_KEY):
 		req->op = P11B_OP_PUBKEY;
-		if (set_key(req, m->get_public_key->key) != 0)
+		if (set_key(req, m->get_public_key->key) != 0 ||
+		    set_version(req->version, m->get_public_key->version) != 0)
 			goto out;
 		break;
 	case PBC(REQUEST__OP_RANDOM):
@@ -381,6 +396,7 @@ wire_request_encode(const struct wire_request *req, uint8_t **framep,
 		break;
 	case P11B_OP_PUBKEY:
 		pub.key = key;
+		pub.version = (char *)req->version;
 		m.op_case = PBC(REQUEST__OP_GET_PUBLIC_KEY);
 		m.get_public_key = &pub;
 		break;
@@ -484,6 +500,10 @@ encode_keys(const struct wire_response *resp, PB(ListKeysResponse) *list,
 		ki->local = resp->keys[i].local != 0;
 		ki->identity = bin(resp->keys[i].identity,
 		    resp->keys[i].identitylen);
+		if (resp->key_versions != NULL) {
+			ki->version = (char *)resp->key_versions[i].version;
+			ki->previous = resp->key_versions[i].previous != 0;
+		}
 		ptrs[i] = ki;
 	}
 	list->n_keys = resp->nkeys;
@@ -847,16 +867,20 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	    P11B_OP_NONE) {
 	case P11B_OP_SIGN:
 		sign.signature = bin(resp->out, resp->outlen);
+		sign.version = (char *)resp->version;
 		m.result_case = PBC(RESPONSE__RESULT_SIGN);
 		m.sign = &sign;
 		break;
 	case P11B_OP_HMAC:
 		hmac.mac = bin(resp->out, resp->outlen);
+		hmac.version = (char *)resp->version;
 		m.result_case = PBC(RESPONSE__RESULT_HMAC);
 		m.hmac = &hmac;
 		break;
 	case P11B_OP_HMAC_VERIFY:
 		hv.valid = resp->valid != 0;
+		hv.version = (char *)resp->version;
+		hv.previous = resp->previous != 0;
 		m.result_case = PBC(RESPONSE__RESULT_HMAC_VERIFY);
 		m.hmac_verify = &hv;
 		break;
@@ -869,6 +893,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		pub.spki = bin(resp->out, resp->outlen);
 		pub.certificate = bin(resp->cert, resp->certlen);
 		pub.identity = bin(resp->identity, resp->identitylen);
+		pub.version = (char *)resp->version;
 		if ((r = encode_chain(resp, &pub, &chain)) != 0)
 			return r;
 		m.result_case = PBC(RESPONSE__RESULT_GET_PUBLIC_KEY);
@@ -963,6 +988,7 @@ decode_keys(PB(KeyInfo) *const *list, size_t nlist,
     struct wire_response *resp)
 {
 	struct p11b_key_info *keys;
+	struct wire_key_version *kv;
 	size_t i, len;
 	int r;
 
@@ -971,6 +997,10 @@ decode_keys(PB(KeyInfo) *const *list, size_t nlist,
 	if ((keys = calloc(nlist, sizeof(*keys))) == NULL)
 		return WIRE_ERR_NOMEM;
 	resp->keys_owned = keys;
+	if ((kv = calloc(nlist, sizeof(*kv))) == NULL)
+		return WIRE_ERR_NOMEM;
+	resp->key_versions_owned = kv;
+	resp->key_versions = kv;
 	resp->keys = keys;
 	resp->nkeys = nlist;
 	for (i = 0; i < nlist; i++) {
@@ -990,6 +1020,9 @@ decode_keys(PB(KeyInfo) *const *list, size_t nlist,
 		    ki->n_algorithms, P11B_ALG_COUNT);
 		if ((r = decode_key_object(ki, &keys[i])) != 0)
 			return r;
+		if (set_version(kv[i].version, ki->version) != 0)
+			return WIRE_ERR_INVALID;
+		kv[i].previous = ki->previous;
 	}
 	return 0;
 }
@@ -1046,14 +1079,21 @@ wire_response_decode(const uint8_t *body, size_t len,
 	case PBC(RESPONSE__RESULT_SIGN):
 		resp->op = P11B_OP_SIGN;
 		copy_bin(&m->sign->signature, resp);
+		if (set_version(resp->version, m->sign->version) != 0)
+			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_HMAC):
 		resp->op = P11B_OP_HMAC;
 		copy_bin(&m->hmac->mac, resp);
+		if (set_version(resp->version, m->hmac->version) != 0)
+			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_HMAC_VERIFY):
 		resp->op = P11B_OP_HMAC_VERIFY;
 		resp->valid = m->hmac_verify->valid;
+		resp->previous = m->hmac_verify->previous;
+		if (set_version(resp->version, m->hmac_verify->version) != 0)
+			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_GET_SECRET):
 		resp->op = P11B_OP_SECRET;
@@ -1065,6 +1105,9 @@ wire_response_decode(const uint8_t *body, size_t len,
 		resp->cert = m->get_public_key->certificate.data;
 		resp->certlen = m->get_public_key->certificate.len;
 		if ((r = decode_pubkey(m->get_public_key, resp)) != 0)
+			goto out;
+		if (set_version(resp->version, m->get_public_key->version) !=
+		    0)
 			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_RANDOM):
@@ -1135,6 +1178,7 @@ wire_response_free(struct wire_response *resp)
 	if (resp->msg != NULL)
 		PBF(response__free_unpacked)(resp->msg, NULL);
 	free(resp->keys_owned);
+	free(resp->key_versions_owned);
 	free(resp->chain_owned);
 	wire_batch_free(resp->batch_owned);
 	free(resp->stats.requests);

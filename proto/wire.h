@@ -80,8 +80,15 @@ struct wire_request {
 	uint32_t	 gen_bits;
 	const uint8_t	*gen_id;	/* NULL: the broker picks one */
 	size_t		 gen_idlen;
+	char		 version[P11B_KEY_NAME_MAX + 1]; /* pubkey; "": current */
 	void		*msg;		/* owned protobuf message */
 	struct wire_batch *batch;	/* a batch of op: items (owned) */
+};
+
+/* A KeyInfo's version (a list answer carries one per key, in order). */
+struct wire_key_version {
+	char		 version[P11B_KEY_NAME_MAX + 1];	/* "": none */
+	int		 previous;	/* an older version */
 };
 
 /* A response to encode or a decoded one. */
@@ -103,7 +110,12 @@ struct wire_response {
 	size_t			 nkeys;
 	struct p11b_health	 health;
 	struct p11b_stats	 stats;		/* requests owned after decode */
+	/* Key versions: the one used (sign, hmac, pubkey) or matched. */
+	char			 version[P11B_KEY_NAME_MAX + 1];
+	int			 previous;	/* hmac-verify: an older one */
+	const struct wire_key_version *key_versions; /* list, or NULL */
 	void			*msg;		/* owned protobuf message (decode) */
+	struct wire_key_version	*key_versions_owned;	/* decode */
 	struct p11b_key_info	*keys_owned;	/* decode */
 	uint8_t			*chain_owned;	/* decode */
 	const struct wire_batch	*batch;		/* OK: a batch's results */

@@ -519,7 +519,14 @@ smsg_hello_decode(const uint8_t *body, size_t len, struct smsg_hello *hello)
 		hello->nkeys = i + 1;
 		if (hello_key(&r, &hello->keys[i]) != SMSG_OK)
 			goto fail;
-		for (j = 0; j < i; j++)		/* names are unique */
+		/*
+		 * Names are unique but for a key's versions, which are
+		 * adjacent (policy/versions.h).
+		 */
+		if (i > 0 && strcmp(hello->keys[i - 1].name,
+		    hello->keys[i].name) == 0)
+			continue;
+		for (j = 0; j < i; j++)
 			if (strcmp(hello->keys[j].name, hello->keys[i].name) ==
 			    0)
 				goto fail;

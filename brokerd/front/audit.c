@@ -340,6 +340,8 @@ audit_decision(struct audit *a, const struct peer_cred *peer,
 	audit_line_num(ab, "pid", (uint64_t)(peer->pid > 0 ? peer->pid : 0));
 	audit_line_str(ab, "op", p11b_op_name(rq->op));
 	audit_line_str(ab, "key", rq->key);
+	if (rq->version[0] != '\0')
+		audit_line_str(ab, "version", rq->version);
 	if (rq->alg != P11B_ALG_NONE)
 		audit_line_str(ab, "alg", p11b_alg_name(rq->alg));
 	if (rq->input_hashed) {

@@ -70,6 +70,9 @@ struct request_ctx {
 	enum p11b_op	 op;
 	char		 key[P11B_KEY_NAME_MAX + 1];
 	int		 key_index;	/* -1: none or unknown */
+	char		 version[P11B_KEY_NAME_MAX + 1]; /* used, "": none */
+	int		 pinned;	/* hmac-verify of one version only, */
+	int		 version_key;	/* this entry (keyver.h) */
 	enum p11b_alg	 alg;
 	const uint8_t	*data;		/* the input, valid until dispatched */
 	size_t		 datalen;

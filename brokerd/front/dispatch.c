@@ -15,6 +15,7 @@
 #include "conn_ops.h"
 #include "dispatch.h"
 #include "answer.h"
+#include "keyver.h"
 #include "log.h"
 #include "stream.h"
 #include "batch.h"
@@ -98,7 +99,8 @@ key_lookup(const struct broker *b, const char *name)
 			ended |= ch == '\0';
 			diff |= ch ^ name[j];
 		}
-		if (diff == 0)
+		/* The first: a key's current version (keyver.h). */
+		if (diff == 0 && found == -1)
 			found = (int)i;
 	}
 	return found;
@@ -135,6 +137,7 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 		    "checkpoints");
 		return -1;
 	}
+	keyver_note(b, rq);
 	ki = &b->keys[key];
 	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << rq->op))) {
 		refuse(b, c, rq, P11B_UNSUPPORTED, rq->op == P11B_OP_SECRET ?
@@ -277,7 +280,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	}
 	job = &p->work.job;
 	p->work.gen = b->keyset;
-	job->key = rq->key_index;
+	job->key = rq->pinned ? rq->version_key : rq->key_index;
 	/* A keyspace key: each signer finds it by its label and CKA_ID. */
 	if (rq->key_index >= 0 && b->keys[rq->key_index].space >= 0) {
 		job->key = -1;
@@ -322,8 +325,14 @@ check_identity(struct broker *b, struct conn *c, struct request_ctx *rq,
 {
 	const struct key_info *ki = &b->keys[rq->key_index];
 
-	if (req->identitylen == 0 || (req->identitylen == P11B_IDENTITY_LEN &&
-	    memcmp(req->identity, ki->identity, P11B_IDENTITY_LEN) == 0))
+	if (req->identitylen == 0)
+		return 0;
+	/* An hmac-verify naming a version's material: that version only. */
+	if (req->op == P11B_OP_HMAC_VERIFY && req->identitylen ==
+	    P11B_IDENTITY_LEN && keyver_pin(b, rq, req->identity) == 0)
+		return 0;
+	if (req->identitylen == P11B_IDENTITY_LEN &&
+	    memcmp(req->identity, ki->identity, P11B_IDENTITY_LEN) == 0)
 		return 0;
 	refuse(b, c, rq, P11B_NO_SUCH_KEY, "key changed: the name now "
 	    "stands for another key");
@@ -399,14 +408,21 @@ handle_random(struct broker *b, struct conn *c, struct request_ctx *rq,
 }
 
 static void
-handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
+handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq,
+    const struct wire_request *req)
 {
 	struct wire_response resp;
 	const struct key_info *ki;
+	int i;
 
 	if (check_key(b, c, rq) != 0 || decide(b, c, rq, 0, NULL) != 0)
 		return;
-	ki = &b->keys[rq->key_index];
+	if ((i = keyver_select(b, rq, req->version)) == -1) {
+		refuse(b, c, rq, P11B_NO_SUCH_KEY, "no such version of this "
+		    "key");
+		return;
+	}
+	ki = &b->keys[i];
 	if (ki->spki == NULL) {
 		refuse(b, c, rq, P11B_UNSUPPORTED, "the token has no public "
 		    "key for this key");
@@ -423,6 +439,7 @@ handle_pubkey(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.chainlen = ki->chainlen;
 	resp.identity = ki->identity;
 	resp.identitylen = P11B_IDENTITY_LEN;
+	strlcpy(resp.version, rq->version, sizeof(resp.version));
 	answer(b, c, rq, &resp);
 }
 
@@ -431,13 +448,18 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 {
 	struct wire_response resp;
 	struct p11b_key_info *out;
+	struct wire_key_version *kv;
 	const struct key_info *ki;
 	uint32_t ops;
 	size_t i, n = 0;
 
 	if (decide(b, c, rq, 0, NULL) != 0)
 		return;
-	if ((out = calloc(b->nkeys + 1, sizeof(*out))) == NULL) {
+	out = calloc(b->nkeys + 1, sizeof(*out));
+	kv = calloc(b->nkeys + 1, sizeof(*kv));
+	if (out == NULL || kv == NULL) {
+		free(out);
+		free(kv);
 		refuse(b, c, rq, P11B_INTERNAL, "out of memory");
 		return;
 	}
@@ -446,6 +468,7 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 		ops = policy_key_ops(b->policy, conn_peer(c),
 		    generate_policy_index(b, (int)i)) &
 		    crypto_key_ops(ki->type, ki->extractable);
+		keyver_list_entry(b, i, &kv[n], &ops);
 		if (ops == 0)
 			continue;
 		strlcpy(out[n].name, ki->name, sizeof(out[n].name));
@@ -469,9 +492,11 @@ handle_list(struct broker *b, struct conn *c, struct request_ctx *rq)
 	resp.status = P11B_OK;
 	resp.op = P11B_OP_LIST;
 	resp.keys = out;
+	resp.key_versions = kv;
 	resp.nkeys = n;
 	answer(b, c, rq, &resp);
 	free(out);
+	free(kv);
 }
 
 /*
@@ -644,7 +669,7 @@ dispatch_frame(struct broker *b, struct conn *c, const uint8_t *body,
 		handle_keyed(b, c, &rq, &req);
 		break;
 	case P11B_OP_PUBKEY:
-		handle_pubkey(b, c, &rq);
+		handle_pubkey(b, c, &rq, &req);
 		break;
 	case P11B_OP_RANDOM:
 		handle_random(b, c, &rq, &req);
@@ -681,6 +706,8 @@ pending_done(struct work *work)
 
 	peer.groups = NULL;
 	peer.ngroups = 0;
+	if (keyver_verify_next(b, &p->rq, work))
+		return;			/* on to an older version */
 
 	/* Started before a reload: count it under the key's new index. */
 	if (work->gen != b->keyset && p->rq.key_index >= 0)
@@ -692,6 +719,11 @@ pending_done(struct work *work)
 	resp.out = res->out;
 	resp.outlen = res->outlen;
 	resp.valid = res->valid;
+	if (resp.op != P11B_OP_HMAC_VERIFY || resp.valid) {
+		strlcpy(resp.version, p->rq.version, sizeof(resp.version));
+		resp.previous = keyver_previous(b, &p->rq);
+	} else
+		p->rq.version[0] = '\0';	/* no version matched */
 	if (conn_release(p->conn, pending_bytes(&work->job)))
 		answer(b, p->conn, &p->rq, &resp);
 	else				/* the caller hung up */

@@ -48,8 +48,11 @@ rows_new(const struct key_info *keys, size_t nkeys)
 
 	if ((rows = calloc(nkeys + 1, sizeof(*rows))) == NULL)
 		return NULL;
+	/* A key's older versions (adjacent, same name) count as it does. */
 	for (i = 0; i < nkeys; i++)
-		strlcpy(rows[i + 1].key, keys[i].name, sizeof(rows[i + 1].key));
+		if (i == 0 || strcmp(keys[i].name, keys[i - 1].name) != 0)
+			strlcpy(rows[i + 1].key, keys[i].name,
+			    sizeof(rows[i + 1].key));
 	return rows;
 }
 

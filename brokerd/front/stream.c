@@ -20,6 +20,7 @@
 #include "answer.h"
 #include "log.h"
 #include "stream.h"
+#include "keyver.h"
 
 struct stream {
 	LIST_ENTRY(stream)	 entry;		/* b->streams.open */
@@ -143,7 +144,7 @@ part_submit(struct stream *st, enum job_stream phase, const uint8_t *data,
 		fatalx("%s: out of memory", __func__);
 	}
 	job = &p->work.job;
-	job->key = st->rq.key_index;
+	job->key = st->rq.pinned ? st->rq.version_key : st->rq.key_index;
 	job->op = st->rq.op;
 	job->alg = st->rq.alg;
 	job->flags = st->flags;
@@ -260,6 +261,13 @@ part_done(struct work *work)
 		resp.out = res->out;
 		resp.outlen = res->outlen;
 		resp.valid = res->valid;
+		/* A stream is checked under one version only. */
+		if (resp.op != P11B_OP_HMAC_VERIFY || resp.valid) {
+			strlcpy(resp.version, st->rq.version,
+			    sizeof(resp.version));
+			resp.previous = keyver_previous(st->b, &st->rq);
+		} else
+			st->rq.version[0] = '\0';
 		stream_end(st, &resp);
 	}
 	job_result_clear(res);

@@ -143,7 +143,14 @@ print_effective(const struct files *f, const char *token_desc,
 	printf("# %s\n", token_desc);
 	for (i = 0; i < nkeys; i++) {
 		ki = &keys[i];
-		printf("key %s %s %u bits: %s%s\n", ki->name,
+		/* A key's versions: one line each, "previous" for the older. */
+		if (i < f->conf->nkeys && f->conf->keys[i].version[0] != '\0')
+			printf("key %s %s %s: ", ki->name,
+			    f->conf->keys[i].previous ? "previous" : "version",
+			    f->conf->keys[i].version);
+		else
+			printf("key %s ", ki->name);
+		printf("%s %u bits: %s%s\n",
 		    p11b_key_type_name(ki->type), ki->bits, ki->object,
 		    ki->spki == NULL && ki->type != P11B_KEY_SECRET &&
 		    ki->type != P11B_KEY_DATA ? " (no public key)" : "");

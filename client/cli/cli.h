@@ -52,6 +52,7 @@ struct cli_args {
 	int		 allow_open_tail; /* audit verify */
 	const char	*anchor;	/* audit verify */
 	const char	*id;		/* generate: CKA_ID, hex */
+	const char	*version;	/* pubkey: a key version */
 };
 
 struct cli {

@@ -50,23 +50,41 @@ list_algs(uint32_t algs)
 		putchar('-');
 }
 
-/* NAME TYPE BITS ops=sign,pubkey algs=ecdsa-p256-sha256 */
+/* A key version: " version=V current|previous id=HEX". */
+static void
+list_version(const struct p11b_key_version *v)
+{
+	size_t i;
+
+	if (v->version[0] == '\0')
+		return;
+	printf(" version=%s %s id=", v->version, v->previous ? "previous" :
+	    "current");
+	for (i = 0; i < v->key.idlen; i++)
+		printf("%02x", v->key.id[i]);
+	if (v->key.idlen == 0)
+		putchar('-');
+}
+
+/* NAME TYPE BITS ops=sign,pubkey algs=ecdsa-p256-sha256 [version=...] */
 int
 cmd_list(struct cli *cli)
 {
-	struct p11b_key_info *keys = NULL;
+	struct p11b_key_version *keys = NULL;
 	size_t i, nkeys = 0;
 	int r;
 
 	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
 		return r;
-	if ((r = p11b_list_keys(cli->conn, &keys, &nkeys)) != P11B_OK)
+	if ((r = p11b_list_key_versions(cli->conn, &keys, &nkeys)) !=
+	    P11B_OK)
 		return cli_fail(cli, r);
 	for (i = 0; i < nkeys; i++) {
-		printf("%s %s %u", keys[i].name,
-		    p11b_key_type_name(keys[i].type), keys[i].bits);
-		list_ops(keys[i].ops);
-		list_algs(keys[i].algs);
+		printf("%s %s %u", keys[i].key.name,
+		    p11b_key_type_name(keys[i].key.type), keys[i].key.bits);
+		list_ops(keys[i].key.ops);
+		list_algs(keys[i].key.algs);
+		list_version(&keys[i]);
 		putchar('\n');
 	}
 	free(keys);
@@ -76,16 +94,19 @@ cmd_list(struct cli *cli)
 int
 cmd_pubkey(struct cli *cli)
 {
-	uint8_t *spki = NULL;
+	struct p11b_public_key pk;
+	uint8_t *spki;
 	char *pem = NULL;
-	size_t spkilen = 0, pemlen = 0;
+	size_t spkilen, pemlen = 0;
 	int r;
 
 	if ((r = cli_connect(cli)) != CLI_EXIT_OK)
 		return r;
-	if ((r = p11b_get_public_key(cli->conn, cli->key, &spki, &spkilen,
-	    NULL, NULL)) != P11B_OK)
+	if ((r = p11b_get_public_key_version(cli->conn, cli->key,
+	    cli->args.version, &pk)) != P11B_OK)
 		return cli_fail(cli, r);
+	spki = pk.spki;
+	spkilen = pk.spkilen;
 	if (cli->args.der)
 		r = cli_write(cli, cli->args.out, spki, spkilen, 0);
 	else if (io_pem("PUBLIC KEY", spki, spkilen, &pem, &pemlen) == -1) {
@@ -94,7 +115,7 @@ cmd_pubkey(struct cli *cli)
 	} else
 		r = cli_write(cli, cli->args.out, (uint8_t *)pem, pemlen, 0);
 	free(pem);
-	free(spki);
+	p11b_public_key_free(&pk);
 	return r;
 }
 
@@ -259,7 +280,8 @@ cmd_hmac_verify(struct cli *cli)
 	enum p11b_alg alg;
 	uint8_t *mac = NULL;
 	size_t maclen = 0;
-	int valid = 0, r;
+	const char *version;
+	int valid = 0, previous = 0, r;
 
 	if (cli->args.mac == NULL)
 		return cli_usage(cli, "the MAC file (-m MACFILE) is required");
@@ -282,9 +304,14 @@ cmd_hmac_verify(struct cli *cli)
 		r = cli_fail(cli, r);
 		goto out;
 	}
-	if (valid)
-		r = CLI_EXIT_OK;
-	else {
+	if (valid) {
+		version = p11b_last_version(&previous);
+		if (version[0] != '\0')
+			printf("version=%s %s\n", version, previous ?
+			    "previous" : "current");
+		r = cli_flush_stdout(cli) == 0 ? CLI_EXIT_OK :
+		    CLI_EXIT_LOCAL_IO;
+	} else {
 		cli_warnx(cli, "MAC does not match");
 		r = CLI_EXIT_MISMATCH;
 	}

@@ -39,6 +39,7 @@
 #define O_SALT		0x80000
 #define O_BATCH		0x100000
 #define O_ID		0x200000
+#define O_VERSION	0x400000
 
 /* getopt values of the long-only options */
 enum {
@@ -60,6 +61,7 @@ enum {
 	LONG_SALT,
 	LONG_BATCH,
 	LONG_ID,
+	LONG_VERSION,
 };
 
 struct cli_command {
@@ -73,8 +75,8 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
 	{ "list", cmd_list, 0, 0, 0, "list" },
-	{ "pubkey", cmd_pubkey, 1, 1, O_DER | O_OUT,
-	    "pubkey KEY [--der] [-o FILE]" },
+	{ "pubkey", cmd_pubkey, 1, 1, O_DER | O_OUT | O_VERSION,
+	    "pubkey KEY [--version VERSION] [--der] [-o FILE]" },
 	{ "sign", cmd_sign, 1, 1, O_ALG | O_DIGEST | O_RAW | O_IN | O_OUT |
 	    O_SALT, "sign KEY -a ALG [--digest] [--raw] [--salt BYTES] "
 	    "[-i FILE] [-o FILE]" },
@@ -126,6 +128,7 @@ static const struct option command_options[] = {
 	{ "salt", required_argument, NULL, LONG_SALT },
 	{ "batch", required_argument, NULL, LONG_BATCH },
 	{ "id", required_argument, NULL, LONG_ID },
+	{ "version", required_argument, NULL, LONG_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -150,6 +153,7 @@ static const char *help_text =
     "  --der           public key as DER instead of PEM\n"
     "  --id HEX        generate: the new key's CKA_ID (default: 16 random\n"
     "                  bytes)\n"
+    "  --version V     pubkey: that version of the key (default: current)\n"
     "  --op OP         bench: ecdsa (default), rsa, hmac, or one of the\n"
     "                  --mix operations\n"
     "  --key KEY       bench: key (default ec256, rsa2048, hmac32)\n"
@@ -177,6 +181,9 @@ static const char *help_text =
     "\n"
     "random N takes 1 to 4096 bytes.  hmac-verify exits 1 for a MAC that\n"
     "does not match; audit verify exits 1 for a log that does not verify.\n"
+    "For a key with versions, hmac-verify prints the version that matched\n"
+    "(\"version=V current\" or \"version=V previous\") and list shows each\n"
+    "version with its token CKA_ID.\n"
     "\n"
     "exit codes:\n"
     "  0 ok             4 denied            8 too-large\n"
@@ -385,6 +392,9 @@ option_set(struct cli_args *a, int ch, char *arg)
 	case LONG_ID:
 		a->id = arg;
 		return O_ID;
+	case LONG_VERSION:
+		a->version = arg;
+		return O_VERSION;
 	}
 	return 0;
 }

@@ -110,9 +110,16 @@ attrs_common(struct attr_set *set, const struct key *key,
 	attrs_add_bool(set, CKA_MODIFIABLE, 0);
 	attrs_add_bool(set, CKA_COPYABLE, 0);
 	attrs_add_bool(set, CKA_DESTROYABLE, 0);
+	char vlabel[2 * P11B_KEY_NAME_MAX + 2];
+
 	if (filter_token_labels() && key->label[0] != '\0')
 		attrs_add(set, CKA_LABEL, key->label, strlen(key->label));
-	else
+	else if (key->previous) {
+		/* An older version: NAME@VERSION ('@' is in no key name). */
+		snprintf(vlabel, sizeof(vlabel), "%s@%s", key->name,
+		    key->version);
+		attrs_add(set, CKA_LABEL, vlabel, strlen(vlabel));
+	} else
 		attrs_add(set, CKA_LABEL, key->name, strlen(key->name));
 }
 

@@ -11,7 +11,8 @@ client_pkcs11_p11broker_pkcs11_la_SOURCES = \
 	client/pkcs11/verify.c client/pkcs11/unsupported.c \
 	client/pkcs11/filter.c \
 	client/pkcs11/opstream.c client/pkcs11/generate.c \
-	client/conn.c client/ops.c client/stream.c client/client.h \
+	client/conn.c client/ops.c client/stream.c client/versions.c \
+	client/client.h \
 	client/p11broker.h
 client_pkcs11_p11broker_pkcs11_la_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) \
 	$(LIBCRYPTO_CFLAGS)

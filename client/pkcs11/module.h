@@ -79,6 +79,9 @@ struct key {
 	int			 local;		/* CKA_LOCAL, the token's */
 	uint8_t			 identity[P11B_IDENTITY_LEN];
 	size_t			 identitylen;	/* 0: an older broker */
+	/* A key version (p11brokerd.conf(5)): each is a key of its own. */
+	char			 version[P11B_KEY_NAME_MAX + 1];	/* "": none */
+	int			 previous;	/* an older version */
 };
 
 #define ATTR_SENSITIVE		0x01	/* exists, never revealed */

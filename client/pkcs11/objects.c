@@ -103,7 +103,8 @@ key_fetch_public(struct p11b_conn *conn, struct key *key, int *racedp)
 	struct p11b_public_key pk;
 	int r;
 
-	if ((r = p11b_get_public_key_info(conn, key->name, &pk)) != P11B_OK)
+	if ((r = p11b_get_public_key_version(conn, key->name, key->version,
+	    &pk)) != P11B_OK)
 		return r;
 	if (pk.identitylen != key->identitylen || (pk.identitylen > 0 &&
 	    memcmp(pk.identity, key->identity, pk.identitylen) != 0)) {
@@ -122,9 +123,10 @@ key_fetch_public(struct p11b_conn *conn, struct key *key, int *racedp)
 
 /* A key as the broker describes it now; its public key if we may. */
 static CK_RV
-key_fetch(struct p11b_conn *conn, const struct p11b_key_info *ki,
+key_fetch(struct p11b_conn *conn, const struct p11b_key_version *kv,
     struct key **keyp, int *rcp, int *racedp)
 {
+	const struct p11b_key_info *ki = &kv->key;
 	const uint8_t *p;
 	struct key *key;
 	int r;
@@ -144,6 +146,9 @@ key_fetch(struct p11b_conn *conn, const struct p11b_key_info *ki,
 	key->local = ki->local;
 	memcpy(key->identity, ki->identity, sizeof(key->identity));
 	key->identitylen = ki->identitylen;
+	memcpy(key->version, kv->version, sizeof(key->version));
+	key->version[sizeof(key->version) - 1] = '\0';
+	key->previous = kv->previous;
 	key_make_id(key, ki);
 	if (key_is_pair(key->type) && (key->ops & (1U << P11B_OP_PUBKEY))) {
 		r = key_fetch_public(conn, key, racedp);
@@ -174,7 +179,8 @@ key_same(const struct key *a, const struct key *b)
 	    strcmp(a->label, b->label) == 0 && a->local == b->local &&
 	    a->identitylen == b->identitylen &&
 	    memcmp(a->identity, b->identity, a->identitylen) == 0 &&
-	    a->chainlen == b->chainlen &&
+	    strcmp(a->version, b->version) == 0 &&
+	    a->previous == b->previous && a->chainlen == b->chainlen &&
 	    (a->chainlen == 0 || memcmp(a->chain, b->chain, a->chainlen) == 0) &&
 	    a->spkilen == b->spkilen && a->certlen == b->certlen &&
 	    (a->spkilen == 0 || memcmp(a->spki, b->spki, a->spkilen) == 0) &&
@@ -350,14 +356,14 @@ object_merge(struct key **fresh, size_t n)
 
 /* The keys this process is shown ($P11BROKER_KEYS, ..._KEY_TYPES). */
 static size_t
-object_filter(struct p11b_key_info *infos, size_t n)
+object_filter(struct p11b_key_version *infos, size_t n)
 {
 	size_t i, kept = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!filter_shows(infos[i].name, infos[i].type)) {
+		if (!filter_shows(infos[i].key.name, infos[i].key.type)) {
 			module_debug("%s: hidden by the key filter",
-			    infos[i].name);
+			    infos[i].key.name);
 			continue;
 		}
 		if (kept != i)
@@ -373,7 +379,7 @@ object_filter(struct p11b_key_info *infos, size_t n)
 static CK_RV
 object_reload(void)
 {
-	struct p11b_key_info *infos = NULL;
+	struct p11b_key_version *infos = NULL;
 	struct key **fresh = NULL;
 	struct link *l;
 	size_t i, n = 0;
@@ -384,7 +390,8 @@ object_reload(void)
 		return rv;
  again:
 	do {
-		r = p11b_list_keys(link_conn(l), &infos, &n);
+		/* Every version of a key: objects of their own. */
+		r = p11b_list_key_versions(link_conn(l), &infos, &n);
 	} while (link_again(&l, r, &tries));
 	if (r != P11B_OK) {
 		link_put(l, r);

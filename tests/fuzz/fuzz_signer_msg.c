@@ -195,7 +195,7 @@ static void
 check_hello(const struct smsg_hello *hello)
 {
 	const struct key_info *k;
-	size_t i;
+	size_t i, j;
 
 	FUZZ_ASSERT(hello->workers > 0 && hello->workers <= 1024);
 	FUZZ_ASSERT(hello->nkeys <= SMSG_KEYS_MAX);
@@ -217,6 +217,11 @@ check_hello(const struct smsg_hello *hello)
 		FUZZ_ASSERT(k->idlen <= P11B_ID_MAX);
 		FUZZ_ASSERT(strlen(k->label) <= P11B_LABEL_MAX);
 		FUZZ_ASSERT(k->local == 0 || k->local == 1);
+		/* A name repeats only as a run (a key's versions). */
+		if (i > 0 && strcmp(k->name, hello->keys[i - 1].name) == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			FUZZ_ASSERT(strcmp(k->name, hello->keys[j].name) != 0);
 	}
 }
 

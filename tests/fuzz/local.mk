@@ -92,7 +92,8 @@ FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \
 	policy/names.h policy/profile.c policy/profile.h policy/fcheck.c \
-	policy/fcheck.h policy/keyspace.c policy/keyspace.h
+	policy/fcheck.h policy/keyspace.c policy/keyspace.h \
+	policy/versions.c policy/versions.h
 
 noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_signer_msg \

@@ -120,3 +120,5 @@ check_PROGRAMS += tests/tools/libidentity
 tests_tools_libidentity_SOURCES = tests/tools/libidentity.c tests/tools/check.h
 tests_tools_libidentity_LDADD = client/libp11broker.la
 LIB_TESTS += tests/integration/lib_identity.sh
+# Key versions (issue #16): rotation with the old version kept for checks.
+INTEGRATION_TESTS += tests/integration/key_versions.sh

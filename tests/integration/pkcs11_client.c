@@ -27,6 +27,10 @@
  *	C_VerifyUpdate against MACHEX, CKM_EDDSA with ed25519 by one C_Sign
  *	over the whole file or by C_SignUpdate; prints "rv 0x..", exits 0
  *	for CKR_OK.
+ *   pkcs11_client MODULE hmac-verify LABEL FILE MACHEX [multi]
+ *	CKM_SHA256_HMAC C_Verify (or C_VerifyUpdate, 1 MiB at a time) with
+ *	the secret key labelled LABEL (a key version: NAME@VERSION); prints
+ *	"rv 0x..", exits 0 for CKR_OK.
  *
  * Every wait ends at P11B_HANG seconds (default 60): only a hang gets
  * there.
@@ -712,6 +716,41 @@ run_stream(const char *what, const char *file, const char *machex)
 	return rv == CKR_OK ? 0 : 1;
 }
 
+static int
+run_hmac_verify(const char *label, const char *file, const char *machex,
+    int multi)
+{
+	CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_BYTE mac[64], *all = NULL;
+	CK_ULONG maclen = 0, len;
+	CK_SESSION_HANDLE s;
+	CK_RV rv;
+	FILE *fp;
+
+	if (unhex(machex, mac, sizeof(mac), &maclen) != 0)
+		return 2;
+	if ((fp = fopen(file, "rb")) == NULL) {
+		perror(file);
+		return 2;
+	}
+	check(p11->C_Initialize(NULL) == CKR_OK, "C_Initialize");
+	s = open_session();
+	rv = p11->C_VerifyInit(s, &hmac, find(s, CKO_SECRET_KEY, label));
+	if (rv == CKR_OK && multi)
+		rv = stream_updates(s, fp, 1);
+	if (rv == CKR_OK && multi)
+		rv = p11->C_VerifyFinal(s, mac, maclen);
+	else if (rv == CKR_OK) {
+		all = slurp(fp, &len);
+		rv = p11->C_Verify(s, all, len, mac, maclen);
+		free(all);
+	}
+	fclose(fp);
+	printf("rv 0x%lx\n", (unsigned long)rv);
+	(void)p11->C_Finalize(NULL);
+	return rv == CKR_OK ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -734,6 +773,8 @@ main(int argc, char **argv)
 		return run_random();
 	if (strcmp(argv[2], "stream") == 0 && argc >= 5)
 		return run_stream(argv[3], argv[4], argc > 5 ? argv[5] : NULL);
+	if (strcmp(argv[2], "hmac-verify") == 0 && argc >= 6)
+		return run_hmac_verify(argv[3], argv[4], argv[5], argc > 6);
 	fprintf(stderr, "pkcs11_client: bad arguments\n");
 	return 2;
 }

@@ -9,6 +9,7 @@
 #include "keyspace.h"
 #include "policy.h"
 #include "tap.h"
+#include "versions.h"
 
 static const char good_conf[] =
     "# comment\n"
@@ -744,6 +745,75 @@ test_keyspaces(void)
 	    "expected types", "types required");
 }
 
+/* Key versions: entries, lookups, errors, and rules over all versions. */
+static void
+test_key_versions(void)
+{
+	struct peer_cred alice;
+	struct config *c;
+	struct policy *p;
+	char err[512], text[16384];
+	size_t n;
+	int i;
+
+	c = parse("socket \"/s\"\npolicy \"p\"\ntoken {\nmodule \"m\"\n"
+	    "label \"t\"\npin-env \"P\"\n}\n"
+	    "key store version v3 label \"store-v3\" verify-signatures "
+	    "previous v2 label \"store-v2\" previous v1 id 0a\n"
+	    "key zsk label \"z\"\n", err, sizeof(err));
+	ok(c != NULL, "versions parse (%s)", c ? "" : err);
+	if (c == NULL)
+		return;
+	is_int((int)c->nkeys, 4, "each version is an entry");
+	ok(strcmp(c->keys[0].name, "store") == 0 &&
+	    strcmp(c->keys[0].version, "v3") == 0 && !c->keys[0].previous,
+	    "the current version first");
+	ok(strcmp(c->keys[1].version, "v2") == 0 && c->keys[1].previous &&
+	    c->keys[1].kind == KEY_REF_LABEL &&
+	    strcmp(c->keys[1].label, "store-v2") == 0, "v2 by label");
+	ok(c->keys[2].kind == KEY_REF_ID && c->keys[2].idlen == 1 &&
+	    c->keys[2].id[0] == 0x0a, "v1 by id");
+	ok(c->keys[1].verify && c->keys[2].verify,
+	    "the key's options hold for every version");
+	is_int(config_key_index(c, "store"), 0, "the name: current");
+	is_int(versions_find(c->keys, c->nkeys, "store", "v1"), 2, "v1 by name");
+	is_int(versions_find(c->keys, c->nkeys, "store", ""), 0, "\"\": current");
+	is_int(versions_find(c->keys, c->nkeys, "store", "v9"), -1, "no v9");
+	is_int(versions_next(c->keys, c->nkeys, 0), 1, "next after v3: v2");
+	is_int(versions_next(c->keys, c->nkeys, 2), -1, "none after v1");
+	is_int(config_key_index(c, "zsk"), 3, "the next key after them");
+	is_int(versions_next(c->keys, c->nkeys, 3), -1, "zsk has no versions");
+
+	p = policy(c, "permit user 1000 hmac-verify store\n", err,
+	    sizeof(err));
+	ok(p != NULL, "a rule on a versioned key (%s)", p ? "" : err);
+	memset(&alice, 0, sizeof(alice));
+	alice.uid = 1000;
+	for (i = 0; p != NULL && i < 3; i++)
+		ok(policy_permits(p, &alice, P11B_OP_HMAC_VERIFY, i),
+		    "the rule covers entry %d", i);
+	ok(p != NULL && !policy_permits(p, &alice, P11B_OP_HMAC_VERIFY, 3),
+	    "and not the next key");
+	policy_free(p);
+	config_free(c);
+
+	expect_error("key k label \"a\" previous v1 label \"b\"\n",
+	    "the current one needs a name too", "previous without version");
+	expect_error("key k version v1 label \"a\" previous v1 id 01\n",
+	    "version \"v1\" listed twice", "a version name twice");
+	expect_error("key k version a/b label \"a\"\n",
+	    "expected a version name", "version name syntax");
+	expect_error("key k version v2 label \"a\" previous v1 serial 1\n",
+	    "expected \"label\" or \"id\"", "previous without an object");
+	/* Every version counts against CONFIG_MAX_KEYS. */
+	n = (size_t)snprintf(text, sizeof(text), "key k version v0 id 01");
+	for (i = 1; i < CONFIG_MAX_KEYS && n < sizeof(text) - 32; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    " previous v%d id 01", i);
+	snprintf(text + n, sizeof(text) - n, "\nkey k2 label \"x\"\n");
+	expect_error(text, "too many keys", "versions count as keys");
+}
+
 int
 main(void)
 {
@@ -756,6 +826,7 @@ main(void)
 	test_signers();
 	test_literal_pin();
 	test_keyspaces();
+	test_key_versions();
 	if ((c = policy_config()) == NULL) {
 		ok(0, "policy test config");
 		return tap_done();

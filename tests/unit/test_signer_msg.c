@@ -1215,10 +1215,30 @@ hello_with(const struct raw_key *k)
 	int r;
 
 	put_hello_head(&b, 2, 2, "token", 5);
-	g.name = "first-key";		/* names are unique in a hello */
+	g.name = "first-key";		/* unique but for a key's versions */
 	g.namelen = strlen(g.name);
 	put_key(&b, &g);
 	put_key(&b, k);
+	r = raw_hello_decode(&b);
+	free(b.p);
+	return r;
+}
+
+/* A hello of three keys with these names. */
+static int
+hello_names(const char *n0, const char *n1, const char *n2)
+{
+	struct body b = { NULL, 0, 0 };
+	struct raw_key k = good_key();
+	const char *names[3] = { n0, n1, n2 };
+	int i, r;
+
+	put_hello_head(&b, 3, 2, "token", 5);
+	for (i = 0; i < 3; i++) {
+		k.name = names[i];
+		k.namelen = strlen(names[i]);
+		put_key(&b, &k);
+	}
 	r = raw_hello_decode(&b);
 	free(b.p);
 	return r;
@@ -1254,7 +1274,14 @@ test_hello_invalid(void)
 	k = g;
 	k.name = "first-key";
 	k.namelen = strlen(k.name);
-	is_int(hello_with(&k), SMSG_ERR, "two keys with one name rejected");
+	/* One name twice in a row: a key's versions (policy/versions.h). */
+	is_int(hello_with(&k), SMSG_OK, "a key's two versions accepted");
+	is_int(hello_names("a", "a", "a"), SMSG_OK,
+	    "a key's three versions accepted");
+	is_int(hello_names("a", "b", "a"), SMSG_ERR,
+	    "one name again after another key rejected");
+	is_int(hello_names("a", "a", "b"), SMSG_OK,
+	    "versions, then another key");
 
 	put_hello_head(&b, 0, 0, "", 0);
 	is_int(raw_hello_decode(&b), SMSG_ERR, "0 workers rejected");
