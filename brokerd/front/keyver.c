@@ -33,6 +33,13 @@ keyver_select(const struct broker *b, struct request_ctx *rq,
 {
 	int i;
 
+	/* A keyspace key (past the configured ones) has no versions. */
+	if (rq->key_index >= 0 && (size_t)rq->key_index >= b->conf->nkeys) {
+		if (version != NULL && version[0] != '\0')
+			return -1;
+		rq->version[0] = '\0';
+		return rq->key_index;
+	}
 	if ((i = ver_find(b, rq->key, version)) == -1 || (size_t)i >= b->nkeys)
 		return -1;
 	strlcpy(rq->version, b->conf->keys[i].version, sizeof(rq->version));
@@ -53,7 +60,10 @@ keyver_pin(const struct broker *b, struct request_ctx *rq,
 		return -1;
 	rq->pinned = 1;
 	rq->version_key = i;
-	strlcpy(rq->version, b->conf->keys[i].version, sizeof(rq->version));
+	rq->version[0] = '\0';
+	if ((size_t)i < b->conf->nkeys)
+		strlcpy(rq->version, b->conf->keys[i].version,
+		    sizeof(rq->version));
 	return 0;
 }
 
