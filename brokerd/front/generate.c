@@ -220,7 +220,8 @@ generate_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
 	job->key = -1;
 	job->by_label = 1;
 	strlcpy(job->label, req->key, sizeof(job->label));
-	memcpy(job->kid, req->gen_id, req->gen_idlen);
+	if (req->gen_idlen > 0)		/* none: the signer picks one */
+		memcpy(job->kid, req->gen_id, req->gen_idlen);
 	job->kidlen = req->gen_idlen;
 	job->gen_type = req->gen_type;
 	job->gen_bits = req->gen_bits;
