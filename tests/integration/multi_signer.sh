@@ -7,7 +7,11 @@
 # Prometheus text report each signer.  Every signer killed at once (the
 # monitor held, so that none comes back before we look): health is not
 # ready; let go: ready again.  A reload to "signers 1" serves too.
+# Last, deterministically: a signer SIGKILLed while the token holds its
+# jobs (the fault module's hang); they are answered by the other signer,
+# each signature verified.
 . "$(dirname "$0")/lib.sh"
+. "$INTEGRATION_DIR/faultlib.sh"
 
 setup_token
 SIGNERS=3
@@ -199,6 +203,51 @@ is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature "$OUT" \
 cli health
 like "$(cat "$OUT")" "workers=2 signers=1 signers-up=1" "health: one signer"
 
+stop_daemon
+is "$EXIT_RC" 0 "daemon exits 0 on SIGTERM"
+
+# --- a signer killed with jobs at the token --------------------------------
+# Two signers of two workers; every C_Sign hangs until the rule goes, so
+# four requests hold all four sessions, two on each signer.  The victim's
+# two are sent to the other signer, where they wait for a session; once
+# the hang is lifted all four are answered.
+fault_setup
+SIGNERS=2 fault_write_config "token-timeout 120"
+start_daemon
+wait_for signers_up 2
+ok $? "fault module: two signers serve"
+rules "C_Sign hang"
+pids=
+for i in 1 2 3 4; do
+	head -c 300 /dev/urandom >"$T/held.$i"
+	timeout -k 2 "$CLI_TIMEOUT" "$P11B" -s "$SOCK" sign ec256 \
+	    -a ecdsa-p256-sha256 -i "$T/held.$i" >"$T/held.$i.sig" \
+	    2>"$T/held.$i.err" &
+	pids="$pids $!"
+done
+wait_for calls_above C_Sign 3
+ok $? "four signatures held at the token (C_Sign entered $(calls C_Sign) times)"
+victim=$(signer_pids | head -n 1)
+kill -KILL "$victim"
+wait_log 'of its jobs sent to the other signers'
+ok $? "the killed signer's jobs went to the other signer" ||
+    diag "$(grep -E 'signer' "$DAEMON_LOG" | tail -n 5)"
+sent=$(grep -o '[0-9]* of its jobs sent to the other signers' "$DAEMON_LOG" |
+    tail -n 1 | cut -d' ' -f1)
+ok "$([ "${sent:-0}" -ge 1 ] && echo 0 || echo 1)" \
+    "the log counts them: ${sent:-0} (the victim held two sessions)"
+rules ""			# the hang ends: every held call returns
+failed=0
+for p in $pids; do
+	wait "$p" || failed=$((failed + 1))
+done
+is "$failed" 0 "all four clients got an answer, none an error" ||
+    diag "$(cat "$T"/held.*.err)"
+for i in 1 2 3 4; do
+	is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" \
+	    -signature "$T/held.$i.sig" "$T/held.$i" 2>&1)" "Verified OK" \
+	    "held request $i: openssl verifies its signature"
+done
 stop_daemon
 is "$EXIT_RC" 0 "daemon exits 0 on SIGTERM"
 done_testing
