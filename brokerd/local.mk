@@ -26,6 +26,7 @@ brokerd_common_libcommon_la_SOURCES = \
 	brokerd/common/job.c brokerd/common/job.h \
 	brokerd/common/signer_msg.c brokerd/common/signer_msg.h \
 	brokerd/common/signer_batch.c brokerd/common/signer_batch.h \
+	brokerd/common/rd.h \
 	brokerd/common/signer_msg_gen.c \
 	brokerd/common/crypto.c brokerd/common/crypto.h \
 	brokerd/common/crypto_verify.c \

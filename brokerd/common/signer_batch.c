@@ -9,45 +9,7 @@
 #include "algs.h"
 #include "signer_batch.h"
 #include "wire.h"
-
-struct brd {
-	const uint8_t	*p;
-	size_t		 left;
-	int		 bad;
-};
-
-static const uint8_t *
-take(struct brd *r, size_t n)
-{
-	const uint8_t *p = r->p;
-
-	if (r->bad || n > r->left) {
-		r->bad = 1;
-		return NULL;
-	}
-	r->p += n;
-	r->left -= n;
-	return p;
-}
-
-static uint32_t
-take_u(struct brd *r, size_t n)
-{
-	const uint8_t *p = take(r, n);
-	uint32_t v32 = 0;
-	uint16_t v16 = 0;
-
-	if (p == NULL)
-		return 0;
-	if (n == 1)
-		return p[0];
-	if (n == 2) {
-		memcpy(&v16, p, 2);
-		return v16;
-	}
-	memcpy(&v32, p, 4);
-	return v32;
-}
+#include "rd.h"
 
 static uint8_t *
 put(uint8_t *w, const void *src, size_t n)
@@ -134,7 +96,7 @@ int
 smsg_batch_decode(const uint8_t *body, size_t len, size_t nkeys,
     struct job *tmpl, struct smsg_batch_item **itemsp, size_t *np)
 {
-	struct brd r = { body, len, 0 };
+	struct rd r = { body, len, 0 };
 	struct smsg_batch_item *items;
 	unsigned int key, op, alg, flags, salt_set, salt_len;
 	uint32_t n, inlen, maclen, i;
@@ -142,13 +104,13 @@ smsg_batch_decode(const uint8_t *body, size_t len, size_t nkeys,
 	memset(tmpl, 0, sizeof(*tmpl));
 	*itemsp = NULL;
 	*np = 0;
-	key = take_u(&r, 2);
-	op = take_u(&r, 1);
-	alg = take_u(&r, 1);
-	flags = take_u(&r, 1);
-	salt_set = take_u(&r, 1);
-	salt_len = take_u(&r, 2);
-	n = take_u(&r, 4);
+	key = rd_u16(&r);
+	op = rd_u8(&r);
+	alg = rd_u8(&r);
+	flags = rd_u8(&r);
+	salt_set = rd_u8(&r);
+	salt_len = rd_u16(&r);
+	n = rd_u32(&r);
 	if (r.bad || key >= nkeys || !batch_op_ok(op) ||
 	    alg == P11B_ALG_NONE || alg >= P11B_ALG_COUNT ||
 	    (flags & ~(P11B_SIGN_DIGEST | P11B_SIGN_RAW)) != 0 ||
@@ -160,16 +122,16 @@ smsg_batch_decode(const uint8_t *body, size_t len, size_t nkeys,
 	if ((items = calloc(n, sizeof(*items))) == NULL)
 		return SMSG_ERR;
 	for (i = 0; i < n; i++) {
-		inlen = take_u(&r, 4);
-		maclen = take_u(&r, 4);
+		inlen = rd_u32(&r);
+		maclen = rd_u32(&r);
 		if (r.bad || (maclen != 0 && op != P11B_OP_HMAC_VERIFY) ||
 		    (size_t)inlen > r.left ||
 		    (size_t)maclen > r.left - inlen)
 			goto fail;
 		items[i].inlen = inlen;
-		items[i].in = inlen > 0 ? take(&r, inlen) : NULL;
+		items[i].in = inlen > 0 ? rd_take(&r, inlen) : NULL;
 		items[i].maclen = maclen;
-		items[i].mac = maclen > 0 ? take(&r, maclen) : NULL;
+		items[i].mac = maclen > 0 ? rd_take(&r, maclen) : NULL;
 	}
 	if (r.bad || r.left != 0)
 		goto fail;
@@ -240,25 +202,25 @@ int
 smsg_batch_result_decode(const uint8_t *body, size_t len, size_t n,
     struct smsg_batch *b)
 {
-	struct brd r = { body, len, 0 };
+	struct rd r = { body, len, 0 };
 	const uint8_t *msg, *out;
 	unsigned int status, valid, ml;
 	uint32_t outlen, count;
 	size_t i, j;
 
-	count = take_u(&r, 4);
+	count = rd_u32(&r);
 	if (r.bad || count != n || n == 0 || n > SMSG_BATCH_MAX)
 		return SMSG_ERR;
 	if ((b->res = calloc(n, sizeof(*b->res))) == NULL ||
 	    (b->msgs = calloc(n, sizeof(*b->msgs))) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		status = take_u(&r, 1);
-		valid = take_u(&r, 1);
-		ml = take_u(&r, 1);
-		outlen = take_u(&r, 4);
-		msg = take(&r, ml);
-		out = take(&r, outlen);
+		status = rd_u8(&r);
+		valid = rd_u8(&r);
+		ml = rd_u8(&r);
+		outlen = rd_u32(&r);
+		msg = rd_take(&r, ml);
+		out = rd_take(&r, outlen);
 		if (r.bad || status >= P11B_STATUS_COUNT || valid > 1 ||
 		    ml > SMSG_TEXT_MAX || (status != P11B_OK &&
 		    (valid != 0 || outlen != 0)) ||

@@ -10,57 +10,7 @@
 #include "algs.h"
 #include "signer_msg.h"
 #include "wire.h"
-
-/* A bounds-checked reader over one body. */
-struct rd {
-	const uint8_t	*p;
-	size_t		 left;
-	int		 bad;
-};
-
-static const uint8_t *
-rd_take(struct rd *r, size_t n)
-{
-	const uint8_t *p = r->p;
-
-	if (r->bad || n > r->left) {
-		r->bad = 1;
-		return NULL;
-	}
-	r->p += n;
-	r->left -= n;
-	return p;
-}
-
-static uint8_t
-rd_u8(struct rd *r)
-{
-	const uint8_t *p = rd_take(r, 1);
-
-	return p == NULL ? 0 : p[0];
-}
-
-static uint16_t
-rd_u16(struct rd *r)
-{
-	const uint8_t *p = rd_take(r, 2);
-	uint16_t v = 0;
-
-	if (p != NULL)
-		memcpy(&v, p, 2);
-	return v;
-}
-
-static uint32_t
-rd_u32(struct rd *r)
-{
-	const uint8_t *p = rd_take(r, 4);
-	uint32_t v = 0;
-
-	if (p != NULL)
-		memcpy(&v, p, 4);
-	return v;
-}
+#include "rd.h"
 
 /* A writer into a buffer sized exactly beforehand. */
 struct wr {
