@@ -320,6 +320,25 @@ latency_us(uint64_t received_ns)
 	return now > received_ns ? (now - received_ns) / 1000 : 0;
 }
 
+/* A decision line's first fields: who asked what of which key. */
+struct audit_buf *
+audit_decision_begin(struct audit *a, const struct peer_cred *peer,
+    const struct request_ctx *rq)
+{
+	struct audit_buf *ab;
+
+	ab = audit_begin(a, "decision");
+	audit_line_num(ab, "id", rq->id);
+	audit_line_num(ab, "uid", (uint64_t)peer->uid);
+	audit_line_num(ab, "gid", (uint64_t)peer->gid);
+	audit_line_num(ab, "pid", (uint64_t)(peer->pid > 0 ? peer->pid : 0));
+	audit_line_str(ab, "op", p11b_op_name(rq->op));
+	audit_line_str(ab, "key", rq->key);
+	if (rq->version[0] != '\0')
+		audit_line_str(ab, "version", rq->version);
+	return ab;
+}
+
 int
 audit_decision(struct audit *a, const struct peer_cred *peer,
     const struct request_ctx *rq, const struct wire_response *resp,
@@ -333,15 +352,7 @@ audit_decision(struct audit *a, const struct peer_cred *peer,
 		a->refused++;
 		return -1;
 	}
-	ab = audit_begin(a, "decision");
-	audit_line_num(ab, "id", rq->id);
-	audit_line_num(ab, "uid", (uint64_t)peer->uid);
-	audit_line_num(ab, "gid", (uint64_t)peer->gid);
-	audit_line_num(ab, "pid", (uint64_t)(peer->pid > 0 ? peer->pid : 0));
-	audit_line_str(ab, "op", p11b_op_name(rq->op));
-	audit_line_str(ab, "key", rq->key);
-	if (rq->version[0] != '\0')
-		audit_line_str(ab, "version", rq->version);
+	ab = audit_decision_begin(a, peer, rq);
 	if (rq->alg != P11B_ALG_NONE)
 		audit_line_str(ab, "alg", p11b_alg_name(rq->alg));
 	if (rq->input_hashed) {

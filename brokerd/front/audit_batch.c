@@ -36,13 +36,7 @@ audit_batch(struct audit *a, const struct peer_cred *peer,
 		a->refused++;
 		return -1;
 	}
-	ab = audit_begin(a, "decision");
-	audit_line_num(ab, "id", rq->id);
-	audit_line_num(ab, "uid", (uint64_t)peer->uid);
-	audit_line_num(ab, "gid", (uint64_t)peer->gid);
-	audit_line_num(ab, "pid", (uint64_t)(peer->pid > 0 ? peer->pid : 0));
-	audit_line_str(ab, "op", p11b_op_name(rq->op));
-	audit_line_str(ab, "key", rq->key);
+	ab = audit_decision_begin(a, peer, rq);
 	audit_line_str(ab, "alg", p11b_alg_name(rq->alg));
 	audit_line_str(ab, "status", p11b_status_name(P11B_OK));
 	audit_line_num(ab, "batch", n);

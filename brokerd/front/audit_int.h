@@ -59,6 +59,8 @@ struct audit {
 
 /* audit.c */
 struct audit_buf *audit_begin(struct audit *a, const char *type);
+struct audit_buf *audit_decision_begin(struct audit *a,
+	    const struct peer_cred *peer, const struct request_ctx *rq);
 int	audit_end(struct audit *a, int is_checkpoint);
 
 /* audit_ckpt.c */
