@@ -10,8 +10,9 @@
 # connections sends one Sign request: CONNS requests in flight, queued in
 # the front and on the signer links, until the hold is released and all
 # are answered.
-# At each stage the RSS (VmRSS) of the monitor, the front and the signer
-# is sampled SAMPLES times a second apart (medians shown), and a normal
+# At each stage the RSS (VmRSS) of the monitor, the front and the signers
+# (together; "signers" as configured, default: the CPU count up to 4) is
+# sampled SAMPLES times a second apart (medians shown), and a normal
 # client must still be answered.  Not part of make check.
 #
 # Env: CONNS (1000) ROUNDS (2) SAMPLES (3) AUDIT=1 (with the audit log on)
@@ -64,22 +65,26 @@ children()
 	for p in $(pgrep -P "$1"); do
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
 		p11b-front) f=$p ;;
-		p11b-signer) s=$p ;;
+		p11b-signer) s="$s,$p" ;;
 		esac
 	done
-	printf '%s %s\n' "${f:--}" "${s:--}"
+	printf '%s %s\n' "${f:--}" "${s#,}"
 }
-read -r FRONT SIGNER < <(children "$DAEMON_PID")
+read -r FRONT SIGNERS < <(children "$DAEMON_PID")
+NSIGNERS=$(echo "$SIGNERS" | tr ',' '\n' | grep -c .)
 
 # stage NAME: median VmRSS (kB) of each process over SAMPLES seconds.
 stage()
 {
 	local name=$1 i p
 	for i in $(seq 1 "$SAMPLES"); do
-		for p in "$DAEMON_PID" "$FRONT" "$SIGNER"; do
+		for p in "$DAEMON_PID" "$FRONT"; do
 			awk '/^VmRSS:/ { printf "%s ", $2 }' "/proc/$p/status"
 		done
-		echo
+		# The signers together.
+		for p in ${SIGNERS//,/ }; do
+			cat "/proc/$p/status"
+		done | awk '/^VmRSS:/ { s += $2 } END { print s }'
 		[ "$i" -lt "$SAMPLES" ] && sleep 1
 	done | python3 -c '
 import statistics, sys
@@ -97,7 +102,7 @@ conns()
 
 table="$RESULTS/idle.txt"
 {
-	echo "| stage | monitor kB | front kB | signer kB | total kB | total MiB |"
+	echo "| stage | monitor kB | front kB | $NSIGNERS signers kB | total kB | total MiB |"
 	echo "|---|---:|---:|---:|---:|---:|"
 } >"$table"
 stage "daemon started, no client" >>"$table"
