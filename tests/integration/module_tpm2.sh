@@ -106,6 +106,10 @@ permit user $ME stats
 EOS
 head -c 1000 /dev/urandom >"$T/data"
 
+# The check mode opens the token through the profile as the daemon will.
+out=$(P11BROKER_PIN=$PIN timeout -k 2 "$HANG" "$BROKERD" -n -f "$CONF" 2>&1)
+is "$?" 0 "p11brokerd -n with the tpm2 profile" || diag "$out"
+
 start_daemon
 for k in ec256 rsa2048; do
 	cli pubkey "$k" -o "$T/$k.pem"
