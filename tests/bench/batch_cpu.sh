@@ -4,7 +4,7 @@
 # single requests against batches of $BATCH (default 64), one client.
 # Unlike ops/s this hardly depends on what else the machine runs.
 # Needs the token and config tests/bench/run.sh leaves in $WORK (run it
-# first, same WORK).  Env: WORK (default /tmp/p11broker-bench), ITEMS
+# first, same WORK, with 1 in SIGNERS: the "signers 1" broker).  Env: WORK (default /tmp/p11broker-bench), ITEMS
 # (inputs per run, default 12800), BATCH, OPS (default "ecdsa hmac").
 set -euo pipefail
 
@@ -14,12 +14,12 @@ WORK=${WORK:-/tmp/p11broker-bench}
 ITEMS=${ITEMS:-12800}
 BATCH=${BATCH:-64}
 OPS=${OPS:-"ecdsa hmac"}
-[ -f "$WORK/p11brokerd.conf" ] || { echo "run tests/bench/run.sh first" >&2;
+[ -f "$WORK/broker-s1.conf" ] || { echo "run tests/bench/run.sh first" >&2;
 	exit 1; }
 export SOFTHSM2_CONF=$WORK/hsm/softhsm2.conf
-P11B=("$build/client/p11broker" -s "$WORK/broker.sock")
+P11B=("$build/client/p11broker" -s "$WORK/broker-s1.sock")
 
-"$build/brokerd/p11brokerd" -d -f "$WORK/p11brokerd.conf" \
+"$build/brokerd/p11brokerd" -d -f "$WORK/broker-s1.conf" \
     >"$WORK/batch_cpu.log" 2>&1 &
 D=$!
 trap 'kill $D 2>/dev/null; wait $D 2>/dev/null || true' EXIT

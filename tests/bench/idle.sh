@@ -140,6 +140,13 @@ for r in $(seq 1 "$ROUNDS"); do
 	round "$r"
 done
 
+# _all_read: no connection to the socket has unread bytes (Recv-Q 0 on
+# the daemon's side of every one).
+_all_read()
+{
+	ss -xH src "$SOCK" | awk '$3 > 0 { n++ } END { exit n > 0 }'
+}
+
 # CONNS connections, each with a Sign request the token holds.
 inflight()
 {
@@ -156,7 +163,9 @@ inflight()
 	is "$line" "sent $CONNS" "in flight: one Sign request on each"
 	wait_for calls_above C_Sign $((workers - 1))
 	ok $? "in flight: every worker ($workers) is held at C_Sign"
-	sleep 2		# the front reads the rest of the requests
+	# The front has read every request: none waits in a socket's queue.
+	wait_for _all_read
+	ok $? "in flight: the front has read all $CONNS requests"
 	stage "$CONNS connections, each with a Sign request in flight" \
 	    >>"$table"
 	rules ""
