@@ -29,24 +29,6 @@ put_u(uint8_t *w, uint32_t v, size_t n)
 	    (const void *)&v16 : (const void *)&v, n);
 }
 
-static uint8_t *
-msg_alloc(enum smsg_type type, uint64_t id, size_t len, uint8_t **bufp,
-    size_t *lenp)
-{
-	struct smsg_hdr h;
-
-	if (len > SMSG_BODY_MAX || (*bufp = malloc(SMSG_HDR_LEN + len)) ==
-	    NULL)
-		return NULL;
-	h.len = (uint32_t)len;
-	h.type = type;
-	h.zero = 0;
-	h.id = id;
-	smsg_hdr_encode(*bufp, &h);
-	*lenp = SMSG_HDR_LEN + len;
-	return *bufp + SMSG_HDR_LEN;
-}
-
 static int
 batch_op_ok(unsigned int op)
 {
@@ -74,7 +56,7 @@ smsg_batch_encode(uint64_t id, const struct job *tmpl,
 		if (len > SMSG_BODY_MAX)
 			return SMSG_ERR;
 	}
-	if ((w = msg_alloc(SMSG_BATCH_JOB, id, len, bufp, lenp)) == NULL)
+	if ((w = smsg_alloc(SMSG_BATCH_JOB, id, len, bufp, lenp)) == NULL)
 		return SMSG_ERR;
 	w = put_u(w, (uint32_t)tmpl->key, 2);
 	w = put_u(w, (uint32_t)tmpl->op, 1);
@@ -177,7 +159,7 @@ smsg_batch_result_encode(uint64_t id, const struct job_result *res,
 		if (len > SMSG_BODY_MAX)
 			return SMSG_ERR;
 	}
-	if ((w = msg_alloc(SMSG_BATCH_RESULT, id, len, bufp, lenp)) == NULL)
+	if ((w = smsg_alloc(SMSG_BATCH_RESULT, id, len, bufp, lenp)) == NULL)
 		return SMSG_ERR;
 	w = put_u(w, (uint32_t)n, 4);
 	for (i = 0; i < n; i++) {

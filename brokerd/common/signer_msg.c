@@ -95,24 +95,31 @@ smsg_hdr_encode(uint8_t hdr[SMSG_HDR_LEN], const struct smsg_hdr *h)
 	memcpy(hdr + 8, &h->id, 8);
 }
 
-/* Header + room for a body of len bytes; the writer starts at the body. */
-static int
-msg_alloc(enum smsg_type type, uint64_t id, size_t len, uint8_t **bufp,
-    size_t *lenp, struct wr *w)
+uint8_t *
+smsg_alloc(enum smsg_type type, uint64_t id, size_t len, uint8_t **bufp,
+    size_t *lenp)
 {
 	struct smsg_hdr h;
 
 	if (len > SMSG_BODY_MAX || (*bufp = malloc(SMSG_HDR_LEN + len)) ==
 	    NULL)
-		return SMSG_ERR;
+		return NULL;
 	h.len = (uint32_t)len;
 	h.type = type;
 	h.zero = 0;
 	h.id = id;
 	smsg_hdr_encode(*bufp, &h);
 	*lenp = SMSG_HDR_LEN + len;
-	w->p = *bufp + SMSG_HDR_LEN;
-	return SMSG_OK;
+	return *bufp + SMSG_HDR_LEN;
+}
+
+/* Header + room for a body of len bytes; the writer starts at the body. */
+static int
+msg_alloc(enum smsg_type type, uint64_t id, size_t len, uint8_t **bufp,
+    size_t *lenp, struct wr *w)
+{
+	return (w->p = smsg_alloc(type, id, len, bufp, lenp)) == NULL ?
+	    SMSG_ERR : SMSG_OK;
 }
 
 static int

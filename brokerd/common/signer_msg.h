@@ -52,6 +52,13 @@ struct smsg_hdr {
 int	smsg_hdr_decode(const uint8_t hdr[SMSG_HDR_LEN], struct smsg_hdr *h);
 void	smsg_hdr_encode(uint8_t hdr[SMSG_HDR_LEN], const struct smsg_hdr *h);
 /*
+ * A message of the type: *bufp is malloc'd header + room for len body
+ * bytes (*lenp in all); returns where the body goes, NULL when len is
+ * over the limit or memory is short.
+ */
+uint8_t	*smsg_alloc(enum smsg_type type, uint64_t id, size_t len,
+	    uint8_t **bufp, size_t *lenp);
+/*
  * For buf_frame_need(): decode the header into *(struct smsg_hdr *)hp
  * and give its body length; -1 for a header smsg_hdr_decode() refuses.
  */

@@ -58,18 +58,8 @@ static int
 header(enum smsg_type type, uint64_t id, size_t len, uint8_t **bufp,
     size_t *lenp)
 {
-	struct smsg_hdr h;
-
-	if (len > SMSG_BODY_MAX || (*bufp = malloc(SMSG_HDR_LEN + len)) ==
-	    NULL)
-		return SMSG_ERR;
-	h.len = (uint32_t)len;
-	h.type = type;
-	h.zero = 0;
-	h.id = id;
-	smsg_hdr_encode(*bufp, &h);
-	*lenp = SMSG_HDR_LEN + len;
-	return SMSG_OK;
+	return smsg_alloc(type, id, len, bufp, lenp) == NULL ? SMSG_ERR :
+	    SMSG_OK;
 }
 
 /* GENERATE: u8 type, u32 bits, then the name. */
