@@ -47,10 +47,11 @@ struct parser {
 	struct lex	 lx;
 	struct config	*conf;
 	char		*dir;		/* the config file's directory */
-	int		 seen_token;
+	struct token_block *tok;	/* the block being read */
 };
 
 static int	expect_eol(struct parser *);
+static void	token_block_clear(struct token_block *);
 
 static char *
 resolve_path(struct parser *p, const char *path)
@@ -512,6 +513,27 @@ parse_hex_id(struct parser *p, struct key_ref *k)
 	return 0;
 }
 
+/*
+ * token NAME: a token block (declared above) that holds the key; bit
+ * index of *mask.
+ */
+static int
+parse_token_ref(struct parser *p, const char *kind, const char *name,
+    uint32_t *mask)
+{
+	struct lex_token tok;
+	int t;
+
+	if (next_value(p, "token", &tok) != 0)
+		return -1;
+	if ((t = config_token_index(p->conf, tok.text)) == -1)
+		return lex_error(&p->lx, tok.line, "%s %s: no token block "
+		    "\"%s\" (a token block comes before what names it)", kind,
+		    name, tok.text);
+	*mask |= 1U << t;
+	return 0;
+}
+
 /* label "LABEL" | id HEX: the token object of a key (or version). */
 static int
 parse_key_object(struct parser *p, struct key_ref *k)
@@ -610,12 +632,18 @@ parse_key(struct parser *p)
 		} else if (strcmp(tok.text, "previous") == 0) {
 			if (parse_previous(p, key) != 0)
 				return -1;
+		} else if (strcmp(tok.text, "token") == 0) {
+			if (parse_token_ref(p, "key", k->name, &k->tokens) != 0)
+				return -1;
 		} else
 			return lex_error(&p->lx, tok.line, "key %s: unknown "
 			    "option \"%s\" (expected verify-signatures, "
-			    "low-s, certificate, max-input or previous)",
-			    k->name, tok.text);
+			    "low-s, certificate, max-input, token or "
+			    "previous)", k->name, tok.text);
 	}
+	/* Without "token": every block holds it. */
+	if (k->tokens == 0)
+		k->tokens = CONFIG_ALL_TOKENS;
 	return versions_finish(&p->lx, c->keys, c->nkeys, key);
 }
 
@@ -687,6 +715,17 @@ parse_keyspace(struct parser *p)
 		    "\"%s\" (ec-p256, ec-p384, rsa-2048, rsa-3072, ed25519, "
 		    "hmac-256, hmac-384, hmac-512)", ks->name, bad);
 	c->nkeyspaces++;
+	/* token NAME: the block it is on (one: keys are made there). */
+	if (lex_peek(&p->lx, &tok) != 0)
+		return -1;
+	if (tok.kind == LEX_WORD && strcmp(tok.text, "token") == 0) {
+		uint32_t mask = 0;
+
+		(void)lex_next(&p->lx, &tok);
+		if (parse_token_ref(p, "keyspace", ks->name, &mask) != 0)
+			return -1;
+		ks->token = __builtin_ctz(mask);
+	}
 	return 0;
 }
 
@@ -697,7 +736,7 @@ parse_keyspace(struct parser *p)
 static int
 parse_pin_literal(struct parser *p, const char *kw)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 	struct lex_token tok;
 	int r = -1;
 
@@ -722,7 +761,7 @@ parse_pin_literal(struct parser *p, const char *kw)
 static int
 parse_pin(struct parser *p, const char *kw, enum pin_source src)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 
 	if (c->pin_source != PIN_NONE)
 		return lex_error(&p->lx, p->lx.line, "%s: the token already "
@@ -741,7 +780,7 @@ parse_pin(struct parser *p, const char *kw, enum pin_source src)
 static int
 parse_module_env(struct parser *p)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 	struct lex_token tok;
 	const char *s;
 
@@ -765,7 +804,7 @@ parse_module_env(struct parser *p)
 static int
 parse_profile_name(struct parser *p)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 	char names[512];
 	int line = p->lx.line;
 
@@ -787,7 +826,7 @@ parse_profile_name(struct parser *p)
  * one of the first nown names it.
  */
 static void
-profile_env_default(struct config *c, size_t nown)
+profile_env_default(struct token_block *c, size_t nown)
 {
 	const char *e = c->module_env[c->nmodule_env - 1];
 	size_t i, n = strcspn(e, "=");
@@ -803,7 +842,7 @@ profile_env_default(struct config *c, size_t nown)
 static int
 profile_stmt(struct parser *p, struct lex_token *kw, size_t nown)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 	struct lex_token tok;
 	char *module = NULL;
 
@@ -838,7 +877,7 @@ profile_stmt(struct parser *p, struct lex_token *kw, size_t nown)
 		if (parse_number(p, "signers", 1, CONFIG_MAX_SIGNERS, 10,
 		    &v) != 0)
 			return -1;
-		if (!c->signers_set)
+		if (!c->signers_set && !p->conf->signers_set)
 			c->signers = (int)v;
 		return 0;
 	}
@@ -854,7 +893,7 @@ profile_stmt(struct parser *p, struct lex_token *kw, size_t nown)
 static int
 apply_profile(struct parser *p)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 	struct lex saved = p->lx;
 	struct lex_token tok;
 	char file[128], msg[256], *text = NULL;
@@ -891,7 +930,7 @@ apply_profile(struct parser *p)
 static int
 parse_token_stmt(struct parser *p, struct lex_token *kw)
 {
-	struct config *c = p->conf;
+	struct token_block *c = p->tok;
 	long slot;
 
 	if (strcmp(kw->text, "module") == 0)
@@ -925,21 +964,54 @@ parse_token_stmt(struct parser *p, struct lex_token *kw)
 		return parse_module_env(p);
 	if (strcmp(kw->text, "profile") == 0)
 		return parse_profile_name(p);
+	if (strcmp(kw->text, "signers") == 0) {
+		if (parse_number(p, "signers", 1, CONFIG_MAX_SIGNERS, 10,
+		    &slot) != 0)
+			return -1;
+		c->signers = (int)slot;
+		c->signers_set = 1;
+		return 0;
+	}
 	return lex_error(&p->lx, kw->line, "token: unknown keyword \"%s\" "
 	    "(expected module, label, serial, slot, pin-env, pin-file, "
-	    "pin-credential, pin, module-env or profile)", kw->text);
+	    "pin-credential, pin, module-env, profile or signers)", kw->text);
 }
 
-/* token { module ...; label|serial|slot ...; pin-* ... } */
+/*
+ * token [NAME] { module ...; label|serial|slot ...; pin-* ... }: one
+ * block each; only a config with one block may leave out its name.
+ */
 static int
 parse_token(struct parser *p, int line)
 {
+	struct config *c = p->conf;
 	struct lex_token tok;
+	struct token_block *tb;
 
-	if (p->seen_token++)
-		return lex_error(&p->lx, line, "only one token block allowed");
 	if (lex_next(&p->lx, &tok) != 0)
 		return -1;
+	if (c->ntokens >= CONFIG_MAX_TOKENS)
+		return lex_error(&p->lx, line, "too many token blocks (max "
+		    "%d)", CONFIG_MAX_TOKENS);
+	tb = &c->tokens[c->ntokens];
+	memset(tb, 0, sizeof(*tb));
+	tb->line = line;
+	strlcpy(tb->name, CONFIG_DEFAULT_TOKEN, sizeof(tb->name));
+	if (tok.kind == LEX_WORD || tok.kind == LEX_STRING) {
+		if (!wire_key_name_valid(tok.text, strlen(tok.text)))
+			return lex_error(&p->lx, tok.line, "token: invalid "
+			    "name \"%s\" (1-%d of A-Z a-z 0-9 . _ -)",
+			    tok.text, P11B_KEY_NAME_MAX);
+		strlcpy(tb->name, tok.text, sizeof(tb->name));
+		if (lex_next(&p->lx, &tok) != 0)
+			return -1;
+	}
+	if (config_token_index(c, tb->name) != -1)
+		return lex_error(&p->lx, line, "token %s: a second block of "
+		    "that name (several token blocks need names of their "
+		    "own)", tb->name);
+	c->ntokens++;			/* config_free() owns it */
+	p->tok = tb;
 	if (tok.kind != LEX_LBRACE)
 		return lex_error(&p->lx, tok.line, "token: expected '{'");
 	for (;;) {
@@ -1059,7 +1131,7 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 		if (parse_number(p, "signers", 1, CONFIG_MAX_SIGNERS, 10,
 		    &v) != 0)
 			return -1;
-		c->signers = (int)v;
+		c->signers_default = (int)v;
 		c->signers_set = 1;
 		return 0;
 	}
@@ -1117,6 +1189,68 @@ parse_stmt(struct parser *p, struct lex_token *kw)
 	return lex_error(&p->lx, kw->line, "unknown keyword \"%s\"", kw->text);
 }
 
+/*
+ * Every block complete, and their signers: a block's own "signers", else
+ * the config's, else its profile's, else the default; all of them
+ * together within CONFIG_MAX_SIGNERS processes and CONFIG_MAX_LINKS
+ * sessions (one reload passes every signer's links at once), the
+ * defaults made smaller to fit.
+ */
+static int
+check_tokens(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct token_block *tb;
+	size_t i;
+	int total, fit;
+
+	for (i = 0; i < c->ntokens; i++) {
+		tb = &c->tokens[i];
+		if (tb->module == NULL)
+			return lex_error(&p->lx, tb->line, "token %s: no "
+			    "module configured", tb->name);
+		if (tb->token_by != TOKEN_BY_SLOT && tb->token_label == NULL)
+			return lex_error(&p->lx, tb->line, "token %s: say "
+			    "which token (label, serial or slot)", tb->name);
+		if (tb->pin_source == PIN_NONE)
+			return lex_error(&p->lx, tb->line, "token %s: no PIN "
+			    "source (pin-env, pin-file, pin-credential)",
+			    tb->name);
+		if (!tb->signers_set && (c->signers_set || tb->signers == 0))
+			tb->signers = c->signers_default;
+	}
+	fit = CONFIG_MAX_LINKS / c->workers;
+	if (fit > CONFIG_MAX_SIGNERS)
+		fit = CONFIG_MAX_SIGNERS;
+	for (;;) {
+		total = 0;
+		for (i = 0; i < c->ntokens; i++)
+			total += c->tokens[i].signers;
+		if (total <= fit)
+			break;
+		/* Defaults only: take one from the largest default. */
+		tb = NULL;
+		for (i = 0; i < c->ntokens; i++)
+			if (!c->tokens[i].signers_set && !c->signers_set &&
+			    c->tokens[i].signers > 1 && (tb == NULL ||
+			    c->tokens[i].signers > tb->signers))
+				tb = &c->tokens[i];
+		if (tb == NULL)
+			return lex_error(&p->lx, p->lx.line, "signers %d "
+			    "times workers %d is more than %d sessions (or "
+			    "more than %d processes; every token block's "
+			    "signers count)", total, c->workers,
+			    CONFIG_MAX_LINKS, CONFIG_MAX_SIGNERS);
+		tb->signers--;
+	}
+	c->signers = 0;
+	for (i = 0; i < c->ntokens; i++) {
+		c->tokens[i].first_signer = c->signers;
+		c->signers += c->tokens[i].signers;
+	}
+	return 0;
+}
+
 static int
 check_complete(struct parser *p)
 {
@@ -1128,26 +1262,12 @@ check_complete(struct parser *p)
 		return lex_error(&p->lx, last, "no socket configured");
 	if (c->policy_path == NULL)
 		return lex_error(&p->lx, last, "no policy file configured");
-	if (!p->seen_token)
+	if (c->ntokens == 0)
 		return lex_error(&p->lx, last, "no token block");
-	if (c->module == NULL)
-		return lex_error(&p->lx, last, "token: no module configured");
-	if (c->token_by != TOKEN_BY_SLOT && c->token_label == NULL)
-		return lex_error(&p->lx, last, "token: say which token "
-		    "(label, serial or slot)");
-	if (c->pin_source == PIN_NONE)
-		return lex_error(&p->lx, last, "token: no PIN source "
-		    "(pin-env, pin-file, pin-credential)");
-	/*
-	 * One reload passes every signer's links at once; by default as
-	 * many signers as fit.
-	 */
-	if (!c->signers_set && c->signers * c->workers > CONFIG_MAX_LINKS)
-		c->signers = CONFIG_MAX_LINKS / c->workers;
-	if (c->signers * c->workers > CONFIG_MAX_LINKS)
-		return lex_error(&p->lx, last, "signers %d times workers %d is "
-		    "more than %d sessions", c->signers, c->workers,
-		    CONFIG_MAX_LINKS);
+	if (check_tokens(p) != 0)
+		return -1;
+	for (i = 0; i < c->nkeys; i++)
+		c->keys[i].tokens &= (1U << c->ntokens) - 1;
 	/* A frame and its job's copies must fit, or it waits forever. */
 	if (c->max_buffered < 8 * c->max_frame)
 		return lex_error(&p->lx, last, "max-buffered %zu is less than "
@@ -1172,7 +1292,10 @@ config_new(void)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((c->keys = calloc(CONFIG_MAX_KEYS, sizeof(*c->keys))) == NULL) {
+	if ((c->keys = calloc(CONFIG_MAX_KEYS, sizeof(*c->keys))) == NULL ||
+	    (c->tokens = calloc(CONFIG_MAX_TOKENS, sizeof(*c->tokens))) ==
+	    NULL) {
+		free(c->keys);
 		free(c);
 		return NULL;
 	}
@@ -1185,7 +1308,7 @@ config_new(void)
 	n = ncpu;
 	c->workers = n < 2 ? 2 : n > 8 ? 8 : (int)n;
 	/* SoftHSM2 and others serialise work inside one process. */
-	c->signers = n < 1 ? 1 : n > 4 ? 4 : (int)n;
+	c->signers_default = n < 1 ? 1 : n > 4 ? 4 : (int)n;
 	c->max_frame = WIRE_DEFAULT_MAX_FRAME;
 	c->max_clients = DEFAULT_MAX_CLIENTS;
 	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
@@ -1217,6 +1340,7 @@ config_parse(const char *file, const char *buf, size_t len,
 	struct parser p;
 	struct lex_token tok;
 	char *slash;
+	size_t i;
 	int r = -1;
 
 	memset(&p, 0, sizeof(p));
@@ -1245,8 +1369,11 @@ config_parse(const char *file, const char *buf, size_t len,
 		if (parse_stmt(&p, &tok) != 0 || expect_eol(&p) != 0)
 			break;
 	}
-	if (!p.lx.failed && p.conf->profile != NULL)
-		(void)apply_profile(&p);
+	for (i = 0; !p.lx.failed && i < p.conf->ntokens; i++) {
+		p.tok = &p.conf->tokens[i];
+		if (p.tok->profile != NULL)
+			(void)apply_profile(&p);
+	}
 	if (p.lx.failed || check_complete(&p) != 0)
 		goto out;
 	*confp = p.conf;
@@ -1291,9 +1418,6 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->socket_path);
 	free(c->policy_path);
-	free(c->module);
-	free(c->profile);
-	free(c->token_label);
 	free(c->audit_path);
 	free(c->audit_key);
 	free(c->audit_anchor);
@@ -1314,14 +1438,50 @@ config_free(struct config *c)
 	for (i = 0; i < c->nsandbox_unix; i++)
 		free(c->sandbox_unix[i]);
 	free(c->sandbox_unix);
-	for (i = 0; i < c->nmodule_env; i++)
-		freezero(c->module_env[i], strlen(c->module_env[i]));
-	free(c->module_env);
-	if (c->pin_ref != NULL) {
-		explicit_bzero(c->pin_ref, strlen(c->pin_ref));
-		free(c->pin_ref);
-	}
+	for (i = 0; i < c->ntokens; i++)
+		token_block_clear(&c->tokens[i]);
+	free(c->tokens);
 	free(c);
+}
+
+static void
+token_block_clear(struct token_block *tb)
+{
+	size_t i;
+
+	free(tb->module);
+	free(tb->profile);
+	free(tb->token_label);
+	for (i = 0; i < tb->nmodule_env; i++)
+		freezero(tb->module_env[i], strlen(tb->module_env[i]));
+	free(tb->module_env);
+	if (tb->pin_ref != NULL) {
+		explicit_bzero(tb->pin_ref, strlen(tb->pin_ref));
+		free(tb->pin_ref);
+	}
+	memset(tb, 0, sizeof(*tb));
+}
+
+int
+config_token_index(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntokens; i++)
+		if (strcmp(c->tokens[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+config_slot_token(const struct config *c, int slot)
+{
+	size_t i;
+
+	for (i = c->ntokens; i-- > 0;)
+		if (slot >= c->tokens[i].first_signer)
+			return (int)i;
+	return 0;
 }
 
 int

@@ -32,6 +32,36 @@ enum pin_source {
 	PIN_LITERAL,		/* ref: the PIN itself (warned about) */
 };
 
+/*
+ * A token block: one token, its module, its PIN and its signer processes
+ * (token NAME { ... }).  Keys say which blocks hold them (key_ref.tokens);
+ * a key held by several is served by any of them that is up.
+ */
+#define CONFIG_MAX_TOKENS	8
+#define CONFIG_DEFAULT_TOKEN	"token"	/* the name of an unnamed block */
+#define CONFIG_ALL_TOKENS	((1U << CONFIG_MAX_TOKENS) - 1)
+
+struct token_block {
+	char			 name[P11B_KEY_NAME_MAX + 1];
+	int			 line;
+	char			*module;
+	enum token_select	 token_by;
+	char			*token_label;	/* label or serial */
+	unsigned long		 token_slot;
+	enum pin_source		 pin_source;
+	char			*pin_ref;
+	size_t			 pin_start;	/* PIN_LITERAL: its bytes */
+	size_t			 pin_end;
+	char			**module_env;	/* NAME=VALUE, for the module */
+	size_t			 nmodule_env;
+	char			*profile;	/* "profile NAME", or NULL */
+	int			 signers;	/* its signer processes */
+	int			 signers_set;	/* given in the block */
+	int			 first_signer;	/* its first in the monitor's
+						   slots: the blocks' signers
+						   in order */
+};
+
 struct config {
 	char			*path;
 	char			*socket_path;
@@ -39,7 +69,8 @@ struct config {
 	gid_t			 socket_group;	/* (gid_t)-1: unchanged */
 	mode_t			 socket_mode;
 	int			 workers;	/* per signer */
-	int			 signers;	/* processes */
+	int			 signers;	/* processes, every token's */
+	int			 signers_default; /* per token, unless it says */
 	int			 signers_set;	/* given, not the default */
 	size_t			 max_frame;
 	int			 max_clients;
@@ -56,14 +87,8 @@ struct config {
 	unsigned int		 max_batch;	/* items per batch request */
 	char			*policy_path;
 
-	char			*module;
-	enum token_select	 token_by;
-	char			*token_label;	/* label or serial */
-	unsigned long		 token_slot;
-	enum pin_source		 pin_source;
-	char			*pin_ref;
-	size_t			 pin_start;	/* PIN_LITERAL: its bytes */
-	size_t			 pin_end;
+	struct token_block	*tokens;	/* CONFIG_MAX_TOKENS */
+	size_t			 ntokens;
 
 	struct key_ref		*keys;
 	size_t			 nkeys;
@@ -92,9 +117,6 @@ struct config {
 	size_t			 nsandbox_write;
 	char			**sandbox_connect; /* TCP ports, decimal */
 	size_t			 nsandbox_connect;
-	char			**module_env;	/* NAME=VALUE, for the module */
-	size_t			 nmodule_env;
-	char			*profile;	/* "profile NAME", or NULL */
 	char			**sandbox_unix;	/* sandbox connect-unix */
 	size_t			 nsandbox_unix;
 	unsigned int		 token_timeout;	/* seconds, 0: wait forever */
@@ -114,6 +136,10 @@ int	config_parse(const char *file, const char *buf, size_t len,
 void	config_free(struct config *conf);
 /* Index of a logical key name, or -1. */
 int	config_key_index(const struct config *conf, const char *name);
+/* Index of a token block's name, or -1. */
+int	config_token_index(const struct config *conf, const char *name);
+/* The token block of signer slot i (i < conf->signers). */
+int	config_slot_token(const struct config *conf, int slot);
 /* Index of a keyspace name, or -1 (policy/keyspace.c). */
 int	config_keyspace_index(const struct config *conf, const char *name);
 

@@ -31,6 +31,7 @@ struct key_ref {
 	int			 low_s;		/* ECDSA: s <= n/2 */
 	size_t			 max_input;	/* streamed input, 0: global */
 	int			 line;
+	uint32_t		 tokens;	/* bit i: token block i holds it */
 	char			*cert_path;	/* certificate "PATH", or NULL */
 	uint8_t			*cert;		/* its DER certificates, the */
 	size_t			 certlen;	/* key's first (the monitor) */
@@ -59,6 +60,7 @@ struct keyspace {
 	char			 name[P11B_KEY_NAME_MAX + 1];
 	char			 prefix[P11B_KEY_NAME_MAX + 1];
 	uint32_t		 types;		/* 1 << enum keyspace_type */
+	int			 token;		/* the token block it is on */
 	int			 line;
 };
 
@@ -68,9 +70,15 @@ enum token_select {
 	TOKEN_BY_SLOT,
 };
 
-/* The token statement, the module and the keys, for the token layer. */
+/*
+ * One token block, its module and the keys, for the token layer: keys
+ * the block does not hold (not bit token of their tokens) are announced
+ * as absent, the keyspaces of other blocks are not looked at.
+ */
 struct token_conf {
 	const char		*path;		/* the config file, for messages */
+	const char		*name;		/* the token block's */
+	int			 token;		/* its index */
 	const char		*module;
 	enum token_select	 token_by;
 	const char		*token_label;	/* label or serial */

@@ -98,6 +98,7 @@ versions_finish(struct lex *lx, struct key_ref *keys, size_t nkeys, int key)
 		keys[i].verify = cur->verify;
 		keys[i].low_s = cur->low_s;
 		keys[i].max_input = cur->max_input;
+		keys[i].tokens = cur->tokens;
 	}
 	return 0;
 }

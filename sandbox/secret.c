@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <sodium.h>
 
@@ -33,6 +34,18 @@ secret_new(size_t cap)
 	    MADV_DONTDUMP);
 	s->cap = cap;
 	return s;
+}
+
+struct secret *
+secret_dup(const struct secret *s)
+{
+	struct secret *d;
+
+	if ((d = secret_new(s->cap)) == NULL)
+		return NULL;
+	memcpy(d->buf, s->buf, s->len);
+	d->len = s->len;
+	return d;
 }
 
 void

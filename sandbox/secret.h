@@ -17,6 +17,8 @@ struct secret {
 int	secret_init(void);
 struct secret *secret_new(size_t cap);
 void	secret_free(struct secret *s);
+/* A copy of s (which must not be sealed); NULL when out of memory. */
+struct secret *secret_dup(const struct secret *s);
 /* Drop trailing CR/LF (a PIN file usually ends with a newline). */
 void	secret_chomp(struct secret *s);
 /* Make the buffer inaccessible while it is kept, readable for a use. */

@@ -53,6 +53,15 @@ struct ctl_signer_slot {
 	uint64_t	restarts;
 	uint32_t	up;		/* 1: a signer serves in it */
 	uint32_t	looping;	/* 1: dying over and over */
+	uint32_t	token;		/* its token block */
+};
+
+/* One token block's state. */
+#define CTL_TOKENS_MAX	8	/* CONFIG_MAX_TOKENS */
+
+struct ctl_token_state {
+	uint32_t	unavailable;	/* every slot looping, or refused */
+	uint32_t	pin_refused;	/* the token refused the PIN */
 };
 
 struct ctl_signer_stats {
@@ -65,6 +74,8 @@ struct ctl_signer_stats {
 	struct ctl_signer_kill kills[CTL_KILLS_MAX];	/* sandbox kills */
 	uint32_t	nslots;		/* signers configured */
 	struct ctl_signer_slot slots[CTL_SIGNERS_MAX];
+	uint32_t	ntokens;	/* token blocks configured */
+	struct ctl_token_state tokens[CTL_TOKENS_MAX];
 };
 
 struct ctl_msg {

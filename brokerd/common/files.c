@@ -29,12 +29,11 @@ hash_hex(const char *buf, size_t len, char out[FILES_HEX_LEN + 1])
  * audit log, where a short PIN could be found by trying them all.
  */
 static void
-blank_pin(struct files *f)
+blank_pin(struct files *f, const struct token_block *tb)
 {
-	const struct config *c = f->conf;
-	size_t i, start = c->pin_start, end = c->pin_end;
+	size_t i, start = tb->pin_start, end = tb->pin_end;
 
-	if (c->pin_source != PIN_LITERAL || end > f->conflen || start >= end)
+	if (tb->pin_source != PIN_LITERAL || end > f->conflen || start >= end)
 		return;
 	if (f->confbuf[start] == '"' && end - start >= 2) {
 		start++;
@@ -47,10 +46,13 @@ blank_pin(struct files *f)
 static int
 parse(const char *path, struct files *f, char *errbuf, size_t errlen)
 {
+	size_t i;
+
 	if (config_parse(path, f->confbuf, f->conflen, &f->conf, errbuf,
 	    errlen) != 0)
 		return -1;
-	blank_pin(f);
+	for (i = 0; i < f->conf->ntokens; i++)
+		blank_pin(f, &f->conf->tokens[i]);
 	if (f->polbuf == NULL && lex_read_file(f->conf->policy_path,
 	    POLICY_BYTES_MAX, &f->polbuf, &f->pollen, errbuf, errlen) != 0)
 		return -1;
@@ -75,22 +77,27 @@ warn_unresolved(const struct policy *pol)
 		    rule->who_name);
 }
 
-/* A keyed hash of a literal PIN: a reload can tell that it changed. */
+/* A keyed hash of each literal PIN: a reload can tell that one changed. */
 static void
-tag_pin(struct files *f)
+tag_pins(struct files *f)
 {
 	static uint8_t key[crypto_generichash_KEYBYTES];
 	static int keyed;
-	const char *pin = f->conf->pin_ref;
+	const char *pin;
+	size_t i;
 
-	if (f->conf->pin_source != PIN_LITERAL || pin == NULL)
-		return;
-	if (!keyed) {
-		randombytes_buf(key, sizeof(key));
-		keyed = 1;
+	for (i = 0; i < f->conf->ntokens; i++) {
+		pin = f->conf->tokens[i].pin_ref;
+		if (f->conf->tokens[i].pin_source != PIN_LITERAL ||
+		    pin == NULL)
+			continue;
+		if (!keyed) {
+			randombytes_buf(key, sizeof(key));
+			keyed = 1;
+		}
+		crypto_generichash(f->pin_tag[i], sizeof(f->pin_tag[i]),
+		    (const uint8_t *)pin, strlen(pin), key, sizeof(key));
 	}
-	crypto_generichash(f->pin_tag, sizeof(f->pin_tag),
-	    (const uint8_t *)pin, strlen(pin), key, sizeof(key));
 }
 
 int
@@ -108,30 +115,46 @@ files_load(const char *path, struct files *f, char *errbuf, size_t errlen)
 		return -1;
 	}
 	warn_unresolved(f->pol);
-	tag_pin(f);
+	tag_pins(f);
 	return 0;
 }
 
 void
 files_forget_pin(struct files *f)
 {
-	char *pin = f->conf->pin_ref;
+	struct token_block *tb;
+	size_t i;
 
-	if (f->conf->pin_source != PIN_LITERAL || pin == NULL)
-		return;
-	sodium_memzero(pin, strlen(pin));
-	free(pin);
-	f->conf->pin_ref = NULL;
+	for (i = 0; i < f->conf->ntokens; i++) {
+		tb = &f->conf->tokens[i];
+		if (tb->pin_source != PIN_LITERAL || tb->pin_ref == NULL)
+			continue;
+		sodium_memzero(tb->pin_ref, strlen(tb->pin_ref));
+		free(tb->pin_ref);
+		tb->pin_ref = NULL;
+	}
 }
 
 int
 files_same_pin(const struct files *a, const struct files *b)
 {
-	if (a->conf->pin_source != PIN_LITERAL ||
-	    b->conf->pin_source != PIN_LITERAL)
-		return 1;	/* files_restart_needed() compares the rest */
-	return sodium_memcmp(a->pin_tag, b->pin_tag, sizeof(a->pin_tag)) ==
-	    0;
+	const struct token_block *ta, *tb;
+	size_t i;
+	int j;
+
+	for (i = 0; i < b->conf->ntokens; i++) {
+		tb = &b->conf->tokens[i];
+		if ((j = config_token_index(a->conf, tb->name)) == -1)
+			continue;	/* a new block: its PIN is read */
+		ta = &a->conf->tokens[j];
+		if (ta->pin_source != PIN_LITERAL ||
+		    tb->pin_source != PIN_LITERAL)
+			continue;	/* files_restart_needed() compares */
+		if (sodium_memcmp(a->pin_tag[j], b->pin_tag[i],
+		    sizeof(a->pin_tag[j])) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 static char *
@@ -203,24 +226,51 @@ list_differs(char **a, size_t na, char **b, size_t nb)
 	return 0;
 }
 
+/*
+ * A token block in both files (by name) keeps its module, its token and
+ * its PIN source; a reload may add or remove blocks.
+ */
+static const char *
+token_blocks_differ(const struct config *oldc, const struct config *newc)
+{
+	const struct token_block *old, *new;
+	size_t i;
+	int j;
+
+	for (i = 0; i < newc->ntokens; i++) {
+		new = &newc->tokens[i];
+		if ((j = config_token_index(oldc, new->name)) == -1)
+			continue;
+		old = &oldc->tokens[j];
+		if (str_differs(old->module, new->module) ||
+		    old->token_by != new->token_by ||
+		    str_differs(old->token_label, new->token_label) ||
+		    old->token_slot != new->token_slot)
+			return "token";
+		/* A literal PIN is only in the monitor: files_same_pin(). */
+		if (old->pin_source != new->pin_source ||
+		    (new->pin_source != PIN_LITERAL &&
+		    str_differs(old->pin_ref, new->pin_ref)))
+			return "PIN source";
+		if (list_differs(old->module_env, old->nmodule_env,
+		    new->module_env, new->nmodule_env))
+			return "module-env";
+	}
+	return NULL;
+}
+
 const char *
 files_restart_needed(const struct config *old, const struct config *new)
 {
+	const char *what;
+
 	if (str_differs(old->socket_path, new->socket_path) ||
 	    old->socket_owner != new->socket_owner ||
 	    old->socket_group != new->socket_group ||
 	    old->socket_mode != new->socket_mode)
 		return "socket";
-	if (str_differs(old->module, new->module) ||
-	    old->token_by != new->token_by ||
-	    str_differs(old->token_label, new->token_label) ||
-	    old->token_slot != new->token_slot)
-		return "token";
-	/* A literal PIN is only in the monitor: files_same_pin(). */
-	if (old->pin_source != new->pin_source ||
-	    (new->pin_source != PIN_LITERAL &&
-	    str_differs(old->pin_ref, new->pin_ref)))
-		return "PIN source";
+	if ((what = token_blocks_differ(old, new)) != NULL)
+		return what;
 	if (old->workers != new->workers)
 		return "workers";
 	if (str_differs(old->user, new->user) ||
@@ -236,8 +286,5 @@ files_restart_needed(const struct config *old, const struct config *new)
 	    list_differs(old->sandbox_unix, old->nsandbox_unix,
 	    new->sandbox_unix, new->nsandbox_unix))
 		return "user or sandbox";
-	if (list_differs(old->module_env, old->nmodule_env, new->module_env,
-	    new->nmodule_env))
-		return "module-env";
 	return NULL;
 }

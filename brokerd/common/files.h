@@ -26,7 +26,8 @@ struct files {
 	char		*names;		/* the lookups, names_export() */
 	size_t		 nameslen;
 	char		 hex[2][FILES_HEX_LEN + 1];	/* SHA-256s */
-	uint8_t		 pin_tag[32];	/* a literal PIN's keyed hash */
+	uint8_t		 pin_tag[CONFIG_MAX_TOKENS][32];	/* literal PINs'
+						   keyed hashes, by block */
 };
 
 /* Read, check and parse both files (the monitor). */
@@ -42,7 +43,10 @@ int	files_parse(const char *path, const char *confbuf, size_t conflen,
  * forked or sent from now on carries it.
  */
 void	files_forget_pin(struct files *f);
-/* 0 when a literal PIN differs between a and b (a restart is needed). */
+/*
+ * 0 when a literal PIN of a token block in both differs between a and b
+ * (a restart is needed).
+ */
 int	files_same_pin(const struct files *a, const struct files *b);
 /* Free what f holds; conf and pol only if still set. */
 void	files_free(struct files *f);

@@ -35,6 +35,14 @@ struct key_info {
 	int			 local;			/* CKA_LOCAL */
 	uint8_t			 identity[P11B_IDENTITY_LEN];
 	int			 space;		/* keyspace index, -1: none */
+	/*
+	 * Not on this signer's token (another block holds it): a name and
+	 * type P11B_KEY_NONE only.  In the front's keys: no block that
+	 * holds it has been heard from yet.
+	 */
+	int			 absent;
+	uint32_t		 tokens;	/* the front's: blocks that hold
+						   it (config.h) */
 };
 
 /* Free each key's public key and certificate, then the array. */
@@ -97,9 +105,26 @@ struct job_result {
 	int		 secret;	/* out must be wiped */
 };
 
-/* A deep copy of n keys (job_gen.c); NULL when out of memory. */
+/*
+ * A deep copy of n keys and room zeroed entries more;
+ * NULL when out of memory.
+ */
 struct key_info *key_info_dup(const struct key_info *keys, size_t n,
 	    size_t room);
+/* *dst (holding nothing) becomes a deep copy of *src; -1: no memory. */
+int	key_info_copy(struct key_info *dst, const struct key_info *src);
+/*
+ * Several token blocks: one signer's keys (add, nadd) merged into the
+ * keys known so far (have, nhave), into a new array *outp.  Of the nconf
+ * configured keys, one still absent takes add's entry; one both hold
+ * must be the same material (the same identity), or -1 with why in err.
+ * Keyspace keys (past nconf) of add not known by name are appended.
+ * *changed: 1 when anything was taken from add.
+ */
+int	key_info_merge(const struct key_info *have, size_t nhave,
+	    const struct key_info *add, size_t nadd, size_t nconf,
+	    struct key_info **outp, size_t *noutp, int *changed, char *err,
+	    size_t errlen);
 
 /* Wipe and free the output; status and message stay. */
 void	job_result_clear(struct job_result *res);

@@ -6,7 +6,8 @@
 #include "sandbox_conf.h"
 
 void
-sandbox_conf_of(const struct config *conf, struct sandbox_conf *sc)
+sandbox_conf_of(const struct config *conf, const char *module,
+    struct sandbox_conf *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->config_path = conf->path;
@@ -24,5 +25,5 @@ sandbox_conf_of(const struct config *conf, struct sandbox_conf *sc)
 	sc->nconnect = conf->nsandbox_connect;
 	sc->unix_paths = conf->sandbox_unix;
 	sc->nunix = conf->nsandbox_unix;
-	sc->module = conf->module;
+	sc->module = module;
 }

@@ -8,6 +8,8 @@
 #include "sandbox.h"
 
 /* sc borrows conf's strings: keep conf alive while sc is used. */
-void	sandbox_conf_of(const struct config *conf, struct sandbox_conf *sc);
+/* module: a signer's token module (NULL in the monitor and the front). */
+void	sandbox_conf_of(const struct config *conf, const char *module,
+	    struct sandbox_conf *sc);
 
 #endif /* SANDBOX_CONF_H */

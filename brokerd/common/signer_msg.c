@@ -345,7 +345,7 @@ smsg_hello_encode(const char *desc, unsigned int workers,
 		wr_bytes(&w, keys[i].id, keys[i].idlen);
 		wr_u8(&w, (uint8_t)strlen(keys[i].label));
 		wr_bytes(&w, keys[i].label, strlen(keys[i].label));
-		wr_u8(&w, keys[i].local ? 1 : 0);
+		wr_u8(&w, (keys[i].local ? 1 : 0) | (keys[i].absent ? 2 : 0));
 		wr_bytes(&w, keys[i].identity, P11B_IDENTITY_LEN);
 		wr_u8(&w, keys[i].space < 0 ? 0xff : (uint8_t)keys[i].space);
 	}
@@ -383,8 +383,9 @@ hello_object(struct rd *r, struct key_info *ki)
 	local = rd_u8(r);
 	identity = rd_take(r, P11B_IDENTITY_LEN);
 	space = rd_u8(r);
+	/* local: bit 0 CKA_LOCAL, bit 1 absent (key_info.absent) */
 	if (r->bad || idlen > P11B_ID_MAX || labellen > P11B_LABEL_MAX ||
-	    local > 1 || (space != 0xff && space >= CONFIG_MAX_KEYSPACES))
+	    local > 3 || (space != 0xff && space >= CONFIG_MAX_KEYSPACES))
 		return SMSG_ERR;
 	ki->space = space == 0xff ? -1 : (int)space;
 	for (i = 0; i < labellen; i++)
@@ -400,8 +401,14 @@ hello_object(struct rd *r, struct key_info *ki)
 	ki->idlen = idlen;
 	memcpy(ki->label, label, labellen);
 	ki->label[labellen] = '\0';
-	ki->local = (int)local;
+	ki->local = (int)(local & 1);
+	ki->absent = (int)(local >> 1);
 	memcpy(ki->identity, identity, P11B_IDENTITY_LEN);
+	/* An absent key is a name only; a present one has a type. */
+	if ((ki->type == P11B_KEY_NONE) != (ki->absent != 0) ||
+	    (ki->absent && (ki->algs != 0 || ki->spkilen != 0 ||
+	    ki->certlen != 0 || chainlen != 0 || ki->space != -1)))
+		return SMSG_ERR;
 	return SMSG_OK;
 }
 
@@ -426,7 +433,7 @@ hello_key(struct rd *r, struct key_info *ki)
 	cert = rd_take(r, certlen);
 	if (r->bad || namelen > P11B_KEY_NAME_MAX ||
 	    !wire_key_name_valid((const char *)name, namelen) ||
-	    type == P11B_KEY_NONE || type >= P11B_KEY_TYPE_COUNT ||
+	    type >= P11B_KEY_TYPE_COUNT ||
 	    extractable > 1 || ki->bits > 65536 || objlen > SMSG_TEXT_MAX ||
 	    (ki->algs & ~alg_key_algs((enum p11b_key_type)type)) != 0 ||
 	    !text_ok(obj, objlen))

@@ -168,33 +168,3 @@ smsg_work_decode(enum smsg_type type, const uint8_t *body, size_t len,
 	job->kidlen = kidlen;
 	return SMSG_OK;
 }
-
-struct key_info *
-key_info_dup(const struct key_info *keys, size_t n, size_t room)
-{
-	struct key_info *out;
-	size_t i;
-
-	if ((out = calloc(n + room + 1, sizeof(*out))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		out[i] = keys[i];
-		out[i].spki = out[i].cert = out[i].chain = NULL;
-		if ((keys[i].spkilen > 0 && (out[i].spki =
-		    malloc(keys[i].spkilen)) == NULL) ||
-		    (keys[i].certlen > 0 && (out[i].cert =
-		    malloc(keys[i].certlen)) == NULL) ||
-		    (keys[i].chainlen > 0 && (out[i].chain =
-		    malloc(keys[i].chainlen)) == NULL)) {
-			key_info_free(out, i + 1);
-			return NULL;
-		}
-		if (keys[i].spkilen > 0)
-			memcpy(out[i].spki, keys[i].spki, keys[i].spkilen);
-		if (keys[i].certlen > 0)
-			memcpy(out[i].cert, keys[i].cert, keys[i].certlen);
-		if (keys[i].chainlen > 0)
-			memcpy(out[i].chain, keys[i].chain, keys[i].chainlen);
-	}
-	return out;
-}

@@ -283,6 +283,7 @@ submit(struct broker *b, struct conn *c, const struct request_ctx *rq,
 	job->key = rq->pinned ? rq->version_key : rq->key_index;
 	/* A keyspace key: each signer finds it by its label and CKA_ID. */
 	if (rq->key_index >= 0 && b->keys[rq->key_index].space >= 0) {
+		p->work.tokens = b->keys[rq->key_index].tokens;
 		job->key = -1;
 		job->by_label = 1;
 		strlcpy(job->label, b->keys[rq->key_index].name,

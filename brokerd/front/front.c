@@ -54,11 +54,11 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (joblink_new(&b->jobs) != 0)
 		front_fail(ctl_fd, "out of memory");
-	if (front_take_signer(b, b->conf, b->policy, links, nlinks, &gen, &ks,
-	    desc, err, sizeof(err)) != 0)
+	if (front_take_signer(b, b->conf, b->policy, config_slot_token(b->conf,
+	    slot), links, nlinks, &gen, &ks, desc, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);
 	joblink_new_set(b->jobs);
-	joblink_use(b->jobs, gen, slot);
+	joblink_use(b->jobs, gen, slot, config_slot_token(b->conf, slot));
 	front_use_keys(b, ks, desc);
 	log_info("%s: %zu keys", b->token_desc, b->nkeys);
 	if (audit_open(b, &b->audit, err, sizeof(err)) != 0)
@@ -69,7 +69,7 @@ front_main(struct broker *b, int listen_fd, int ctl_fd, int *links,
 		front_fail(ctl_fd, "cannot set up the event loop");
 	if (crypto_init() != 0)
 		front_fail(ctl_fd, "cannot initialise OpenSSL");
-	sandbox_conf_of(b->conf, &sc);
+	sandbox_conf_of(b->conf, NULL, &sc);
 	if (sandbox_harden(&sc, err, sizeof(err)) != 0 ||
 	    sandbox_seccomp(SANDBOX_FRONT, &sc, err, sizeof(err)) != 0)
 		front_fail(ctl_fd, err);

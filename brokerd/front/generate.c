@@ -65,6 +65,8 @@ keys_add(struct broker *b, struct key_info *ki)
 		return -1;
 	keys[n] = *ki;
 	memset(ki, 0, sizeof(*ki));	/* its buffers are the array's now */
+	if (keys[n].space >= 0 && (size_t)keys[n].space < b->conf->nkeyspaces)
+		keys[n].tokens = 1U << b->conf->keyspaces[keys[n].space].token;
 	if ((kg = keygen_new(keys, n + 1)) == NULL) {
 		key_info_free(keys, n + 1);
 		return -1;
@@ -225,6 +227,8 @@ generate_handle(struct broker *b, struct conn *c, struct request_ctx *rq,
 	job->kidlen = req->gen_idlen;
 	job->gen_type = req->gen_type;
 	job->gen_bits = req->gen_bits;
+	/* Made on the keyspace's token block. */
+	p->work.tokens = 1U << b->conf->keyspaces[space].token;
 	p->work.gen = b->keyset;
 	p->work.done = generate_done;
 	p->work.arg = p;

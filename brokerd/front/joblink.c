@@ -13,6 +13,11 @@
  * more to another current signer of the same set (one start or reload:
  * the same keys); only a job that has been tried twice, a stream, or a
  * job with no other signer left fails.
+ *
+ * Each signer serves one token block; a job goes to the signers of the
+ * blocks that hold its key (work.tokens), and a failover (a whole job a
+ * token answered TOKEN_UNAVAILABLE or sat on past the timeout) goes to
+ * a signer of another of them.
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -65,6 +70,7 @@ struct joblink_gen {
 	int			 current;
 	int			 served;	/* answered a job with OK */
 	int			 slot;		/* the monitor's signer slot */
+	int			 token;		/* the token block it serves */
 	unsigned int		 set;		/* the start or reload it serves */
 };
 
@@ -90,6 +96,8 @@ struct joblink {
 	struct joblink_gen	*cur[JOBLINK_SLOTS];	/* by slot */
 	unsigned int		 set;		/* of the current signers */
 	unsigned int		 rr;		/* where pick() starts */
+	uint64_t		 failovers[JOBLINK_TOKENS];	/* jobs moved
+							   from block i */
 };
 
 int
@@ -240,8 +248,38 @@ link_retire(struct slink *l)
 		(void)shutdown(l->fd, SHUT_WR);
 }
 
-static struct slink *pick(struct joblink *);
+static struct slink *pick(struct joblink *, uint32_t, int);
 static void link_submit(struct joblink *, struct slink *, struct work *);
+
+/* Does signer g serve a token block that may run a job for tokens? */
+static int
+gen_serves(const struct joblink_gen *g, uint32_t tokens)
+{
+	return tokens == 0 || (g->token >= 0 && g->token < JOBLINK_TOKENS &&
+	    (tokens & (1U << g->token)));
+}
+
+/*
+ * Whole job w, which the token of g failed (TOKEN_UNAVAILABLE, or no
+ * answer in time), once to a signer of another block that holds its key
+ * (1), if there is one up.  A key generation is not repeated (it may
+ * have made the key); a batch or a stream is not moved.
+ */
+static int
+failover(struct joblink *s, struct joblink_gen *g, struct work *w)
+{
+	struct slink *l;
+
+	if (w->retried || w->job.stream != JOB_WHOLE || w->batch != NULL ||
+	    w->job.op == P11B_OP_GENERATE || g->set != s->set ||
+	    (l = pick(s, w->tokens, g->token)) == NULL ||
+	    l->gen->token == g->token)
+		return 0;
+	w->retried = 1;
+	s->failovers[g->token]++;
+	link_submit(s, l, w);
+	return 1;
+}
 
 /*
  * A job of a signer that died: once more on another current signer of
@@ -255,8 +293,11 @@ retry_work(struct joblink *s, struct joblink_gen *g, struct work *w)
 	struct slink *l;
 
 	if (g->current && g->set == s->set && !w->retried &&
-	    w->job.stream == JOB_WHOLE && (l = pick(s)) != NULL) {
+	    w->job.stream == JOB_WHOLE && (l = pick(s, w->tokens,
+	    g->token)) != NULL) {
 		w->retried = 1;
+		if (l->gen->token != g->token)
+			s->failovers[g->token]++;
 		link_submit(s, l, w);
 		return 1;
 	}
@@ -300,7 +341,7 @@ gen_kill(struct joblink_gen *g, const char *why)
 	if (retried > 0)
 		log_info("signer %d: %d of its jobs sent to the other signers",
 		    g->slot, retried);
-	if (pick(s) == NULL)
+	if (pick(s, 0, -1) == NULL)
 		log_warnx("signer %d: %s; no other signer serves: answering "
 		    "TOKEN_UNAVAILABLE until one is back", g->slot, why);
 	else
@@ -459,7 +500,7 @@ joblink_new_set(struct joblink *s)
 }
 
 void
-joblink_use(struct joblink *s, struct joblink_gen *g, int slot)
+joblink_use(struct joblink *s, struct joblink_gen *g, int slot, int token)
 {
 	if (slot < 0 || slot >= JOBLINK_SLOTS) {
 		gen_free(s, g);
@@ -469,6 +510,7 @@ joblink_use(struct joblink *s, struct joblink_gen *g, int slot)
 		gen_retire(s, s->cur[slot]);
 	s->cur[slot] = g;
 	g->slot = slot;
+	g->token = token;
 	g->set = s->set;
 	g->current = 1;
 }
@@ -575,18 +617,41 @@ pick_gen(struct joblink_gen *g, struct slink *best, int streams)
 }
 
 /*
- * The least loaded worker of all current signers; ties go round the
- * signers, so that light load too reaches every process.
+ * The least loaded worker of the current signers of the token blocks in
+ * tokens (0: any); ties go round the signers, so that light load too
+ * reaches every process.  Signers of block avoid only when no other
+ * block's serves (-1: none avoided).
  */
 static struct slink *
-pick(struct joblink *s)
+pick(struct joblink *s, uint32_t tokens, int avoid)
 {
-	struct slink *best = NULL;
+	struct slink *best = NULL, *other = NULL;
+	struct joblink_gen *g;
 	unsigned int i, start = s->rr++;
 
-	for (i = 0; i < JOBLINK_SLOTS; i++)
-		best = pick_gen(s->cur[(start + i) % JOBLINK_SLOTS], best, 0);
-	return best;
+	for (i = 0; i < JOBLINK_SLOTS; i++) {
+		g = s->cur[(start + i) % JOBLINK_SLOTS];
+		if (g == NULL || !gen_serves(g, tokens))
+			continue;
+		if (g->token == avoid)
+			best = pick_gen(g, best, 0);
+		else
+			other = pick_gen(g, other, 0);
+	}
+	return other != NULL ? other : best;
+}
+
+/* The token blocks a job may go to: its submitter's, else its key's. */
+static uint32_t
+work_tokens(const struct work *w)
+{
+	const struct key_info *keys;
+	size_t n;
+
+	if (w->tokens != 0 || w->gen == NULL || w->job.key < 0)
+		return w->tokens;
+	keys = keygen_keys(w->gen, &n);
+	return (size_t)w->job.key < n ? keys[w->job.key].tokens : 0;
 }
 
 static int
@@ -606,19 +671,21 @@ joblink_submit(struct joblink *s, struct work *w)
 	struct slink *l;
 
 	w->retried = 0;
+	w->tokens = work_tokens(w);
 	if (!any_up(s)) {
 		fail_work(s, w, "the signer is not running");
 		return;
 	}
-	if ((l = pick(s)) == NULL) {
-		fail_work(s, w, "every token session is stuck");
+	if ((l = pick(s, w->tokens, -1)) == NULL) {
+		fail_work(s, w, pick(s, 0, -1) != NULL ? "no token that holds "
+		    "the key is up" : "every token session is stuck");
 		return;
 	}
 	link_submit(s, l, w);
 }
 
 int
-joblink_stream_open(struct joblink *s, struct jstream **jsp)
+joblink_stream_open(struct joblink *s, uint32_t tokens, struct jstream **jsp)
 {
 	struct joblink_gen *g;
 	struct slink *l = NULL;
@@ -626,7 +693,8 @@ joblink_stream_open(struct joblink *s, struct jstream **jsp)
 	int i;
 
 	for (i = 0; i < JOBLINK_SLOTS; i++)
-		l = pick_gen(s->cur[i], l, 1);
+		if (s->cur[i] != NULL && gen_serves(s->cur[i], tokens))
+			l = pick_gen(s->cur[i], l, 1);
 	if (l == NULL || (js = calloc(1, sizeof(*js))) == NULL)
 		return -1;
 	g = l->gen;
@@ -734,6 +802,13 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 	TAILQ_REMOVE(&l->pending, w, entry);
 	l->npending--;
 	g->jobs--;
+	/* The token failed it: another block's signer may serve it. */
+	if (w->arg != GHOST && res.status == P11B_TOKEN_UNAVAILABLE &&
+	    failover(s, g, w)) {
+		job_result_clear(&res);
+		link_retire(l);
+		return 0;
+	}
 	if (w->arg == GHOST) {		/* answered already, by the sweep */
 		job_result_clear(&res);
 		free(w);
@@ -747,7 +822,6 @@ link_result(struct joblink *s, struct slink *l, const struct smsg_hdr *h,
 		TAILQ_INSERT_TAIL(done, w, entry);
 	}
 	link_retire(l);
-	(void)s;
 	return 0;
 }
 
@@ -904,6 +978,37 @@ joblink_slot_up(const struct joblink *s, int slot)
 }
 
 int
+joblink_token_ready(const struct joblink *s, int token)
+{
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (s->cur[i] != NULL && s->cur[i]->token == token &&
+		    pick_gen(s->cur[i], NULL, 0) != NULL)
+			return 1;
+	return 0;
+}
+
+int
+joblink_token_served(const struct joblink *s, int token)
+{
+	int i;
+
+	for (i = 0; i < JOBLINK_SLOTS; i++)
+		if (s->cur[i] != NULL && s->cur[i]->token == token &&
+		    !s->cur[i]->dead && s->cur[i]->served)
+			return 1;
+	return 0;
+}
+
+uint64_t
+joblink_failovers(const struct joblink *s, int token)
+{
+	return token >= 0 && token < JOBLINK_TOKENS ? s->failovers[token] :
+	    0;
+}
+
+int
 joblink_slot_busy(const struct joblink *s, int slot)
 {
 	const struct joblink_gen *g;
@@ -956,7 +1061,9 @@ sweep_gen(struct joblink *s, struct joblink_gen *g, uint64_t timeout_ms)
 				log_warnx("signer: worker %d: no answer in "
 				    "%llu ms; not using it until it answers",
 				    l->index, (unsigned long long)timeout_ms);
-			fail_work(s, w, "the token did not answer in time");
+			if (!failover(s, g, w))
+				fail_work(s, w, "the token did not answer in "
+				    "time");
 			w = ghost;
 		}
 	}

@@ -10,6 +10,12 @@
  * all.  Jobs already sent to an old one finish there (reload); when one
  * dies, its whole jobs go once more to another current signer, and fail
  * with TOKEN_UNAVAILABLE only when none is left (or for streams).
+ *
+ * Every signer serves one token block.  A job goes only to signers of a
+ * block that holds its key (work.tokens).  A whole job that a token
+ * answers TOKEN_UNAVAILABLE, or does not answer within the timeout, is
+ * sent once to a signer of another block that holds the key, when one
+ * is up (a failover, counted for the block it left).
  */
 #ifndef JOBLINK_H
 #define JOBLINK_H
@@ -25,6 +31,7 @@
 #include "keygen.h"
 
 #define JOBLINK_SLOTS	16	/* CTL_SIGNERS_MAX */
+#define JOBLINK_TOKENS	8	/* CONFIG_MAX_TOKENS */
 
 struct slink;
 
@@ -40,8 +47,13 @@ struct work {
 	void			(*done)(struct work *w);
 	void			*arg;
 	/* the link's */
+	/*
+	 * The token blocks that may run it (bit i: block i; 0: any).  The
+	 * submitter's, else joblink_submit() takes the key's (gen).
+	 */
+	uint32_t		 tokens;
 	struct slink		*link;
-	int			 retried;	/* its signer died once */
+	int			 retried;	/* sent a second time once */
 	uint64_t		 id;
 	uint64_t		 sent_ms;	/* CLOCK_MONOTONIC */
 	size_t			 nbatch;	/* results a batch awaits */
@@ -78,8 +90,12 @@ void	joblink_event(struct joblink *s, uint64_t data, uint32_t events);
 int	joblink_gen_open(struct joblink *s, int *fds, int nfds,
 	    struct joblink_gen **genp, struct smsg_hello *hello, char *errbuf,
 	    size_t errlen);
-/* A restarted signer, current in its slot (its old one retires). */
-void	joblink_use(struct joblink *s, struct joblink_gen *gen, int slot);
+/*
+ * A signer of token block token, current in its slot (the slot's old
+ * one retires).
+ */
+void	joblink_use(struct joblink *s, struct joblink_gen *gen, int slot,
+	    int token);
 /* A start or reload: every current signer retires; joblink_use() next. */
 void	joblink_new_set(struct joblink *s);
 void	joblink_discard(struct joblink *s, struct joblink_gen *gen);
@@ -100,7 +116,8 @@ void	joblink_complete(struct joblink *s);
  * it there, or fails it at once when that signer is gone.
  */
 struct jstream;
-int	joblink_stream_open(struct joblink *s, struct jstream **jsp);
+int	joblink_stream_open(struct joblink *s, uint32_t tokens,
+	    struct jstream **jsp);
 void	joblink_stream_submit(struct joblink *s, struct jstream *js,
 	    struct work *w);
 void	joblink_stream_close(struct joblink *s, struct jstream *js);
@@ -114,6 +131,12 @@ int	joblink_busy(const struct joblink *s);
 /* The same for one slot; and whether a live signer serves in it. */
 int	joblink_slot_busy(const struct joblink *s, int slot);
 int	joblink_slot_up(const struct joblink *s, int slot);
+/* A signer of token block token serves (not every worker stuck). */
+int	joblink_token_ready(const struct joblink *s, int token);
+/* A current signer of token block token has answered a job with OK. */
+int	joblink_token_served(const struct joblink *s, int token);
+/* Jobs moved from token block token to another since the start. */
+uint64_t joblink_failovers(const struct joblink *s, int token);
 
 /*
  * Once a second: answer jobs waiting longer than timeout_ms with

@@ -61,8 +61,9 @@ parse_new(struct broker *b, const uint8_t *body, size_t len,
 }
 
 /*
- * The new signers, nlinks each (all taken over, closed on failure): the
- * first one's keys are the new generation's, every one checked.
+ * The new signers, nlinks each (all taken over, closed on failure): their
+ * keys, every token block's merged, are the new generation's, every one
+ * checked.
  */
 static int
 take_signers(struct broker *b, const struct files *f, int *fds,
@@ -72,7 +73,7 @@ take_signers(struct broker *b, const struct files *f, int *fds,
 	const struct key_info *keys;
 	struct keygen *ks;
 	size_t nkeys;
-	int i, j, r = 0;
+	int i, j, changed, r = 0;
 
 	*ksp = NULL;
 	for (i = 0; i < nsigners; i++) {
@@ -82,12 +83,16 @@ take_signers(struct broker *b, const struct files *f, int *fds,
 				if (fds[i * nlinks + j] != -1)
 					close(fds[i * nlinks + j]);
 		} else if ((r = front_take_signer(b, f->conf, f->pol,
-		    fds + i * nlinks, nlinks, &gens[i], &ks, desc, err,
-		    errlen)) == 0) {
+		    config_slot_token(f->conf, i), fds + i * nlinks, nlinks,
+		    &gens[i], &ks, desc, err, errlen)) == 0) {
 			if (*ksp == NULL)
 				*ksp = ks;
-			else
+			else {
+				/* Every block's keys: one generation. */
+				r = front_keys_merge(ksp, ks, f->conf, f->pol,
+				    &changed, err, errlen);
 				keygen_release(ks);
+			}
 		} else
 			gens[i] = NULL;
 		for (j = 0; j < nlinks; j++)	/* taken over */
@@ -148,7 +153,7 @@ broker_reload(struct broker *b, const uint8_t *body, size_t len, int *fds,
 		goto fail;
 	joblink_new_set(b->jobs);
 	for (i = 0; i < n; i++)
-		joblink_use(b->jobs, gens[i], i);
+		joblink_use(b->jobs, gens[i], i, config_slot_token(f.conf, i));
 	b->restart_asked = 0;		/* new signers in every slot */
 	front_use_keys(b, ks, desc);
 	policy_free(b->policy);

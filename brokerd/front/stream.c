@@ -362,7 +362,9 @@ stream_begin(struct broker *b, struct conn *c, struct request_ctx *rq,
 		stream_refused(b, c, rq->id);
 		return;
 	}
-	if (joblink_stream_open(b->jobs, &st->js) != 0) {
+	if (joblink_stream_open(b->jobs, rq->key_index >= 0 &&
+	    (size_t)rq->key_index < b->nkeys ? b->keys[rq->key_index].tokens :
+	    0, &st->js) != 0) {
 		free(st);
 		answer_refuse(b, c, rq, P11B_TOKEN_UNAVAILABLE, "the signer "
 		    "is not running");

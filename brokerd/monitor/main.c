@@ -160,34 +160,93 @@ print_effective(const struct files *f, const char *token_desc,
 	policy_print(f->pol, f->conf, stdout);
 }
 
-/* -n, with the token open: the checks start-up makes, then the summary. */
+/*
+ * Token block t's PIN.  A variable another block read before (and
+ * cleared) gives that block's PIN again: both blocks name one PIN.
+ */
+static struct secret *
+read_pin(const struct config *conf, struct secret **pins, size_t t,
+    char *err, size_t errlen)
+{
+	const struct token_block *tb = &conf->tokens[t];
+	struct secret *s;
+	size_t j;
+
+	for (j = 0; j < t && tb->pin_source == PIN_ENV; j++) {
+		if (conf->tokens[j].pin_source != PIN_ENV ||
+		    strcmp(conf->tokens[j].pin_ref, tb->pin_ref) != 0)
+			continue;
+		if ((s = secret_dup(pins[j])) == NULL)
+			snprintf(err, errlen, "PIN: out of memory");
+		return s;
+	}
+	return pin_read(conf, tb, err, errlen);
+}
+
+/* -n: the keys of every token block, merged as the front merges them. */
+struct check_acc {
+	struct files	*f;
+	struct key_info	*keys;
+	size_t		 nkeys;
+	char		 desc[CONFIG_MAX_TOKENS * (SMSG_TEXT_MAX + 8)];
+};
+
+/* -n, with one token open: its keys and description, merged. */
 static int
 check_keys(void *arg, const char *token_desc, const struct key_info *keys,
     size_t nkeys)
 {
-	struct files *f = arg;
+	struct check_acc *acc = arg;
+	struct key_info *merged;
 	char err[LOG_MSG_MAX];
+	size_t n;
+	int changed;
 
-	if (policy_check_algs(f->pol, key_info_alg_fits, (void *)keys, err,
-	    sizeof(err)) != 0 || audit_config_check(f->conf, keys, nkeys, err,
+	if (acc->keys == NULL) {
+		if ((merged = key_info_dup(keys, nkeys, 0)) == NULL)
+			startup_fail("out of memory");
+		n = nkeys;
+	} else if (key_info_merge(acc->keys, acc->nkeys, keys, nkeys,
+	    acc->f->conf->nkeys, &merged, &n, &changed, err,
 	    sizeof(err)) != 0)
 		startup_fail(err);
-	print_effective(f, token_desc, keys, nkeys);
+	key_info_free(acc->keys, acc->nkeys);
+	acc->keys = merged;
+	acc->nkeys = n;
+	if (acc->desc[0] != '\0')
+		strlcat(acc->desc, "\n# ", sizeof(acc->desc));
+	strlcat(acc->desc, token_desc, sizeof(acc->desc));
 	return 0;
 }
 
-/* -n: everything start-up checks, in this process, then the summary. */
+/*
+ * -n: everything start-up checks, in this process (each token block in
+ * turn), then the summary.
+ */
 static int
 check_only(struct files *f)
 {
-	struct secret *pin;
+	struct secret *pins[CONFIG_MAX_TOKENS];
+	struct check_acc acc;
 	char err[LOG_MSG_MAX];
+	size_t t;
 
-	if ((pin = pin_read(f->conf, err, sizeof(err))) == NULL)
+	memset(&acc, 0, sizeof(acc));
+	acc.f = f;
+	for (t = 0; t < f->conf->ntokens; t++)
+		if ((pins[t] = read_pin(f->conf, pins, t, err, sizeof(err))) ==
+		    NULL)
+			startup_fail(err);
+	for (t = 0; t < f->conf->ntokens; t++)	/* each PIN freed there */
+		if (signer_check_token(f->conf, (int)t, pins[t], check_keys,
+		    &acc, err, sizeof(err)) != 0)
+			startup_fail(err);
+	if (policy_check_algs(f->pol, key_info_alg_fits, acc.keys, err,
+	    sizeof(err)) != 0 || audit_config_check(f->conf, acc.keys,
+	    acc.nkeys, err, sizeof(err)) != 0)
 		startup_fail(err);
-	if (signer_check_token(f->conf, pin, check_keys, f, err,
-	    sizeof(err)) != 0)
-		startup_fail(err);
+	print_effective(f, acc.desc, acc.keys, acc.nkeys);
+	key_info_free(acc.keys, acc.nkeys);
 	files_free(f);
 	return 0;
 }
@@ -224,9 +283,10 @@ main(int argc, char *argv[])
 {
 	struct broker b;
 	struct files files;
-	struct secret *pin;
+	struct secret *pins[CONFIG_MAX_TOKENS];
 	struct sandbox_conf sc;
 	const char *conffile = DEFAULT_CONFIG;
+	size_t t;
 	char err[LOG_MSG_MAX];
 	int ch, foreground = 0, check = 0, verbose = 0, fd, log_fd = -1;
 	int inherited;
@@ -283,8 +343,11 @@ main(int argc, char *argv[])
 	/* Before the PIN is in memory: no core, not dumpable, no new privs. */
 	if (sandbox_no_dumps(err, sizeof(err)) != 0)
 		startup_fail(err);
-	if ((pin = pin_read(files.conf, err, sizeof(err))) == NULL)
-		startup_fail(err);
+	memset(pins, 0, sizeof(pins));
+	for (t = 0; t < files.conf->ntokens; t++)
+		if ((pins[t] = read_pin(files.conf, pins, t, err,
+		    sizeof(err))) == NULL)
+			startup_fail(err);
 	files_forget_pin(&files);
 	if ((fd = listen_open(files.conf, &inherited, err, sizeof(err))) ==
 	    -1)
@@ -292,7 +355,7 @@ main(int argc, char *argv[])
 	if (!inherited)
 		made_socket = files.conf->socket_path;
 	/* The socket is made: keep only what the monitor still uses. */
-	sandbox_conf_of(files.conf, &sc);
+	sandbox_conf_of(files.conf, NULL, &sc);
 	if (sandbox_monitor(&sc, err, sizeof(err)) != 0)
 		startup_fail(err);
 	b.conf = files.conf;
@@ -300,5 +363,5 @@ main(int argc, char *argv[])
 	memcpy(b.files_hex, files.hex, sizeof(b.files_hex));
 	b.ctl_fd = -1;
 	log_info("listening on %s", files.conf->socket_path);
-	return monitor_run(&b, &files, conffile, pin, fd, log_fd, ready);
+	return monitor_run(&b, &files, conffile, pins, fd, log_fd, ready);
 }

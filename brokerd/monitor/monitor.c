@@ -75,23 +75,30 @@ struct child {
 };
 
 /*
- * A signer slot: its signer and its restarts.  The slots serve one
- * token; with several tokens each slot will name its token too.
+ * A signer slot: its signer and its restarts.  Each token block has its
+ * "signers" slots, the blocks' in config order (config_slot_token()).
  */
 struct slot {
 	struct child	 c;		/* current or starting */
 	int		 index;		/* in the front's CTL_SIGNER */
+	int		 token;		/* its token block */
 	uint64_t	 backoff_ms;
 	uint64_t	 restart_at;	/* 0: none scheduled */
 	unsigned int	 quick_deaths;	/* young signers dead in a row */
+};
+
+/* A token block's PIN, and whether its token refused one. */
+struct tok {
+	struct secret	*pin;		/* sealed */
+	struct pin_guard guard;		/* PINs the token refused */
+	int		 down;		/* refused: no more signers */
 };
 
 struct monitor {
 	struct broker	*b;		/* what a front starts from */
 	struct files	 files;		/* in force */
 	const char	*conffile;
-	struct secret	*pin;
-	struct pin_guard guard;		/* PINs the token refused */
+	struct tok	 toks[CONFIG_MAX_TOKENS];	/* by block */
 	int		 listen_fd;
 	int		 ctl_fd;
 	int		 log_fd;	/* children's stderr, or -1 */
@@ -101,7 +108,6 @@ struct monitor {
 	int		 nslots;	/* in use: the config's signers */
 	pid_t		 retiring[4 * CTL_SIGNERS_MAX];	/* old signers,
 							   reaped quietly */
-	int		 down;		/* PIN refused: no more signers */
 	int		 stopping;
 	int		 killed_leftovers;
 	int		 failed;	/* a child ended badly: exit 1 */
@@ -177,14 +183,16 @@ child_stderr(struct monitor *m)
 }
 
 /*
- * Fork a signer for conf that logs in with pin.  The front's ends of the
- * links are kept in c->links until the signer says it is ready.  A PIN
- * the token refused before is never handed to a signer.
+ * Fork a signer for token block token of conf that logs in with its PIN
+ * (toks[token]).  The front's ends of the links are kept in c->links
+ * until the signer says it is ready.  A PIN the token refused before is
+ * never handed to a signer.
  */
 static int
-spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
-    struct child *c, int slot)
+spawn_signer(struct monitor *m, const struct config *conf, struct tok *toks,
+    int token, struct child *c, int slot)
 {
+	struct secret *pin = toks[token].pin;
 	int i, sp[2], st[2], n = conf->workers;
 	int *mine, *theirs, keep[CTL_MAX_FDS + 1];
 	pid_t pid;
@@ -192,9 +200,9 @@ spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
 	memset(c, 0, sizeof(*c));
 	c->status_fd = -1;
 	c->report_fd = -1;
-	if (pin_guard_refused(&m->guard, pin) != 0) {
-		log_warnx("monitor: the token refused this PIN before; no "
-		    "signer is started with it");
+	if (pin_guard_refused(&toks[token].guard, pin) != 0) {
+		log_warnx("monitor: token %s refused this PIN before; no "
+		    "signer is started with it", conf->tokens[token].name);
 		return -1;
 	}
 	if ((mine = calloc(n, sizeof(int))) == NULL ||
@@ -227,7 +235,7 @@ spawn_signer(struct monitor *m, const struct config *conf, struct secret *pin,
 			keep[i] = theirs[i];
 		keep[n] = st[1];
 		keep_only(keep, n + 1);
-		signer_main(conf, pin, keep, n, keep[n]);
+		signer_main(conf, token, pin, keep, n, keep[n]);
 	}
 	(void)secret_seal(pin);
 	close(st[1]);
@@ -322,10 +330,11 @@ send_signer(struct monitor *m, struct slot *s)
 }
 
 static void
-slot_reset(struct slot *s, int index)
+slot_reset(struct slot *s, int index, int token)
 {
 	memset(s, 0, sizeof(*s));
 	s->index = index;
+	s->token = token;
 	s->c.status_fd = -1;
 	s->c.report_fd = -1;
 	s->backoff_ms = BACKOFF_MIN_MS;
@@ -337,28 +346,71 @@ slot_looping(const struct slot *s)
 	return s->quick_deaths >= UNAVAILABLE_AFTER;
 }
 
+/* Has every token block's token refused its PIN? */
+static int
+all_down(const struct monitor *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->files.conf->ntokens; i++)
+		if (!m->toks[i].down)
+			return 0;
+	return 1;
+}
+
 /*
- * The slots' state for the front; the token is unavailable when the PIN
- * was refused or every slot is looping.
+ * The slots' state for the front.  A token is unavailable when it
+ * refused the PIN or every slot of its block is looping; the broker is
+ * when every token is.
  */
 static void
 update_slots(struct monitor *m)
 {
+	const struct config *conf = m->files.conf;
+	struct ctl_token_state *ts;
 	struct slot *s;
-	int i, looping = 1;
+	uint32_t looping[CONFIG_MAX_TOKENS];
+	size_t t;
+	int i, every = 1;
 
 	m->stats.nslots = (uint32_t)m->nslots;
+	m->stats.ntokens = (uint32_t)conf->ntokens;
+	for (t = 0; t < conf->ntokens; t++)
+		looping[t] = 1;
 	for (i = 0; i < m->nslots; i++) {
 		s = &m->slots[i];
 		m->stats.slots[i].up = s->c.pid > 0 && s->c.report_fd != -1;
 		m->stats.slots[i].looping = slot_looping(s);
+		m->stats.slots[i].token = (uint32_t)s->token;
 		if (!slot_looping(s))
-			looping = 0;
+			looping[s->token] = 0;
 	}
-	if (m->down || m->stats.unavailable == (uint32_t)looping)
+	for (t = 0; t < conf->ntokens; t++) {
+		ts = &m->stats.tokens[t];
+		ts->pin_refused = (uint32_t)m->toks[t].down;
+		if (m->toks[t].down)
+			looping[t] = 1;
+		if (!looping[t])
+			every = 0;
+		if (ts->unavailable == looping[t])
+			continue;
+		ts->unavailable = looping[t];
+		if (conf->ntokens == 1 || m->toks[t].down)
+			continue;
+		if (looping[t])
+			log_warnx("monitor: token %s is UNAVAILABLE: in every "
+			    "one of its slots %d signers in a row ended "
+			    "within %d s (the other tokens serve its keys)",
+			    conf->tokens[t].name, UNAVAILABLE_AFTER,
+			    STABLE_MS / 1000);
+		else
+			log_warnx("monitor: token %s is available again",
+			    conf->tokens[t].name);
+	}
+	if (all_down(m) || m->stats.unavailable == (uint32_t)every)
 		return;
-	m->stats.unavailable = (uint32_t)looping;
-	if (looping)
+	m->stats.unavailable = (uint32_t)every;
+	if (every)
 		log_warnx("monitor: in every slot %d signers in a row ended "
 		    "within %d s; the token is UNAVAILABLE until one stays "
 		    "up %d s (restarts back off to %d s)", UNAVAILABLE_AFTER,
@@ -374,7 +426,7 @@ schedule_restart(struct monitor *m, struct slot *s, uint64_t lived_ms)
 {
 	uint64_t now = clock_ms();
 
-	if (m->down || m->stopping)
+	if (m->toks[s->token].down || m->stopping)
 		return;
 	if (lived_ms >= STABLE_MS) {
 		s->backoff_ms = BACKOFF_MIN_MS;
@@ -398,7 +450,8 @@ restart_signer(struct monitor *m, struct slot *s)
 	s->restart_at = 0;
 	m->stats.restarts++;
 	m->stats.slots[s->index].restarts++;
-	if (spawn_signer(m, m->files.conf, m->pin, &s->c, s->index) != 0)
+	if (spawn_signer(m, m->files.conf, m->toks, s->token, &s->c,
+	    s->index) != 0)
 		schedule_restart(m, s, 0);
 }
 
@@ -411,7 +464,8 @@ check_stable(struct monitor *m)
 
 	for (i = 0; i < m->nslots; i++) {
 		s = &m->slots[i];
-		if (!slot_looping(s) || m->down || s->c.pid <= 0 ||
+		if (!slot_looping(s) || m->toks[s->token].down ||
+		    s->c.pid <= 0 ||
 		    s->c.report_fd == -1 || clock_ms() - s->c.started_ms <
 		    STABLE_MS)
 			continue;
@@ -488,12 +542,12 @@ sandbox_killed(struct monitor *m, int trapped, const struct sandbox_trap *t)
 	count_kill(m, name);
 }
 
-/* The token refused pin: never again (until a restart). */
+/* The token refused t's PIN: never again (until a restart). */
 static void
-pin_refused(struct monitor *m, struct secret *pin)
+pin_refused(struct monitor *m, struct tok *t)
 {
 	m->stats.login_failures++;
-	if (pin_guard_refuse(&m->guard, pin) != 0)
+	if (pin_guard_refuse(&t->guard, t->pin) != 0)
 		fatalx("monitor: cannot remember the refused PIN");
 	log_warnx("monitor: the token refused the PIN; it is not presented "
 	    "again (put the right PIN in place and reload, or restart)");
@@ -606,7 +660,7 @@ front_exited(struct monitor *m, int status)
 		log_warnx("monitor: the front exited with status %d",
 		    WEXITSTATUS(status));
 	drop_signers(m);
-	if (m->down) {
+	if (all_down(m)) {
 		log_warnx("monitor: the token refused the PIN: no signer, so "
 		    "no front; stopping");
 		m->failed = 1;
@@ -644,6 +698,8 @@ static void
 signer_exited(struct monitor *m, struct slot *s, int status)
 {
 	struct sandbox_trap t;
+	const char *name;
+	char why[64 + P11B_KEY_NAME_MAX];
 	int i, trapped;
 
 	if (s->c.status_fd != -1) {
@@ -665,15 +721,22 @@ signer_exited(struct monitor *m, struct slot *s, int status)
 		return;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
-		log_warnx("monitor: the token refused the PIN; the signer "
-		    "will NOT be restarted, nor any other (answering "
-		    "TOKEN_UNAVAILABLE once none serves)");
-		pin_refused(m, m->pin);
-		m->down = 1;
-		m->stats.unavailable = 1;
+		name = m->files.conf->tokens[s->token].name;
+		log_warnx("monitor: token %s refused the PIN; the signer "
+		    "will NOT be restarted, nor any other of that token "
+		    "(answering TOKEN_UNAVAILABLE once none serves)", name);
+		pin_refused(m, &m->toks[s->token]);
+		m->toks[s->token].down = 1;
 		for (i = 0; i < m->nslots; i++)
-			m->slots[i].restart_at = 0;
-		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, "PIN refused", 11,
+			if (m->slots[i].token == s->token)
+				m->slots[i].restart_at = 0;
+		update_slots(m);
+		if (all_down(m))
+			m->stats.unavailable = 1;
+		snprintf(why, sizeof(why), "%s%sPIN refused", m->files.conf->
+		    ntokens > 1 ? name : "", m->files.conf->ntokens > 1 ?
+		    ": " : "");
+		(void)ctl_send(m->ctl_fd, CTL_SIGNER_DOWN, why, strlen(why),
 		    NULL, 0);
 		return;
 	}
@@ -753,7 +816,7 @@ front_verdict(struct monitor *m, char *msg, size_t msglen)
  * refused its PIN (1).  One that said why is exiting already.
  */
 static int
-signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
+signer_start_failed(struct monitor *m, struct child *c, struct tok *t,
     int timed_out)
 {
 	int status;
@@ -766,7 +829,7 @@ signer_start_failed(struct monitor *m, struct child *c, struct secret *pin,
 			return 0;
 	c->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
-		pin_refused(m, pin);
+		pin_refused(m, t);
 		return 1;
 	}
 	return 0;
@@ -793,23 +856,24 @@ join_signers(struct monitor *m, struct slot *first)
  * Fill n empty slots, one signer after the other: SoftHSM2 processes
  * that open the token at the same moment do not always find it (seen:
  * "no token with label").  Returns how many serve; a slot whose signer
- * did not start is left empty, with why in err.  *refused: the token
- * refused the PIN (no further signer is started with it).
+ * did not start is left empty, with why in err.  *refused: a token
+ * refused its PIN (no further signer is started with it).
  */
 static int
 start_signers(struct monitor *m, const struct config *conf,
-    struct secret *pin, struct slot *slots, int n, int *refused, char *err,
+    struct tok *toks, struct slot *slots, int n, int *refused, char *err,
     size_t errlen)
 {
 	char why[LOG_MSG_MAX];
-	int i, r, up = 0;
+	int i, r, t, up = 0;
 
 	*refused = 0;
 	snprintf(err, errlen, "no signer");
 	for (i = 0; i < n; i++)
-		slot_reset(&slots[i], i);
+		slot_reset(&slots[i], i, config_slot_token(conf, i));
 	for (i = 0; i < n && !*refused; i++) {
-		if (spawn_signer(m, conf, pin, &slots[i].c, i) != 0) {
+		t = slots[i].token;
+		if (spawn_signer(m, conf, toks, t, &slots[i].c, i) != 0) {
 			snprintf(err, errlen, "cannot start signer %d", i);
 			continue;
 		}
@@ -818,8 +882,13 @@ start_signers(struct monitor *m, const struct config *conf,
 			up++;
 			continue;
 		}
-		strlcpy(err, why, errlen);
-		if (signer_start_failed(m, &slots[i].c, pin, r == -2))
+		err[0] = '\0';
+		if (conf->ntokens > 1) {
+			strlcpy(err, conf->tokens[t].name, errlen);
+			strlcat(err, ": ", errlen);
+		}
+		strlcat(err, why, errlen);
+		if (signer_start_failed(m, &slots[i].c, &toks[t], r == -2))
 			*refused = 1;
 		slots[i].c.pid = 0;
 	}
@@ -855,12 +924,120 @@ watch_audit(struct monitor *m)
  * SIGHUP: read and check the files, start a signer for them, and let the
  * front switch over.  Any failure leaves everything as it was.
  */
+/*
+ * A block new to a reload whose PIN is an environment variable: that
+ * variable was read (and cleared) at start, but a block in force may
+ * hold its PIN; a copy of it (sealed), or NULL.
+ */
+static struct secret *
+shared_env_pin(struct monitor *m, const struct token_block *tb)
+{
+	const struct config *conf = m->files.conf;
+	struct secret *copy;
+	size_t k;
+
+	if (tb->pin_source != PIN_ENV)
+		return NULL;
+	for (k = 0; k < conf->ntokens; k++) {
+		if (conf->tokens[k].pin_source != PIN_ENV ||
+		    strcmp(conf->tokens[k].pin_ref, tb->pin_ref) != 0 ||
+		    secret_unseal(m->toks[k].pin) != 0)
+			continue;
+		copy = secret_dup(m->toks[k].pin);
+		(void)secret_seal(m->toks[k].pin);
+		if (copy != NULL && secret_seal(copy) != 0) {
+			secret_free(copy);
+			copy = NULL;
+		}
+		return copy;
+	}
+	return NULL;
+}
+
+/*
+ * The reload's PINs, by the new config's blocks (nt): a block both files
+ * have keeps its PIN and guard, or the PIN read again (fresh[i]); a new
+ * block has its PIN read (fresh).  -1 with why in err (fresh ones freed).
+ */
+static int
+reload_pins(struct monitor *m, const struct config *conf, struct tok *nt,
+    int *fresh, char *err, size_t errlen)
+{
+	struct secret *pin, *cur;
+	size_t i;
+	int j, owned;
+
+	memset(nt, 0, sizeof(*nt) * CONFIG_MAX_TOKENS);
+	for (i = 0; i < conf->ntokens; i++) {
+		fresh[i] = 0;
+		j = config_token_index(m->files.conf, conf->tokens[i].name);
+		if (j >= 0)
+			nt[i].guard = m->toks[j].guard;
+		else if (pin_guard_init(&nt[i].guard) != 0) {
+			snprintf(err, errlen, "cannot set up the PIN guard");
+			goto fail;
+		}
+		cur = j >= 0 ? m->toks[j].pin : shared_env_pin(m,
+		    &conf->tokens[i]);
+		owned = j < 0 && cur != NULL;
+		if (pin_for_reload(&nt[i].guard, conf, &conf->tokens[i], cur,
+		    &pin, err, errlen) != 0) {
+			if (owned)
+				secret_free(cur);
+			goto fail;
+		}
+		if (pin != NULL && owned)
+			secret_free(cur);
+		fresh[i] = pin != NULL || owned;
+		nt[i].pin = pin != NULL ? pin : cur;
+	}
+	return 0;
+ fail:
+	for (; i-- > 0;)
+		if (fresh[i])
+			secret_free(nt[i].pin);
+	return -1;
+}
+
+/* The reload did not take: the PINs read for it go. */
+static void
+reload_pins_drop(const struct config *conf, struct tok *nt, const int *fresh)
+{
+	size_t i;
+
+	for (i = 0; i < conf->ntokens; i++)
+		if (fresh[i])
+			secret_free(nt[i].pin);
+	sodium_memzero(nt, sizeof(*nt) * CONFIG_MAX_TOKENS);
+}
+
+/* The reload took: nt (fresh PINs owned) replaces m->toks. */
+static void
+reload_pins_use(struct monitor *m, const struct config *conf,
+    struct tok *nt, const int *fresh)
+{
+	size_t i, j;
+	int kept;
+
+	for (j = 0; j < m->files.conf->ntokens; j++) {
+		kept = 0;
+		for (i = 0; i < conf->ntokens; i++)
+			if (!fresh[i] && nt[i].pin == m->toks[j].pin)
+				kept = 1;
+		if (!kept)
+			secret_free(m->toks[j].pin);
+	}
+	sodium_memzero(m->toks, sizeof(m->toks));
+	memcpy(m->toks, nt, sizeof(m->toks));
+}
+
 static void
 reload(struct monitor *m)
 {
 	struct files f;
 	struct slot ns[CTL_SIGNERS_MAX];
-	struct secret *fresh;
+	struct tok nt[CONFIG_MAX_TOKENS];
+	int fresh[CONFIG_MAX_TOKENS];
 	const char *what;
 	const void *parts[4];
 	size_t lens[4];
@@ -884,15 +1061,14 @@ reload(struct monitor *m)
 		files_free(&f);
 		goto refused;
 	}
-	if (pin_for_reload(&m->guard, f.conf, m->pin, &fresh, err,
-	    sizeof(err)) != 0) {
+	if (reload_pins(m, f.conf, nt, fresh, err, sizeof(err)) != 0) {
 		files_free(&f);
 		goto refused;
 	}
 	/* All of them, or none: the front takes them as one generation. */
 	n = f.conf->signers;
-	if (start_signers(m, f.conf, fresh != NULL ? fresh : m->pin, ns, n,
-	    &refused, err, sizeof(err)) != n) {
+	if (start_signers(m, f.conf, nt, ns, n, &refused, err,
+	    sizeof(err)) != n) {
 		for (i = 0; i < n; i++)
 			drop_signer(m, &ns[i]);
 		goto refused_free;
@@ -928,8 +1104,8 @@ reload(struct monitor *m)
 			close(sfd);
 		for (i = 0; i < n; i++)
 			drop_signer(m, &ns[i]);
+		reload_pins_drop(f.conf, nt, fresh);
 		files_free(&f);
-		secret_free(fresh);
 		return;
 	}
 	free(body);
@@ -943,8 +1119,8 @@ reload(struct monitor *m)
 		log_debug("monitor: the front kept the old files: %s", err);
 		for (i = 0; i < n; i++)		/* the front closed their links */
 			drop_signer(m, &ns[i]);
+		reload_pins_drop(f.conf, nt, fresh);
 		files_free(&f);
-		secret_free(fresh);
 		return;
 	}
 	drop_signers(m);		/* all at once: the front did */
@@ -953,16 +1129,13 @@ reload(struct monitor *m)
 	/* The front switches logs only when the path changed. */
 	newlog = f.conf->audit_path != NULL && (m->files.conf->audit_path ==
 	    NULL || strcmp(f.conf->audit_path, m->files.conf->audit_path) != 0);
+	if (all_down(m))
+		log_info("monitor: the token accepted the PIN; serving again");
+	reload_pins_use(m, f.conf, nt, fresh);
 	files_free(&m->files);
 	m->files = f;
-	if (fresh != NULL) {
-		secret_free(m->pin);
-		m->pin = fresh;
-	}
-	if (m->down)
-		log_info("monitor: the token accepted the PIN; serving again");
-	m->down = 0;
 	m->stats.unavailable = 0;	/* signers just started */
+	memset(m->stats.tokens, 0, sizeof(m->stats.tokens));
 	update_slots(m);
 	/* The front just answered; the deadline may have changed. */
 	ctl_timeouts(m->ctl_fd, f.conf->front_watchdog);
@@ -971,7 +1144,7 @@ reload(struct monitor *m)
 		watch_audit(m);
 	return;
  refused_free:
-	secret_free(fresh);
+	reload_pins_drop(f.conf, nt, fresh);
 	files_free(&f);
  refused:
 	/* The front logs and audits it. */
@@ -1134,7 +1307,7 @@ loop_timeout(const struct monitor *m)
 	for (i = 0; i < m->nslots; i++) {
 		s = &m->slots[i];
 		at[n++] = s->restart_at;
-		if (slot_looping(s) && !m->down && s->c.pid > 0)
+		if (slot_looping(s) && !m->toks[s->token].down && s->c.pid > 0)
 			at[n++] = s->c.started_ms + STABLE_MS;
 	}
 	for (i = 0; i < (int)n; i++) {
@@ -1255,9 +1428,10 @@ spawn_front(struct monitor *m, struct slot *s)
 	}
 	if (pid == 0) {
 		child_stderr(m);
-		secret_free(m->pin);	/* the front never sees it */
-		m->pin = NULL;
-		sodium_memzero(&m->guard, sizeof(m->guard));
+		for (i = 0; i < CONFIG_MAX_TOKENS; i++)	/* the front never
+							   sees them */
+			secret_free(m->toks[i].pin);
+		sodium_memzero(m->toks, sizeof(m->toks));
 		b->conf = m->files.conf;
 		b->policy = m->files.pol;
 		b->signer_stats = m->stats;	/* the counts so far */
@@ -1318,12 +1492,11 @@ restart_front(struct monitor *m)
 	int i, refused;
 
 	m->front_restart_at = 0;
-	if (start_signers(m, m->files.conf, m->pin, m->slots, m->nslots,
+	if (start_signers(m, m->files.conf, m->toks, m->slots, m->nslots,
 	    &refused, err, sizeof(err)) == 0 || refused) {
 		log_warnx("monitor: the signer did not start: %s", err);
 		drop_signers(m);
 		if (refused) {
-			m->down = 1;
 			m->failed = 1;
 			begin_stop(m);
 		} else
@@ -1354,18 +1527,19 @@ restart_front(struct monitor *m)
 
 int
 monitor_run(struct broker *b, struct files *files, const char *conffile,
-    struct secret *pin, int listen_fd, int log_fd, monitor_ready_fn ready)
+    struct secret **pins, int listen_fd, int log_fd, monitor_ready_fn ready)
 {
 	static struct monitor m;
+	struct slot *first = NULL;
 	char err[LOG_MSG_MAX];
 	sigset_t mask;
-	int refused;
+	size_t t;
+	int i, up, refused;
 
 	memset(&m, 0, sizeof(m));
 	m.b = b;
 	m.files = *files;
 	m.conffile = conffile;
-	m.pin = pin;
 	m.listen_fd = listen_fd;
 	m.log_fd = log_fd;
 	m.ctl_fd = -1;
@@ -1383,23 +1557,35 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	signal(SIGPIPE, SIG_IGN);
 	if ((m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("signalfd");
-	if (secret_seal(pin) != 0)
-		ready(-1, "cannot seal the PIN in memory");
+	for (t = 0; t < m.files.conf->ntokens; t++) {
+		m.toks[t].pin = pins[t];
+		if (secret_seal(pins[t]) != 0)
+			ready(-1, "cannot seal the PIN in memory");
+		if (pin_guard_init(&m.toks[t].guard) != 0)
+			ready(-1, "cannot set up the PIN guard");
+	}
 	/*
 	 * 1. the signers, which log in; 2. the front, with the first one's
-	 * links; 3. the others' links.  Every one must start.
+	 * links; 3. the others' links.  A token refusing its PIN stops the
+	 * start; a signer that does not start is tried again with its
+	 * slot's backoff once another serves (with several tokens, one
+	 * down does not keep the others from serving).
 	 */
-	if (pin_guard_init(&m.guard) != 0)
-		ready(-1, "cannot set up the PIN guard");
-	if (start_signers(&m, m.files.conf, m.pin, m.slots, m.nslots,
-	    &refused, err, sizeof(err)) != m.nslots)
+	if ((up = start_signers(&m, m.files.conf, m.toks, m.slots, m.nslots,
+	    &refused, err, sizeof(err))) == 0 || refused)
 		ready(-1, err);
-	if (spawn_front(&m, &m.slots[0]) != 0)
+	for (i = 0; i < m.nslots && first == NULL; i++)
+		if (m.slots[i].c.pid > 0)
+			first = &m.slots[i];
+	if (up < m.nslots)
+		log_warnx("monitor: %d of %d signers started (%s); the others "
+		    "are tried again", up, m.nslots, err);
+	if (spawn_front(&m, first) != 0)
 		ready(-1, "cannot start the front");
-	child_drop_links(&m.slots[0].c);
+	child_drop_links(&first->c);
 	if (front_ready(&m, err, sizeof(err)) != 0)
 		ready(-1, err);
-	join_signers(&m, &m.slots[0]);
+	join_signers(&m, first);
 	ready(0, NULL);
 	watch_audit(&m);
 	loop(&m);
@@ -1407,7 +1593,8 @@ monitor_run(struct broker *b, struct files *files, const char *conffile,
 	auditcopy_close(&m.copy);
 	logwatch_clear(&m.audit_watch);
 	unlink(m.files.conf->socket_path);
-	secret_free(m.pin);
+	for (t = 0; t < CONFIG_MAX_TOKENS; t++)
+		secret_free(m.toks[t].pin);
 	files_free(&m.files);
 	log_info("stopped");
 	return m.failed ? 1 : 0;

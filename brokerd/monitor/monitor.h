@@ -10,13 +10,13 @@ struct secret;
 typedef void (*monitor_ready_fn)(int status, const char *why);
 
 /*
- * Fork the signer and the front and supervise them until the broker
- * stops.  Takes over files, pin and listen_fd.  log_fd, if not -1, is
+ * Fork the signers and the front and supervise them until the broker
+ * stops.  Takes over files, pins (one per token block) and listen_fd.  log_fd, if not -1, is
  * the read end of the children's stderr, relayed to syslog.  Returns the
  * exit status: 1 when the front or the signer ended badly.
  */
 int	monitor_run(struct broker *b, struct files *files,
-	    const char *conffile, struct secret *pin, int listen_fd,
+	    const char *conffile, struct secret **pins, int listen_fd,
 	    int log_fd, monitor_ready_fn ready);
 
 #endif /* MONITOR_H */

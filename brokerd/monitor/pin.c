@@ -111,19 +111,21 @@ pin_from_credential(const char *name, char *errbuf, size_t errlen)
 }
 
 struct secret *
-pin_read(const struct config *conf, char *errbuf, size_t errlen)
+pin_read(const struct config *conf, const struct token_block *tb,
+    char *errbuf, size_t errlen)
 {
-	switch (conf->pin_source) {
+	switch (tb->pin_source) {
 	case PIN_ENV:
-		return pin_from_env(conf->pin_ref, errbuf, errlen);
+		return pin_from_env(tb->pin_ref, errbuf, errlen);
 	case PIN_FILE:
-		return pin_from_file(conf->pin_ref, errbuf, errlen);
+		return pin_from_file(tb->pin_ref, errbuf, errlen);
 	case PIN_CREDENTIAL:
-		return pin_from_credential(conf->pin_ref, errbuf, errlen);
+		return pin_from_credential(tb->pin_ref, errbuf, errlen);
 	case PIN_LITERAL:
-		log_warnx("%s: the PIN is written in the config file; "
-		    "prefer pin-file or pin-credential", conf->path);
-		return pin_from_string(conf->pin_ref, "config", errbuf,
+		log_warnx("%s: token %s: the PIN is written in the config "
+		    "file; prefer pin-file or pin-credential", conf->path,
+		    tb->name);
+		return pin_from_string(tb->pin_ref, "config", errbuf,
 		    errlen);
 	case PIN_NONE:
 		break;

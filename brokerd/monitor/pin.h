@@ -11,11 +11,12 @@ struct secret;
 #define PIN_MAX		256
 
 /*
- * Read the PIN from the configured source into guarded memory.  An
+ * Read token block tb's PIN from its configured source into guarded
+ * memory.  An
  * environment variable is cleared after reading.  Returns NULL with a
  * message in errbuf.
  */
-struct secret *pin_read(const struct config *conf, char *errbuf,
-	    size_t errlen);
+struct secret *pin_read(const struct config *conf,
+	    const struct token_block *tb, char *errbuf, size_t errlen);
 
 #endif /* PIN_H */

@@ -71,21 +71,37 @@ pin_guard_refused(const struct pin_guard *g, struct secret *pin)
 
 int
 pin_for_reload(const struct pin_guard *g, const struct config *conf,
-    struct secret *current, struct secret **freshp, char *err,
-    size_t errlen)
+    const struct token_block *tb, struct secret *current,
+    struct secret **freshp, char *err, size_t errlen)
 {
 	struct secret *fresh = NULL;
 	int r;
 
 	*freshp = NULL;
+	if (current == NULL) {		/* a block the reload adds */
+		if (tb->pin_source == PIN_ENV) {
+			snprintf(err, errlen, "token %s: pin-env %s was read "
+			    "(and cleared) at start; a block a reload adds "
+			    "needs pin-file or pin-credential, or the variable "
+			    "of a block in force", tb->name, tb->pin_ref);
+			return -1;
+		}
+		if ((fresh = pin_read(conf, tb, err, errlen)) == NULL)
+			return -1;
+		if (secret_seal(fresh) != 0) {
+			secret_free(fresh);
+			snprintf(err, errlen, "cannot seal the PIN in memory");
+			return -1;
+		}
+	}
 	/*
 	 * An environment variable was cleared after the first read; a
 	 * literal PIN was wiped after it (files_forget_pin), and a changed
 	 * one needs a restart (files_same_pin).
 	 */
-	if (conf->pin_source != PIN_ENV && conf->pin_source != PIN_LITERAL) {
+	else if (tb->pin_source != PIN_ENV && tb->pin_source != PIN_LITERAL) {
 		/* A PIN file removed after start is no reason to refuse. */
-		if ((fresh = pin_read(conf, err, errlen)) == NULL)
+		if ((fresh = pin_read(conf, tb, err, errlen)) == NULL)
 			log_warnx("reload: %s; the PIN read before stays", err);
 		else if (secret_seal(fresh) != 0) {
 			secret_free(fresh);
@@ -99,9 +115,9 @@ pin_for_reload(const struct pin_guard *g, const struct config *conf,
 			snprintf(err, errlen, "cannot check the PIN");
 		else
 			snprintf(err, errlen, "the token refused this PIN "
-			    "before; no signer is started with it (%s)",
-			    conf->pin_source == PIN_ENV ||
-			    conf->pin_source == PIN_LITERAL ? "pin-env and a "
+			    "before (token %s); no signer is started with it "
+			    "(%s)", tb->name, tb->pin_source == PIN_ENV ||
+			    tb->pin_source == PIN_LITERAL ? "pin-env and a "
 			    "literal pin are read once: restart the broker "
 			    "with the right PIN" :
 			    "put the right PIN in place and reload, or "

@@ -32,15 +32,16 @@ int	pin_guard_refuse(struct pin_guard *g, struct secret *pin);
 int	pin_guard_refused(const struct pin_guard *g, struct secret *pin);
 
 /*
- * The PIN for a reload's signer.  It is read again from conf's source (a
- * file, a credential, the config itself) into *freshp, sealed; from the
- * environment, which was cleared at start, it cannot be, and a source
- * that cannot be read now is warned about: *freshp is NULL then and
- * current stays.  -1 with why in err when the token refused the PIN
- * before.
+ * The PIN for a reload's signers of block tb.  It is read again from its
+ * source (a file, a credential, the config itself) into *freshp, sealed;
+ * from the environment, which was cleared at start, it cannot be, and a
+ * source that cannot be read now is warned about: *freshp is NULL then
+ * and current stays.  A block new to the reload (current NULL) has its
+ * PIN read from any source, or the reload fails.  -1 with why in err
+ * when the token refused the PIN before.
  */
 int	pin_for_reload(const struct pin_guard *g, const struct config *conf,
-	    struct secret *current, struct secret **freshp, char *err,
-	    size_t errlen);
+	    const struct token_block *tb, struct secret *current,
+	    struct secret **freshp, char *err, size_t errlen);
 
 #endif /* PINGUARD_H */

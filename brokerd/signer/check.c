@@ -8,7 +8,7 @@
 #include "token_conf.h"
 
 int
-signer_check_token(const struct config *conf, struct secret *pin,
+signer_check_token(const struct config *conf, int token, struct secret *pin,
     signer_check_fn check, void *arg, char *errbuf, size_t errlen)
 {
 	const struct key_info *keys;
@@ -17,11 +17,11 @@ signer_check_token(const struct config *conf, struct secret *pin,
 	size_t nkeys;
 	int r;
 
-	if (signer_module_env(conf, errbuf, errlen) != 0) {
+	if (signer_module_env(conf, token, errbuf, errlen) != 0) {
 		secret_free(pin);
 		return -1;
 	}
-	token_conf_of(conf, &tc);
+	token_conf_of(conf, token, &tc);
 	r = token_open(&tc, pin, &tok, errbuf, errlen);
 	secret_free(pin);
 	if (r != 0)

@@ -220,20 +220,22 @@ send_hello(struct token *tok, int fd, int nworkers, int status_fd)
  * loaded or initialised).  The values are never logged.
  */
 int
-signer_module_env(const struct config *conf, char *errbuf, size_t errlen)
+signer_module_env(const struct config *conf, int token, char *errbuf,
+    size_t errlen)
 {
+	const struct token_block *tb = &conf->tokens[token];
 	char name[256];
 	const char *eq;
 	size_t i, len;
 
-	for (i = 0; i < conf->nmodule_env; i++) {
-		eq = strchr(conf->module_env[i], '=');
-		len = (size_t)(eq - conf->module_env[i]);
+	for (i = 0; i < tb->nmodule_env; i++) {
+		eq = strchr(tb->module_env[i], '=');
+		len = (size_t)(eq - tb->module_env[i]);
 		if (eq == NULL || len >= sizeof(name)) {
 			snprintf(errbuf, errlen, "module-env: bad setting");
 			return -1;
 		}
-		memcpy(name, conf->module_env[i], len);
+		memcpy(name, tb->module_env[i], len);
 		name[len] = '\0';
 		if (setenv(name, eq + 1, 1) != 0) {
 			snprintf(errbuf, errlen, "module-env %s: %s", name,
@@ -249,9 +251,10 @@ static struct sworker *wk;
 static struct token *tok;
 
 void
-signer_main(const struct config *conf, struct secret *pin, int *links,
-    int nlinks, int status_fd)
+signer_main(const struct config *conf, int token, struct secret *pin,
+    int *links, int nlinks, int status_fd)
 {
+	static char logname[64 + P11B_KEY_NAME_MAX];
 	char err[LOG_MSG_MAX];
 	struct sandbox_conf sc;
 	struct token_conf tc;
@@ -263,13 +266,19 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
-	log_set_name("p11brokerd[signer]");
+	/* With several tokens the lines say whose signer speaks. */
+	if (conf->ntokens > 1)
+		snprintf(logname, sizeof(logname), "p11brokerd[signer %s]",
+		    conf->tokens[token].name);
+	else
+		strlcpy(logname, "p11brokerd[signer]", sizeof(logname));
+	log_set_name(logname);
 	(void)prctl(PR_SET_NAME, "p11b-signer", 0, 0, 0);
 	if ((wk = calloc(nlinks, sizeof(*wk))) == NULL)
 		fail(status_fd, SIGNER_EXIT_RETRY, "out of memory");
-	if (signer_module_env(conf, err, sizeof(err)) != 0)
+	if (signer_module_env(conf, token, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);
-	token_conf_of(conf, &tc);
+	token_conf_of(conf, token, &tc);
 	r = token_open(&tc, pin, &tok, err, sizeof(err));
 	secret_free(pin);		/* wiped: logged in once, for good */
 	if (r != 0)
@@ -285,7 +294,7 @@ signer_main(const struct config *conf, struct secret *pin, int *links,
 	send_hello(tok, links[0], nlinks, status_fd);
 	if (crypto_init() != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, "cannot initialise OpenSSL");
-	sandbox_conf_of(conf, &sc);
+	sandbox_conf_of(conf, conf->tokens[token].module, &sc);
 	if (sandbox_harden(&sc, err, sizeof(err)) != 0 ||
 	    sandbox_landlock(&sc, err, sizeof(err)) != 0)
 		fail(status_fd, SIGNER_EXIT_RETRY, err);

@@ -7,14 +7,18 @@
 #include "token_conf.h"
 
 void
-token_conf_of(const struct config *conf, struct token_conf *tc)
+token_conf_of(const struct config *conf, int token, struct token_conf *tc)
 {
+	const struct token_block *tb = &conf->tokens[token];
+
 	memset(tc, 0, sizeof(*tc));
 	tc->path = conf->path;
-	tc->module = conf->module;
-	tc->token_by = conf->token_by;
-	tc->token_label = conf->token_label;
-	tc->token_slot = conf->token_slot;
+	tc->name = tb->name;
+	tc->token = token;
+	tc->module = tb->module;
+	tc->token_by = tb->token_by;
+	tc->token_label = tb->token_label;
+	tc->token_slot = tb->token_slot;
 	tc->keys = conf->keys;
 	tc->nkeys = conf->nkeys;
 	tc->keyspaces = conf->keyspaces;

@@ -8,6 +8,8 @@
 #include "config.h"
 
 /* tc borrows conf's strings and keys: keep conf alive while tc is used. */
-void	token_conf_of(const struct config *conf, struct token_conf *tc);
+/* Token block token of conf (an index of conf->tokens). */
+void	token_conf_of(const struct config *conf, int token,
+	    struct token_conf *tc);
 
 #endif /* TOKEN_CONF_H */

@@ -125,15 +125,29 @@ static void
 check_config(const struct config *c, size_t len)
 {
 	const struct key_ref *k;
+	const struct token_block *tb;
 	size_t i;
 
 	FUZZ_ASSERT(c->socket_path != NULL && c->policy_path != NULL);
-	FUZZ_ASSERT(c->module != NULL);
-	FUZZ_ASSERT(c->token_by == TOKEN_BY_SLOT || c->token_label != NULL);
-	FUZZ_ASSERT(c->pin_source != PIN_NONE && c->pin_ref != NULL);
-	/* The monitor blanks a literal PIN's bytes in place (files.c). */
-	FUZZ_ASSERT(c->pin_source != PIN_LITERAL ||
-	    (c->pin_start < c->pin_end && c->pin_end <= len));
+	FUZZ_ASSERT(c->ntokens >= 1 && c->ntokens <= CONFIG_MAX_TOKENS);
+	FUZZ_ASSERT(c->signers >= 1 && c->signers <= CONFIG_MAX_SIGNERS &&
+	    c->signers * c->workers <= CONFIG_MAX_LINKS);
+	for (i = 0; i < c->ntokens; i++) {
+		tb = &c->tokens[i];
+		FUZZ_ASSERT(config_token_index(c, tb->name) == (int)i);
+		FUZZ_ASSERT(tb->module != NULL && tb->signers >= 1);
+		FUZZ_ASSERT(tb->token_by == TOKEN_BY_SLOT ||
+		    tb->token_label != NULL);
+		FUZZ_ASSERT(tb->pin_source != PIN_NONE && tb->pin_ref != NULL);
+		/* The monitor blanks a literal PIN's bytes (files.c). */
+		FUZZ_ASSERT(tb->pin_source != PIN_LITERAL ||
+		    (tb->pin_start < tb->pin_end && tb->pin_end <= len));
+		FUZZ_ASSERT(config_slot_token(c, tb->first_signer) ==
+		    (int)i);
+	}
+	for (i = 0; i < c->nkeyspaces; i++)
+		FUZZ_ASSERT(c->keyspaces[i].token >= 0 &&
+		    (size_t)c->keyspaces[i].token < c->ntokens);
 	FUZZ_ASSERT(c->socket_mode <= 0777);
 	FUZZ_ASSERT(c->workers >= 1 && c->workers <= 64);
 	FUZZ_ASSERT(c->nkeys <= CONFIG_MAX_KEYS);
@@ -141,6 +155,8 @@ check_config(const struct config *c, size_t len)
 		k = &c->keys[i];
 		FUZZ_ASSERT(wire_key_name_valid(k->name, strlen(k->name)));
 		FUZZ_ASSERT(config_key_index(c, k->name) == (int)i);
+		FUZZ_ASSERT(k->tokens != 0 &&
+		    (k->tokens >> c->ntokens) == 0);
 		if (k->kind == KEY_REF_LABEL)
 			FUZZ_ASSERT(k->label != NULL && k->label[0] != '\0');
 		else

@@ -122,3 +122,5 @@ tests_tools_libidentity_LDADD = client/libp11broker.la
 LIB_TESTS += tests/integration/lib_identity.sh
 # Key versions (issue #16): rotation with the old version kept for checks.
 INTEGRATION_TESTS += tests/integration/key_versions.sh
+# Several token blocks (issue #16): the same keys on two tokens, failover.
+INTEGRATION_TESTS += tests/integration/tokens_ha.sh

@@ -79,8 +79,8 @@ test_good_config(void)
 	is_int(c->idle_timeout, 0, "idle-timeout 0 disables");
 	is_str(c->policy_path, "/etc/p11broker/policy.conf",
 	    "relative policy path is relative to the config file");
-	is_str(c->token_label, "runbound-prod", "token label");
-	is_int(c->pin_source, PIN_FILE, "pin-file");
+	is_str(c->tokens[0].token_label, "runbound-prod", "token label");
+	is_int(c->tokens[0].pin_source, PIN_FILE, "pin-file");
 	is_int(c->nkeys, 3, "three keys");
 	is_int(config_key_index(c, "ca-root"), 1, "key index");
 	is_int(c->keys[1].kind, KEY_REF_ID, "id reference");
@@ -101,7 +101,7 @@ test_good_config(void)
 	    "/var/lib/tpm2-pkcs11") == 0, "sandbox write: a path");
 	ok(c->nsandbox_connect == 2 && strcmp(c->sandbox_connect[1], "2322")
 	    == 0, "sandbox connect-port: two ports");
-	ok(c->nmodule_env == 1 && strcmp(c->module_env[0],
+	ok(c->tokens[0].nmodule_env == 1 && strcmp(c->tokens[0].module_env[0],
 	    "TPM2_PKCS11_TCTI=swtpm:host=127.0.0.1,port=2321") == 0,
 	    "module-env: NAME=VALUE");
 	ok(c->nsandbox_read == 2 && strcmp(c->sandbox_read[0],
@@ -592,6 +592,100 @@ test_limits(void)
 	test_stream_limits(head);
 }
 
+/*
+ * Several token blocks: names, each one's signers (own, the config's, the
+ * default), the slots in block order, which blocks hold a key or a
+ * keyspace, and the mistakes.
+ */
+static void
+test_token_blocks(void)
+{
+	static const char two[] = "socket \"/s\"\npolicy \"p\"\nworkers 2\n"
+	    "token hsm-a {\nmodule \"ma\"\nlabel \"a\"\npin-env \"PA\"\n"
+	    "signers 3\n}\n"
+	    "token hsm-b {\nmodule \"mb\"\nserial \"b1\"\n"
+	    "pin-file \"/pb\"\nmodule-env \"X=1\"\n}\n";
+	char err[512], text[2048];
+	struct config *c;
+
+	snprintf(text, sizeof(text), "%ssigners 2\n"
+	    "key both label \"k1\"\n"
+	    "key only-b label \"k2\" token hsm-b\n"
+	    "key pair version v2 id 01 token hsm-a token hsm-b "
+	    "previous v1 id 02\n"
+	    "keyspace gen label-prefix \"g-\" types ec-p256 token hsm-b\n",
+	    two);
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL, "two token blocks parse (%s)", c ? "" : err);
+	if (c == NULL)
+		return;
+	ok(c->ntokens == 2 && strcmp(c->tokens[0].name, "hsm-a") == 0 &&
+	    strcmp(c->tokens[1].name, "hsm-b") == 0, "blocks by name, in "
+	    "order");
+	ok(config_token_index(c, "hsm-b") == 1 &&
+	    config_token_index(c, "nope") == -1, "config_token_index");
+	is_int(c->tokens[0].signers, 3, "hsm-a: its own signers");
+	is_int(c->tokens[1].signers, 2, "hsm-b: the config's signers");
+	is_int(c->signers, 5, "signers: every block's together");
+	ok(config_slot_token(c, 0) == 0 && config_slot_token(c, 2) == 0 &&
+	    config_slot_token(c, 3) == 1 && config_slot_token(c, 4) == 1,
+	    "slots 0-2 are hsm-a's, 3-4 hsm-b's");
+	ok(c->tokens[1].token_by == TOKEN_BY_SERIAL &&
+	    c->tokens[1].pin_source == PIN_FILE &&
+	    c->tokens[1].nmodule_env == 1 && c->tokens[0].nmodule_env == 0,
+	    "each block's own token, PIN and module-env");
+	is_int((int)c->keys[0].tokens, 3, "a key without token: every block");
+	is_int((int)c->keys[1].tokens, 2, "token hsm-b: that block only");
+	is_int((int)c->keys[2].tokens, 3, "two token lines: both blocks");
+	ok(c->keys[3].previous && c->keys[3].tokens == 3, "a previous "
+	    "version: its key's blocks");
+	is_int(c->keyspaces[0].token, 1, "keyspace token hsm-b");
+	config_free(c);
+
+	/* The defaults shrink to fit; given numbers do not. */
+	snprintf(text, sizeof(text), "socket \"/s\"\npolicy \"p\"\n"
+	    "workers 8\n"
+	    "token a {\nmodule \"m\"\nlabel \"a\"\npin-env \"P\"\n}\n"
+	    "token b {\nmodule \"m\"\nlabel \"b\"\npin-env \"Q\"\n}\n"
+	    "token c {\nmodule \"m\"\nlabel \"c\"\npin-env \"R\"\n}\n");
+	c = parse(text, err, sizeof(err));
+	ok(c != NULL && c->signers * c->workers <= 64 && c->signers >= 3 &&
+	    c->tokens[0].signers >= 1 && c->tokens[2].signers >= 1,
+	    "default signers of three blocks fit 64 sessions (%s)",
+	    c ? "" : err);
+	config_free(c);
+
+	expect_error("socket \"/s\"\npolicy \"p\"\n"
+	    "token {\nmodule \"m\"\nlabel \"a\"\npin-env \"P\"\n}\n"
+	    "token {\nmodule \"m\"\nlabel \"b\"\npin-env \"Q\"\n}\n",
+	    "a second block of that name", "two unnamed blocks refused");
+	snprintf(text, sizeof(text), "%skey k label \"k\" token hsm-c\n",
+	    two);
+	expect_error(text, "key k: no token block \"hsm-c\"",
+	    "a key on an unknown block refused");
+	snprintf(text, sizeof(text), "socket \"/s\"\npolicy \"p\"\n"
+	    "key k label \"k\" token late\n"
+	    "token late {\nmodule \"m\"\nlabel \"a\"\npin-env \"P\"\n}\n");
+	expect_error(text, "a token block comes before what names it",
+	    "a block named before it is declared refused");
+	snprintf(text, sizeof(text), "%stoken hsm-c {\nmodule \"m\"\n"
+	    "pin-env \"P\"\n}\n", two);
+	expect_error(text, "token hsm-c: say which token",
+	    "an incomplete second block refused, by name");
+	snprintf(text, sizeof(text), "socket \"/s\"\npolicy \"p\"\n"
+	    "workers 8\n"
+	    "token a {\nmodule \"m\"\nlabel \"a\"\npin-env \"P\"\n"
+	    "signers 5\n}\n"
+	    "token b {\nmodule \"m\"\nlabel \"b\"\npin-env \"Q\"\n"
+	    "signers 5\n}\n");
+	expect_error(text, "signers 10 times workers 8 is more than 64",
+	    "given signers over 64 sessions refused");
+	snprintf(text, sizeof(text), "%skeyspace s label-prefix \"s-\" "
+	    "types ec-p256 token nope\n", two);
+	expect_error(text, "keyspace s: no token block",
+	    "a keyspace on an unknown block refused");
+}
+
 /* signers: the default from the CPUs, the bound, signers x workers. */
 static void
 test_signers(void)
@@ -656,11 +750,11 @@ test_literal_pin(void)
 			ok(0, "literal pin %zu: %s", i, err);
 			continue;
 		}
-		is_int(c->pin_source, PIN_LITERAL, "literal pin %zu: source", i);
-		is_str(c->pin_ref, pins[i][1], "literal pin %zu: value", i);
-		is_int(c->pin_start, head + 4, "literal pin %zu: starts at its "
+		is_int(c->tokens[0].pin_source, PIN_LITERAL, "literal pin %zu: source", i);
+		is_str(c->tokens[0].pin_ref, pins[i][1], "literal pin %zu: value", i);
+		is_int(c->tokens[0].pin_start, head + 4, "literal pin %zu: starts at its "
 		    "first byte", i);
-		is_int(c->pin_end, head + 4 + rawlen[i], "literal pin %zu: "
+		is_int(c->tokens[0].pin_end, head + 4 + rawlen[i], "literal pin %zu: "
 		    "ends after it (and its quote)", i);
 		config_free(c);
 	}
@@ -827,6 +921,7 @@ main(void)
 	test_literal_pin();
 	test_keyspaces();
 	test_key_versions();
+	test_token_blocks();
 	if ((c = policy_config()) == NULL) {
 		ok(0, "policy test config");
 		return tap_done();

@@ -157,27 +157,42 @@ test_pin_for_reload(void)
 		ok(0, "config with a pin-file");
 		return;
 	}
-	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == 0 &&
+	ok(pin_for_reload(&g, c, &c->tokens[0], cur, &fresh, err,
+	    sizeof(err)) == 0 &&
 	    fresh != NULL, "reload: the PIN read again from the file");
 	secret_free(fresh);
 	(void)pin_guard_refuse(&g, cur);
-	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == -1 &&
+	ok(pin_for_reload(&g, c, &c->tokens[0], cur, &fresh, err,
+	    sizeof(err)) == -1 &&
 	    fresh == NULL && strstr(err, "the token refused this PIN "
 	    "before") != NULL, "reload: the same PIN, refused before: no");
 	write_pin(path, "9999\n");
-	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == 0 &&
+	ok(pin_for_reload(&g, c, &c->tokens[0], cur, &fresh, err,
+	    sizeof(err)) == 0 &&
 	    fresh != NULL && pin_guard_refused(&g, fresh) == 0,
 	    "reload: a different PIN in the file: yes");
 	secret_free(fresh);
 	unlink(path);
-	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == -1,
+	ok(pin_for_reload(&g, c, &c->tokens[0], cur, &fresh, err,
+	    sizeof(err)) == -1,
 	    "reload: the file gone, the refused PIN read before: no");
 	write_pin(path, "1234\n");
 	secret_free(cur);
 	cur = pin("4321");
 	unlink(path);
-	ok(pin_for_reload(&g, c, cur, &fresh, err, sizeof(err)) == 0 &&
+	ok(pin_for_reload(&g, c, &c->tokens[0], cur, &fresh, err,
+	    sizeof(err)) == 0 &&
 	    fresh == NULL, "reload: the file gone: the PIN read before stays");
+	/* A token block the reload adds: its PIN must be read now. */
+	ok(pin_for_reload(&g, c, &c->tokens[0], NULL, &fresh, err,
+	    sizeof(err)) == -1 && fresh == NULL, "reload: a new block whose "
+	    "PIN file is missing: refused");
+	write_pin(path, "5555\n");
+	ok(pin_for_reload(&g, c, &c->tokens[0], NULL, &fresh, err,
+	    sizeof(err)) == 0 && fresh != NULL, "reload: a new block: its "
+	    "PIN read");
+	secret_free(fresh);
+	unlink(path);
 	rmdir(dir);
 	config_free(c);
 	secret_free(cur);

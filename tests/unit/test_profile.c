@@ -47,7 +47,7 @@ test_every_profile(void)
 		snprintf(text, sizeof(text), "socket \"/s\"\npolicy \"p\"\ntoken {\n"
 		    "\tprofile %s\n\tslot 0\n\tpin-env \"P\"\n}\n", p->name);
 		c = parse(text, err, sizeof(err));
-		ok(c != NULL && c->module != NULL, "profile %s parses and "
+		ok(c != NULL && c->tokens[0].module != NULL, "profile %s parses and "
 		    "names a module", p->name);
 		if (c == NULL)
 			printf("#   %s\n", err);
@@ -75,7 +75,7 @@ test_tpm2(void)
 		ok(0, "tpm2 profile with operator lines: %s", err);
 		return;
 	}
-	is_str(c->module, "/usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1",
+	is_str(c->tokens[0].module, "/usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1",
 	    "tpm2: the profile's module");
 	ok(has(c->sandbox_allow, c->nsandbox_allow, "socket:inet"),
 	    "tpm2: socket inet from the profile");
@@ -117,11 +117,11 @@ test_operator_wins(void)
 		ok(0, "yubihsm2 with operator lines: %s", err);
 		return;
 	}
-	is_str(c->module, "/opt/my/module.so", "the token's module wins");
+	is_str(c->tokens[0].module, "/opt/my/module.so", "the token's module wins");
 	ok(has(c->sandbox_read, c->nsandbox_read, "/etc/y.conf") &&
 	    has(c->sandbox_read, c->nsandbox_read, "/opt/extra"),
 	    "the profile's path from module-env, and the operator's path");
-	is_int(c->nmodule_env, 1, "one module-env setting");
+	is_int(c->tokens[0].nmodule_env, 1, "one module-env setting");
 	config_free(c);
 }
 

@@ -124,10 +124,16 @@ space_of(const struct token *tok, const struct token_keyset *ks,
 	if (len == 0 || len > P11B_KEY_NAME_MAX || strlen(label) != len ||
 	    !wire_key_name_valid(label, len))
 		return -1;
+	int space;
+
 	for (i = 0; i < ks->nconf; i++)	/* a configured name wins */
 		if (strcmp(ks->info[i].name, label) == 0)
 			return -1;
-	return keyspace_of_label(tok->spaces, tok->nspaces, label);
+	/* Another block's keyspace is not made or found here. */
+	if ((space = keyspace_of_label(tok->spaces, tok->nspaces, label)) <
+	    0 || tok->spaces[space].token != tok->token_index)
+		return -1;
+	return space;
 }
 
 /* The labels of every private and secret key in a keyspace. */

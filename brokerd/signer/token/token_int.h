@@ -45,6 +45,7 @@ struct token {
 	const char		*conf_path;	/* for messages */
 	const struct keyspace	*spaces;	/* the config's keyspaces */
 	size_t			 nspaces;
+	int			 token_index;	/* its block: keyspaces there */
 };
 
 struct token_stream;

@@ -671,12 +671,12 @@ check_checkpoint_alias(const struct token_conf *conf,
 	int c = conf->checkpoint_key;
 	size_t i;
 
-	if (c < 0 || (size_t)c >= ks->nkeys)
+	if (c < 0 || (size_t)c >= ks->nkeys || ks->info[c].absent)
 		return 0;
 	ch = &ks->handles[c];
 	ci = &ks->info[c];
 	for (i = 0; i < ks->nconf; i++) {
-		if (i == (size_t)c)
+		if (i == (size_t)c || ks->info[i].absent)
 			continue;
 		if (ks->handles[i].obj != ch->obj && (ci->spki == NULL ||
 		    ks->info[i].spki == NULL || ks->info[i].spkilen !=
@@ -714,6 +714,14 @@ token_keyset_load(struct token *tok, const struct token_conf *conf,
 	for (i = 0; i < conf->nkeys; i++) {
 		ks->nkeys = i + 1;
 		ks->info[i].space = -1;
+		/* Another block's key: announced absent, never used here. */
+		if (!(conf->keys[i].tokens & (1U << conf->token))) {
+			strlcpy(ks->info[i].name, conf->keys[i].name,
+			    sizeof(ks->info[i].name));
+			ks->info[i].type = P11B_KEY_NONE;
+			ks->info[i].absent = 1;
+			continue;
+		}
 		if (resolve_key(tok, conf, &conf->keys[i], &ks->handles[i],
 		    &ks->info[i], errbuf, errlen) != 0) {
 			token_keyset_free(ks);
@@ -723,6 +731,7 @@ token_keyset_load(struct token *tok, const struct token_conf *conf,
 	ks->nkeys = ks->nconf = conf->nkeys;
 	ks->cap = cap;
 	tok->conf_path = conf->path;
+	tok->token_index = conf->token;
 	tok->spaces = conf->keyspaces;
 	tok->nspaces = conf->nkeyspaces;
 	if (token_space_load(tok, conf, ks) != 0) {
