@@ -722,9 +722,11 @@ signer_exited(struct monitor *m, struct slot *s, int status)
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SIGNER_EXIT_PIN) {
 		name = m->files.conf->tokens[s->token].name;
-		log_warnx("monitor: token %s refused the PIN; the signer "
-		    "will NOT be restarted, nor any other of that token "
-		    "(answering TOKEN_UNAVAILABLE once none serves)", name);
+		log_warnx("monitor: the token refused the PIN; the signer "
+		    "will NOT be restarted, nor any other%s%s (answering "
+		    "TOKEN_UNAVAILABLE once none serves)",
+		    m->files.conf->ntokens > 1 ? " of token " : "",
+		    m->files.conf->ntokens > 1 ? name : "");
 		pin_refused(m, &m->toks[s->token]);
 		m->toks[s->token].down = 1;
 		for (i = 0; i < m->nslots; i++)

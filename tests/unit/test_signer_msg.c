@@ -1038,6 +1038,108 @@ hello_truncations(const struct body *b, const char *what)
 	free(more.p);
 }
 
+/*
+ * Several token blocks: a signer announces another block's key as a name
+ * with type NONE (absent); the front merges the blocks' keys, taking an
+ * absent one from the block that holds it, refusing the same name with
+ * other material, and adding keyspace keys by name.
+ */
+static void
+test_hello_absent_and_merge(void)
+{
+	static uint8_t spki[65] = { 4 };
+	struct body b = { NULL, 0, 0 };
+	struct key_info a[3], c[3], *m, *m2;
+	struct smsg_hello hello;
+	uint8_t *msg;
+	size_t len, n, n2;
+	char err[256];
+	int changed;
+
+	memset(a, 0, sizeof(a));
+	memset(c, 0, sizeof(c));
+	/* Block A: zsk present, api absent, one keyspace key. */
+	strlcpy(a[0].name, "zsk", sizeof(a[0].name));
+	a[0].type = P11B_KEY_EC_P256;
+	a[0].bits = 256;
+	a[0].spki = spki;
+	a[0].spkilen = sizeof(spki);
+	memset(a[0].identity, 0x11, P11B_IDENTITY_LEN);
+	a[0].space = -1;
+	strlcpy(a[1].name, "api", sizeof(a[1].name));
+	a[1].type = P11B_KEY_NONE;
+	a[1].absent = 1;
+	a[1].space = -1;
+	strlcpy(a[2].name, "knot-1", sizeof(a[2].name));
+	a[2].type = P11B_KEY_EC_P256;
+	a[2].space = 0;
+	is_int(smsg_hello_encode("a", 1, a, 3, &msg, &len), SMSG_OK,
+	    "a hello with an absent key encodes");
+	is_int(split(msg, len, SMSG_HELLO, 0, &b), 0, "its header");
+	free(msg);
+	is_int(hello_decode(&b, b.len, &hello), SMSG_OK,
+	    "a hello with an absent key decodes");
+	ok(hello.nkeys == 3 && !hello.keys[0].absent && hello.keys[1].absent &&
+	    hello.keys[1].type == P11B_KEY_NONE &&
+	    strcmp(hello.keys[1].name, "api") == 0, "absent kept, by name");
+	smsg_hello_free(&hello);
+	free(b.p);
+	b.p = NULL;
+	/* A present key of type NONE, or an absent one with a key, is not. */
+	a[1].absent = 0;
+	is_int(smsg_hello_encode("a", 1, a, 2, &msg, &len), SMSG_OK,
+	    "type NONE, not absent: encodes");
+	(void)split(msg, len, SMSG_HELLO, 0, &b);
+	free(msg);
+	is_int(hello_decode(&b, b.len, &hello), SMSG_ERR,
+	    "type NONE without the absent flag: refused");
+	free(b.p);
+	b.p = NULL;
+	a[1].absent = 1;
+	a[1].spki = spki;
+	a[1].spkilen = sizeof(spki);
+	(void)smsg_hello_encode("a", 1, a, 2, &msg, &len);
+	(void)split(msg, len, SMSG_HELLO, 0, &b);
+	free(msg);
+	is_int(hello_decode(&b, b.len, &hello), SMSG_ERR,
+	    "an absent key with a public key: refused");
+	free(b.p);
+	b.p = NULL;
+	a[1].spki = NULL;
+	a[1].spkilen = 0;
+
+	/* Block C: zsk the same, api present. */
+	c[0] = a[0];
+	c[1] = a[1];
+	c[1].absent = 0;
+	c[1].type = P11B_KEY_SECRET;
+	c[1].bits = 256;
+	memset(c[1].identity, 0x22, P11B_IDENTITY_LEN);
+	strlcpy(c[2].name, "knot-2", sizeof(c[2].name));
+	c[2].type = P11B_KEY_EC_P256;
+	c[2].space = 0;
+	is_int(key_info_merge(a, 3, c, 3, 2, &m, &n, &changed, err,
+	    sizeof(err)), 0, "merge: two blocks' keys");
+	ok(changed && n == 4 && !m[1].absent && m[1].type == P11B_KEY_SECRET &&
+	    m[1].identity[0] == 0x22, "merge: api taken from the block that "
+	    "holds it");
+	ok(m[0].spkilen == sizeof(spki) && m[0].spki != spki &&
+	    memcmp(m[0].spki, spki, sizeof(spki)) == 0, "merge: a deep copy");
+	ok(strcmp(m[2].name, "knot-1") == 0 && strcmp(m[3].name, "knot-2") ==
+	    0, "merge: keyspace keys by name, the new one appended");
+	is_int(key_info_merge(m, n, c, 3, 2, &m2, &n2, &changed, err,
+	    sizeof(err)), 0, "merge again");
+	ok(!changed && n2 == n, "merge: nothing new, nothing changed");
+	key_info_free(m2, n2);
+	c[0].identity[3] ^= 1;
+	is_int(key_info_merge(m, n, c, 3, 2, &m2, &n2, &changed, err,
+	    sizeof(err)), -1, "merge: zsk with other material refused");
+	ok(strstr(err, "key zsk: the token blocks that hold it hold "
+	    "different objects") != NULL, "merge: the message names the key "
+	    "(%s)", err);
+	key_info_free(m, n);
+}
+
 static void
 test_hello_round_trip(void)
 {
@@ -1597,6 +1699,7 @@ main(void)
 	test_result_invalid();
 	test_hello_round_trip();
 	test_hello_invalid();
+	test_hello_absent_and_merge();
 	test_batch();
 	return tap_done();
 }
