@@ -58,8 +58,7 @@ print_plain(const struct p11b_stats *st)
 		    (unsigned long long)st->signer_slots[i].starts,
 		    (unsigned long long)st->signer_slots[i].restarts,
 		    st->signer_slots[i].busy);
-		/* The decoder checked the index against ntokens. */
-		if (st->ntokens > 0)
+		if (st->signer_slots[i].token < st->ntokens)
 			printf(" token=%s",
 			    st->tokens[st->signer_slots[i].token].name);
 		printf("\n");
