@@ -107,7 +107,8 @@ struct p11b_caller_count {
  * broker without token blocks, or an older one, sends none (ntokens 0).
  */
 struct p11b_token_health {
-	char		name[P11B_KEY_NAME_MAX + 1];	/* same charset as key names */
+	/* The block's name, of the same charset as key names. */
+	char		name[P11B_KEY_NAME_MAX + 1];
 	int		ready;		/* a signer of it serves */
 	unsigned int	signers;	/* signer processes configured for it */
 	unsigned int	signers_up;	/* of them, serving now */

@@ -18,9 +18,9 @@ print_tokens(const struct p11b_stats *st)
 	for (i = 0; i < st->ntokens; i++) {
 		t = &st->tokens[i];
 		printf("token %s ready=%d signers=%u signers_up=%u "
-		    "pin_refused=%d failovers=%llu\n", t->name, t->ready ? 1 : 0,
-		    t->signers, t->signers_up, t->pin_refused ? 1 : 0,
-		    (unsigned long long)t->failovers);
+		    "pin_refused=%d failovers=%llu\n", t->name,
+		    t->ready ? 1 : 0, t->signers, t->signers_up,
+		    t->pin_refused ? 1 : 0, (unsigned long long)t->failovers);
 	}
 }
 
