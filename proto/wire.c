@@ -1117,8 +1117,9 @@ wire_response_decode(const uint8_t *body, size_t len,
 		resp->certlen = m->get_public_key->certificate.len;
 		if ((r = decode_pubkey(m->get_public_key, resp)) != 0)
 			goto out;
-		if (set_version(resp->version, m->get_public_key->version) !=
-		    0)
+		/* r is 0 here: a bad version must not leave it so. */
+		if ((r = set_version(resp->version,
+		    m->get_public_key->version)) != 0)
 			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_RANDOM):
