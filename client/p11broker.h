@@ -100,6 +100,21 @@ struct p11b_caller_count {
 #define P11B_SANDBOX_KILLS_MAX	16
 #define P11B_SIGNERS_MAX	16
 #define P11B_SYSCALL_NAME_MAX	31
+#define P11B_TOKENS_MAX		8
+
+/*
+ * One token block of the broker's config, as the front sees it now.  A
+ * broker without token blocks, or an older one, sends none (ntokens 0).
+ */
+struct p11b_token_health {
+	/* The block's name, of the same charset as key names. */
+	char		name[P11B_KEY_NAME_MAX + 1];
+	int		ready;		/* a signer of it serves */
+	unsigned int	signers;	/* signer processes configured for it */
+	unsigned int	signers_up;	/* of them, serving now */
+	int		pin_refused;	/* refused its PIN: not restarted */
+	uint64_t	failovers;	/* jobs moved from it to another token */
+};
 
 struct p11b_stats {
 	struct p11b_request_count *requests;	/* malloc'd */
@@ -155,8 +170,12 @@ struct p11b_stats {
 		uint64_t	starts;
 		uint64_t	restarts;
 		unsigned int	busy;		/* workers with a job */
+		unsigned int	token;		/* index into tokens[] */
 	}		signer_slots[P11B_SIGNERS_MAX];
 	size_t		nsigner_slots;
+	/* Per token block of the config (none from an older broker). */
+	size_t		ntokens;
+	struct p11b_token_health tokens[P11B_TOKENS_MAX];
 };
 
 struct p11b_health {
@@ -166,6 +185,8 @@ struct p11b_health {
 	unsigned int	workers;	/* every signer's together */
 	unsigned int	signers;	/* signer processes configured */
 	unsigned int	signers_up;	/* of them, serving */
+	size_t		ntokens;	/* 0 from an older broker */
+	struct p11b_token_health tokens[P11B_TOKENS_MAX];
 };
 
 /*

@@ -1,7 +1,7 @@
 /*
  * The broker's counters in the Prometheus text exposition format.  Label
- * values are key names ([A-Za-z0-9._-], nothing to escape) and the
- * fixed operation and status names.
+ * values are key and token names ([A-Za-z0-9._-], the decoder refuses
+ * others: nothing to escape) and the fixed operation and status names.
  */
 #include <stdio.h>
 
@@ -130,6 +130,44 @@ slots(FILE *fp, const struct p11b_stats *st)
 	}
 }
 
+/* One series per token block of the config, labelled by its name. */
+static void
+tokens(FILE *fp, const struct p11b_stats *st)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} fam[] = {
+		{ "p11broker_token_up", "gauge",
+		    "1 when a signer of the token block serves, else 0." },
+		{ "p11broker_token_signers", "gauge",
+		    "Signer processes configured for the token block." },
+		{ "p11broker_token_signers_up", "gauge",
+		    "Signer processes of the token block serving now." },
+		{ "p11broker_token_pin_refused", "gauge",
+		    "1 when the token refused its PIN (its signers are not "
+		    "restarted), else 0." },
+		{ "p11broker_token_failovers_total", "counter",
+		    "Jobs moved from the token block to another token." },
+	};
+	size_t f, i;
+
+	/* A broker without rows (an older one) gets no families at all. */
+	for (f = 0; st->ntokens > 0 && f < sizeof(fam) / sizeof(fam[0]);
+	    f++) {
+		family(fp, fam[f].name, fam[f].type, fam[f].help);
+		for (i = 0; i < st->ntokens && i < P11B_TOKENS_MAX; i++) {
+			const struct p11b_token_health *t = &st->tokens[i];
+			/* In the order of fam[]. */
+			const unsigned long long v[] = { t->ready ? 1 : 0,
+			    t->signers, t->signers_up, t->pin_refused ? 1 : 0,
+			    (unsigned long long)t->failovers };
+
+			fprintf(fp, "%s{token=\"%s\"} %llu\n", fam[f].name,
+			    t->name, v[f]);
+		}
+	}
+}
+
 /* The monitor's counts of signer processes. */
 static void
 signers(FILE *fp, const struct p11b_stats *st)
@@ -149,6 +187,7 @@ signers(FILE *fp, const struct p11b_stats *st)
 	gauge(fp, "p11broker_signers_up", "gauge",
 	    "Signer processes serving now.", st->signers_up);
 	slots(fp, st);
+	tokens(fp, st);
 	family(fp, "p11broker_sandbox_kills_total", "counter",
 	    "Processes ended by their seccomp filter, by the system call the "
 	    "signer reported (unknown: no report; other: past 15 names).");

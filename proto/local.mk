@@ -1,7 +1,7 @@
 # proto/: the wire schema, framing and message conversion.
 noinst_LTLIBRARIES += proto/libwire.la
 proto_libwire_la_SOURCES = proto/wire.c proto/wire.h proto/names.c \
-	proto/wire_batch.c \
+	proto/wire_batch.c proto/wire_tokens.c \
 	proto/algs.c proto/algs.h proto/buf.c proto/buf.h \
 	proto/p11broker_vocab.h
 nodist_proto_libwire_la_SOURCES = proto/p11broker.pb-c.c proto/p11broker.pb-c.h

@@ -551,6 +551,7 @@ encode_slots(const struct p11b_stats *st, PB(StatsResponse) *m,
 		slots[i].starts = ss->starts;
 		slots[i].restarts = ss->restarts;
 		slots[i].busy = ss->busy;
+		slots[i].token = ss->token;
 		sptrs[i] = &slots[i];
 	}
 	m->n_signer_slots = i;
@@ -575,6 +576,7 @@ decode_slots(const PB(StatsResponse) *m, struct p11b_stats *st)
 		ss->starts = m->signer_slots[i]->starts;
 		ss->restarts = m->signer_slots[i]->restarts;
 		ss->busy = m->signer_slots[i]->busy;
+		ss->token = m->signer_slots[i]->token;
 	}
 	st->nsigner_slots = m->n_signer_slots;
 	st->signers = m->signers;
@@ -771,7 +773,7 @@ decode_stats(const PB(StatsResponse) *m, struct wire_response *resp)
 		st->callers[i].refused = cc->refused;
 		st->callers[i].failed = cc->failed;
 	}
-	if (decode_slots(m, st) != 0)
+	if (decode_slots(m, st) != 0 || wire_stats_tokens_decode(m, st) != 0)
 		return WIRE_ERR_INVALID;
 	return decode_kills(m, st);
 }
@@ -851,6 +853,7 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 	PB(SignerSlot) *sptrs[P11B_SIGNERS_MAX];
 	ProtobufCBinaryData *chain = NULL;
 	struct wire_batch_store *bst = NULL;
+	struct wire_token_store *tst = NULL;
 	int r;
 
 	if (resp->status < 0 || resp->status >= P11B_STATUS_COUNT)
@@ -918,6 +921,9 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		health.workers = resp->health.workers;
 		health.signers = resp->health.signers;
 		health.signers_up = resp->health.signers_up;
+		if ((r = wire_health_tokens_encode(&resp->health, &health,
+		    &tst)) != 0)
+			goto out;
 		m.result_case = PBC(RESPONSE__RESULT_HEALTH);
 		m.health = &health;
 		break;
@@ -928,6 +934,9 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		}
 		encode_kills(&resp->stats, &stats, kills, kptrs);
 		encode_slots(&resp->stats, &stats, slots, sptrs);
+		if ((r = wire_stats_tokens_encode(&resp->stats, &stats,
+		    &tst)) != 0)
+			goto out;
 		m.result_case = PBC(RESPONSE__RESULT_STATS);
 		m.stats = &stats;
 		break;
@@ -945,11 +954,13 @@ wire_response_encode(const struct wire_response *resp, uint8_t **framep,
 		break;
 	}
 	r = pack_frame(&m.base, framep, lenp);
+ out:
 	free(store);
 	free(ptrs);
 	stats_store_free(&ss);
 	free(chain);
 	wire_batch_store_free(bst);
+	wire_token_store_free(tst);
 	return r;
 }
 
@@ -1106,8 +1117,9 @@ wire_response_decode(const uint8_t *body, size_t len,
 		resp->certlen = m->get_public_key->certificate.len;
 		if ((r = decode_pubkey(m->get_public_key, resp)) != 0)
 			goto out;
-		if (set_version(resp->version, m->get_public_key->version) !=
-		    0)
+		/* r is 0 here: a bad version must not leave it so. */
+		if ((r = set_version(resp->version,
+		    m->get_public_key->version)) != 0)
 			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_RANDOM):
@@ -1141,6 +1153,9 @@ wire_response_decode(const uint8_t *body, size_t len,
 		resp->health.workers = m->health->workers;
 		resp->health.signers = m->health->signers;
 		resp->health.signers_up = m->health->signers_up;
+		if ((r = wire_health_tokens_decode(m->health,
+		    &resp->health)) != 0)
+			goto out;
 		break;
 	case PBC(RESPONSE__RESULT_STATS):
 		resp->op = P11B_OP_STATS;

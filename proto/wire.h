@@ -159,6 +159,17 @@ int	wire_batch_response_encode(const struct wire_batch *batch,
 void	wire_batch_store_free(struct wire_batch_store *st);
 void	wire_batch_free(struct wire_batch *batch);
 
+/* proto/wire_tokens.c, for wire.c: Health's and Stats' token rows. */
+struct wire_token_store;
+int	wire_health_tokens_encode(const struct p11b_health *h,
+	    void *pbhealth, struct wire_token_store **storep);
+int	wire_stats_tokens_encode(const struct p11b_stats *st, void *pbstats,
+	    struct wire_token_store **storep);
+int	wire_health_tokens_decode(const void *pbhealth,
+	    struct p11b_health *h);
+int	wire_stats_tokens_decode(const void *pbstats, struct p11b_stats *st);
+void	wire_token_store_free(struct wire_token_store *st);
+
 /* Is this a valid logical key name? */
 /* The length of the DER element at p, 0 if it does not fit in len. */
 size_t	wire_der_len(const uint8_t *p, size_t len);

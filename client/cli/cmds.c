@@ -388,6 +388,11 @@ cmd_health(struct cli *cli)
 	    h.token_ready ? "ready" : "unavailable",
 	    (unsigned long long)h.uptime_seconds, h.workers, h.signers,
 	    h.signers_up);
+	for (i = 0; i < h.ntokens; i++)
+		printf("token %s ready=%s signers=%u signers-up=%u%s\n",
+		    h.tokens[i].name, h.tokens[i].ready ? "yes" : "no",
+		    h.tokens[i].signers, h.tokens[i].signers_up,
+		    h.tokens[i].pin_refused ? " pin-refused" : "");
 	return h.token_ready ? CLI_EXIT_OK :
 	    CLI_EXIT_STATUS + P11B_TOKEN_UNAVAILABLE;
 }

@@ -8,6 +8,22 @@
 #include "cli.h"
 #include "prom_text.h"
 
+/* One line per token block; none from a broker that sends no rows. */
+static void
+print_tokens(const struct p11b_stats *st)
+{
+	const struct p11b_token_health *t;
+	size_t i;
+
+	for (i = 0; i < st->ntokens; i++) {
+		t = &st->tokens[i];
+		printf("token %s ready=%d signers=%u signers_up=%u "
+		    "pin_refused=%d failovers=%llu\n", t->name,
+		    t->ready ? 1 : 0, t->signers, t->signers_up,
+		    t->pin_refused ? 1 : 0, (unsigned long long)t->failovers);
+	}
+}
+
 static void
 print_plain(const struct p11b_stats *st)
 {
@@ -34,13 +50,19 @@ print_plain(const struct p11b_stats *st)
 	    (unsigned long long)st->login_failures);
 	printf("signers configured=%u up=%u\n", st->signers,
 	    st->signers_up);
-	for (i = 0; i < st->nsigner_slots; i++)
+	print_tokens(st);
+	for (i = 0; i < st->nsigner_slots; i++) {
 		printf("signer slot=%u up=%d looping=%d starts=%llu "
-		    "restarts=%llu busy=%u\n", st->signer_slots[i].slot,
+		    "restarts=%llu busy=%u", st->signer_slots[i].slot,
 		    st->signer_slots[i].up, st->signer_slots[i].looping,
 		    (unsigned long long)st->signer_slots[i].starts,
 		    (unsigned long long)st->signer_slots[i].restarts,
 		    st->signer_slots[i].busy);
+		if (st->signer_slots[i].token < st->ntokens)
+			printf(" token=%s",
+			    st->tokens[st->signer_slots[i].token].name);
+		printf("\n");
+	}
 	for (i = 0; i < st->nsandbox_kills; i++)
 		printf("sandbox-kills syscall=%s count=%llu\n",
 		    st->sandbox_kills[i].syscall,

@@ -41,7 +41,9 @@ check_response(const struct wire_response *resp)
 	FUZZ_ASSERT(resp->outlen == 0 || resp->out != NULL);
 	FUZZ_ASSERT(resp->certlen == 0 || resp->cert != NULL);
 	FUZZ_ASSERT(resp->op == P11B_OP_PUBKEY || resp->certlen == 0);
-	FUZZ_ASSERT(resp->op == P11B_OP_LIST || resp->nkeys == 0);
+	/* A generated key comes back as the one entry of the key list. */
+	FUZZ_ASSERT(resp->op == P11B_OP_LIST || resp->nkeys == 0 ||
+	    (resp->op == P11B_OP_GENERATE && resp->nkeys == 1));
 	FUZZ_ASSERT(resp->nkeys == 0 || resp->keys != NULL);
 	FUZZ_ASSERT(memchr(resp->health.version, '\0',
 	    sizeof(resp->health.version)) != NULL);
@@ -63,6 +65,68 @@ check_response(const struct wire_response *resp)
 	    resp->identitylen == 0));
 	FUZZ_ASSERT(resp->identitylen == 0 ||
 	    resp->identitylen == P11B_IDENTITY_LEN);
+}
+
+/* Token rows: bounded, names usable as labels, slot indexes in range. */
+static void
+check_tokens(const struct p11b_token_health *t, size_t n)
+{
+	size_t i, j;
+
+	FUZZ_ASSERT(n <= P11B_TOKENS_MAX);
+	for (i = 0; i < n; i++) {
+		FUZZ_ASSERT(wire_key_name_valid(t[i].name,
+		    strnlen(t[i].name, sizeof(t[i].name))));
+		FUZZ_ASSERT(t[i].ready == 0 || t[i].ready == 1);
+		FUZZ_ASSERT(t[i].pin_refused == 0 || t[i].pin_refused == 1);
+		for (j = 0; j < i; j++)
+			FUZZ_ASSERT(strcmp(t[i].name, t[j].name) != 0);
+	}
+}
+
+static void
+check_stats_tokens(const struct wire_response *resp)
+{
+	const struct p11b_stats *st = &resp->stats;
+	size_t i;
+
+	check_tokens(resp->health.tokens, resp->health.ntokens);
+	check_tokens(st->tokens, st->ntokens);
+	FUZZ_ASSERT(resp->op == P11B_OP_HEALTH || resp->health.ntokens == 0);
+	FUZZ_ASSERT(resp->op == P11B_OP_STATS || st->ntokens == 0);
+	FUZZ_ASSERT(st->nsigner_slots <= P11B_SIGNERS_MAX);
+	for (i = 0; i < st->nsigner_slots; i++)
+		FUZZ_ASSERT(st->ntokens > 0 ?
+		    st->signer_slots[i].token < st->ntokens :
+		    st->signer_slots[i].token == 0);
+}
+
+static int
+same_token(const struct p11b_token_health *a,
+    const struct p11b_token_health *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->ready == b->ready &&
+	    a->signers == b->signers && a->signers_up == b->signers_up &&
+	    a->pin_refused == b->pin_refused && a->failovers == b->failovers;
+}
+
+static void
+compare_tokens(const struct wire_response *a, const struct wire_response *b)
+{
+	size_t i;
+
+	FUZZ_ASSERT(a->health.ntokens == b->health.ntokens);
+	for (i = 0; i < a->health.ntokens; i++)
+		FUZZ_ASSERT(same_token(&a->health.tokens[i],
+		    &b->health.tokens[i]));
+	FUZZ_ASSERT(a->stats.ntokens == b->stats.ntokens);
+	for (i = 0; i < a->stats.ntokens; i++)
+		FUZZ_ASSERT(same_token(&a->stats.tokens[i],
+		    &b->stats.tokens[i]));
+	FUZZ_ASSERT(a->stats.nsigner_slots == b->stats.nsigner_slots);
+	for (i = 0; i < a->stats.nsigner_slots; i++)
+		FUZZ_ASSERT(a->stats.signer_slots[i].token ==
+		    b->stats.signer_slots[i].token);
 }
 
 static void
@@ -134,6 +198,7 @@ round_trip(const struct wire_response *resp)
 	FUZZ_ASSERT(again.valid == resp->valid);
 	compare_keys(&again, resp);
 	compare_batch(&again, resp);
+	compare_tokens(&again, resp);
 	FUZZ_ASSERT(strcmp(again.health.version, resp->health.version) == 0);
 	FUZZ_ASSERT(again.health.token_ready == resp->health.token_ready);
 	FUZZ_ASSERT(again.health.uptime_seconds ==
@@ -153,6 +218,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (wire_response_decode(data, size, &resp) == 0) {
 		check_response(&resp);
+		check_stats_tokens(&resp);
 		round_trip(&resp);
 	}
 	wire_response_free(&resp);

@@ -87,7 +87,7 @@ if FUZZING
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
 FUZZ_WIRE_SOURCES = proto/wire.c proto/wire.h proto/names.c proto/algs.c \
-	proto/algs.h proto/wire_batch.c
+	proto/algs.h proto/wire_batch.c proto/wire_tokens.c
 FUZZ_WIRE_GENERATED = proto/p11broker.pb-c.c proto/p11broker.pb-c.h
 FUZZ_POLICY_SOURCES = policy/lex.c policy/lex.h policy/config.c \
 	policy/config.h policy/policy.c policy/policy.h policy/names.c \

@@ -81,7 +81,7 @@ REQ_RANDOM, REQ_LIST, REQ_HEALTH, REQ_STATS = 15, 16, 17, 18
 REQ_STREAM_DATA = 19
 REQ_BATCH, RES_BATCH = 20, 19
 RES_SIGN, RES_HMAC, RES_HMAC_VERIFY, RES_SECRET, RES_PUBKEY = 10, 11, 12, 13, 14
-RES_RANDOM, RES_LIST, RES_HEALTH = 15, 16, 17
+RES_RANDOM, RES_LIST, RES_HEALTH, RES_STATS = 15, 16, 17, 18
 
 
 def request(rid, field, sub):
@@ -295,6 +295,42 @@ def request_seeds():
 # --- fuzz_response: one frame body ----------------------------------------
 
 
+def token_health(name, ready, signers, up, pin_refused=False, failovers=0):
+    sub = f_bytes(1, name) + f_varint(2, int(ready)) + f_varint(3, signers)
+    sub += f_varint(4, up)
+    if pin_refused:
+        sub += f_varint(5, 1)
+    if failovers:
+        sub += f_varint(6, failovers)
+    return sub
+
+
+def signer_slot(slot, up, starts, busy=0, token=0):
+    sub = f_varint(1, slot) + f_varint(2, int(up)) + f_varint(4, starts)
+    if busy:
+        sub += f_varint(6, busy)
+    if token:
+        sub += f_varint(7, token)
+    return sub
+
+
+def health_tokens(rows):
+    # HealthResponse.tokens = 7
+    return (f_bytes(1, "0.1.0") + f_varint(2, 1) + f_varint(3, 60) +
+            f_varint(4, 4) + f_varint(5, 3) + f_varint(6, 2) +
+            b"".join(f_bytes(7, r) for r in rows))
+
+
+def stats_tokens(slots, rows):
+    # StatsResponse: latency buckets 2, counts 3, token_state 5,
+    # signers 24, signers_up 25, signer_slots 26, tokens 27.
+    return (f_packed(2, [1000, 10000]) + f_packed(3, [5, 2, 1]) +
+            f_varint(4, 9000) + f_varint(5, 1) + f_varint(6, 4) +
+            f_varint(24, len(slots)) + f_varint(25, len(slots)) +
+            b"".join(f_bytes(26, sl) for sl in slots) +
+            b"".join(f_bytes(27, r) for r in rows))
+
+
 def response_seeds():
     s = {}
     s["sign-der"] = response(1, "ok", field=RES_SIGN,
@@ -353,6 +389,32 @@ def response_seeds():
         f_bytes(1, "v" * 40) + f_varint(2, 2)))
     s["health-utf8-version"] = response(16, "ok", field=RES_HEALTH, sub=(
         f_bytes(1, "0.1.0-" + "\u00e9" * 20) + f_varint(2, 1)))
+    two = [token_health("hsm-a", True, 2, 2, failovers=3),
+           token_health("hsm.b_2", False, 1, 0, pin_refused=True)]
+    s["health-tokens"] = response(40, "ok", field=RES_HEALTH,
+                                  sub=health_tokens(two))
+    eight = [token_health("t%d" % i, i % 2, 1, i % 2) for i in range(8)]
+    s["health-tokens-8"] = response(41, "ok", field=RES_HEALTH,
+                                    sub=health_tokens(eight))
+    slots = [signer_slot(0, True, 1, token=0),
+             signer_slot(1, True, 2, busy=1, token=1),
+             signer_slot(2, False, 7, token=1)]
+    s["stats-tokens"] = response(42, "ok", field=RES_STATS,
+                                 sub=stats_tokens(slots, two))
+    s["stats-no-tokens"] = response(43, "ok", field=RES_STATS,
+                                    sub=stats_tokens(slots[:1], []))
+    # Invalid: must be refused.
+    nine = eight + [token_health("t8", True, 1, 1)]
+    s["health-tokens-9"] = response(44, "ok", field=RES_HEALTH,
+                                    sub=health_tokens(nine))
+    s["health-token-bad-name"] = response(45, "ok", field=RES_HEALTH,
+        sub=health_tokens([token_health("hsm a\"}", True, 1, 1)]))
+    s["health-token-twice"] = response(46, "ok", field=RES_HEALTH,
+        sub=health_tokens([two[0], two[0]]))
+    s["stats-slot-token-2-of-2"] = response(47, "ok", field=RES_STATS,
+        sub=stats_tokens([signer_slot(0, True, 1, token=2)], two))
+    s["stats-slot-token-without-rows"] = response(48, "ok", field=RES_STATS,
+        sub=stats_tokens([signer_slot(0, True, 1, token=1)], []))
     for name in STATUS:
         if name != "ok":
             s["status-" + name] = response(20 + STATUS[name], name,

@@ -81,3 +81,18 @@ check_PROGRAMS += tests/unit/test_profile
 tests_unit_test_profile_SOURCES = tests/unit/test_profile.c tests/unit/tap.h
 tests_unit_test_profile_LDADD = policy/libpolicy.la $(UNIT_LDADD)
 TESTS += tests/unit/test_profile
+
+# The token rows of Health and Stats; hostile frames packed with protobuf-c.
+check_PROGRAMS += tests/unit/test_wire_tokens
+tests_unit_test_wire_tokens_SOURCES = tests/unit/test_wire_tokens.c \
+	tests/unit/tap.h
+tests_unit_test_wire_tokens_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_wire_tokens_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_wire_tokens
+
+# The Prometheus text of the CLI and the exporter (prom_text.c, compiled in).
+check_PROGRAMS += tests/unit/test_prom_text
+tests_unit_test_prom_text_SOURCES = tests/unit/test_prom_text.c \
+	tests/unit/tap.h client/prom_text.c client/prom_text.h
+tests_unit_test_prom_text_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_prom_text

@@ -476,9 +476,9 @@ test_signer_fields(void)
 	in.stats.signers_up = 1;
 	in.stats.nsigner_slots = 2;
 	in.stats.signer_slots[0] = (struct p11b_signer_slot){ 0, 1, 0, 4, 3,
-	    2 };
+	    2, 0 };
 	in.stats.signer_slots[1] = (struct p11b_signer_slot){ 1, 0, 1, 9, 8,
-	    0 };
+	    0, 0 };
 	is_int(wire_response_encode(&in, &frame, &len), 0, "encode stats");
 	is_int(wire_response_decode(frame + 4, len - 4, &out), 0,
 	    "decode stats");
@@ -496,6 +496,27 @@ test_signer_fields(void)
 	free(frame);
 }
 
+/* A public key answer whose version is no key name is refused. */
+static void
+test_pubkey_bad_version(void)
+{
+	struct wire_response out;
+	/* id=1, status=OK, get_public_key { version: "a b" } */
+	const uint8_t bad[] = { 0x08, 0x01, 0x10, 0x01, 0x72, 0x05, 0x2a, 0x03,
+	    'a', ' ', 'b' };
+	/* The same with version "v2" */
+	const uint8_t good[] = { 0x08, 0x01, 0x10, 0x01, 0x72, 0x04, 0x2a, 0x02,
+	    'v', '2' };
+
+	is_int(wire_response_decode(good, sizeof(good), &out), 0,
+	    "pubkey with version v2 decodes");
+	is_str(out.version, "v2", "pubkey version kept");
+	wire_response_free(&out);
+	is_int(wire_response_decode(bad, sizeof(bad), &out), WIRE_ERR_INVALID,
+	    "pubkey with version \"a b\" is invalid");
+	wire_response_free(&out);
+}
+
 int
 main(void)
 {
@@ -509,5 +530,6 @@ main(void)
 	test_generate();
 	test_names();
 	test_signer_fields();
+	test_pubkey_bad_version();
 	return tap_done();
 }
