@@ -524,6 +524,40 @@ signers_up(const struct broker *b)
 	return n;
 }
 
+/*
+ * With several token blocks, one row each (none with one: the totals
+ * are its).  Ready as token_ready() is, for the block's own signers.
+ */
+static size_t
+token_rows(const struct broker *b, struct p11b_token_health *rows)
+{
+	const struct ctl_signer_stats *ss = &b->signer_stats;
+	const struct config *conf = b->conf;
+	struct p11b_token_health *r;
+	size_t t;
+	int i;
+
+	if (conf->ntokens < 2)
+		return 0;
+	for (t = 0; t < conf->ntokens && t < P11B_TOKENS_MAX; t++) {
+		r = &rows[t];
+		memset(r, 0, sizeof(*r));
+		strlcpy(r->name, conf->tokens[t].name, sizeof(r->name));
+		r->signers = (unsigned int)conf->tokens[t].signers;
+		for (i = 0; i < conf->signers; i++)
+			if (config_slot_token(conf, i) == (int)t)
+				r->signers_up += joblink_slot_up(b->jobs, i) != 0;
+		r->pin_refused = ss->ntokens == conf->ntokens &&
+		    ss->tokens[t].pin_refused != 0;
+		r->ready = joblink_token_ready(b->jobs, (int)t) &&
+		    (ss->ntokens != conf->ntokens ||
+		    !ss->tokens[t].unavailable ||
+		    joblink_token_served(b->jobs, (int)t));
+		r->failovers = joblink_failovers(b->jobs, (int)t);
+	}
+	return t;
+}
+
 /* The monitor's counts of signers, as Stats carries them. */
 static void
 signer_counts(const struct broker *b, struct p11b_stats *st)
@@ -544,6 +578,10 @@ signer_counts(const struct broker *b, struct p11b_stats *st)
 		sl->busy = (unsigned int)joblink_slot_busy(b->jobs, (int)i);
 	}
 	st->nsigner_slots = i;
+	if ((st->ntokens = token_rows(b, st->tokens)) > 0)
+		for (i = 0; i < st->nsigner_slots; i++)
+			st->signer_slots[i].token = (unsigned int)
+			    config_slot_token(b->conf, (int)i);
 
 	st->signer_starts = ss->starts;
 	st->signer_restarts = ss->restarts;
@@ -574,6 +612,7 @@ handle_health(struct broker *b, struct conn *c, struct request_ctx *rq)
 	    b->conf->signers);
 	resp.health.signers = (unsigned int)b->conf->signers;
 	resp.health.signers_up = signers_up(b);
+	resp.health.ntokens = token_rows(b, resp.health.tokens);
 	answer(b, c, rq, &resp);
 }
 
