@@ -1083,8 +1083,6 @@ test_hello_absent_and_merge(void)
 	    hello.keys[1].type == P11B_KEY_NONE &&
 	    strcmp(hello.keys[1].name, "api") == 0, "absent kept, by name");
 	smsg_hello_free(&hello);
-	free(b.p);
-	b.p = NULL;
 	/* A present key of type NONE, or an absent one with a key, is not. */
 	a[1].absent = 0;
 	is_int(smsg_hello_encode("a", 1, a, 2, &msg, &len), SMSG_OK,
@@ -1093,8 +1091,6 @@ test_hello_absent_and_merge(void)
 	free(msg);
 	is_int(hello_decode(&b, b.len, &hello), SMSG_ERR,
 	    "type NONE without the absent flag: refused");
-	free(b.p);
-	b.p = NULL;
 	a[1].absent = 1;
 	a[1].spki = spki;
 	a[1].spkilen = sizeof(spki);
@@ -1103,8 +1099,6 @@ test_hello_absent_and_merge(void)
 	free(msg);
 	is_int(hello_decode(&b, b.len, &hello), SMSG_ERR,
 	    "an absent key with a public key: refused");
-	free(b.p);
-	b.p = NULL;
 	a[1].spki = NULL;
 	a[1].spkilen = 0;
 
@@ -1138,6 +1132,7 @@ test_hello_absent_and_merge(void)
 	    "different objects") != NULL, "merge: the message names the key "
 	    "(%s)", err);
 	key_info_free(m, n);
+	free(b.p);
 }
 
 static void
