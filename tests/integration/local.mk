@@ -61,7 +61,7 @@ dist_check_SCRIPTS = $(INTEGRATION_TESTS) \
 	tests/integration/dashboard.py \
 	tests/integration/streamclient.py
 EXTRA_DIST += tests/integration/lib.sh tests/integration/faultlib.sh \
-	tests/integration/attacklib.sh \
+	tests/integration/attacklib.sh tests/integration/loadlib.sh \
 	tests/badinput/CATALOGUE.md
 
 # The client-side PKCS#11 module under unmodified programs, and a small

@@ -12,6 +12,7 @@
 # each signature verified.
 . "$(dirname "$0")/lib.sh"
 . "$INTEGRATION_DIR/faultlib.sh"
+. "$INTEGRATION_DIR/loadlib.sh"
 
 setup_token
 SIGNERS=3
@@ -64,51 +65,8 @@ like "$(cat "$OUT")" 'p11broker_signers_up 3' "prometheus: signers_up 3"
 like "$(cat "$OUT")" 'p11broker_signer_up\{slot="2"\} 1' \
     "prometheus: per-slot signer_up"
 
-# sign_loop I: sign new data until $T/stop exists; every failure and
-# every signature openssl rejects is a line in $T/fail.I; "$T/count.I"
-# holds the number of signatures made.
-sign_loop()
-{
-	local i=$1 n=0
-	while [ ! -e "$T/stop" ]; do
-		head -c 200 /dev/urandom >"$T/in.$i"
-		if ! timeout -k 2 "$CLI_TIMEOUT" "$P11B" -s "$SOCK" sign ec256 \
-		    -a ecdsa-p256-sha256 -i "$T/in.$i" >"$T/sig.$i" \
-		    2>"$T/err.$i"; then
-			echo "sign: $(cat "$T/err.$i")" >>"$T/fail.$i"
-		elif ! openssl dgst -sha256 -verify "$T/pub/ec256.pem" \
-		    -signature "$T/sig.$i" "$T/in.$i" >/dev/null 2>&1; then
-			echo "signature does not verify" >>"$T/fail.$i"
-		fi
-		n=$((n + 1))
-		echo "$n" >"$T/count.$i.new"
-		mv "$T/count.$i.new" "$T/count.$i"
-	done
-}
-
-total()
-{
-	cat "$T"/count.[0-9] 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
-}
-
-_at_least()
-{
-	[ "$(total)" -ge "$1" ]
-}
-
-# more N: wait for N more signatures from the loops together.
-more()
-{
-	wait_for _at_least $(($(total) + $1))
-}
-
-: >"$T/fail.0"
-loops=
-for i in 1 2 3 4; do
-	sign_loop "$i" &
-	loops="$loops $!"
-done
-more 20
+load_start 4
+load_more 20
 ok $? "four client loops sign" || diag "$(cat "$T"/fail.* | head -n 5)"
 
 for round in 1 2 3 4; do
@@ -122,7 +80,7 @@ for round in 1 2 3 4; do
 	running "$victim"
 	ok "$([ $? -ne 0 ] && echo 0 || echo 1)" \
 	    "round $round: signer $victim is gone (others: $before)"
-	more 8
+	load_more 8
 	ok $? "round $round: the loops go on signing"
 done
 
@@ -133,12 +91,11 @@ ok $? "SIGHUP under load: reloaded" ||
     diag "$(grep -E 'reload|signer' "$DAEMON_LOG" | tail -n 5)"
 wait_for eval 'none_of "$old" && signers_up 3'
 ok $? "after the reload: three new signers ($(signer_pids | tr '\n' ' '))"
-more 8
+load_more 8
 ok $? "after the reload: the loops go on signing"
 
-touch "$T/stop"
-wait $loops
-n=$(total)
+load_stop
+n=$(load_total)
 cat "$T"/fail.* >"$T/failures"
 is "$(wc -l <"$T/failures")" 0 \
     "$n signatures, every one made and verified by openssl" ||

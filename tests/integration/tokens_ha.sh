@@ -6,8 +6,8 @@
 # signer processes.  ec384 is on hsm-a only, only-b (a key made on the
 # copy afterwards) on hsm-b only.
 #
-# Four client loops (three ECDSA signatures, each verified by openssl,
-# one HMAC compared with openssl's over the key's bytes) run while hsm-a
+# Four client loops (loadlib.sh: three ECDSA signatures, each verified
+# by openssl, one HMAC compared with openssl's over the key's bytes) run while hsm-a
 # fails every C_Sign (CKR_DEVICE_ERROR) until the monitor calls it
 # unavailable, comes back, then hangs every C_Sign past token-timeout,
 # and while every hsm-b signer is SIGKILLed: no loop sees an error.
@@ -18,6 +18,7 @@
 # refused.
 . "$(dirname "$0")/lib.sh"
 . "$INTEGRATION_DIR/faultlib.sh"
+. "$INTEGRATION_DIR/loadlib.sh"
 
 setup_token
 fault_setup
@@ -170,73 +171,11 @@ is "$(openssl dgst -sha384 -verify "$T/pub/ec384.pem" -signature "$OUT" \
 cli list
 like "$(cat "$OUT")" "only-b" "list: only-b"
 
-# sign_loop I: ECDSA with ec256 (I = 4: HMAC with hmac32) until
-# $T/stop; each failure, or a result openssl disagrees with, is a line
-# in $T/fail.I; $T/count.I counts the results.
-sign_loop()
-{
-	local i=$1 n=0
-	while [ ! -e "$T/stop" ]; do
-		head -c 200 /dev/urandom >"$T/in.$i"
-		if [ "$i" -eq 4 ]; then
-			if ! timeout -k 2 "$CLI_TIMEOUT" "$P11B" -s "$SOCK" \
-			    hmac hmac32 -a hmac-sha256 -i "$T/in.$i" \
-			    >"$T/mac.$i" 2>"$T/err.$i"; then
-				echo "hmac: $(cat "$T/err.$i")" >>"$T/fail.$i"
-			elif [ "$(od -An -tx1 -v "$T/mac.$i" | tr -d ' \n')" != \
-			    "$(openssl dgst -sha256 -mac HMAC -macopt \
-			    "hexkey:$(od -An -tx1 -v "$T/hmac32.key" |
-			    tr -d ' \n')" -r "$T/in.$i" | cut -d' ' -f1)" ]
-			then
-				echo "HMAC differs from openssl's" \
-				    >>"$T/fail.$i"
-			fi
-		elif ! timeout -k 2 "$CLI_TIMEOUT" "$P11B" -s "$SOCK" sign \
-		    ec256 -a ecdsa-p256-sha256 -i "$T/in.$i" >"$T/sig.$i" \
-		    2>"$T/err.$i"; then
-			echo "sign: $(cat "$T/err.$i")" >>"$T/fail.$i"
-		elif ! openssl dgst -sha256 -verify "$T/pub/ec256.pem" \
-		    -signature "$T/sig.$i" "$T/in.$i" >/dev/null 2>&1; then
-			echo "signature does not verify" >>"$T/fail.$i"
-		fi
-		n=$((n + 1))
-		echo "$n" >"$T/count.$i.new"
-		mv "$T/count.$i.new" "$T/count.$i"
-	done
-}
-
-total()
-{
-	cat "$T"/count.[0-9] 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
-}
-
-_at_least()
-{
-	[ "$(total)" -ge "$1" ]
-}
-
-# more N: wait for N more results from the loops together.
-more()
-{
-	wait_for _at_least $(($(total) + $1))
-}
-
-failures()
-{
-	cat "$T"/fail.[0-9] 2>/dev/null | wc -l
-}
-
-for i in 1 2 3 4; do
-	: >"$T/fail.$i"
-done
-loops=
-for i in 1 2 3 4; do
-	sign_loop "$i" &
-	loops="$loops $!"
-done
-more 20
+LOAD_HMAC=4
+load_start 4
+load_more 20
 ok $? "four client loops sign and MAC on both tokens"
-is "$(failures)" 0 "no failure before any fault" ||
+is "$(load_failures)" 0 "no failure before any fault" ||
     diag "$(cat "$T"/fail.* | head -n 5)"
 
 # 1. hsm-a fails every signature: its signers answer TOKEN_UNAVAILABLE
@@ -246,9 +185,9 @@ rules "C_Sign error CKR_DEVICE_ERROR"
 wait_log 'token hsm-a is UNAVAILABLE'
 ok $? "hsm-a failing: the monitor calls it unavailable" ||
     diag "$(grep -E 'signer|token' "$DAEMON_LOG" | tail -n 8)"
-more 20
+load_more 20
 ok $? "hsm-a failing: the loops go on"
-is "$(failures)" 0 "hsm-a failing: no client saw an error" ||
+is "$(load_failures)" 0 "hsm-a failing: no client saw an error" ||
     diag "$(cat "$T"/fail.* | head -n 5)"
 wait_for token_line hsm-a "ready=0"
 ok $? "stats: hsm-a not ready"
@@ -274,7 +213,7 @@ _a_signs_again()
 	[ "$(calls C_Sign)" -gt "$a_now" ]
 }
 a_now=$(calls C_Sign)
-more 20
+load_more 20
 wait_for _a_signs_again
 ok $? "hsm-a serves loop requests again ($a_signs, then $(calls C_Sign) C_Sign calls)"
 cli sign ec384 -a ecdsa-p384-sha384 -i "$T/data"
@@ -286,9 +225,9 @@ rules "C_Sign hang"
 wait_log 'no answer in [0-9]+ ms'
 ok $? "hsm-a hangs: the front notices" ||
     diag "$(tail -n 8 "$DAEMON_LOG")"
-more 20
+load_more 20
 ok $? "hsm-a hanging: the loops go on"
-is "$(failures)" 0 "hsm-a hanging: no client saw an error" ||
+is "$(load_failures)" 0 "hsm-a hanging: no client saw an error" ||
     diag "$(cat "$T"/fail.* | head -n 5)"
 rules
 wait_for token_line hsm-a "ready=1 signers=2 signers_up=2"
@@ -304,12 +243,11 @@ wait_log 'signer [0-9]+: the signer went away'
 ok $? "hsm-b's signers killed"
 wait_for token_line hsm-b "ready=1 signers=2 signers_up=2"
 ok $? "hsm-b's signers back"
-more 20
+load_more 20
 ok $? "after hsm-b's restart: the loops go on"
 
-touch "$T/stop"
-wait $loops
-is "$(failures)" 0 "over $(total) requests through every fault: no error" ||
+load_stop
+is "$(load_failures)" 0 "over $(load_total) requests through every fault: no error" ||
     diag "$(cat "$T"/fail.* | head -n 5)"
 
 # 5. Reload without hsm-a: one block serves; ec384 is gone.
