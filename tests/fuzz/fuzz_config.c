@@ -81,6 +81,18 @@ check_error(const char *file, const char *err, const uint8_t *data,
 	for (i = 0; i < size; i++)
 		if (data[i] == '\n')
 			lines++;
+	/*
+	 * Or "profile NAME:N: text": a profile's line (its ${NAME} from the
+	 * token's module-env), as p11brokerd.conf(5) says.
+	 */
+	if (strncmp(err, "profile ", 8) == 0) {
+		p = strchr(err + 8, ':');
+		FUZZ_ASSERT(p != NULL && p - err - 8 < 64);
+		FUZZ_ASSERT(p[1] >= '1' && p[1] <= '9');
+		line = strtol(p + 1, &end, 10);
+		FUZZ_ASSERT(end[0] == ':' && end[1] == ' ' && end[2] != '\0');
+		return;
+	}
 	flen = strlen(file);
 	FUZZ_ASSERT(strncmp(err, file, flen) == 0 && err[flen] == ':');
 	p = err + flen + 1;
