@@ -139,6 +139,12 @@ check_key(struct broker *b, struct conn *c, struct request_ctx *rq)
 	}
 	keyver_note(b, rq);
 	ki = &b->keys[key];
+	/* Its token blocks have not been heard from since the start. */
+	if (ki->absent) {
+		refuse(b, c, rq, P11B_TOKEN_UNAVAILABLE, "no token that holds "
+		    "the key has started");
+		return -1;
+	}
 	if (!(crypto_key_ops(ki->type, ki->extractable) & (1U << rq->op))) {
 		refuse(b, c, rq, P11B_UNSUPPORTED, rq->op == P11B_OP_SECRET ?
 		    "key value is not extractable" :

@@ -15,7 +15,8 @@
 # Prometheus text report each block; p11brokerd -n checks both; a reload
 # removes a block and adds it back (one block: no per-token rows); a
 # block whose token holds other key material under the same names is
-# refused.
+# refused.  Last, a start with hsm-a down: hsm-b serves, hsm-a's own key
+# is unavailable until hsm-a joins.
 . "$(dirname "$0")/lib.sh"
 . "$INTEGRATION_DIR/faultlib.sh"
 . "$INTEGRATION_DIR/loadlib.sh"
@@ -294,6 +295,26 @@ ok $? "hsm-a serves after the reload"
 cli sign ec384 -a ecdsa-p384-sha384 -i "$T/data"
 is "$(openssl dgst -sha384 -verify "$T/pub/ec384.pem" -signature "$OUT" \
     "$T/data" 2>&1)" "Verified OK" "ec384 on hsm-a again"
+
+# 8. A start with hsm-a down: hsm-b serves; hsm-a's key waits for it.
+stop_daemon
+rules "C_Login error CKR_DEVICE_ERROR"
+start_daemon
+wait_log '2 of 4 signers started'
+ok $? "start with hsm-a down: the broker serves with hsm-b's signers" ||
+    diag "$(grep -E 'monitor' "$DAEMON_LOG" | tail -n 5)"
+cli sign ec256 -a ecdsa-p256-sha256 -i "$T/data"
+is "$(openssl dgst -sha256 -verify "$T/pub/ec256.pem" -signature "$OUT" \
+    "$T/data" 2>&1)" "Verified OK" "hsm-a down at start: ec256 verified"
+cli sign ec384 -a ecdsa-p384-sha384 -i "$T/data"
+like "$ERR" "no token that holds the key has started" \
+    "hsm-a down at start: ec384 (its only) token unavailable"
+rules
+wait_for token_line hsm-a "ready=1 signers=2 signers_up=2"
+ok $? "hsm-a up after all: its signers join"
+cli sign ec384 -a ecdsa-p384-sha384 -i "$T/data"
+is "$(openssl dgst -sha384 -verify "$T/pub/ec384.pem" -signature "$OUT" \
+    "$T/data" 2>&1)" "Verified OK" "ec384 signs once hsm-a joined"
 
 stop_daemon
 done_testing
